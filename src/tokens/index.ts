@@ -1,0 +1,2 @@
+export { getTokenizer, isEncodingName } from './tokenizer.ts'
+export type { EncodingName, Tokenizer } from './tokenizer.ts'

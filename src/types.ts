@@ -1,0 +1,203 @@
+/**
+ * The shared vocabulary of fluxperf. Data flows one way:
+ * dataset rows → workload → RequestRecord → metrics → RunResult → reports and assertions.
+ * Everything here is plain, serialisable data.
+ */
+
+/** One chat message as sent to an OpenAI-compatible endpoint. */
+export interface ChatMessage {
+  role: 'system' | 'user' | 'assistant'
+  content: string
+}
+
+/**
+ * One dataset row after loading: a conversation of one or more user turns.
+ * Single-prompt rows (`{"text": ...}`) become a conversation with one turn.
+ */
+export interface Conversation {
+  /** Stable id: the row's `session_id`, else `row-<line>`. */
+  sessionId: string
+  /** The user turns, replayed in order. */
+  userMessages: string[]
+  /** Optional system prompt that opens every request of the conversation. */
+  system?: string
+  /** Where the row came from: `file:line`. */
+  source: string
+}
+
+/** Why a request failed. `server_disconnected` is a connection closed by the peer mid-request. */
+export type ErrorKind =
+  | 'connection_refused'
+  | 'server_disconnected'
+  | 'timeout'
+  | 'http_error'
+  | 'rate_limited'
+  | 'malformed_stream'
+  | 'incomplete_stream'
+  | 'bad_content_type'
+  | 'context_too_long'
+  | 'interrupted'
+  | 'other'
+
+/** Where a token count came from. */
+export type TokenSource = 'usage' | 'tokenizer'
+
+/** One request, measured. All times are milliseconds. */
+export interface RequestRecord {
+  /** Unique within a run, e.g. `c4-r1-17`. */
+  id: string
+  /** Index of the sample in the workload's request list. */
+  index: number
+  sessionId: string
+  /** 0-based turn within the conversation. */
+  turnIndex: number
+  /** Round (dual-round: 1 or 2; other workloads: 1). */
+  round: number
+  /** Concurrency level the request ran at (0 for open-loop workloads). */
+  concurrency: number
+  /** Wall-clock start, epoch ms (just before the request is written). */
+  startedAt: number
+  /** Open loop only: the intended send time, epoch ms. */
+  scheduledAt?: number
+  /** Start to first content-bearing chunk; null when none arrived. */
+  ttftMs: number | null
+  /** Start to end of stream (`[DONE]`, close, or error). */
+  latencyMs: number
+  /** Arrival offsets (from start) of each content-bearing chunk. */
+  chunkOffsetsMs: number[]
+  /** Tokens carried by each content chunk when the server reports it (continuous usage stats). */
+  chunkTokens?: number[]
+  /** (latency − TTFT) / (output tokens − 1); null with fewer than 2 tokens. */
+  tpotMs: number | null
+  inputTokens: number
+  inputTokenSource: TokenSource
+  outputTokens: number
+  outputTokenSource: TokenSource
+  /** Prompt tokens the server served from its cache, when it reports them. */
+  cachedTokens: number | null
+  /** `usage` (prompt_tokens_details.cached_tokens) or `llamacpp_timings` (prompt_tokens − timings.prompt_n). */
+  cachedTokenSource?: 'usage' | 'llamacpp_timings'
+  /** HTTP status, null when no response arrived. */
+  status: number | null
+  finishReason: string | null
+  ok: boolean
+  error?: { kind: ErrorKind; message: string }
+  /** Retries spent on this request (429 with `--retries`). */
+  retries?: number
+  /** The generated text (kept for conversation history; reports may drop it). */
+  outputText: string
+  /** A short preview of the prompt (last user message), for reports. */
+  promptPreview: string
+}
+
+/** Statistics of one metric. Units are those of the metric (ms for times). */
+export interface MetricSummary {
+  count: number
+  avg: number
+  p50: number
+  p90: number
+  p95: number
+  p99: number
+  min: number
+  max: number
+  stddev: number
+}
+
+/** Names of the per-request metrics every round reports. */
+export type MetricName = 'ttft' | 'itl' | 'itlChunk' | 'tpot' | 'latency' | 'inputTokens' | 'outputTokens'
+
+/** A statistic of a metric. */
+export type StatName = 'avg' | 'p50' | 'p90' | 'p95' | 'p99' | 'min' | 'max' | 'stddev' | 'count'
+
+/** Goodput: requests that met every SLO term. */
+export interface GoodputSummary {
+  requests: number
+  totalRequests: number
+  requestShare: number
+  tokens: number
+  totalTokens: number
+  tokenShare: number
+  requestsPerS: number
+  tokensPerS: number
+}
+
+/** One group of measured requests: a (concurrency, round) pair for dual-round, a turn group for multi-turn. */
+export interface RoundResult {
+  /** Seed-compatible column label, e.g. `Concurrency4-Round1`. */
+  label: string
+  concurrency: number
+  round: number
+  total: number
+  succeeded: number
+  failed: number
+  /** First start to last end, seconds. */
+  durationS: number
+  avgInputTokens: number
+  avgOutputTokens: number
+  metrics: Partial<Record<MetricName, MetricSummary>>
+  /** hdr-histogram-js base64-encoded histograms (µs for times), so runs merge exactly. */
+  histograms: Partial<Record<MetricName, string>>
+  throughput: { requestsPerS: number; outputTokensPerS: number; inputTokensPerS: number }
+  goodput?: GoodputSummary
+  /** The server's own cache evidence, when it reports cached prompt tokens. */
+  cache: { promptTokens: number; cachedTokens: number; cachedShare: number | null; reportedBy: number }
+  /** Failed requests by kind. */
+  errors: ErrorSummary[]
+}
+
+export interface ErrorSummary {
+  kind: ErrorKind
+  count: number
+  firstMessage: string
+}
+
+/** Cold / warm ratio of one statistic (round 1 / round 2, or turn 1 / later turns). */
+export interface CacheSpeedup {
+  concurrency: number
+  metric: MetricName
+  stat: StatName
+  cold: number
+  warm: number
+  ratio: number
+  /** Share of prompt tokens the server reported as cached in the warm group, if it reports any. */
+  warmCachedShare: number | null
+}
+
+/** The result of a whole run: the one source of every report and assertion. */
+export interface RunResult {
+  schemaVersion: 1
+  tool: { name: 'fluxperf'; version: string }
+  workload: 'dual-round' | 'multi-turn' | 'multi-round-qa'
+  endpoint: string
+  model: string
+  startedAt: string
+  finishedAt: string
+  /** The seed of every random choice, so the run can be repeated. */
+  seed: number
+  /** The run's configuration, secrets redacted. */
+  config: Record<string, unknown>
+  interrupted: boolean
+  /** True when the client itself was the bottleneck (event-loop delay past the bound). */
+  clientSaturated: boolean
+  /** Event-loop delay p99 observed during the run, ms. */
+  eventLoopDelayP99Ms: number
+  rounds: RoundResult[]
+  speedups: CacheSpeedup[]
+  /** SLO the goodput was computed against, if any. */
+  slo?: Slo
+  /** Where reports were written, if anywhere. */
+  outputDir?: string
+}
+
+/**
+ * A service-level objective. Either the seed's YAML shape (`ttft_ms: 1000` means every request's TTFT < 1000)
+ * or k6-style threshold expressions per metric: `{ ttft: ['p(90) < 800'], errorRate: ['rate < 0.01'] }`.
+ */
+export interface Slo {
+  ttft_ms?: number
+  itl_ms?: number
+  tpot_ms?: number
+  latency_ms?: number
+  /** k6-style expressions keyed by metric: ttft, itl, tpot, latency, throughput, goodput, errorRate. */
+  [metric: string]: number | string[] | undefined
+}
