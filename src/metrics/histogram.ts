@@ -1,0 +1,92 @@
+import hdr from 'hdr-histogram-js'
+import type { Histogram } from 'hdr-histogram-js'
+import type { MetricSummary } from '../types.ts'
+
+/**
+ * Exact running statistics plus an HDR histogram for percentiles.
+ * Values are recorded in the metric's unit (ms for times) and stored in the histogram scaled by
+ * `scale` (1000 for ms → µs resolution), 3 significant digits, so histograms of separate runs merge exactly.
+ */
+export class MetricRecorder {
+  readonly scale: number
+  readonly histogram: Histogram
+  count = 0
+  private sum = 0
+  private sumSquares = 0
+  private minValue = Infinity
+  private maxValue = -Infinity
+
+  /** @param scale multiplier from the metric's unit to histogram integers; default 1000 (ms → µs) */
+  constructor(scale = 1000) {
+    this.scale = scale
+    this.histogram = newHistogram()
+  }
+
+  record(value: number): void {
+    if (!Number.isFinite(value)) return
+    const v = value < 0 ? 0 : value
+    this.count++
+    this.sum += v
+    this.sumSquares += v * v
+    if (v < this.minValue) this.minValue = v
+    if (v > this.maxValue) this.maxValue = v
+    this.histogram.recordValue(Math.round(v * this.scale))
+  }
+
+  /** Any percentile (0–100) from the histogram, in the metric's unit. */
+  percentile(p: number): number {
+    return this.count === 0 ? 0 : this.histogram.getValueAtPercentile(p) / this.scale
+  }
+
+  summary(): MetricSummary {
+    if (this.count === 0) return emptySummary()
+    const avg = this.sum / this.count
+    const variance = Math.max(0, this.sumSquares / this.count - avg * avg)
+    return {
+      count: this.count,
+      avg,
+      p50: this.percentile(50),
+      p90: this.percentile(90),
+      p95: this.percentile(95),
+      p99: this.percentile(99),
+      min: this.minValue,
+      max: this.maxValue,
+      stddev: Math.sqrt(variance),
+    }
+  }
+
+  /** The histogram as compressed base64 (hdr-histogram's interchange format). */
+  encode(): string {
+    return hdr.encodeIntoCompressedBase64(this.histogram)
+  }
+}
+
+function newHistogram(): Histogram {
+  return hdr.build({ bitBucketSize: 'packed', numberOfSignificantValueDigits: 3, autoResize: true, useWebAssembly: false })
+}
+
+/** A summary with every statistic 0, for a metric with no samples. */
+export function emptySummary(): MetricSummary {
+  return { count: 0, avg: 0, p50: 0, p90: 0, p95: 0, p99: 0, min: 0, max: 0, stddev: 0 }
+}
+
+/** Decodes an encoded histogram (see {@link MetricRecorder.encode}). */
+export function decodeHistogram(encoded: string): Histogram {
+  return hdr.decodeFromCompressedBase64(encoded, 'packed', false)
+}
+
+/**
+ * A percentile (0–100) of an encoded histogram, in the metric's unit.
+ * @param scale the recorder's scale; default 1000 (µs stored, ms returned)
+ */
+export function percentileOfEncoded(encoded: string, p: number, scale = 1000): number {
+  const h = decodeHistogram(encoded)
+  return h.totalCount === 0 ? 0 : h.getValueAtPercentile(p) / scale
+}
+
+/** Merges encoded histograms exactly (for runs split over workers or machines). */
+export function mergeEncoded(encoded: string[]): string {
+  const merged = newHistogram()
+  for (const e of encoded) merged.add(decodeHistogram(e))
+  return hdr.encodeIntoCompressedBase64(merged)
+}
