@@ -1,0 +1,41 @@
+import { InvalidArgumentError } from 'commander'
+
+/** Commander parser: a whole number ≥ `min`. */
+export function wholeNumber(min = 0): (value: string) => number {
+  return (value) => {
+    const n = Number(value)
+    if (!/^-?\d+$/.test(value.trim()) || !Number.isSafeInteger(n) || n < min) {
+      throw new InvalidArgumentError(`expected a whole number ≥ ${min}, got "${value}"`)
+    }
+    return n
+  }
+}
+
+/** Commander parser for a repeatable / variadic list of whole numbers ≥ `min`. */
+export function wholeNumberList(min = 1): (value: string, previous: number[] | undefined) => number[] {
+  const one = wholeNumber(min)
+  return (value, previous) => [...(previous ?? []), ...value.split(',').filter((v) => v.trim() !== '').map(one)]
+}
+
+/** Commander parser: a finite number ≥ `min`. */
+export function finiteNumber(min = -Infinity): (value: string) => number {
+  return (value) => {
+    const n = Number(value)
+    if (value.trim() === '' || !Number.isFinite(n) || n < min) {
+      throw new InvalidArgumentError(`expected a number${min > -Infinity ? ` ≥ ${min}` : ''}, got "${value}"`)
+    }
+    return n
+  }
+}
+
+/** Commander parser for a repeatable `--header 'Name: value'`. */
+export function headerPair(value: string, previous: Record<string, string> | undefined): Record<string, string> {
+  const colon = value.indexOf(':')
+  if (colon <= 0) throw new InvalidArgumentError(`expected 'Name: value', got "${value.slice(0, 40)}"`)
+  return { ...previous, [value.slice(0, colon).trim().toLowerCase()]: value.slice(colon + 1).trim() }
+}
+
+/** Commander parser for repeatable string lists. */
+export function collect(value: string, previous: string[] | undefined): string[] {
+  return [...(previous ?? []), value]
+}

@@ -1,0 +1,41 @@
+import { Command, CommanderError } from 'commander'
+import { isInputError } from '../errors.ts'
+import { mockCommand } from './mock.ts'
+import { runCommand } from './run.ts'
+import { EXIT } from './exitCodes.ts'
+
+/** Builds the `fluxperf` program: one sub-command per file in src/cli/. */
+export function buildProgram(): Command {
+  const program = new Command('fluxperf')
+    .description('Load-test OpenAI-compatible LLM endpoints and turn the results into assertions')
+    .showHelpAfterError('(run with --help for usage)')
+    .exitOverride()
+  program.addCommand(runCommand())
+  program.addCommand(mockCommand())
+  for (const command of program.commands) command.exitOverride().showHelpAfterError('(run with --help for usage)')
+  return program
+}
+
+/**
+ * Runs the CLI and returns the exit code: 0 success, 99 an SLO missed, 2 usage/configuration/input
+ * error (a one-paragraph message, no stack), 1 the run failed, 130 interrupted.
+ */
+export async function main(argv: string[]): Promise<number> {
+  const program = buildProgram()
+  try {
+    await program.parseAsync(argv, { from: 'user' })
+    return typeof process.exitCode === 'number' ? process.exitCode : EXIT.ok
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      // Help and version exit 0; commander already printed its own message for usage errors.
+      return error.exitCode === 0 ? EXIT.ok : EXIT.usage
+    }
+    if (isInputError(error)) {
+      process.stderr.write(`fluxperf: ${error.message}\n`)
+      return EXIT.usage
+    }
+    process.stderr.write(`fluxperf: the run failed: ${(error as Error)?.message ?? String(error)}\n`)
+    if (process.env['FLUXPERF_DEBUG']) process.stderr.write(`${(error as Error)?.stack}\n`)
+    return EXIT.failed
+  }
+}

@@ -1,0 +1,126 @@
+import { Pool } from 'undici'
+import type { Dispatcher } from 'undici'
+import { InputError } from '../errors.ts'
+import { apiKindOf } from './openai.ts'
+import type { ApiKind } from './openai.ts'
+
+/** How to reach an OpenAI-compatible endpoint. */
+export interface EndpointOptions {
+  /** Full endpoint URL, e.g. `http://127.0.0.1:8000/v1/chat/completions` (or `/v1/completions`). */
+  url: string
+  /** Sent as `Authorization: Bearer <key>`. Never written to any file or message. */
+  apiKey?: string
+  /** Extra request headers. */
+  headers?: Record<string, string>
+  /** Connections in the pool: at least the peak number of concurrent streams. @default 1 */
+  connections?: number
+  /** Whole-request timeout, ms: also the stalled-stream guard (undici `bodyTimeout`). @default 300000 */
+  timeoutMs?: number
+  /** Reuse connections between requests. @default true */
+  keepAlive?: boolean
+  /** How long an idle connection is kept open, ms; longer than any think time between turns. @default 120000 */
+  keepAliveTimeoutMs?: number
+}
+
+/** A resolved endpoint: its pool and the parts every request needs. */
+export interface Endpoint {
+  url: string
+  origin: string
+  path: string
+  kind: ApiKind
+  headers: Record<string, string>
+  dispatcher: Dispatcher
+  timeoutMs: number
+  keepAlive: boolean
+  close(): Promise<void>
+}
+
+/** Parses and checks an endpoint URL; errors name the flag. */
+export function parseEndpointUrl(url: string, flag = '--endpoint'): URL {
+  let parsed: URL
+  try {
+    parsed = new URL(url)
+  } catch {
+    throw new InputError(`"${url}" is not a URL; expected for example http://127.0.0.1:8000/v1/chat/completions`, flag)
+  }
+  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
+    throw new InputError(`"${url}" must start with http:// or https://`, flag)
+  }
+  return parsed
+}
+
+/** Opens a connection pool sized for the workload (no pipelining: one stream per connection). */
+export function openEndpoint(options: EndpointOptions): Endpoint {
+  const parsed = parseEndpointUrl(options.url)
+  const timeoutMs = options.timeoutMs ?? 300_000
+  const keepAlive = options.keepAlive ?? true
+  const keepAliveTimeout = options.keepAliveTimeoutMs ?? 120_000
+  const dispatcher = new Pool(parsed.origin, {
+    connections: Math.max(1, options.connections ?? 1),
+    pipelining: 1,
+    keepAliveTimeout,
+    keepAliveMaxTimeout: Math.max(keepAliveTimeout, 600_000),
+    headersTimeout: timeoutMs,
+    bodyTimeout: timeoutMs,
+    connect: { timeout: Math.min(timeoutMs, 30_000) },
+  })
+  const headers: Record<string, string> = { 'content-type': 'application/json', accept: 'text/event-stream, application/json' }
+  for (const [k, v] of Object.entries(options.headers ?? {})) headers[k.toLowerCase()] = v
+  if (options.apiKey) headers['authorization'] = `Bearer ${options.apiKey}`
+  return {
+    url: redactUrl(parsed),
+    origin: parsed.origin,
+    path: parsed.pathname + parsed.search,
+    kind: apiKindOf(parsed.pathname),
+    headers,
+    dispatcher,
+    timeoutMs,
+    keepAlive,
+    close: () => dispatcher.close(),
+  }
+}
+
+/** The URL without user:password, for messages and reports. */
+export function redactUrl(url: URL): string {
+  if (!url.username && !url.password) return url.href
+  const copy = new URL(url.href)
+  copy.username = ''
+  copy.password = ''
+  return copy.href
+}
+
+/** The server's base (`.../v1`) from a chat or completions endpoint URL. */
+export function baseUrlOf(endpointUrl: string): string {
+  return endpointUrl.replace(/\/(chat\/)?completions\/?$/, '')
+}
+
+/**
+ * The first model id of `GET <base>/models`, or undefined when the server does not answer it.
+ * Used when no `--model` is given.
+ */
+export async function firstModelId(endpoint: Endpoint): Promise<string | undefined> {
+  const path = baseUrlOf(endpoint.path) + '/models'
+  try {
+    const res = await endpoint.dispatcher.request({
+      path,
+      method: 'GET',
+      headers: pick(endpoint.headers, 'authorization'),
+      headersTimeout: 10_000,
+      bodyTimeout: 10_000,
+    })
+    if (res.statusCode !== 200) {
+      await res.body.dump()
+      return undefined
+    }
+    const json = (await res.body.json()) as { data?: { id?: unknown }[] }
+    const id = json.data?.[0]?.id
+    return typeof id === 'string' ? id : undefined
+  } catch {
+    return undefined
+  }
+}
+
+function pick(headers: Record<string, string>, name: string): Record<string, string> {
+  const value = headers[name]
+  return value === undefined ? {} : { [name]: value }
+}

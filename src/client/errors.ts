@@ -1,0 +1,54 @@
+import type { ErrorKind } from '../types.ts'
+
+/** A failure decided by the client itself while reading a response. */
+export class RequestFailure extends Error {
+  override readonly name = 'RequestFailure'
+  readonly kind: ErrorKind
+  constructor(kind: ErrorKind, message: string) {
+    super(message)
+    this.kind = kind
+  }
+}
+
+const byCode: Record<string, ErrorKind> = {
+  ECONNREFUSED: 'connection_refused',
+  ECONNRESET: 'server_disconnected',
+  EPIPE: 'server_disconnected',
+  UND_ERR_SOCKET: 'server_disconnected',
+  UND_ERR_CLOSED: 'server_disconnected',
+  UND_ERR_BODY_TIMEOUT: 'timeout',
+  UND_ERR_HEADERS_TIMEOUT: 'timeout',
+  UND_ERR_CONNECT_TIMEOUT: 'timeout',
+  ETIMEDOUT: 'timeout',
+  ENOTFOUND: 'connection_refused',
+  EAI_AGAIN: 'connection_refused',
+  EHOSTUNREACH: 'connection_refused',
+  ENETUNREACH: 'connection_refused',
+}
+
+/** Maps any thrown error (undici, network, our own) to an error kind and a one-line message. */
+export function classifyError(error: unknown, url: string): { kind: ErrorKind; message: string } {
+  if (error instanceof RequestFailure) return { kind: error.kind, message: error.message }
+  const err = error as { code?: string; name?: string; message?: string; cause?: unknown; errors?: unknown[] }
+  const code = err?.code ?? (err?.cause as { code?: string } | undefined)?.code
+    ?? (err?.errors?.[0] as { code?: string } | undefined)?.code
+  const kind: ErrorKind = (code ? byCode[code] : undefined) ?? (err?.name === 'TimeoutError' ? 'timeout' : 'other')
+  const base = err?.message || String(error)
+  switch (kind) {
+    case 'connection_refused':
+      return { kind, message: `cannot connect to ${url} (${code ?? base})` }
+    case 'server_disconnected':
+      return { kind, message: `server disconnected (${code}: ${base})` }
+    case 'timeout':
+      return { kind, message: `timed out (${code ?? err?.name}: ${base})` }
+    default:
+      return { kind, message: base }
+  }
+}
+
+/** Error kind for a non-2xx HTTP status and its body. */
+export function kindOfStatus(status: number, body: string): ErrorKind {
+  if (status === 429) return 'rate_limited'
+  if (status === 400 && /context length|maximum context|too long|context window/i.test(body)) return 'context_too_long'
+  return 'http_error'
+}

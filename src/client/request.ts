@@ -1,0 +1,278 @@
+import { performance } from 'node:perf_hooks'
+import type { Dispatcher } from 'undici'
+import type { Tokenizer } from '../tokens/index.ts'
+import type { ChatMessage, ErrorKind, RequestRecord } from '../types.ts'
+import { classifyError, kindOfStatus, RequestFailure } from './errors.ts'
+import { buildPayload, decodeChunk } from './openai.ts'
+import type { ApiKind, ChunkInfo, GenerationOptions } from './openai.ts'
+import { SseParser } from './sse.ts'
+
+/** Identity of a request inside a workload (copied into its record). */
+export interface RequestMeta {
+  id: string
+  index: number
+  sessionId: string
+  turnIndex: number
+  round: number
+  concurrency: number
+  scheduledAt?: number
+}
+
+/** Everything one request needs besides its messages. */
+export interface RequestContext {
+  dispatcher: Dispatcher
+  /** Origin-relative path of the endpoint, e.g. `/v1/chat/completions`. */
+  path: string
+  /** The full URL, for messages. */
+  url: string
+  kind: ApiKind
+  headers: Record<string, string>
+  generation: GenerationOptions
+  /** Whole-request limit in ms (also the stalled-stream guard). */
+  timeoutMs: number
+  /** Open a new connection for this request (`connection: close`). */
+  closeConnection: boolean
+  /** Counts tokens when the server reports no usage. */
+  tokenizer: Tokenizer
+  /** Retries of 429 responses, honouring Retry-After. @default 0 */
+  retries?: number
+  /** Stops the request early (interruption). */
+  signal?: AbortSignal
+}
+
+/** Largest error body kept in a message. */
+const MAX_ERROR_BODY = 300
+/** Longest Retry-After honoured, so a misbehaving server cannot park the run. */
+const MAX_RETRY_AFTER_MS = 60_000
+
+/** Sends one request and measures it. Never throws: failures become a record with `ok: false`. */
+export async function sendRequest(ctx: RequestContext, messages: readonly ChatMessage[], meta: RequestMeta): Promise<RequestRecord> {
+  let retries = 0
+  for (;;) {
+    const { record, retryAfterMs } = await sendOnce(ctx, messages, meta)
+    if (record.error?.kind !== 'rate_limited' || retries >= (ctx.retries ?? 0) || ctx.signal?.aborted) {
+      if (retries > 0) record.retries = retries
+      return record
+    }
+    retries++
+    await sleep(Math.min(MAX_RETRY_AFTER_MS, retryAfterMs ?? 1000 * retries), ctx.signal)
+  }
+}
+
+type Failure = { kind: ErrorKind; message: string }
+
+interface Attempt {
+  record: RequestRecord
+  /** The server's Retry-After, when it sent one. */
+  retryAfterMs: number | undefined
+}
+
+async function sendOnce(ctx: RequestContext, messages: readonly ChatMessage[], meta: RequestMeta): Promise<Attempt> {
+  const body = buildPayload(ctx.kind, messages, ctx.generation)
+  const stream = ctx.generation.stream ?? true
+  const timeout = AbortSignal.timeout(ctx.timeoutMs)
+  const signal = ctx.signal ? AbortSignal.any([timeout, ctx.signal]) : timeout
+
+  const state = new ResponseState()
+  const startedAt = Date.now()
+  const t0 = performance.now()
+  let status: number | null = null
+  let retryAfterMs: number | undefined
+  let failure: Failure | undefined
+
+  try {
+    const res = await ctx.dispatcher.request({
+      path: ctx.path,
+      method: 'POST',
+      headers: ctx.headers,
+      body,
+      signal,
+      reset: ctx.closeConnection,
+      headersTimeout: ctx.timeoutMs,
+      bodyTimeout: ctx.timeoutMs,
+    })
+    status = res.statusCode
+    if (status < 200 || status > 299) {
+      const text = (await res.body.text()).slice(0, MAX_ERROR_BODY)
+      retryAfterMs = parseRetryAfter(res.headers['retry-after'])
+      throw new RequestFailure(kindOfStatus(status, text), `HTTP ${status}: ${oneLine(text)}`)
+    }
+    const contentType = String(res.headers['content-type'] ?? '')
+    if (stream && contentType.includes('text/event-stream')) {
+      await readStream(res.body, state, t0)
+    } else if (contentType.includes('json')) {
+      const text = await res.body.text()
+      state.addWhole(text, performance.now() - t0)
+    } else {
+      const text = (await res.body.text()).slice(0, MAX_ERROR_BODY)
+      throw new RequestFailure('bad_content_type', `unexpected content-type "${contentType || 'none'}" (expected ${stream ? 'text/event-stream' : 'application/json'}): ${oneLine(text)}`)
+    }
+  } catch (error) {
+    const aborted = ctx.signal?.aborted && !timeout.aborted
+    failure = aborted
+      ? { kind: 'interrupted', message: 'interrupted before the response completed' }
+      : timeout.aborted
+        ? { kind: 'timeout', message: `no complete response within --timeout ${ctx.timeoutMs / 1000} s` }
+        : classifyError(error, ctx.url)
+  }
+  const latencyMs = performance.now() - t0
+  return { record: state.toRecord(ctx, messages, meta, { startedAt, latencyMs, status, failure }), retryAfterMs }
+}
+
+async function readStream(body: AsyncIterable<Uint8Array>, state: ResponseState, t0: number): Promise<void> {
+  const parser = new SseParser((data, _event, receivedAt) => state.addEvent(data, receivedAt - t0))
+  for await (const chunk of body) {
+    parser.push(chunk, performance.now())
+    if (state.done) break
+  }
+  parser.end(performance.now())
+  if (!state.done) throw new RequestFailure('incomplete_stream', 'stream ended without data: [DONE]')
+}
+
+/** Accumulates what the response said, chunk by chunk. */
+class ResponseState {
+  done = false
+  ttftMs: number | null = null
+  offsets: number[] = []
+  chunkTokens: number[] = []
+  /** Continuous usage stats seen on every content chunk so far. */
+  private perChunkUsage = true
+  private lastCompletionTokens = 0
+  text = ''
+  finishReason: string | null = null
+  promptTokens: number | null = null
+  completionTokens: number | null = null
+  cachedTokens: number | null = null
+  promptEvaluated: number | null = null
+
+  addEvent(data: string, offsetMs: number): void {
+    if (this.done) return
+    if (data === '[DONE]') {
+      this.done = true
+      return
+    }
+    let info: ChunkInfo
+    try {
+      info = decodeChunk(data)
+    } catch {
+      throw new RequestFailure('malformed_stream', `invalid JSON in stream: ${oneLine(data.slice(0, 120))}`)
+    }
+    if (info.errorMessage !== null) throw new RequestFailure('http_error', `error in stream: ${oneLine(info.errorMessage)}`)
+    this.absorb(info)
+    if (info.hasContent) {
+      if (this.ttftMs === null) this.ttftMs = offsetMs
+      this.offsets.push(offsetMs)
+      if (info.completionTokens !== null) {
+        this.chunkTokens.push(Math.max(1, info.completionTokens - this.lastCompletionTokens))
+        this.lastCompletionTokens = info.completionTokens
+      } else {
+        this.perChunkUsage = false
+      }
+    }
+  }
+
+  /** A non-streamed response: the first byte arrives with the whole answer, so TTFT = latency. */
+  addWhole(json: string, offsetMs: number): void {
+    let info: ChunkInfo
+    try {
+      info = decodeChunk(json)
+    } catch {
+      throw new RequestFailure('malformed_stream', `invalid JSON response: ${oneLine(json.slice(0, 120))}`)
+    }
+    if (info.errorMessage !== null) throw new RequestFailure('http_error', `error in response: ${oneLine(info.errorMessage)}`)
+    this.absorb(info)
+    if (info.hasContent) {
+      this.ttftMs = offsetMs
+      this.offsets.push(offsetMs)
+    }
+    this.done = true
+  }
+
+  private absorb(info: ChunkInfo): void {
+    if (info.text) this.text += info.text
+    if (info.finishReason !== null) this.finishReason = info.finishReason
+    if (info.promptTokens !== null) this.promptTokens = info.promptTokens
+    if (info.completionTokens !== null) this.completionTokens = info.completionTokens
+    if (info.cachedTokens !== null) this.cachedTokens = info.cachedTokens
+    if (info.promptEvaluated !== null) this.promptEvaluated = info.promptEvaluated
+  }
+
+  toRecord(
+    ctx: RequestContext,
+    messages: readonly ChatMessage[],
+    meta: RequestMeta,
+    end: { startedAt: number; latencyMs: number; status: number | null; failure: Failure | undefined },
+  ): RequestRecord {
+    const inputFromUsage = this.promptTokens !== null
+    const outputFromUsage = this.completionTokens !== null
+    const inputTokens = this.promptTokens ?? messages.reduce((n, m) => n + ctx.tokenizer.count(m.content), 0)
+    const outputTokens = this.completionTokens ?? ctx.tokenizer.count(this.text)
+    let cachedTokens: number | null = null
+    let cachedTokenSource: RequestRecord['cachedTokenSource']
+    if (this.cachedTokens !== null) {
+      cachedTokens = this.cachedTokens
+      cachedTokenSource = 'usage'
+    } else if (this.promptEvaluated !== null && this.promptTokens !== null) {
+      // llama.cpp evaluates at least one token even on a full hit, and reports the evaluated count.
+      cachedTokens = Math.max(0, this.promptTokens - this.promptEvaluated)
+      cachedTokenSource = 'llamacpp_timings'
+    }
+    const ok = end.failure === undefined
+    const ttft = this.ttftMs
+    const tpotMs = ok && ttft !== null && outputTokens > 1 && this.offsets.length > 1
+      ? (end.latencyMs - ttft) / (outputTokens - 1)
+      : null
+    const last = messages[messages.length - 1]
+    const record: RequestRecord = {
+      id: meta.id,
+      index: meta.index,
+      sessionId: meta.sessionId,
+      turnIndex: meta.turnIndex,
+      round: meta.round,
+      concurrency: meta.concurrency,
+      startedAt: end.startedAt,
+      ttftMs: ttft,
+      latencyMs: end.latencyMs,
+      chunkOffsetsMs: this.offsets,
+      tpotMs,
+      inputTokens,
+      inputTokenSource: inputFromUsage ? 'usage' : 'tokenizer',
+      outputTokens,
+      outputTokenSource: outputFromUsage ? 'usage' : 'tokenizer',
+      cachedTokens,
+      status: end.status,
+      finishReason: this.finishReason,
+      ok,
+      outputText: this.text,
+      promptPreview: last ? last.content.slice(0, 200) : '',
+    }
+    if (meta.scheduledAt !== undefined) record.scheduledAt = meta.scheduledAt
+    if (this.perChunkUsage && this.chunkTokens.length === this.offsets.length && this.offsets.length > 0) record.chunkTokens = this.chunkTokens
+    if (cachedTokenSource) record.cachedTokenSource = cachedTokenSource
+    if (end.failure) record.error = end.failure
+    return record
+  }
+}
+
+function parseRetryAfter(value: string | string[] | undefined): number | undefined {
+  const v = Array.isArray(value) ? value[0] : value
+  if (!v) return undefined
+  const seconds = Number(v)
+  if (Number.isFinite(seconds)) return Math.max(0, seconds * 1000)
+  const date = Date.parse(v)
+  return Number.isNaN(date) ? undefined : Math.max(0, date - Date.now())
+}
+
+function oneLine(text: string): string {
+  return text.replace(/\s+/g, ' ').trim()
+}
+
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, ms)
+    signal?.addEventListener('abort', () => {
+      clearTimeout(timer)
+      resolve()
+    }, { once: true })
+  })
+}

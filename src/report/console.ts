@@ -1,0 +1,86 @@
+import type { CacheSpeedup, MetricName, MetricSummary, RoundResult, RunResult } from '../types.ts'
+
+const WIDTH = 120
+const NAME_W = 30
+const CELL_W = 14
+
+/** Rows of the seed's metric table: label, metric, and how many decimals. */
+const TABLE_ROWS: { label: string; metric: MetricName; digits: number }[] = [
+  { label: 'TTFT (ms)', metric: 'ttft', digits: 2 },
+  { label: 'TPOT (ms) [seed "ITL"]', metric: 'tpot', digits: 2 },
+  { label: 'ITL gaps (ms)', metric: 'itl', digits: 2 },
+  { label: 'Latency (ms)', metric: 'latency', digits: 2 },
+]
+
+/** Renders the seed's per-round console block: header, counts, metric table, throughput, goodput, cache. */
+export function formatRound(round: RoundResult): string {
+  const lines: string[] = []
+  const rule = '='.repeat(WIDTH)
+  lines.push(rule, `Concurrency: ${round.concurrency} | Round ${round.round} Performance Metrics`, rule)
+  lines.push(`Total Requests: ${round.total} | Success: ${round.succeeded} | Failed: ${round.failed} | Test Duration: ${round.durationS.toFixed(2)} seconds`)
+  lines.push(`Average Input Tokens: ${round.avgInputTokens.toFixed(1)} | Average Output Tokens: ${round.avgOutputTokens.toFixed(1)}`)
+  lines.push('-'.repeat(WIDTH))
+  lines.push(...metricTable(round))
+  lines.push('', 'Throughput:')
+  lines.push(`  Token Throughput: ${round.throughput.outputTokensPerS.toFixed(2)} tokens/sec`)
+  lines.push(`  Request Throughput: ${round.throughput.requestsPerS.toFixed(2)} requests/sec`)
+  if (round.goodput) {
+    const g = round.goodput
+    lines.push('', 'Goodput (SLO):')
+    lines.push(`  Requests Meeting SLO: ${g.requests} / ${g.totalRequests} (${pct(g.requestShare)})`)
+    lines.push(`  Tokens Meeting SLO: ${g.tokens} / ${g.totalTokens} (${pct(g.tokenShare)})`)
+    lines.push(`  Goodput: ${g.requestsPerS.toFixed(2)} requests/sec, ${g.tokensPerS.toFixed(2)} tokens/sec`)
+  }
+  if (round.cache.reportedBy > 0 && round.cache.cachedShare !== null) {
+    lines.push('', `Server-reported cached prompt tokens: ${round.cache.cachedTokens} / ${round.cache.promptTokens} (${pct(round.cache.cachedShare)}) over ${round.cache.reportedBy} requests`)
+  }
+  if (round.errors.length > 0) lines.push('', ...errorTable(round))
+  return lines.join('\n')
+}
+
+function metricTable(round: RoundResult): string[] {
+  const heads = ['Avg', 'P50', 'P90', 'P99', 'Min', 'Max', 'Stddev']
+  const row = (cells: string[]): string => `│ ${cells[0]?.padEnd(NAME_W - 2)} │ ${cells.slice(1).map((c) => c.padEnd(CELL_W - 2)).join(' │ ')} │`
+  const border = (l: string, m: string, r: string): string => l + '─'.repeat(NAME_W) + (m + '─'.repeat(CELL_W)).repeat(heads.length) + r
+  const out = [row(['Metric', ...heads]), border('├', '┼', '┤')]
+  for (const { label, metric, digits } of TABLE_ROWS) {
+    const s = round.metrics[metric]
+    if (!s || s.count === 0) continue
+    out.push(row([label, ...statCells(s, digits)]))
+  }
+  out.push(border('└', '┴', '┘'))
+  return out
+}
+
+function statCells(s: MetricSummary, digits: number): string[] {
+  return [s.avg, s.p50, s.p90, s.p99, s.min, s.max, s.stddev].map((v) => v.toFixed(digits))
+}
+
+/** A table of failed requests: kind, count, first message. */
+export function errorTable(round: RoundResult): string[] {
+  const out = ['Errors:', `  ${'kind'.padEnd(22)} ${'count'.padStart(6)}  first message`]
+  for (const e of round.errors) out.push(`  ${e.kind.padEnd(22)} ${String(e.count).padStart(6)}  ${e.firstMessage.slice(0, 200)}`)
+  return out
+}
+
+/** One line per level: round 1 / round 2 TTFT, with the server's cache evidence next to it. */
+export function formatSpeedups(run: RunResult): string {
+  const byLevel = new Map<number, CacheSpeedup[]>()
+  for (const s of run.speedups) byLevel.set(s.concurrency, [...(byLevel.get(s.concurrency) ?? []), s])
+  if (byLevel.size === 0) return ''
+  const lines = ['', 'Cache speedup (round 1 / round 2):']
+  for (const [level, list] of byLevel) {
+    const parts = list.map((s) => `TTFT ${s.stat} ${s.ratio.toFixed(2)}x (${s.cold.toFixed(1)} → ${s.warm.toFixed(1)} ms)`)
+    const cold = run.rounds.find((r) => r.concurrency === level && r.round === 1)?.cache.cachedShare
+    const warm = list[0]?.warmCachedShare
+    const evidence = warm !== null && warm !== undefined
+      ? `; server-reported cached prompt tokens ${cold === null || cold === undefined ? 'n/a' : pct(cold)} → ${pct(warm)}`
+      : '; the server reports no cached-token counts'
+    lines.push(`  Concurrency ${level}: ${parts.join(', ')}${evidence}`)
+  }
+  return lines.join('\n')
+}
+
+function pct(share: number): string {
+  return `${(share * 100).toFixed(2)}%`
+}

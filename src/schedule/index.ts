@@ -1,0 +1,1 @@
+export { runClosedLoop } from './closedLoop.ts'

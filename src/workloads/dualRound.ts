@@ -1,0 +1,101 @@
+import { request as undiciRequest } from 'undici'
+import { sampleConversations, loadDataset } from '../data/index.ts'
+import { InputError } from '../errors.ts'
+import { dualRoundSpeedups, summariseRound } from '../metrics/index.ts'
+import { createRandom } from '../random.ts'
+import { runClosedLoop } from '../schedule/index.ts'
+import { meetsRequestSlo } from '../slo/index.ts'
+import type { ChatMessage, Conversation, RequestRecord, RoundResult, RunResult } from '../types.ts'
+import type { DualRoundOptions } from './options.ts'
+import { openRun } from './run.ts'
+import { Session } from './session.ts'
+
+/** The requests of one conversation as round 1 sent them, replayed as-is in round 2. */
+type Plan = (ChatMessage[] | null)[]
+
+/**
+ * Runs the dual-round workload: for every concurrency level, round 1 sends each sampled conversation
+ * (turn by turn, with the model's real replies in the history), then round 2 sends the identical
+ * requests again. The ratio of round 1 to round 2 TTFT is the cache speedup.
+ */
+export async function runDualRound(options: DualRoundOptions): Promise<RunResult> {
+  const levels = options.concurrency ?? [1]
+  for (const c of levels) {
+    if (!Number.isInteger(c) || c < 1) throw new InputError(`concurrency levels must be whole numbers ≥ 1, got ${c}`, '--concurrency')
+  }
+  if (options.samples !== undefined && (!Number.isInteger(options.samples) || options.samples < 1)) {
+    throw new InputError(`expected a whole number ≥ 1, got ${options.samples}`, '--num-samples')
+  }
+  const all: Conversation[] = typeof options.dataset === 'string' ? await loadDataset(options.dataset) : options.dataset
+  const run = await openRun(options, 'dual-round', Math.max(...levels))
+  const conversations = sampleConversations(all, options.samples, run.seed)
+  const hooks = options.hooks ?? {}
+  const limits = { maxContextTokens: options.maxContextTokens, maxInputTokens: options.maxInputLength }
+  const rounds: RoundResult[] = []
+  const meets = options.goodputSlo ? (r: RequestRecord) => meetsRequestSlo(r, options.goodputSlo ?? {}) : undefined
+
+  try {
+    for (const concurrency of levels) {
+      if (run.signal.aborted) break
+      if (options.resetCacheBetweenRounds && options.resetCacheUrl) await resetCache(options.resetCacheUrl, hooks.onNotice)
+      const plans: Plan[] = conversations.map((c) => c.userMessages.map(() => null))
+      for (const round of [1, 2]) {
+        if (run.signal.aborted) break
+        const order = round === 2 && options.shuffleRound2
+          ? createRandom(run.seed + concurrency).shuffle(conversations.map((_, i) => i))
+          : conversations.map((_, i) => i)
+        const label = `Concurrency${concurrency}-Round${round}`
+        const total = conversations.reduce((n, c) => n + c.userMessages.length, 0)
+        hooks.onRoundStart?.({ label, concurrency, round, total })
+        const records: RequestRecord[] = []
+        let seq = 0
+        await runClosedLoop(order, concurrency, async (convIndex) => {
+          const conv = conversations[convIndex] as Conversation
+          const plan = plans[convIndex] as Plan
+          const session = round === 1 ? new Session(conv.sessionId, run.tokenizer, limits, conv.system) : undefined
+          for (let turn = 0; turn < conv.userMessages.length; turn++) {
+            if (run.signal.aborted) return
+            let messages: ChatMessage[]
+            let contextTokens: number
+            let truncatedTurns = 0
+            if (session) {
+              const built = session.next(conv.userMessages[turn] as string)
+              messages = built.messages
+              contextTokens = built.contextTokens
+              truncatedTurns = built.truncatedTurns
+              plan[turn] = messages
+            } else {
+              const planned = plan[turn]
+              if (!planned) continue // round 1 never sent it (interrupted)
+              messages = planned
+              contextTokens = -1
+            }
+            const id = `c${concurrency}-r${round}-${seq++}`
+            const meta = { id, index: convIndex, sessionId: conv.sessionId, turnIndex: turn, round, concurrency }
+            hooks.onDebug?.({ id, session_id: conv.sessionId, turn_index: turn, round, concurrency, messages, context_tokens: contextTokens, truncated_turns: truncatedTurns })
+            const record = await run.send(messages, meta)
+            records.push(record)
+            hooks.onRequest?.(record)
+            if (session && record.ok) session.reply(record.outputText)
+          }
+        }, run.signal)
+        const summary = summariseRound({ label, concurrency, round }, records, meets)
+        rounds.push(summary)
+        await hooks.onRoundComplete?.(summary, records, run.context)
+      }
+    }
+  } finally {
+    await run.close()
+  }
+  return run.result(rounds, dualRoundSpeedups(rounds))
+}
+
+async function resetCache(url: string, notice?: (m: string) => void): Promise<void> {
+  try {
+    const res = await undiciRequest(url, { method: 'POST', headersTimeout: 10_000, bodyTimeout: 10_000 })
+    await res.body.dump()
+    if (res.statusCode >= 300) notice?.(`cache reset at ${url} answered HTTP ${res.statusCode}; round 1 may not be cold`)
+  } catch (error) {
+    notice?.(`cache reset at ${url} failed (${(error as Error).message}); round 1 may not be cold`)
+  }
+}

@@ -1,0 +1,127 @@
+import { createRequire } from 'node:module'
+import { firstModelId, openEndpoint, sendRequest } from '../client/index.ts'
+import type { Endpoint, RequestContext, RequestMeta } from '../client/index.ts'
+import { monitorClientHealth } from '../metrics/index.ts'
+import { randomSeed } from '../random.ts'
+import { getTokenizer } from '../tokens/index.ts'
+import type { Tokenizer } from '../tokens/index.ts'
+import type { CacheSpeedup, ChatMessage, RequestRecord, RoundResult, RunResult } from '../types.ts'
+import type { EndpointSettings, RunContext } from './options.ts'
+
+const version = (createRequire(import.meta.url)('../../package.json') as { version: string }).version
+
+/** What every workload shares while it runs: the endpoint, the tokenizer, the seed, the clock. */
+export interface OpenRun {
+  readonly seed: number
+  readonly model: string
+  readonly tokenizer: Tokenizer
+  readonly endpoint: Endpoint
+  /** Endpoint, model, seed and public config, for reports written while the run goes on. */
+  readonly context: RunContext
+  /** Aborts when the caller's signal does: stop sending. */
+  readonly signal: AbortSignal
+  send(messages: readonly ChatMessage[], meta: RequestMeta): Promise<RequestRecord>
+  close(): Promise<void>
+  /** The finished RunResult. */
+  result(rounds: RoundResult[], speedups: CacheSpeedup[]): RunResult
+}
+
+/** Opens the endpoint (pool sized to `connections`), resolves the model and the seed. */
+export async function openRun(settings: EndpointSettings & object, workload: RunResult['workload'], connections: number): Promise<OpenRun> {
+  const seed = settings.seed ?? randomSeed()
+  const tokenizer = await getTokenizer(settings.tokenizer)
+  const endpoint = openEndpoint({
+    url: settings.endpoint,
+    apiKey: settings.apiKey ?? process.env['OPENAI_API_KEY'],
+    headers: settings.headers ?? {},
+    connections,
+    timeoutMs: (settings.timeout ?? 300) * 1000,
+    keepAlive: settings.keepAlive ?? true,
+  })
+  const model = settings.model ?? (await firstModelId(endpoint)) ?? 'default'
+  const signal = settings.signal ?? new AbortController().signal
+  const cutInFlight = graceAfter(signal, settings.inFlightGraceMs ?? 5000)
+  const startedAt = new Date()
+  const health = monitorClientHealth()
+  const ctx: RequestContext = {
+    dispatcher: endpoint.dispatcher,
+    path: endpoint.path,
+    url: endpoint.url,
+    kind: endpoint.kind,
+    headers: endpoint.headers,
+    generation: {
+      model,
+      maxTokens: settings.maxOutputTokens,
+      temperature: settings.temperature,
+      topP: settings.topP,
+      stream: settings.stream ?? true,
+      continuousUsageStats: settings.continuousUsageStats ?? true,
+    },
+    timeoutMs: endpoint.timeoutMs,
+    closeConnection: !endpoint.keepAlive,
+    tokenizer,
+    retries: settings.retries ?? 0,
+    signal: cutInFlight,
+  }
+  let closed: { eventLoopDelayP99Ms: number; saturated: boolean } | undefined
+  const config = publicConfig(settings)
+  return {
+    context: { endpoint: endpoint.url, model, seed, config },
+    seed,
+    model,
+    tokenizer,
+    endpoint,
+    signal,
+    send: (messages, meta) => sendRequest(ctx, messages, meta),
+    async close() {
+      closed ??= health.stop()
+      await endpoint.close().catch(() => undefined)
+    },
+    result(rounds, speedups) {
+      closed ??= health.stop()
+      return {
+        schemaVersion: 1,
+        tool: { name: 'fluxperf', version },
+        workload,
+        endpoint: endpoint.url,
+        model,
+        startedAt: startedAt.toISOString(),
+        finishedAt: new Date().toISOString(),
+        seed,
+        config,
+        interrupted: signal.aborted,
+        clientSaturated: closed.saturated,
+        eventLoopDelayP99Ms: closed.eventLoopDelayP99Ms,
+        rounds,
+        speedups,
+      }
+    },
+  }
+}
+
+/** Settings as saved in results: no API key, header values replaced, no live objects. */
+export function publicConfig(settings: object): Record<string, unknown> {
+  const out: Record<string, unknown> = {}
+  for (const [key, value] of Object.entries(settings)) {
+    if (key === 'apiKey' || key === 'signal' || key === 'hooks' || typeof value === 'function') continue
+    if (key === 'headers' && value && typeof value === 'object') {
+      out[key] = Object.fromEntries(Object.keys(value).map((h) => [h, '[redacted]']))
+    } else if (key === 'dataset' && Array.isArray(value)) {
+      out[key] = `${value.length} conversations`
+    } else {
+      out[key] = value
+    }
+  }
+  return out
+}
+
+/** A signal that aborts `graceMs` after `signal` does. */
+function graceAfter(signal: AbortSignal, graceMs: number): AbortSignal {
+  const controller = new AbortController()
+  const arm = (): void => {
+    setTimeout(() => controller.abort(), graceMs).unref()
+  }
+  if (signal.aborted) arm()
+  else signal.addEventListener('abort', arm, { once: true })
+  return controller.signal
+}
