@@ -1,9 +1,22 @@
+import { fileURLToPath } from 'node:url'
 import { defineConfig } from 'vitest/config'
+import { fluxperf } from './src/vitest/index.ts'
+
+const src = (path: string): string => fileURLToPath(new URL(`./src/${path}`, import.meta.url))
 
 export default defineConfig({
+  // Users write `plugins: [fluxperf()]` with `import { fluxperf } from 'fluxperf/vitest'`; this repo
+  // points those imports at its own sources.
+  plugins: [fluxperf({ outputDir: 'results/vitest' })],
+  resolve: {
+    alias: [
+      { find: /^fluxperf\/vitest$/, replacement: src('vitest/index.ts') },
+      { find: /^fluxperf$/, replacement: src('index.ts') },
+    ],
+  },
   test: {
     include: ['test/**/*.test.ts'],
-    testTimeout: 30_000,
-    hookTimeout: 30_000,
+    testTimeout: 60_000,
+    hookTimeout: 60_000,
   },
 })

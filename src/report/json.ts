@@ -13,13 +13,13 @@ export function roundJson(run: Pick<RunResult, 'endpoint' | 'model' | 'seed' | '
   }
   const doc = {
     configuration: {
+      ...run.config,
       endpoint: run.endpoint,
       model: run.model,
       concurrency: round.concurrency,
       num_samples: round.total,
       round: round.round,
       seed: run.seed,
-      ...run.config,
     },
     summary: {
       total_requests: round.total,

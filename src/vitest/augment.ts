@@ -1,0 +1,40 @@
+import type { RegressionOptions } from '../baseline/index.ts'
+import type { RunResult, Slo } from '../types.ts'
+import type { CacheSpeedupExpectation, MeetSloOptions, RoundSelector } from './matchers.ts'
+
+/** What the plugin hands to workers through `provide`/`inject('fluxperf')`. */
+export interface FluxperfProvided {
+  /** Endpoint the workload functions use by default (the built-in mock's when none is configured). */
+  endpoint: string
+  /** POST here to empty the cache before each cold round (set when the plugin runs the mock). */
+  resetCacheUrl?: string
+  /** Where the reporter writes each test's RunResult. */
+  outputDir: string
+}
+
+/** Each test's runs as the reporter receives them (`testCase.meta().fluxperf`). */
+export interface FluxperfTaskMeta {
+  runs: RunResult[]
+}
+
+declare module 'vitest' {
+  // Vitest 5 requires exactly these type parameters on every declaration of Matchers.
+  interface Matchers<R, T> {
+    /** Every SLO term holds: `{ ttft: ['p(90) < 800'], errorRate: ['rate < 0.01'] }` or `{ ttft_ms: 1000 }`. */
+    toMeetSlo: (slo: Slo, options?: MeetSloOptions) => R
+    /** Cold / warm ratio is at least `atLeast`: round 1 / round 2, or first turn / later turns. */
+    toHaveCacheSpeedup: (expectation: CacheSpeedupExpectation) => R
+    /** Share of requests meeting the per-request SLO is at least `atLeast`. */
+    toHaveGoodput: (expectation: { atLeast: number } & RoundSelector) => R
+    /** Share of failed requests is below `below`. */
+    toHaveErrorRate: (expectation: { below: number } & RoundSelector) => R
+    /** No statistic regressed beyond `tolerance` against the baseline file (written when missing, outside CI). */
+    toNotRegress: (baselinePath: string, options?: RegressionOptions) => R
+  }
+  interface TaskMeta {
+    fluxperf?: FluxperfTaskMeta
+  }
+  interface ProvidedContext {
+    fluxperf: FluxperfProvided
+  }
+}

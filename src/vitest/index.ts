@@ -1,0 +1,7 @@
+import './augment.ts'
+export { fluxperf } from './plugin.ts'
+export type { FluxperfPluginOptions } from './plugin.ts'
+export { matchers } from './matchers.ts'
+export type { CacheSpeedupExpectation, MeetSloOptions, RoundSelector } from './matchers.ts'
+export { FluxperfReporter } from './reporter.ts'
+export type { FluxperfProvided, FluxperfTaskMeta } from './augment.ts'

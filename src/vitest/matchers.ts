@@ -1,0 +1,219 @@
+import { baselineAction, compareWithBaseline, readBaseline, writeBaseline } from '../baseline/index.ts'
+import type { RegressionCheck, RegressionOptions } from '../baseline/index.ts'
+import { percentileOfEncoded } from '../metrics/index.ts'
+import { evaluateSlo, formatSloTable, parseSlo } from '../slo/index.ts'
+import type { SloCheck } from '../slo/index.ts'
+import type { MetricName, RoundResult, RunResult, Slo, StatName } from '../types.ts'
+
+/** Which rounds a matcher looks at. @default every round of the run */
+export interface RoundSelector {
+  concurrency?: number
+  round?: number
+}
+
+/** Options of `toMeetSlo`. */
+export interface MeetSloOptions extends RoundSelector {
+  /**
+   * Accept a run whose client was saturated (event-loop delay past the bound), whose timings are
+   * therefore not trustworthy. @default false
+   */
+  allowSaturatedClient?: boolean
+}
+
+/** Options of `toHaveCacheSpeedup`. */
+export interface CacheSpeedupExpectation {
+  /** @default 'ttft' */
+  metric?: MetricName
+  /** avg, p50, p90, p95, p99, min, max. @default 'p50' */
+  stat?: Exclude<StatName, 'count' | 'stddev'>
+  /** Smallest acceptable cold / warm ratio. */
+  atLeast: number
+  /** Only this concurrency level. */
+  concurrency?: number
+}
+
+interface MatcherResult {
+  pass: boolean
+  message: () => string
+  actual?: unknown
+  expected?: unknown
+}
+
+interface MatcherContext {
+  isNot: boolean
+  utils: { matcherHint(name: string, received?: string, expected?: string): string }
+}
+
+/** Rounds chosen by a selector; an empty choice is reported, never passed. */
+function select(run: RunResult, selector: RoundSelector): RoundResult[] {
+  return run.rounds.filter((r) => (selector.concurrency === undefined || r.concurrency === selector.concurrency) && (selector.round === undefined || r.round === selector.round))
+}
+
+function where(run: RunResult): string {
+  return run.outputDir ? `\nReport: ${run.outputDir}` : ''
+}
+
+function assertRun(received: unknown, name: string): asserts received is RunResult {
+  const run = received as Partial<RunResult> | null
+  if (!run || run.schemaVersion !== 1 || !Array.isArray(run.rounds)) {
+    throw new TypeError(`${name}: expected a fluxperf RunResult (from dualRound(), multiTurn() or a saved run.json), received ${typeof received}`)
+  }
+}
+
+function hint(ctx: MatcherContext, name: string, expected = 'expected'): string {
+  return ctx.utils.matcherHint(`${ctx.isNot ? '.not' : ''}.${name}`, 'run', expected)
+}
+
+function fmt(v: number | null | undefined, digits = 2): string {
+  return v === null || v === undefined || Number.isNaN(v) ? '—' : Number.isFinite(v) ? v.toFixed(digits) : String(v)
+}
+
+/** A plain-text table with a header row. */
+function table(head: string[], rows: string[][]): string {
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)))
+  const line = (cells: string[]): string => '  ' + cells.map((c, i) => c.padEnd(widths[i] as number)).join('  ')
+  return [line(head), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n')
+}
+
+/**
+ * The fluxperf matchers: synchronous, over a finished RunResult, each usable with `.not`.
+ * Register with `expect.extend(matchers)` (the `fluxperf()` Vitest plugin does it for you).
+ */
+export const matchers = {
+  /**
+   * Every SLO term holds in every selected round. Terms: the seed YAML shape (`ttft_ms: 1000`: every
+   * request under 1000 ms) or k6-style expressions (`{ ttft: ['p(95) < 500'], errorRate: ['rate < 0.01'] }`).
+   * A term naming a metric the run lacks fails. A saturated client fails unless `allowSaturatedClient`.
+   */
+  toMeetSlo(this: MatcherContext, received: unknown, slo: Slo, options: MeetSloOptions = {}): MatcherResult {
+    assertRun(received, 'toMeetSlo')
+    const spec = parseSlo(slo, 'toMeetSlo')
+    const rounds = select(received, options)
+    const checks: SloCheck[] = rounds.length === 0 ? [] : evaluateSlo(received, spec, options)
+    const failed = checks.filter((c) => !c.pass)
+    const saturated = received.clientSaturated && !options.allowSaturatedClient
+    const noRounds = rounds.length === 0
+    const pass = !noRounds && !saturated && failed.length === 0
+    return {
+      pass,
+      message: () => {
+        const lines = [hint(this, 'toMeetSlo', 'slo'), '']
+        if (noRounds) lines.push(`No round matches ${JSON.stringify(options)}; the run has ${received.rounds.map((r) => r.label).join(', ') || 'no rounds'}.`)
+        if (saturated) lines.push(`The measurement is not trustworthy: the client was saturated (event-loop delay p99 ${fmt(received.eventLoopDelayP99Ms, 1)} ms). Lower the load on this machine, or pass { allowSaturatedClient: true }.`)
+        lines.push(this.isNot ? 'Expected the run to miss its SLO, but every term held:' : `${failed.length} of ${checks.length} SLO checks failed:`)
+        lines.push(formatSloTable(checks))
+        return lines.join('\n') + where(received)
+      },
+      actual: Object.fromEntries(checks.map((c) => [`${c.label} ${c.metric} ${c.statistic}`, c.observed])),
+      expected: Object.fromEntries(checks.map((c) => [`${c.label} ${c.metric} ${c.statistic}`, `${c.op} ${c.limit}`])),
+    }
+  },
+
+  /**
+   * Cold / warm ratio of a statistic is at least `atLeast` at every level: round 1 / round 2 (dual-round)
+   * or first turn / later turns (multi-turn). The message shows the server's cached-token share where it
+   * reports one, so a small ratio with a full cache hit can be told apart from a miss.
+   */
+  toHaveCacheSpeedup(this: MatcherContext, received: unknown, expectation: CacheSpeedupExpectation): MatcherResult {
+    assertRun(received, 'toHaveCacheSpeedup')
+    const metric = expectation.metric ?? 'ttft'
+    const stat = expectation.stat ?? 'p50'
+    const levels = [...new Set(received.rounds.map((r) => r.concurrency))].filter((c) => expectation.concurrency === undefined || c === expectation.concurrency)
+    const rows = levels.map((concurrency) => {
+      const cold = received.rounds.find((r) => r.concurrency === concurrency && r.round === 1)
+      const warm = received.rounds.find((r) => r.concurrency === concurrency && r.round === 2)
+      const c = cold ? statOf(cold, metric, stat) : null
+      const w = warm ? statOf(warm, metric, stat) : null
+      const ratio = c !== null && w !== null && w > 0 ? c / w : null
+      return { concurrency, c, w, ratio, cached: warm?.cache.cachedShare ?? null, coldCached: cold?.cache.cachedShare ?? null, ok: ratio !== null && ratio >= expectation.atLeast }
+    })
+    const pass = rows.length > 0 && rows.every((r) => r.ok)
+    return {
+      pass,
+      message: () => {
+        const head = ['level', `cold ${metric} ${stat}`, `warm ${metric} ${stat}`, 'ratio', 'limit', 'cached tokens (cold → warm)', 'result']
+        const body = rows.map((r) => [String(r.concurrency), fmt(r.c), fmt(r.w), r.ratio === null ? 'missing' : `${fmt(r.ratio)}x`, `≥ ${expectation.atLeast}x`,
+          r.cached === null ? 'not reported by the server' : `${fmt((r.coldCached ?? 0) * 100, 1)}% → ${fmt(r.cached * 100, 1)}%`, r.ok ? 'pass' : 'FAIL'])
+        const lines = [hint(this, 'toHaveCacheSpeedup'), '', this.isNot ? 'Expected no cache speedup, but:' : 'Cache speedup (cold / warm):', rows.length ? table(head, body) : '  the run has no cold/warm pair to compare']
+        const hit = rows.find((r) => !r.ok && r.cached !== null && r.cached > 0.8)
+        if (hit && !this.isNot) lines.push('', `The server reports ${fmt((hit.cached ?? 0) * 100, 1)}% of warm prompt tokens as cached: the cache is hit, but the speedup is small (on real engines long prompts are still tokenised before the cache is consulted).`)
+        return lines.join('\n') + where(received)
+      },
+      actual: Object.fromEntries(rows.map((r) => [`concurrency ${r.concurrency}`, r.ratio])),
+      expected: Object.fromEntries(rows.map((r) => [`concurrency ${r.concurrency}`, `≥ ${expectation.atLeast}`])),
+    }
+  },
+
+  /** Goodput (share of requests meeting the per-request SLO) is at least `atLeast` in every selected round. */
+  toHaveGoodput(this: MatcherContext, received: unknown, expectation: { atLeast: number } & RoundSelector): MatcherResult {
+    assertRun(received, 'toHaveGoodput')
+    const rounds = select(received, expectation)
+    const rows = rounds.map((r) => ({ label: r.label, share: r.goodput?.requestShare ?? null }))
+    const pass = rows.length > 0 && rows.every((r) => r.share !== null && r.share >= expectation.atLeast)
+    return {
+      pass,
+      message: () => [hint(this, 'toHaveGoodput'), '', table(['round', 'goodput', 'limit', 'result'], rows.map((r) => [r.label,
+        r.share === null ? 'none (no per-request SLO given to the run)' : fmt(r.share, 4), `≥ ${expectation.atLeast}`, r.share !== null && r.share >= expectation.atLeast ? 'pass' : 'FAIL']))].join('\n') + where(received),
+      actual: Object.fromEntries(rows.map((r) => [r.label, r.share])),
+      expected: Object.fromEntries(rows.map((r) => [r.label, `≥ ${expectation.atLeast}`])),
+    }
+  },
+
+  /** The share of failed requests is below `below` in every selected round. */
+  toHaveErrorRate(this: MatcherContext, received: unknown, expectation: { below: number } & RoundSelector): MatcherResult {
+    assertRun(received, 'toHaveErrorRate')
+    const rounds = select(received, expectation)
+    const rows = rounds.map((r) => ({ label: r.label, rate: r.total ? r.failed / r.total : 0, top: r.errors[0] }))
+    const pass = rows.length > 0 && rows.every((r) => r.rate < expectation.below)
+    return {
+      pass,
+      message: () => [hint(this, 'toHaveErrorRate'), '', table(['round', 'error rate', 'limit', 'most common error', 'result'], rows.map((r) => [r.label, fmt(r.rate, 4), `< ${expectation.below}`,
+        r.top ? `${r.top.kind} ×${r.top.count}: ${r.top.firstMessage.slice(0, 80)}` : '—', r.rate < expectation.below ? 'pass' : 'FAIL']))].join('\n') + where(received),
+      actual: Object.fromEntries(rows.map((r) => [r.label, r.rate])),
+      expected: Object.fromEntries(rows.map((r) => [r.label, `< ${expectation.below}`])),
+    }
+  },
+
+  /**
+   * No statistic regressed beyond `tolerance` against the stored baseline, judged by a bootstrap interval
+   * over both runs' histograms. A missing baseline is written (locally) or fails (under `CI=true`);
+   * `FLUXPERF_UPDATE_BASELINE=1` rewrites it.
+   */
+  toNotRegress(this: MatcherContext, received: unknown, baselinePath: string, options: RegressionOptions = {}): MatcherResult {
+    assertRun(received, 'toNotRegress')
+    const action = baselineAction(baselinePath)
+    if (action === 'missing-in-ci') {
+      return { pass: false, message: () => `${hint(this, 'toNotRegress', 'baseline')}\n\nBaseline ${baselinePath} does not exist, and CI=true: a gate never creates its own baseline. Run the benchmark locally (or with FLUXPERF_UPDATE_BASELINE=1) and commit the file.` }
+    }
+    if (action === 'write') {
+      writeBaseline(baselinePath, received)
+      return { pass: !this.isNot, message: () => `${hint(this, 'toNotRegress', 'baseline')}\n\nBaseline written to ${baselinePath}; there was nothing to compare against.` }
+    }
+    const checks = compareWithBaseline(received, readBaseline(baselinePath), options)
+    const bad = checks.filter((c) => c.regressed || c.missing)
+    const tolerance = options.tolerance ?? 0.1
+    return {
+      pass: checks.length > 0 && bad.length === 0,
+      message: () => [hint(this, 'toNotRegress', 'baseline'), '',
+        this.isNot ? 'Expected a regression, found none:' : `${bad.length} of ${checks.length} comparisons regressed beyond ${fmt(tolerance * 100, 0)}% (bootstrap 95% interval of observed/baseline wholly above ${fmt(1 + tolerance)}):`,
+        regressionTable(checks), `Baseline: ${baselinePath}`].join('\n') + where(received),
+      actual: Object.fromEntries(checks.map((c) => [`${c.label} ${c.metric} ${c.stat}`, c.observed])),
+      expected: Object.fromEntries(checks.map((c) => [`${c.label} ${c.metric} ${c.stat}`, c.baseline])),
+    }
+  },
+}
+
+function regressionTable(checks: RegressionCheck[]): string {
+  return table(['round', 'metric', 'stat', 'baseline', 'observed', 'ratio', 'interval', 'result'], checks.map((c) => [c.label, c.metric, c.stat, fmt(c.baseline), fmt(c.observed),
+    fmt(c.ratio), c.missing ? c.missing : `[${fmt(c.low)}, ${fmt(c.high)}]`, c.missing ? 'FAIL' : c.regressed ? 'REGRESSED' : 'pass']))
+}
+
+function statOf(round: RoundResult, metric: MetricName, stat: string): number | null {
+  const summary = round.metrics[metric]
+  if (!summary || summary.count === 0) return null
+  const value = (summary as unknown as Record<string, number>)[stat]
+  if (value !== undefined) return value
+  const encoded = round.histograms[metric]
+  const p = /^p(\d+(?:\.\d+)?)$/.exec(stat)
+  return encoded && p ? percentileOfEncoded(encoded, Number(p[1])) : null
+}

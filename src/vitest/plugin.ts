@@ -1,0 +1,56 @@
+/// <reference types="vitest/config" />
+import { fileURLToPath } from 'node:url'
+import type { Plugin } from 'vite'
+import type { Vitest } from 'vitest/node'
+import { startMockServer } from '../mock/index.ts'
+import type { MockServerOptions } from '../mock/index.ts'
+import type { FluxperfProvided } from './augment.ts'
+import { FluxperfReporter } from './reporter.ts'
+
+/** Options of the `fluxperf()` Vitest plugin. */
+export interface FluxperfPluginOptions {
+  /** Endpoint for every workload. @default process.env.FLUXPERF_ENDPOINT, else the built-in mock */
+  endpoint?: string
+  /** Where the reporter writes each test's RunResult (JSON and CSV). @default 'results' */
+  outputDir?: string
+  /** Benchmark files. @default ['**\/*.bench.ts'] */
+  include?: string[]
+  /** Options of the built-in mock when it is started. */
+  mock?: MockServerOptions
+}
+
+const started = new WeakSet<Vitest>()
+
+/**
+ * The Vitest plugin: makes `*.bench.ts` benchmark files, registers the matchers in every worker, starts
+ * the built-in mock once per Vitest instance when no endpoint is configured (and closes it on exit), and
+ * adds the reporter.
+ */
+export function fluxperf(options: FluxperfPluginOptions = {}): Plugin {
+  const outputDir = options.outputDir ?? 'results'
+  const setupFile = fileURLToPath(new URL(`./setup${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url))
+  return {
+    name: 'fluxperf',
+    config: () => ({
+      test: {
+        benchmark: { include: options.include ?? ['**/*.bench.ts'] },
+        setupFiles: [setupFile],
+      },
+    }),
+    // configureVitest runs once per project (the bench project is a clone): the guard keeps one mock.
+    async configureVitest({ vitest }) {
+      if (started.has(vitest)) return
+      started.add(vitest)
+      const provided: FluxperfProvided = { endpoint: options.endpoint ?? process.env['FLUXPERF_ENDPOINT'] ?? '', outputDir }
+      if (!provided.endpoint) {
+        const mock = await startMockServer({ port: 0, ...options.mock })
+        provided.endpoint = `${mock.url}/v1/chat/completions`
+        provided.resetCacheUrl = `${mock.url}/reset_prefix_cache`
+        vitest.onClose(() => mock.close())
+      }
+      vitest.provide('fluxperf', provided)
+      // Pushed here, not set in config(): a --reporter flag replaces config reporters but not this one.
+      vitest.config.reporters.push(new FluxperfReporter({ outputDir }))
+    },
+  }
+}

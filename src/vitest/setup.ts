@@ -1,0 +1,24 @@
+// Worker-side setup file added by the fluxperf() plugin: registers the matchers and points the
+// workload functions at the plugin's endpoint, feeding each RunResult to the reporter via task meta.
+import { expect, inject } from 'vitest'
+import { configureWorkloadDefaults } from '../workloads/index.ts'
+import type { RunResult } from '../types.ts'
+import { matchers } from './matchers.ts'
+import { reportPathFor } from './reportPath.ts'
+import './augment.ts'
+
+expect.extend(matchers)
+
+const provided = inject('fluxperf')
+configureWorkloadDefaults({
+  endpoint: provided?.endpoint,
+  resetCacheUrl: provided?.resetCacheUrl,
+  onResult(run: RunResult) {
+    const task = expect.getState().task
+    if (!task) return
+    const meta = task.meta as { fluxperf?: { runs: RunResult[] } }
+    meta.fluxperf ??= { runs: [] }
+    if (provided?.outputDir) run.outputDir = reportPathFor(provided.outputDir, task.fullName, meta.fluxperf.runs.length)
+    meta.fluxperf.runs.push(run)
+  },
+})

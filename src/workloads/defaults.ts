@@ -1,0 +1,25 @@
+import type { RunResult } from '../types.ts'
+import type { EndpointSettings } from './options.ts'
+
+/**
+ * Defaults every workload function falls back on, set once by a host: the Vitest plugin's setup file
+ * sets the endpoint it started (or was given) and a hook that hands each RunResult to its reporter.
+ */
+export interface WorkloadDefaults extends Partial<EndpointSettings> {
+  /** POST here to empty the server's prefix cache before each cold round. */
+  resetCacheUrl?: string
+  /** Called with every finished RunResult (the Vitest reporter's feed). */
+  onResult?: (run: RunResult) => void
+}
+
+let current: WorkloadDefaults = {}
+
+/** Replaces the defaults (the Vitest setup file calls this in each worker). */
+export function configureWorkloadDefaults(defaults: WorkloadDefaults): void {
+  current = { ...defaults }
+}
+
+/** The defaults in force. */
+export function workloadDefaults(): Readonly<WorkloadDefaults> {
+  return current
+}
