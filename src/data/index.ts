@@ -1,0 +1,10 @@
+/** Dataset loading: JSONL or JSON-array files of text, session, ShareGPT and OpenAI rows. */
+export { loadDataset } from './load.ts'
+export { validateDataset } from './validate.ts'
+export type { DatasetReport } from './validate.ts'
+export { sampleConversations } from './sample.ts'
+export { MAX_ARRAY_FILE_BYTES } from './rows.ts'
+export type { DatasetProblem } from './rows.ts'
+export { MAX_LINE_BYTES } from './lines.ts'
+export { ACCEPTED_FORMATS, parseRow } from './rowFormats.ts'
+export type { RowPlace, RowResult } from './rowFormats.ts'

@@ -1,0 +1,31 @@
+import { InputError } from '../errors.ts'
+import { createRandom } from '../random.ts'
+import type { Conversation } from '../types.ts'
+
+/**
+ * Picks `n` conversations, deterministically for a given seed.
+ *
+ * - `n` undefined, or `n` ≥ the number of conversations: all of them, in file order (no randomness).
+ * - otherwise: a seeded sample of `n` distinct rows (partial Fisher–Yates with {@link createRandom}),
+ *   returned in file order, so a sample of a dataset reads like the dataset and the same seed always
+ *   picks the same rows. Order of sending (shuffles) is the workload's business, not the sampler's.
+ *
+ * @throws InputError when `n` is not a whole number ≥ 1.
+ */
+export function sampleConversations(convs: Conversation[], n: number | undefined, seed: number): Conversation[] {
+  if (n === undefined) return convs.slice()
+  if (!Number.isInteger(n) || n < 1) throw new InputError(`sample size must be a whole number ≥ 1, got ${n}`, '--num-samples')
+  if (n >= convs.length) return convs.slice()
+  const random = createRandom(seed)
+  const indexes = convs.map((_, i) => i)
+  for (let i = 0; i < n; i++) {
+    const j = i + random.int(indexes.length - i)
+    const tmp = indexes[i] as number
+    indexes[i] = indexes[j] as number
+    indexes[j] = tmp
+  }
+  return indexes
+    .slice(0, n)
+    .sort((a, b) => a - b)
+    .map((i) => convs[i] as Conversation)
+}

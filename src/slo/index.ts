@@ -1,0 +1,12 @@
+/** SLOs: the seed's per-request YAML shape and k6-style thresholds; parsing, goodput rule, evaluation, table. */
+export type { PerRequestSlo, SloAggregation, SloCheck, SloMetric, SloOp, SloSpec, SloTerm } from './spec.ts'
+export { parseSlo, PER_REQUEST_KEYS } from './parse.ts'
+export type { ParseSloOptions, SloKeyPath } from './parse.ts'
+export { parseExpression } from './expression.ts'
+export { SLO_METRICS } from './metrics.ts'
+export type { SloMetricInfo } from './metrics.ts'
+export { loadSloFile } from './file.ts'
+export { goodputPredicate, meetsRequestSlo } from './goodput.ts'
+export { evaluateSlo, perRequestTerms } from './evaluate.ts'
+export type { SloSelect } from './evaluate.ts'
+export { formatSloTable } from './table.ts'

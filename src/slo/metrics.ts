@@ -1,0 +1,48 @@
+import type { SloAggregation, SloMetric } from './spec.ts'
+
+/** What each SLO metric accepts and how it is shown. */
+export interface SloMetricInfo {
+  aggregations: readonly SloAggregation[]
+  /** Unit for tables: `ms`, `tokens`, `tok/s`, `req/s`, or empty for shares. */
+  unit: string
+  description: string
+}
+
+const DISTRIBUTION: readonly SloAggregation[] = ['avg', 'min', 'max', 'med', 'p', 'count', 'stddev']
+
+/** Every metric an SLO term can name, with its accepted aggregations (see the metric table in the docs). */
+export const SLO_METRICS: Readonly<Record<SloMetric, SloMetricInfo>> = {
+  ttft: { aggregations: DISTRIBUTION, unit: 'ms', description: 'time to first token per request' },
+  itl: { aggregations: DISTRIBUTION, unit: 'ms', description: 'every gap between consecutive content chunks (per token)' },
+  itlChunk: { aggregations: DISTRIBUTION, unit: 'ms', description: 'every gap between consecutive content chunks (per chunk)' },
+  tpot: { aggregations: DISTRIBUTION, unit: 'ms', description: 'per request (latency − TTFT) / (output tokens − 1); the seeds\' "ITL"' },
+  latency: { aggregations: DISTRIBUTION, unit: 'ms', description: 'request start to end of stream' },
+  inputTokens: { aggregations: DISTRIBUTION, unit: 'tokens', description: 'prompt tokens per request' },
+  outputTokens: { aggregations: DISTRIBUTION, unit: 'tokens', description: 'generated tokens per request' },
+  errorRate: { aggregations: ['rate'], unit: '', description: 'failed / total requests (0–1)' },
+  goodput: { aggregations: ['rate'], unit: '', description: 'share of requests meeting the per-request SLO (0–1)' },
+  throughput: { aggregations: ['value'], unit: 'tok/s', description: 'output tokens per second of round wall time' },
+  requestThroughput: { aggregations: ['value'], unit: 'req/s', description: 'completed requests per second' },
+  goodputThroughput: { aggregations: ['value'], unit: 'req/s', description: 'requests meeting the per-request SLO per second' },
+}
+
+/** snake_case spellings accepted for metric keys (YAML users write them). */
+const ALIASES: Readonly<Record<string, SloMetric>> = {
+  itl_chunk: 'itlChunk',
+  input_tokens: 'inputTokens',
+  output_tokens: 'outputTokens',
+  error_rate: 'errorRate',
+  request_throughput: 'requestThroughput',
+  goodput_throughput: 'goodputThroughput',
+}
+
+/** The metric a key names (camelCase or snake_case), or undefined. */
+export function metricOf(key: string): SloMetric | undefined {
+  if (Object.hasOwn(SLO_METRICS, key)) return key as SloMetric
+  return ALIASES[key]
+}
+
+/** Histogram scale of a metric (see MetricRecorder): 1000 for times (µs stored), 1 for token counts. */
+export function histogramScale(metric: SloMetric): number {
+  return metric === 'inputTokens' || metric === 'outputTokens' ? 1 : 1000
+}

@@ -1,0 +1,162 @@
+import { InputError } from '../errors.ts'
+import type { Slo } from '../types.ts'
+import { parseExpression } from './expression.ts'
+import { metricOf, SLO_METRICS } from './metrics.ts'
+import type { PerRequestSlo, SloSpec, SloTerm } from './spec.ts'
+
+/** A path to a key inside the SLO input, e.g. `['slo', 'ttft', 1]`. */
+export type SloKeyPath = readonly (string | number)[]
+
+/** Options of {@link parseSlo}. */
+export interface ParseSloOptions {
+  /** Gives a better location for a key (e.g. `slo.yaml:7`); default: `where` for every key. */
+  locate?: (path: SloKeyPath) => string | undefined
+}
+
+/** The seed-shape per-request keys (ms) and the field each sets. `itl_ms` is the seeds' ITL, i.e. our TPOT. */
+export const PER_REQUEST_KEYS: Readonly<Record<string, keyof PerRequestSlo>> = {
+  ttft_ms: 'ttftMs',
+  itl_ms: 'tpotMs',
+  tpot_ms: 'tpotMs',
+  latency_ms: 'latencyMs',
+}
+
+const EXAMPLE = 'e.g. { ttft_ms: 1000 } or { ttft: ["p(90) < 800"] }'
+
+/**
+ * Validates an SLO given in the seed's shape, as k6-style thresholds, or both, at the top level or
+ * under an `slo:` key (the two are merged; a key given in both places is an error):
+ *
+ * - `ttft_ms`, `itl_ms` (= `tpot_ms`: the seeds' ITL is our TPOT), `latency_ms`: positive numbers;
+ *   per-request limits that define goodput (see `meetsRequestSlo`).
+ * - a metric key (`ttft`, `itl`, `tpot`, `latency`, `inputTokens`, `outputTokens`, `errorRate`,
+ *   `goodput`, `throughput`, `requestThroughput`, `goodputThroughput`; snake_case accepted) with one
+ *   expression or a list of them, e.g. `ttft: ["p(90) < 800", "avg < 300"]` (see `parseExpression`).
+ *
+ * @param where names the input in errors: a file path, or `toMeetSlo`
+ * @throws InputError naming `where` (or the located key), the key path, the offending text and the
+ * accepted forms: unknown keys, bad values, malformed expressions, an empty SLO.
+ */
+export function parseSlo(input: unknown, where: string, options: ParseSloOptions = {}): SloSpec {
+  const at = (path: SloKeyPath): string => options.locate?.(path) ?? where
+  if (!isMapping(input)) throw new InputError(`expected a mapping of SLO terms (${EXAMPLE}), got ${kind(input)}`, where)
+
+  const entries: { path: SloKeyPath; key: string; value: unknown }[] = []
+  const seen = new Map<string, string>()
+  const add = (path: SloKeyPath, key: string, value: unknown): void => {
+    if (value === undefined) return // an optional field left unset in code, e.g. { ttft_ms: maybe }
+    const previous = seen.get(key)
+    if (previous !== undefined) throw new InputError(`${label(path)}: "${key}" is given twice (also as ${previous})`, at(path))
+    seen.set(key, label(path))
+    entries.push({ path, key, value })
+  }
+  for (const [key, value] of Object.entries(input)) {
+    if (key !== 'slo') {
+      add([key], key, value)
+      continue
+    }
+    if (!isMapping(value)) throw new InputError(`slo: expected a mapping of SLO terms (${EXAMPLE}), got ${kind(value)}`, at(['slo']))
+    for (const [inner, v] of Object.entries(value)) add(['slo', inner], inner, v)
+  }
+
+  const perRequest: PerRequestSlo = {}
+  const terms: SloTerm[] = []
+  const source: Slo = {}
+  for (const { path, key, value } of entries) {
+    const field = PER_REQUEST_KEYS[key]
+    if (field) {
+      if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
+        throw new InputError(`${label(path)}: expected a positive number of milliseconds, got ${show(value)}`, at(path))
+      }
+      if (perRequest[field] !== undefined) {
+        throw new InputError(`${label(path)}: itl_ms and tpot_ms are the same limit (per-request TPOT); give only one`, at(path))
+      }
+      perRequest[field] = value
+      source[key] = value
+      continue
+    }
+    const metric = metricOf(key)
+    if (!metric) throw new InputError(`${label(path)}: unknown SLO key "${key}"${suggest(key)}; ${acceptedKeys()}`, at(path))
+    const list = typeof value === 'string' ? [value] : value
+    if (!Array.isArray(list) || list.length === 0) {
+      throw new InputError(`${label(path)}: expected a threshold expression or a non-empty list of them, e.g. ${key}: ["${example(metric)}"], got ${show(value)}`, at(path))
+    }
+    const expressions: string[] = []
+    for (const [i, text] of list.entries()) {
+      const itemPath = typeof value === 'string' ? path : [...path, i]
+      if (typeof text !== 'string') throw new InputError(`${label(itemPath)}: expected a threshold expression string such as "${example(metric)}", got ${show(text)}`, at(itemPath))
+      const term = parseExpression(text, metric)
+      if (typeof term === 'string') throw new InputError(`${label(itemPath)}: ${term}`, at(itemPath))
+      terms.push(term)
+      expressions.push(term.expression)
+    }
+    const existing = source[metric]
+    source[metric] = Array.isArray(existing) ? [...existing, ...expressions] : expressions
+  }
+  if (terms.length === 0 && Object.keys(perRequest).length === 0) {
+    throw new InputError(`the SLO has no terms; expected per-request limits or thresholds, ${EXAMPLE}`, where)
+  }
+  return { perRequest, terms, source, where }
+}
+
+/** `slo.ttft[1]` for a key path. */
+export function label(path: SloKeyPath): string {
+  return path.map((p, i) => (typeof p === 'number' ? `[${p}]` : i === 0 ? p : `.${p}`)).join('')
+}
+
+function acceptedKeys(): string {
+  return `accepted keys: ${Object.keys(PER_REQUEST_KEYS).join(', ')} (numbers, ms) and ${Object.keys(SLO_METRICS).join(', ')} (threshold expressions)`
+}
+
+function example(metric: string): string {
+  const aggs = SLO_METRICS[metric as keyof typeof SLO_METRICS].aggregations
+  return aggs.includes('rate') ? 'rate < 0.01' : aggs.includes('value') ? 'value > 10' : 'p(95) < 500'
+}
+
+/** ` (did you mean "ttft"?)` for a key within edit distance 2 of an accepted one. */
+function suggest(key: string): string {
+  const candidates = [...Object.keys(PER_REQUEST_KEYS), ...Object.keys(SLO_METRICS)]
+  let best: string | undefined
+  let bestDistance = 3
+  for (const c of candidates) {
+    const d = distance(key.toLowerCase(), c.toLowerCase())
+    if (d < bestDistance) {
+      best = c
+      bestDistance = d
+    }
+  }
+  return best ? ` (did you mean "${best}"?)` : ''
+}
+
+function distance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j)
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i]
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1
+      current.push(Math.min((previous[j] as number) + 1, (current[j - 1] as number) + 1, (previous[j - 1] as number) + cost))
+    }
+    previous = current
+  }
+  return previous[b.length] as number
+}
+
+function isMapping(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v)
+}
+
+function kind(v: unknown): string {
+  if (v === null || v === undefined) return 'nothing'
+  if (Array.isArray(v)) return 'a list'
+  return `a ${typeof v}`
+}
+
+function show(v: unknown): string {
+  if (typeof v === 'string') return `"${v}"`
+  if (v === null || v === undefined) return 'nothing'
+  try {
+    return JSON.stringify(v) ?? String(v)
+  } catch {
+    return String(v)
+  }
+}
