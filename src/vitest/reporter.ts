@@ -1,4 +1,5 @@
 import { mkdirSync, writeFileSync } from 'node:fs'
+import { dirname } from 'node:path'
 import type { Reporter, TestCase, Vitest } from 'vitest/node'
 import { metricsSummaryCsv } from '../report/index.ts'
 import type { RunResult } from '../types.ts'
@@ -43,8 +44,9 @@ export class FluxperfReporter implements Reporter {
     const runs = meta.fluxperf?.runs ?? []
     const verdict = testCase.result().state
     runs.forEach((run: RunResult, i) => {
-      const json = reportPathFor(this.outputDir, testCase.fullName, i)
-      mkdirSync(this.outputDir, { recursive: true })
+      // The worker chose the path (and quoted it in failure messages); fall back for runs attached by hand.
+      const json = run.outputDir?.endsWith('.json') ? run.outputDir : reportPathFor(this.outputDir, testCase.fullName, i)
+      mkdirSync(dirname(json), { recursive: true })
       writeFileSync(json, JSON.stringify({ ...run, outputDir: json }, null, 2) + '\n')
       writeFileSync(json.replace(/\.json$/, '.csv'), metricsSummaryCsv(run))
       for (const round of run.rounds) {

@@ -1,6 +1,6 @@
 // Worker-side setup file added by the fluxperf() plugin: registers the matchers and points the
 // workload functions at the plugin's endpoint, feeding each RunResult to the reporter via task meta.
-import { expect, inject } from 'vitest'
+import { expect, inject, TestRunner } from 'vitest'
 import { configureWorkloadDefaults } from '../workloads/index.ts'
 import type { RunResult } from '../types.ts'
 import { matchers } from './matchers.ts'
@@ -13,12 +13,15 @@ const provided = inject('fluxperf')
 configureWorkloadDefaults({
   endpoint: provided?.endpoint,
   resetCacheUrl: provided?.resetCacheUrl,
-  onResult(run: RunResult) {
-    const task = expect.getState().task
-    if (!task) return
-    const meta = task.meta as { fluxperf?: { runs: RunResult[] } }
-    meta.fluxperf ??= { runs: [] }
-    if (provided?.outputDir) run.outputDir = reportPathFor(provided.outputDir, task.fullName, meta.fluxperf.runs.length)
-    meta.fluxperf.runs.push(run)
+  beginRun() {
+    // Read now, while the calling test is still the current one (it is not after an await).
+    const task = TestRunner.getCurrentTest() ?? expect.getState().task
+    return (run: RunResult) => {
+      if (!task) return
+      const meta = task.meta as { fluxperf?: { runs: RunResult[] } }
+      meta.fluxperf ??= { runs: [] }
+      if (provided?.outputDir) run.outputDir = reportPathFor(provided.outputDir, task.fullName, meta.fluxperf.runs.length)
+      meta.fluxperf.runs.push(run)
+    }
   },
 })

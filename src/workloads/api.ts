@@ -17,18 +17,20 @@ export type DualRoundInput = Omit<DualRoundOptions, 'endpoint'> & { endpoint?: s
  */
 export async function dualRound(options: DualRoundInput): Promise<RunResult> {
   const defaults = workloadDefaults()
+  const finished = defaults.beginRun?.()
   const endpoint = options.endpoint ?? defaults.endpoint ?? process.env['FLUXPERF_ENDPOINT']
   if (!endpoint) {
     throw new InputError('no endpoint: pass { endpoint }, set FLUXPERF_ENDPOINT, or add the fluxperf() Vitest plugin (which starts the built-in mock)', 'dualRound')
   }
   const resetCacheUrl = options.resetCacheUrl ?? (options.endpoint ? undefined : defaults.resetCacheUrl)
+  const { beginRun: _host, ...settings } = defaults
   const run = await runDualRound({
-    ...defaults,
+    ...settings,
     ...options,
     endpoint,
     resetCacheUrl,
     resetCacheBetweenRounds: options.resetCacheBetweenRounds ?? resetCacheUrl !== undefined,
   })
-  defaults.onResult?.(run)
+  finished?.(run)
   return run
 }

@@ -8,8 +8,11 @@ import type { EndpointSettings } from './options.ts'
 export interface WorkloadDefaults extends Partial<EndpointSettings> {
   /** POST here to empty the server's prefix cache before each cold round. */
   resetCacheUrl?: string
-  /** Called with every finished RunResult (the Vitest reporter's feed). */
-  onResult?: (run: RunResult) => void
+  /**
+   * Called synchronously when a workload function starts (so the host can tell which test is running,
+   * before any await); the function it returns gets the finished RunResult (the Vitest reporter's feed).
+   */
+  beginRun?: () => (run: RunResult) => void
 }
 
 let current: WorkloadDefaults = {}
