@@ -183,6 +183,13 @@ export interface RunResult {
   eventLoopDelayP99Ms: number
   rounds: RoundResult[]
   speedups: CacheSpeedup[]
+  /** Multi-turn: TTFT statistics per turn number (1-based), and per document type. */
+  byTurn?: { turn: number; ttft: MetricSummary; latency: MetricSummary }[]
+  byDocumentType?: { type: string; requests: number; ttft: MetricSummary; latency: MetricSummary }[]
+  /** Open-loop workloads (multi-round QA): target vs achieved rate and how late sends were. */
+  openLoop?: OpenLoopSummary
+  /** Prometheus samples taken during the run, per round label. */
+  prometheus?: Record<string, PrometheusRoundSummary>
   /** SLO the goodput was computed against, if any. */
   slo?: Slo
   /** Where reports were written, if anywhere. */
@@ -200,4 +207,37 @@ export interface Slo {
   latency_ms?: number
   /** k6-style expressions keyed by metric: ttft, itl, tpot, latency, throughput, goodput, errorRate. */
   [metric: string]: number | string[] | undefined
+}
+
+/** How an open-loop schedule went: every scheduled send is accounted for. */
+export interface OpenLoopSummary {
+  targetRate: number
+  achievedRate: number
+  scheduled: number
+  sent: number
+  /** Sends that could not start on time (a user's previous answer still streaming, or a cap): k6's dropped iterations. */
+  late: number
+  /** Sends never made before the run ended. */
+  dropped: number
+  /** Actual send time − scheduled send time, ms. */
+  scheduleLag: MetricSummary
+  /** Latency measured from the intended send time (includes schedule lag), ms. */
+  latencyFromScheduled: MetricSummary
+  /** TTFT measured from the intended send time, ms. */
+  ttftFromScheduled: MetricSummary
+}
+
+/** Prometheus metrics sampled around one round. */
+export interface PrometheusRoundSummary {
+  /** Counters: increase over the round and rate per second. */
+  counters: Record<string, { delta: number; ratePerS: number }>
+  /** Gauges: statistics over the samples taken during the round. */
+  gauges: Record<string, MetricSummary>
+  /** Per-request deltas (`--prometheus-mode request`): statistics over requests. */
+  perRequest?: Record<string, MetricSummary>
+  /** Prefix-cache hit rate from vLLM's hits/queries counter deltas, when both are scraped. */
+  prefixCacheHitRate?: number
+  /** Scrapes that failed (the run goes on). */
+  failedScrapes: number
+  firstScrapeError?: string
 }

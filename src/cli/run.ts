@@ -17,7 +17,7 @@ import { createProgress } from './progress.ts'
 import { handleInterrupts } from './signals.ts'
 
 /** Flags of `fluxperf run`, as commander hands them over. */
-interface RunFlags {
+export interface RunFlags {
   endpoint?: string
   mockServer?: boolean
   mockHost: string
@@ -90,7 +90,8 @@ export function runCommand(): Command {
     })
 }
 
-async function executeRun(flags: RunFlags): Promise<number> {
+/** Runs `fluxperf run` with parsed flags and returns the exit code (reports written even on failure). */
+export async function executeRun(flags: RunFlags): Promise<number> {
   validate(flags)
   ensureOutputDir(flags.outputDir)
   const slo = flags.sloFile ? await loadSloFile(flags.sloFile) : undefined
