@@ -1,0 +1,247 @@
+/**
+ * The mock's request handling, independent of the transport: `server.ts` (node:http) and `msw.ts`
+ * (msw handlers) both turn their requests into a `MockCall` and write out the `MockReply`.
+ *
+ * Routes: GET /health, /v1/models, /metrics, /stats; POST /v1/chat/completions, /v1/completions,
+ * /reset, /reset_prefix_cache.
+ */
+
+import { setTimeout as sleep } from 'node:timers/promises'
+import { type Endpoint, JSON_HEADERS, errorBody } from './chunks.ts'
+import { Engine, type EngineStats } from './engine.ts'
+import { type FaultPlan, RateLimiter, isNoFaults, mergeFaults, parseFaults } from './faults.ts'
+import { Generation } from './generation.ts'
+import { MockMetrics } from './metrics.ts'
+import { type GenerationRequest, RequestError, parseGenerationRequest } from './openaiRequest.ts'
+import type { ResolvedMockOptions } from './options.ts'
+import { type Random, mulberry32 } from './random.ts'
+
+/** One incoming request, whatever carried it. */
+export interface MockCall {
+  method: string
+  /** The path without the query string. */
+  path: string
+  /** A request header by lowercase name. */
+  header(name: string): string | undefined
+  body(): Promise<string>
+}
+
+/** Where a stream's bytes go. */
+export interface StreamSink {
+  write(data: string): void
+  end(): void
+  /** Drop the connection abruptly. */
+  destroy(): void
+}
+
+export type MockReply =
+  | { kind: 'body'; status: number; headers: Record<string, string>; body: string }
+  /** An SSE stream: `start` begins it and returns a function to call when the client goes away. */
+  | { kind: 'stream'; headers: Record<string, string>; start(sink: StreamSink): () => void }
+  /** Drop the connection without a response. */
+  | { kind: 'drop' }
+
+/** Counters of a mock instance since it started. */
+export interface MockStats extends EngineStats {
+  /** Requests to the generation endpoints. */
+  requests: number
+  /** Requests refused with 400 (bad JSON, missing fields, context too long, bad mock headers). */
+  badRequests: number
+  /** 429s from `rateLimitRps`. */
+  rateLimited: number
+  /** Error responses injected by `errorRate` or a `status=` fault. */
+  injectedErrors: number
+  /** Requests that got a stall, drop, malformed or no-done fault. */
+  faulted: number
+  /** SSE events written (`data:` lines, role, usage and `[DONE]` included). */
+  chunks: number
+}
+
+const SSE_HEADERS = { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache' }
+
+function json(status: number, body: string, headers: Record<string, string> = JSON_HEADERS): MockReply {
+  return { kind: 'body', status, headers, body }
+}
+
+function errorReply(status: number, message: string, param: string | null = null): MockReply {
+  return json(status, errorBody(status, message, param))
+}
+
+export class MockApp {
+  readonly options: ResolvedMockOptions
+  readonly engine: Engine
+  readonly metrics: MockMetrics
+  readonly #serverFaults: FaultPlan
+  readonly #faultRandom: Random
+  readonly #limiter: RateLimiter | undefined
+  readonly #created = Math.floor(Date.now() / 1000)
+  #nextId = 0
+  readonly #counters = { requests: 0, badRequests: 0, rateLimited: 0, injectedErrors: 0, faulted: 0, chunks: 0 }
+
+  constructor(options: ResolvedMockOptions) {
+    this.options = options
+    this.engine = new Engine(options)
+    this.metrics = new MockMetrics(options.model, () => this.engine.stats())
+    this.#serverFaults = parseFaults(options.fault)
+    this.#faultRandom = mulberry32(options.seed ^ 0x6a09e667)
+    this.#limiter = options.rateLimitRps > 0 ? new RateLimiter(options.rateLimitRps, performance.now()) : undefined
+  }
+
+  stats(): MockStats {
+    return { ...this.engine.stats(), ...this.#counters }
+  }
+
+  resetCache(): void {
+    this.engine.resetCache()
+  }
+
+  close(): void {
+    this.engine.close()
+  }
+
+  /** Answers one request. `signal` aborts when the client goes away before the reply. */
+  async handle(call: MockCall, signal?: AbortSignal): Promise<MockReply> {
+    const { method, path } = call
+    switch (path) {
+      case '/health':
+        return method === 'GET' || method === 'HEAD' ? json(200, '', {}) : this.#notAllowed(method, path)
+      case '/v1/models':
+        return method === 'GET' ? json(200, this.#models()) : this.#notAllowed(method, path)
+      case '/metrics':
+        if (method !== 'GET') return this.#notAllowed(method, path)
+        return json(200, await this.metrics.text(), { 'content-type': this.metrics.contentType })
+      case '/stats':
+        return method === 'GET' ? json(200, JSON.stringify(this.stats())) : this.#notAllowed(method, path)
+      case '/reset':
+      case '/reset_prefix_cache':
+        if (method !== 'POST') return this.#notAllowed(method, path)
+        this.resetCache()
+        return json(200, '', {})
+      case '/v1/chat/completions':
+        return method === 'POST' ? this.#generate('chat', call, signal) : this.#notAllowed(method, path)
+      case '/v1/completions':
+        return method === 'POST' ? this.#generate('completion', call, signal) : this.#notAllowed(method, path)
+      default:
+        return errorReply(404, `Not Found: ${path}`)
+    }
+  }
+
+  #notAllowed(method: string, path: string): MockReply {
+    return errorReply(405, `Method ${method} not allowed on ${path}`)
+  }
+
+  #models(): string {
+    const { model, maxModelLen } = this.options
+    return JSON.stringify({
+      object: 'list',
+      data: [
+        {
+          id: model,
+          object: 'model',
+          created: this.#created,
+          owned_by: 'fluxperf',
+          root: model,
+          parent: null,
+          max_model_len: maxModelLen,
+          permission: [],
+        },
+      ],
+    })
+  }
+
+  async #generate(endpoint: Endpoint, call: MockCall, signal: AbortSignal | undefined): Promise<MockReply> {
+    const receivedAt = performance.now()
+    const counters = this.#counters
+    counters.requests++
+    const bodyText = await call.body()
+
+    let faults: FaultPlan
+    let tokensPerChunk: number
+    let reasoningTokens: number
+    try {
+      const serverFaults = this.#serverFaults
+      const chosen =
+        !isNoFaults(serverFaults) && (this.options.faultRate >= 1 || this.#faultRandom() < this.options.faultRate)
+      faults = mergeFaults(chosen ? serverFaults : {}, parseHeaderFaults(call.header('x-mock-fault')))
+      tokensPerChunk = headerInt(call, 'x-mock-tokens-per-chunk', 1) ?? this.options.tokensPerChunk
+      reasoningTokens = headerInt(call, 'x-mock-reasoning-tokens', 0) ?? this.options.reasoningTokens
+    } catch (error) {
+      counters.badRequests++
+      return errorReply(400, (error as Error).message)
+    }
+
+    if (faults.stallFirstByteMs !== undefined && faults.stallFirstByteMs > 0) {
+      try {
+        await sleep(faults.stallFirstByteMs, undefined, { signal })
+      } catch {
+        return { kind: 'drop' }
+      }
+    }
+    if (faults.status !== undefined) {
+      counters.injectedErrors++
+      return this.#injectedError(faults.status, faults.retryAfterS ?? this.options.retryAfterS)
+    }
+    if (this.#limiter) {
+      const waitS = this.#limiter.take(performance.now())
+      if (waitS > 0) {
+        counters.rateLimited++
+        return this.#injectedError(429, Math.max(this.options.retryAfterS, Math.ceil(waitS)))
+      }
+    }
+
+    let request: GenerationRequest
+    try {
+      request = parseGenerationRequest(endpoint, bodyText, call.header('x-session-id'), this.options)
+    } catch (error) {
+      if (!(error instanceof RequestError)) throw error
+      counters.badRequests++
+      return errorReply(error.status, error.message, error.param)
+    }
+
+    if (this.options.errorRate > 0 && this.#faultRandom() < this.options.errorRate) {
+      counters.injectedErrors++
+      return this.#injectedError(this.options.errorStatus, this.options.retryAfterS)
+    }
+    if (!isNoFaults(faults)) counters.faulted++
+
+    const generation = new Generation(this, request, faults, {
+      model: request.model ?? this.options.model,
+      id: `${endpoint === 'chat' ? 'chatcmpl' : 'cmpl'}-mock${(this.#nextId++).toString(16).padStart(8, '0')}`,
+      tokensPerChunk,
+      reasoningTokens: endpoint === 'chat' ? reasoningTokens : 0,
+      receivedAt,
+    })
+    if (request.stream) {
+      return { kind: 'stream', headers: SSE_HEADERS, start: (sink) => generation.stream(sink) }
+    }
+    return generation.whole(signal)
+  }
+
+  #injectedError(status: number, retryAfterS: number): MockReply {
+    const message = status === 429 ? 'Rate limit exceeded (mock)' : `Injected error (mock): status ${status}`
+    const headers: Record<string, string> =
+      status === 429 ? { ...JSON_HEADERS, 'retry-after': String(retryAfterS) } : JSON_HEADERS
+    return json(status, errorBody(status, message), headers)
+  }
+
+  /** Counts SSE events written. */
+  countChunks(n: number): void {
+    this.#counters.chunks += n
+  }
+}
+
+function parseHeaderFaults(value: string | undefined): FaultPlan {
+  try {
+    return parseFaults(value)
+  } catch (error) {
+    throw new Error(`x-mock-fault: ${(error as Error).message}`)
+  }
+}
+
+function headerInt(call: MockCall, name: string, min: number): number | undefined {
+  const value = call.header(name)
+  if (value === undefined || value === '') return undefined
+  const n = Number(value)
+  if (!Number.isInteger(n) || n < min) throw new Error(`${name}: expected an integer >= ${min}, got ${JSON.stringify(value)}`)
+  return n
+}

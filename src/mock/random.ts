@@ -1,0 +1,49 @@
+/**
+ * Small seeded randomness and hashing for the mock. Everything the mock "decides" (jitter, injected
+ * errors, generated words) comes from these, so two runs with the same seed and the same request
+ * order behave the same.
+ */
+
+/** A PRNG returning floats in [0, 1). */
+export type Random = () => number
+
+/** mulberry32: tiny, fast, and good enough for jitter and word choice. */
+export function mulberry32(seed: number): Random {
+  let a = seed >>> 0
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0
+    let t = a
+    t = Math.imul(t ^ (t >>> 15), t | 1)
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
+  }
+}
+
+/** FNV-1a over UTF-16 code units, finished with a murmur3 avalanche so nearby strings spread. */
+export function hash32(text: string, seed = 0x811c9dc5): number {
+  let h = seed >>> 0
+  for (let i = 0; i < text.length; i++) {
+    h = Math.imul(h ^ text.charCodeAt(i), 0x01000193)
+  }
+  return fmix32(h)
+}
+
+/** murmur3's finaliser. */
+export function fmix32(h: number): number {
+  h ^= h >>> 16
+  h = Math.imul(h, 0x85ebca6b)
+  h ^= h >>> 13
+  h = Math.imul(h, 0xc2b2ae35)
+  h ^= h >>> 16
+  return h >>> 0
+}
+
+/** Eight lowercase hex digits of `hash32(text)`: the short hash the mock echoes. */
+export function shortHash(text: string): string {
+  return hash32(text).toString(16).padStart(8, '0')
+}
+
+/** A value in [1 − fraction, 1 + fraction), to multiply a duration by. */
+export function jitterFactor(random: Random, fraction: number): number {
+  return fraction === 0 ? 1 : 1 + fraction * (2 * random() - 1)
+}
