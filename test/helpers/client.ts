@@ -1,0 +1,33 @@
+import { openEndpoint, sendRequest } from '../../src/client/index.ts'
+import type { Endpoint, GenerationOptions, RequestContext } from '../../src/client/index.ts'
+import { getTokenizer } from '../../src/tokens/index.ts'
+import type { ChatMessage, RequestRecord } from '../../src/types.ts'
+
+const tokenizer = await getTokenizer()
+
+/** A request context for `url` with the given overrides (pool of `connections`). */
+export function contextFor(url: string, overrides: Partial<RequestContext> & { generation?: Partial<GenerationOptions>; apiKey?: string } = {}): { ctx: RequestContext; endpoint: Endpoint } {
+  const { headers: _headers, apiKey: _key, ...rest } = overrides
+  const endpoint = openEndpoint({ url, connections: 4, timeoutMs: overrides.timeoutMs ?? 10_000, apiKey: overrides.apiKey, headers: overrides.headers })
+  const ctx: RequestContext = {
+    dispatcher: endpoint.dispatcher,
+    path: endpoint.path,
+    url: endpoint.url,
+    kind: endpoint.kind,
+    headers: endpoint.headers,
+    timeoutMs: endpoint.timeoutMs,
+    closeConnection: false,
+    tokenizer,
+    ...rest,
+    generation: { model: 'mock-llm', maxTokens: 8, ...overrides.generation },
+  }
+  return { ctx, endpoint }
+}
+
+let n = 0
+/** Sends one user message and returns its record. */
+export function send(ctx: RequestContext, content: string | ChatMessage[]): Promise<RequestRecord> {
+  const messages = typeof content === 'string' ? [{ role: 'user' as const, content }] : content
+  const i = n++
+  return sendRequest(ctx, messages, { id: `t${i}`, index: i, sessionId: 's', turnIndex: 0, round: 1, concurrency: 1 })
+}
