@@ -6,7 +6,7 @@ import type { ChatMessage, RequestRecord } from '../../src/types.ts'
 const tokenizer = await getTokenizer()
 
 /** A request context for `url` with the given overrides (pool of `connections`). */
-export function contextFor(url: string, overrides: Partial<RequestContext> & { generation?: Partial<GenerationOptions>; apiKey?: string } = {}): { ctx: RequestContext; endpoint: Endpoint } {
+export function contextFor(url: string, overrides: Partial<Omit<RequestContext, 'generation'>> & { generation?: Partial<GenerationOptions>; apiKey?: string } = {}): { ctx: RequestContext; endpoint: Endpoint } {
   const { headers: _headers, apiKey: _key, ...rest } = overrides
   const endpoint = openEndpoint({ url, connections: 4, timeoutMs: overrides.timeoutMs ?? 10_000, apiKey: overrides.apiKey, headers: overrides.headers })
   const ctx: RequestContext = {
