@@ -15,9 +15,10 @@ export interface CliResult {
  * Runs `fluxperf ...args` in a child process with this Node (24), from the repository root.
  * `onStdout` sees output as it arrives (e.g. to send a signal at the right moment).
  */
-export function runCli(args: string[], options: { env?: NodeJS.ProcessEnv; onStdout?: (text: string, child: import('node:child_process').ChildProcess) => void; timeoutMs?: number } = {}): Promise<CliResult> {
+export function runCli(args: string[], options: { env?: NodeJS.ProcessEnv; onSpawn?: (child: import('node:child_process').ChildProcess) => void; onStdout?: (text: string, child: import('node:child_process').ChildProcess) => void; timeoutMs?: number } = {}): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [bin, ...args], { cwd: root, env: { ...process.env, ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] })
+    options.onSpawn?.(child)
     let stdout = ''
     let stderr = ''
     child.stdout.on('data', (d: Buffer) => {

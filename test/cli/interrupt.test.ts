@@ -1,0 +1,60 @@
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, afterEach, beforeEach, describe, expect, test } from 'vitest'
+import { startMockServer } from '../../src/mock/index.ts'
+import type { MockServer } from '../../src/mock/index.ts'
+import { runCli } from '../helpers/cli.ts'
+
+const dir = mkdtempSync(join(tmpdir(), 'fluxperf-interrupt-'))
+afterAll(() => rmSync(dir, { recursive: true, force: true }))
+
+// A slow mock: every request streams for about a second, so the run is surely mid-way when signalled.
+let mock: MockServer
+beforeEach(async () => {
+  mock = await startMockServer({ port: 0, itlMs: 20, itlPerSeqMs: 0, jitter: 0 })
+})
+afterEach(() => mock.close())
+
+function runSlow(outputDir: string, until: (stats: ReturnType<MockServer['stats']>) => boolean, signal: NodeJS.Signals) {
+  let sent = false
+  let pid = 0
+  const child = runCli(['run', '--endpoint', `${mock.url}/v1/chat/completions`, '--dataset', 'datasets/example.jsonl', '--concurrency', '2',
+    '--max-output-tokens', '50', '--save-requests', '--no-progress', '--output-dir', outputDir], { onSpawn: (c) => (pid = c.pid ?? 0) })
+  // Signal once the mock has seen the progress we want (polling the mock, not the clock).
+  const poll = setInterval(() => {
+    if (!sent && pid && until(mock.stats())) {
+      sent = true
+      process.kill(pid, signal)
+    }
+  }, 20)
+  return child.finally(() => clearInterval(poll))
+}
+
+describe('interruption', () => {
+  test('SIGINT: no new requests, in-flight ones finish, every report is written, marked interrupted, exit 130', async () => {
+    const out = join(dir, 'sigint')
+    const r = await runSlow(out, (s) => s.completed >= 3, 'SIGINT')
+    expect(r.code).toBe(130)
+    expect(r.stdout).toContain('INTERRUPTED')
+    const run = JSON.parse(readFileSync(join(out, 'run.json'), 'utf8'))
+    expect(run.interrupted).toBe(true)
+    const round = JSON.parse(readFileSync(join(out, 'concurrency_2_round_1.json'), 'utf8'))
+    expect(round.requests.length).toBeGreaterThanOrEqual(3)
+    expect(round.requests.length).toBeLessThan(20)
+    // In-flight requests had their grace and completed.
+    expect(round.requests.filter((q: { success: boolean }) => !q.success)).toEqual([])
+    expect(readdirSync(out).some((f) => f.startsWith('requests_round1_conc2_'))).toBe(true)
+  })
+
+  test('SIGKILL: every request line before the last newline is complete and parseable', async () => {
+    const out = join(dir, 'sigkill')
+    const r = await runSlow(out, (s) => s.completed >= 4, 'SIGKILL')
+    expect(r.signal).toBe('SIGKILL')
+    const log = readdirSync(out).find((f) => f.startsWith('requests_round1_conc2_')) as string
+    const text = readFileSync(join(out, log), 'utf8')
+    const complete = text.slice(0, text.lastIndexOf('\n') + 1).split('\n').filter(Boolean)
+    expect(complete.length).toBeGreaterThanOrEqual(4)
+    for (const line of complete) expect(JSON.parse(line)).toHaveProperty('ttftMs')
+  })
+})
