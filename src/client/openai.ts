@@ -73,7 +73,8 @@ export interface ChunkInfo {
 
 /**
  * Decodes an OpenAI chunk (`chat.completion.chunk` / `text_completion`) or a non-streamed response.
- * Throws SyntaxError on invalid JSON; the caller decides what that means.
+ * Throws SyntaxError on invalid JSON; the caller decides what that means. (A hand-written scanner
+ * that skipped JSON.parse for plain chunks was measured slower than V8's JSON.parse, so there is none.)
  */
 export function decodeChunk(json: string): ChunkInfo {
   const obj = JSON.parse(json) as Record<string, unknown>

@@ -67,71 +67,132 @@ interface Attempt {
   retryAfterMs: number | undefined
 }
 
-async function sendOnce(ctx: RequestContext, messages: readonly ChatMessage[], meta: RequestMeta): Promise<Attempt> {
-  const body = buildPayload(ctx.kind, messages, ctx.generation)
-  const stream = ctx.generation.stream ?? true
-  const timeout = AbortSignal.timeout(ctx.timeoutMs)
-  const signal = ctx.signal ? AbortSignal.any([timeout, ctx.signal]) : timeout
+/** What one exchange ended with, besides what ResponseState collected. */
+interface Exchange {
+  status: number | null
+  failure: Failure | undefined
+  retryAfterMs: number | undefined
+  /** When the response was complete ([DONE], end of body, or failure), performance.now() clock. */
+  endedAt: number
+}
 
+function sendOnce(ctx: RequestContext, messages: readonly ChatMessage[], meta: RequestMeta): Promise<Attempt> {
+  const body = buildPayload(ctx.kind, messages, ctx.generation)
   const state = new ResponseState()
   const startedAt = Date.now()
   const t0 = performance.now()
-  let status: number | null = null
-  let retryAfterMs: number | undefined
-  let failure: Failure | undefined
-
-  try {
-    const res = await ctx.dispatcher.request({
-      path: ctx.path,
-      method: 'POST',
-      headers: ctx.headers,
-      body,
-      signal,
-      reset: ctx.closeConnection,
-      headersTimeout: ctx.timeoutMs,
-      bodyTimeout: ctx.timeoutMs,
-    })
-    status = res.statusCode
-    if (status < 200 || status > 299) {
-      const text = (await res.body.text()).slice(0, MAX_ERROR_BODY)
-      retryAfterMs = parseRetryAfter(res.headers['retry-after'])
-      throw new RequestFailure(kindOfStatus(status, text), `HTTP ${status}: ${oneLine(text)}`)
-    }
-    const contentType = String(res.headers['content-type'] ?? '')
-    if (stream && contentType.includes('text/event-stream')) {
-      await readStream(res.body, state, t0)
-    } else if (contentType.includes('json')) {
-      const text = await res.body.text()
-      state.addWhole(text, performance.now() - t0)
-    } else {
-      const text = (await res.body.text()).slice(0, MAX_ERROR_BODY)
-      throw new RequestFailure('bad_content_type', `unexpected content-type "${contentType || 'none'}" (expected ${stream ? 'text/event-stream' : 'application/json'}): ${oneLine(text)}`)
-    }
-  } catch (error) {
-    const aborted = ctx.signal?.aborted && !timeout.aborted
-    failure = aborted
-      ? { kind: 'interrupted', message: 'interrupted before the response completed' }
-      : timeout.aborted
-        ? { kind: 'timeout', message: `no complete response within --timeout ${ctx.timeoutMs / 1000} s` }
-        : classifyError(error, ctx.url)
-  }
-  const latencyMs = performance.now() - t0
-  return { record: state.toRecord(ctx, messages, meta, { startedAt, latencyMs, status, failure }), retryAfterMs }
+  return exchange(ctx, body, state, t0).then(({ status, failure, retryAfterMs, endedAt }) => ({
+    record: state.toRecord(ctx, messages, meta, { startedAt, latencyMs: endedAt - t0, status, failure }),
+    retryAfterMs,
+  }))
 }
 
-async function readStream(body: AsyncIterable<Uint8Array>, state: ResponseState, t0: number): Promise<void> {
-  const parser = new SseParser((data, _event, receivedAt) => state.addEvent(data, receivedAt - t0))
-  for await (const chunk of body) {
-    parser.push(chunk, performance.now())
-    if (state.done) break
-  }
-  parser.end(performance.now())
-  if (!state.done) throw new RequestFailure('incomplete_stream', 'stream ended without data: [DONE]')
+/**
+ * One HTTP exchange through undici's dispatch handler: body bytes are timestamped in the socket's data
+ * callback and parsed in place, with no stream object or async iterator per request. Resolves at
+ * `[DONE]` (the rest of the body drains in the background, returning the connection to the pool),
+ * at the end of the body, or on the first failure; never rejects.
+ */
+function exchange(ctx: RequestContext, body: string, state: ResponseState, t0: number): Promise<Exchange> {
+  const stream = ctx.generation.stream ?? true
+  return new Promise<Exchange>((resolve) => {
+    let settled = false
+    let status: number | null = null
+    let retryAfterMs: number | undefined
+    let mode: 'sse' | 'json' | 'error' | 'bad' = 'error'
+    let contentType = ''
+    let collected = ''
+    let controller: Dispatcher.DispatchController | null = null
+    const parser = new SseParser((data, _event, receivedAt) => state.addEvent(data, receivedAt - t0))
+
+    const finish = (failure: Failure | undefined): void => {
+      if (settled) return
+      settled = true
+      clearTimeout(timer)
+      ctx.signal?.removeEventListener('abort', onInterrupt)
+      resolve({ status, failure, retryAfterMs, endedAt: state.doneOffset === null ? performance.now() : t0 + state.doneOffset })
+    }
+    const abort = (failure: Failure): void => {
+      finish(failure)
+      controller?.abort(new RequestFailure(failure.kind, failure.message))
+    }
+    const timer = setTimeout(() => abort({ kind: 'timeout', message: `no complete response within --timeout ${ctx.timeoutMs / 1000} s` }), ctx.timeoutMs)
+    const onInterrupt = (): void => abort({ kind: 'interrupted', message: 'interrupted before the response completed' })
+    if (ctx.signal?.aborted) return onInterrupt()
+    ctx.signal?.addEventListener('abort', onInterrupt, { once: true })
+
+    const handler: Dispatcher.DispatchHandler = {
+      onRequestStart(c) {
+        controller = c
+      },
+      onResponseStart(_c, statusCode, headers) {
+        status = statusCode
+        contentType = String(headers['content-type'] ?? '')
+        if (statusCode < 200 || statusCode > 299) {
+          mode = 'error'
+          retryAfterMs = parseRetryAfter(headers['retry-after'])
+        } else if (stream && contentType.includes('text/event-stream')) mode = 'sse'
+        else if (contentType.includes('json')) mode = 'json'
+        else mode = 'bad'
+      },
+      onResponseData(_c, chunk) {
+        if (settled) return
+        if (mode === 'sse') {
+          try {
+            parser.push(chunk, performance.now())
+          } catch (error) {
+            abort(classifyError(error, ctx.url))
+            return
+          }
+          if (state.done) finish(undefined)
+        } else if (mode === 'json' || collected.length < MAX_ERROR_BODY) {
+          collected += chunk.toString('utf8')
+        }
+      },
+      onResponseEnd() {
+        if (settled) return
+        const now = performance.now()
+        try {
+          if (mode === 'sse') {
+            parser.end(now)
+            if (!state.done) throw new RequestFailure('incomplete_stream', 'stream ended without data: [DONE]')
+          } else if (mode === 'json') {
+            state.addWhole(collected, now - t0)
+          } else {
+            const text = collected.slice(0, MAX_ERROR_BODY)
+            if (mode === 'error') throw new RequestFailure(kindOfStatus(status ?? 0, text), `HTTP ${status}: ${oneLine(text)}`)
+            throw new RequestFailure('bad_content_type', `unexpected content-type "${contentType || 'none'}" (expected ${stream ? 'text/event-stream' : 'application/json'}): ${oneLine(text)}`)
+          }
+          finish(undefined)
+        } catch (error) {
+          finish(classifyError(error, ctx.url))
+        }
+      },
+      onResponseError(_c, error) {
+        finish(classifyError(error, ctx.url))
+      },
+    }
+    try {
+      ctx.dispatcher.dispatch({
+        path: ctx.path,
+        method: 'POST',
+        headers: ctx.headers,
+        body,
+        reset: ctx.closeConnection,
+        headersTimeout: ctx.timeoutMs,
+        bodyTimeout: ctx.timeoutMs,
+      }, handler)
+    } catch (error) {
+      finish(classifyError(error, ctx.url))
+    }
+  })
 }
 
 /** Accumulates what the response said, chunk by chunk. */
 class ResponseState {
   done = false
+  /** Offset (ms from start) of the bytes that carried `[DONE]`: the end of the stream for latency. */
+  doneOffset: number | null = null
   ttftMs: number | null = null
   offsets: number[] = []
   chunkTokens: number[] = []
@@ -149,6 +210,7 @@ class ResponseState {
     if (this.done) return
     if (data === '[DONE]') {
       this.done = true
+      this.doneOffset = offsetMs
       return
     }
     let info: ChunkInfo

@@ -6,6 +6,9 @@
  * across network chunks is reassembled before decoding. Handles LF, CRLF and lone CR terminators
  * (including a CRLF split across chunks), comment lines (`: keep-alive`), multi-line `data:` fields,
  * `event:` names, and a missing space after the colon. Only `data` and `event` fields are kept.
+ *
+ * Hot path: lines inside a network chunk are read in place (no copy, no sub-array), and only the
+ * value of a `data:` line becomes a string; bytes are copied only for a line split across chunks.
  */
 
 /** Called for each dispatched event with the arrival time of the bytes that completed it. */
@@ -15,15 +18,16 @@ const LF = 0x0a
 const CR = 0x0d
 const COLON = 0x3a
 const SPACE = 0x20
-const decoder = new TextDecoder('utf-8')
 
 export class SseParser {
   private readonly onEvent: SseEventHandler
   /** Bytes of an incomplete line carried over from the previous chunk. */
-  private pending: Uint8Array | null = null
+  private pending: Buffer | null = null
   /** The previous chunk ended in CR, so a leading LF belongs to that terminator. */
   private skipLeadingLf = false
-  private data: string[] = []
+  /** Data of the event being built: the first line alone (the common case), then any further lines. */
+  private data: string | null = null
+  private moreData: string[] | null = null
   private eventName: string | undefined = undefined
 
   constructor(onEvent: SseEventHandler) {
@@ -32,30 +36,30 @@ export class SseParser {
 
   /** Feeds the next bytes from the wire. `receivedAt` is their arrival time (ms, any clock). */
   push(chunk: Uint8Array, receivedAt: number): void {
+    const buf = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength)
+    const end = buf.length
     let start = 0
-    const end = chunk.length
     if (this.skipLeadingLf) {
       this.skipLeadingLf = false
-      if (end > 0 && chunk[0] === LF) start = 1
+      if (end > 0 && buf[0] === LF) start = 1
     }
     let i = start
     while (i < end) {
-      const b = chunk[i] as number
+      const b = buf[i] as number
       if (b !== LF && b !== CR) {
         i++
         continue
       }
-      let line: Uint8Array
       if (this.pending !== null) {
-        line = concat(this.pending, chunk.subarray(start, i))
+        const line = Buffer.concat([this.pending, buf.subarray(start, i)])
         this.pending = null
+        this.processLine(line, 0, line.length, receivedAt)
       } else {
-        line = chunk.subarray(start, i)
+        this.processLine(buf, start, i, receivedAt)
       }
-      this.processLine(line, receivedAt)
       if (b === CR) {
         if (i + 1 < end) {
-          if (chunk[i + 1] === LF) i++
+          if (buf[i + 1] === LF) i++
         } else {
           this.skipLeadingLf = true
         }
@@ -64,9 +68,9 @@ export class SseParser {
       start = i
     }
     if (start < end) {
-      const rest = chunk.subarray(start, end)
       // Copy: the caller may reuse its buffer.
-      this.pending = this.pending === null ? rest.slice() : concat(this.pending, rest)
+      const rest = Buffer.from(buf.subarray(start, end))
+      this.pending = this.pending === null ? rest : Buffer.concat([this.pending, rest])
     }
   }
 
@@ -79,55 +83,45 @@ export class SseParser {
     if (this.pending !== null) {
       const line = this.pending
       this.pending = null
-      this.processLine(line, receivedAt)
+      this.processLine(line, 0, line.length, receivedAt)
     }
     this.dispatch(receivedAt)
   }
 
-  private processLine(line: Uint8Array, receivedAt: number): void {
-    const n = line.length
-    if (n === 0) {
+  private processLine(buf: Buffer, start: number, end: number, receivedAt: number): void {
+    if (start === end) {
       this.dispatch(receivedAt)
       return
     }
-    if (line[0] === COLON) return // comment / keep-alive
-    const colon = line.indexOf(COLON)
-    const fieldEnd = colon === -1 ? n : colon
-    let valueStart = colon === -1 ? n : colon + 1
-    if (valueStart < n && line[valueStart] === SPACE) valueStart++
-    if (isField(line, fieldEnd, DATA)) {
-      this.data.push(decoder.decode(line.subarray(valueStart)))
-    } else if (isField(line, fieldEnd, EVENT)) {
-      this.eventName = decoder.decode(line.subarray(valueStart))
+    const first = buf[start]
+    if (first === COLON) return // comment / keep-alive
+    let colon = start
+    while (colon < end && buf[colon] !== COLON) colon++
+    let valueStart = colon < end ? colon + 1 : end
+    if (valueStart < end && buf[valueStart] === SPACE) valueStart++
+    const fieldLength = colon - start
+    if (fieldLength === 4 && first === 0x64 && buf[start + 1] === 0x61 && buf[start + 2] === 0x74 && buf[start + 3] === 0x61) {
+      // "data"
+      const value = buf.toString('utf8', valueStart, end)
+      if (this.data === null) this.data = value
+      else (this.moreData ??= []).push(value)
+    } else if (fieldLength === 5 && buf.toString('latin1', start, colon) === 'event') {
+      this.eventName = buf.toString('utf8', valueStart, end)
     }
     // id, retry and unknown fields are ignored: an OpenAI stream does not use them.
   }
 
   private dispatch(receivedAt: number): void {
-    if (this.data.length === 0) {
+    const first = this.data
+    if (first === null) {
       this.eventName = undefined
       return
     }
-    const data = this.data.length === 1 ? (this.data[0] as string) : this.data.join('\n')
+    const data = this.moreData === null ? first : [first, ...this.moreData].join('\n')
     const event = this.eventName
-    this.data = []
+    this.data = null
+    this.moreData = null
     this.eventName = undefined
     this.onEvent(data, event, receivedAt)
   }
-}
-
-const DATA = [0x64, 0x61, 0x74, 0x61] // "data"
-const EVENT = [0x65, 0x76, 0x65, 0x6e, 0x74] // "event"
-
-function isField(line: Uint8Array, fieldEnd: number, name: readonly number[]): boolean {
-  if (fieldEnd !== name.length) return false
-  for (let k = 0; k < fieldEnd; k++) if (line[k] !== name[k]) return false
-  return true
-}
-
-function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
-  const out = new Uint8Array(a.length + b.length)
-  out.set(a, 0)
-  out.set(b, a.length)
-  return out
 }

@@ -62,7 +62,8 @@ export class MetricRecorder {
 }
 
 function newHistogram(): Histogram {
-  return hdr.build({ bitBucketSize: 'packed', numberOfSignificantValueDigits: 3, autoResize: true, useWebAssembly: false })
+  // 32-bit buckets: recordValue is ~5x faster than 'packed' (74 vs 399 ns measured), at ~40 KB a histogram.
+  return hdr.build({ bitBucketSize: 32, numberOfSignificantValueDigits: 3, autoResize: true, useWebAssembly: false })
 }
 
 /** A summary with every statistic 0, for a metric with no samples. */
@@ -72,7 +73,7 @@ export function emptySummary(): MetricSummary {
 
 /** Decodes an encoded histogram (see {@link MetricRecorder.encode}). */
 export function decodeHistogram(encoded: string): Histogram {
-  return hdr.decodeFromCompressedBase64(encoded, 'packed', false)
+  return hdr.decodeFromCompressedBase64(encoded, 32, false)
 }
 
 /**

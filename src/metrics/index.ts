@@ -1,5 +1,5 @@
 export { decodeHistogram, emptySummary, mergeEncoded, MetricRecorder, percentileOfEncoded } from './histogram.ts'
-export { summariseRound } from './round.ts'
+export { RoundAccumulator, summariseRound } from './round.ts'
 export type { RoundIdentity } from './round.ts'
 export { monitorClientHealth, SATURATION_BOUND_MS } from './clientHealth.ts'
 export { dualRoundSpeedups, speedupOf } from './speedup.ts'

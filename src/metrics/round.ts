@@ -9,13 +9,17 @@ export interface RoundIdentity {
 }
 
 /**
- * Summarises one group of requests. Time metrics are over successful requests; ITL is the distribution
- * of every gap between consecutive content chunks, a chunk that carried k tokens contributing k gaps of
- * gap/k (`itlChunk` keeps the raw per-chunk gaps). Throughput divides by the wall time from the first
- * start to the last end. With `meetsSlo` (the per-request SLO rule) the round also gets goodput.
+ * Accumulates one group of requests as they complete, in constant memory (histograms, not arrays), so
+ * a run of millions of requests only needs its records on disk. Time metrics are over successful
+ * requests; ITL is the distribution of every gap between consecutive content chunks, a chunk that
+ * carried k tokens contributing k gaps of gap/k (`itlChunk` keeps the raw per-chunk gaps). Throughput
+ * divides by the wall time from the first start to the last end. With `meetsSlo` (the per-request SLO
+ * rule) the round also gets goodput.
  */
-export function summariseRound(id: RoundIdentity, records: readonly RequestRecord[], meetsSlo?: (r: RequestRecord) => boolean): RoundResult {
-  const recorders: Record<MetricName, MetricRecorder> = {
+export class RoundAccumulator {
+  private readonly id: RoundIdentity
+  private readonly meetsSlo: ((r: RequestRecord) => boolean) | undefined
+  private readonly recorders: Record<MetricName, MetricRecorder> = {
     ttft: new MetricRecorder(),
     itl: new MetricRecorder(),
     itlChunk: new MetricRecorder(),
@@ -24,79 +28,96 @@ export function summariseRound(id: RoundIdentity, records: readonly RequestRecor
     inputTokens: new MetricRecorder(1),
     outputTokens: new MetricRecorder(1),
   }
-  let firstStart = Infinity
-  let lastEnd = -Infinity
-  let succeeded = 0
-  let inputTokens = 0
-  let outputTokens = 0
-  let promptTokensReported = 0
-  let cachedTokens = 0
-  let reportedBy = 0
-  const errors = new Map<string, ErrorSummary>()
-  let goodRequests = 0
-  let goodTokens = 0
+  private firstStart = Infinity
+  private lastEnd = -Infinity
+  private total = 0
+  private succeeded = 0
+  private inputTokens = 0
+  private outputTokens = 0
+  private promptTokensReported = 0
+  private cachedTokens = 0
+  private reportedBy = 0
+  private goodRequests = 0
+  private goodTokens = 0
+  private readonly errors = new Map<string, ErrorSummary>()
 
-  for (const r of records) {
-    firstStart = Math.min(firstStart, r.startedAt)
-    lastEnd = Math.max(lastEnd, r.startedAt + r.latencyMs)
+  constructor(id: RoundIdentity, meetsSlo?: (r: RequestRecord) => boolean) {
+    this.id = id
+    this.meetsSlo = meetsSlo
+  }
+
+  add(r: RequestRecord): void {
+    this.total++
+    if (r.startedAt < this.firstStart) this.firstStart = r.startedAt
+    const end = r.startedAt + r.latencyMs
+    if (end > this.lastEnd) this.lastEnd = end
     if (!r.ok) {
       const kind = r.error?.kind ?? 'other'
-      const seen = errors.get(kind)
+      const seen = this.errors.get(kind)
       if (seen) seen.count++
-      else errors.set(kind, { kind, count: 1, firstMessage: r.error?.message ?? '' })
-      continue
+      else this.errors.set(kind, { kind, count: 1, firstMessage: r.error?.message ?? '' })
+      return
     }
-    succeeded++
-    inputTokens += r.inputTokens
-    outputTokens += r.outputTokens
-    recorders.inputTokens.record(r.inputTokens)
-    recorders.outputTokens.record(r.outputTokens)
-    recorders.latency.record(r.latencyMs)
-    if (r.ttftMs !== null) recorders.ttft.record(r.ttftMs)
-    if (r.tpotMs !== null) recorders.tpot.record(r.tpotMs)
-    recordGaps(r, recorders.itl, recorders.itlChunk)
+    const rec = this.recorders
+    this.succeeded++
+    this.inputTokens += r.inputTokens
+    this.outputTokens += r.outputTokens
+    rec.inputTokens.record(r.inputTokens)
+    rec.outputTokens.record(r.outputTokens)
+    rec.latency.record(r.latencyMs)
+    if (r.ttftMs !== null) rec.ttft.record(r.ttftMs)
+    if (r.tpotMs !== null) rec.tpot.record(r.tpotMs)
+    recordGaps(r, rec.itl, rec.itlChunk)
     if (r.cachedTokens !== null) {
-      reportedBy++
-      cachedTokens += r.cachedTokens
-      promptTokensReported += r.inputTokens
+      this.reportedBy++
+      this.cachedTokens += r.cachedTokens
+      this.promptTokensReported += r.inputTokens
     }
-    if (meetsSlo?.(r)) {
-      goodRequests++
-      goodTokens += r.outputTokens
+    if (this.meetsSlo?.(r)) {
+      this.goodRequests++
+      this.goodTokens += r.outputTokens
     }
   }
 
-  const durationS = records.length === 0 ? 0 : Math.max(0, (lastEnd - firstStart) / 1000)
-  const perS = (n: number): number => (durationS > 0 ? n / durationS : 0)
-  const metrics: RoundResult['metrics'] = {}
-  const histograms: RoundResult['histograms'] = {}
-  for (const [name, rec] of Object.entries(recorders) as [MetricName, MetricRecorder][]) {
-    metrics[name] = rec.summary()
-    histograms[name] = rec.encode()
+  finish(): RoundResult {
+    const durationS = this.total === 0 ? 0 : Math.max(0, (this.lastEnd - this.firstStart) / 1000)
+    const perS = (n: number): number => (durationS > 0 ? n / durationS : 0)
+    const metrics: RoundResult['metrics'] = {}
+    const histograms: RoundResult['histograms'] = {}
+    for (const [name, rec] of Object.entries(this.recorders) as [MetricName, MetricRecorder][]) {
+      metrics[name] = rec.summary()
+      histograms[name] = rec.encode()
+    }
+    const { succeeded, total } = this
+    const round: RoundResult = {
+      ...this.id,
+      total,
+      succeeded,
+      failed: total - succeeded,
+      durationS,
+      avgInputTokens: succeeded ? this.inputTokens / succeeded : 0,
+      avgOutputTokens: succeeded ? this.outputTokens / succeeded : 0,
+      metrics,
+      histograms,
+      throughput: { requestsPerS: perS(succeeded), outputTokensPerS: perS(this.outputTokens), inputTokensPerS: perS(this.inputTokens) },
+      cache: {
+        promptTokens: this.promptTokensReported,
+        cachedTokens: this.cachedTokens,
+        cachedShare: this.reportedBy > 0 && this.promptTokensReported > 0 ? this.cachedTokens / this.promptTokensReported : null,
+        reportedBy: this.reportedBy,
+      },
+      errors: [...this.errors.values()].sort((a, b) => b.count - a.count),
+    }
+    if (this.meetsSlo) round.goodput = goodput(this.goodRequests, total, this.goodTokens, this.outputTokens, durationS)
+    return round
   }
-  const round: RoundResult = {
-    label: id.label,
-    concurrency: id.concurrency,
-    round: id.round,
-    total: records.length,
-    succeeded,
-    failed: records.length - succeeded,
-    durationS,
-    avgInputTokens: succeeded ? inputTokens / succeeded : 0,
-    avgOutputTokens: succeeded ? outputTokens / succeeded : 0,
-    metrics,
-    histograms,
-    throughput: { requestsPerS: perS(succeeded), outputTokensPerS: perS(outputTokens), inputTokensPerS: perS(inputTokens) },
-    cache: {
-      promptTokens: promptTokensReported,
-      cachedTokens,
-      cachedShare: reportedBy > 0 && promptTokensReported > 0 ? cachedTokens / promptTokensReported : null,
-      reportedBy,
-    },
-    errors: [...errors.values()].sort((a, b) => b.count - a.count),
-  }
-  if (meetsSlo) round.goodput = goodput(goodRequests, records.length, goodTokens, outputTokens, durationS)
-  return round
+}
+
+/** Summarises a group of records at once (see {@link RoundAccumulator}). */
+export function summariseRound(id: RoundIdentity, records: readonly RequestRecord[], meetsSlo?: (r: RequestRecord) => boolean): RoundResult {
+  const acc = new RoundAccumulator(id, meetsSlo)
+  for (const r of records) acc.add(r)
+  return acc.finish()
 }
 
 function recordGaps(r: RequestRecord, itl: MetricRecorder, itlChunk: MetricRecorder): void {

@@ -1,0 +1,226 @@
+/**
+ * Macro benchmarks of the load generator against bench/streamServer.ts (a child process with known
+ * timing). Each scenario drives fluxperf's own request path (sendRequest → RequestRecord → histograms).
+ *
+ *   node bench/clientBench.ts chunks --concurrency 64 --duration 5
+ *   node bench/clientBench.ts fidelity --streams 100
+ *   node bench/clientBench.ts memory --requests 1000000
+ *
+ * Pin the two sides to separate cores: `SERVER_CPU=1 taskset -c 0 node bench/clientBench.ts ...`.
+ */
+import { spawn } from 'node:child_process'
+import type { ChildProcess } from 'node:child_process'
+import { createInterface } from 'node:readline'
+import { monitorEventLoopDelay } from 'node:perf_hooks'
+import { fileURLToPath } from 'node:url'
+import { parseArgs } from 'node:util'
+import { openEndpoint, sendRequest } from '../src/client/index.ts'
+import type { Endpoint, RequestContext } from '../src/client/index.ts'
+import { MetricRecorder, RoundAccumulator } from '../src/metrics/index.ts'
+import { JsonlWriter } from '../src/report/index.ts'
+import { getTokenizer } from '../src/tokens/index.ts'
+import type { MetricSummary, RequestRecord } from '../src/types.ts'
+
+export interface ServerHandle {
+  url: string
+  stop(): Promise<void>
+}
+
+/** Starts bench/streamServer.ts in a child process (pinned with taskset when SERVER_CPU is set). */
+export async function startStreamServer(args: string[]): Promise<ServerHandle> {
+  const file = fileURLToPath(new URL('./streamServer.ts', import.meta.url))
+  const cpu = process.env['SERVER_CPU']
+  const child: ChildProcess = cpu === undefined
+    ? spawn(process.execPath, [file, ...args], { stdio: ['ignore', 'pipe', 'inherit'] })
+    : spawn('taskset', ['-c', cpu, process.execPath, file, ...args], { stdio: ['ignore', 'pipe', 'inherit'] })
+  const line = await new Promise<string>((resolve, reject) => {
+    const rl = createInterface({ input: child.stdout! })
+    rl.once('line', (l) => resolve(l))
+    child.once('exit', (code) => reject(new Error(`stream server exited (${code})`)))
+  })
+  const { port } = JSON.parse(line) as { port: number }
+  return {
+    url: `http://127.0.0.1:${port}/v1/chat/completions`,
+    stop: () => new Promise((resolve) => {
+      child.once('exit', () => resolve())
+      child.kill('SIGTERM')
+    }),
+  }
+}
+
+async function contextFor(url: string, connections: number, headers: Record<string, string> = {}): Promise<{ ctx: RequestContext; endpoint: Endpoint }> {
+  const endpoint = openEndpoint({ url, connections, timeoutMs: 120_000, headers })
+  const ctx: RequestContext = {
+    dispatcher: endpoint.dispatcher, path: endpoint.path, url: endpoint.url, kind: endpoint.kind, headers: endpoint.headers,
+    timeoutMs: endpoint.timeoutMs, closeConnection: false, tokenizer: await getTokenizer(), generation: { model: 'bench', maxTokens: 64 },
+  }
+  return { ctx, endpoint }
+}
+
+const MESSAGES = [{ role: 'user' as const, content: 'bench' }]
+let seq = 0
+function meta(concurrency: number) {
+  const i = seq++
+  return { id: `b${i}`, index: i, sessionId: 'b', turnIndex: 0, round: 1, concurrency }
+}
+
+/** Opens `n` connections before the clock starts (n concurrent 1-token requests), so TTFT excludes connection set-up. */
+async function preconnect(ctx: RequestContext, n: number): Promise<number> {
+  const t0 = performance.now()
+  const warm = { ...ctx, headers: { ...ctx.headers, 'x-bench-tokens': '1', 'x-bench-ttft': '0' } }
+  await Promise.all(Array.from({ length: n }, () => sendRequest(warm, MESSAGES, meta(n))))
+  return performance.now() - t0
+}
+
+export interface ChunkResult {
+  concurrency: number
+  tokensPerRequest: number
+  chunksPerS: number
+  requestsPerS: number
+  failed: number
+  clientCpuMsPerKChunks: number
+  eventLoopDelayP99Ms: number
+}
+
+/** Closed loop at `concurrency` for `durationS`: content chunks parsed and timestamped per second. */
+export async function measureChunks(url: string, concurrency: number, durationS: number, tokens: number): Promise<ChunkResult> {
+  const { ctx, endpoint } = await contextFor(url, concurrency, { 'x-bench-tokens': String(tokens) })
+  await preconnect(ctx, concurrency)
+  const loop = monitorEventLoopDelay({ resolution: 5 })
+  const acc = new RoundAccumulator({ label: 'bench', concurrency, round: 1 })
+  let chunks = 0
+  let requests = 0
+  let failed = 0
+  const stopAt = performance.now() + durationS * 1000
+  const cpu0 = process.cpuUsage()
+  const t0 = performance.now()
+  loop.enable()
+  await Promise.all(Array.from({ length: concurrency }, async () => {
+    while (performance.now() < stopAt) {
+      const r = await sendRequest(ctx, MESSAGES, meta(concurrency))
+      acc.add(r)
+      chunks += r.chunkOffsetsMs.length
+      requests++
+      if (!r.ok) failed++
+    }
+  }))
+  loop.disable()
+  const elapsedS = (performance.now() - t0) / 1000
+  const cpu = process.cpuUsage(cpu0)
+  acc.finish()
+  await endpoint.close()
+  return {
+    concurrency,
+    tokensPerRequest: tokens,
+    chunksPerS: chunks / elapsedS,
+    requestsPerS: requests / elapsedS,
+    failed,
+    clientCpuMsPerKChunks: chunks ? ((cpu.user + cpu.system) / 1000 / chunks) * 1000 : 0,
+    eventLoopDelayP99Ms: loop.percentile(99) / 1e6,
+  }
+}
+
+export interface FidelityResult {
+  streams: number
+  ttftTruthMs: number
+  itlTruthMs: number
+  tokens: number
+  preconnectMs: number
+  ttftErrorMs: MetricSummary
+  itlErrorMs: MetricSummary
+  failed: number
+}
+
+/** `streams` concurrent requests against a server that answers with TTFT and ITL of known truth. */
+export async function measureFidelity(url: string, streams: number, ttft = 200, itl = 20, tokens = 64): Promise<FidelityResult> {
+  const { ctx, endpoint } = await contextFor(url, streams, { 'x-bench-tokens': String(tokens), 'x-bench-ttft': String(ttft), 'x-bench-itl': String(itl) })
+  const preconnectMs = await preconnect(ctx, streams)
+  const ttftError = new MetricRecorder()
+  const itlError = new MetricRecorder()
+  const records = await Promise.all(Array.from({ length: streams }, () => sendRequest(ctx, MESSAGES, meta(streams))))
+  let failed = 0
+  for (const r of records) {
+    if (!r.ok || r.ttftMs === null) {
+      failed++
+      continue
+    }
+    ttftError.record(Math.abs(r.ttftMs - ttft))
+    const o = r.chunkOffsetsMs
+    for (let i = 1; i < o.length; i++) itlError.record(Math.abs((o[i] as number) - (o[i - 1] as number) - itl))
+  }
+  await endpoint.close()
+  return { streams, ttftTruthMs: ttft, itlTruthMs: itl, tokens, preconnectMs, ttftErrorMs: ttftError.summary(), itlErrorMs: itlError.summary(), failed }
+}
+
+export interface MemoryResult {
+  requests: number
+  concurrency: number
+  seconds: number
+  requestsPerS: number
+  rssStartMb: number
+  rssPeakMb: number
+  heapPeakMb: number
+  failed: number
+}
+
+/** `requests` 1-token requests at `concurrency`, records streamed to JSONL, distributions in histograms. */
+export async function measureMemory(url: string, requests: number, concurrency: number, jsonlPath: string): Promise<MemoryResult> {
+  const { ctx, endpoint } = await contextFor(url, concurrency, { 'x-bench-tokens': '1' })
+  await preconnect(ctx, concurrency)
+  const log = new JsonlWriter(jsonlPath)
+  const acc = new RoundAccumulator({ label: 'memory', concurrency, round: 1 })
+  const rssStart = process.memoryUsage.rss()
+  let rssPeak = rssStart
+  let heapPeak = 0
+  let started = 0
+  let failed = 0
+  const sampler = setInterval(() => {
+    rssPeak = Math.max(rssPeak, process.memoryUsage.rss())
+    heapPeak = Math.max(heapPeak, process.memoryUsage().heapUsed)
+  }, 250)
+  const t0 = performance.now()
+  await Promise.all(Array.from({ length: concurrency }, async () => {
+    while (started < requests) {
+      started++
+      const r: RequestRecord = await sendRequest(ctx, MESSAGES, meta(concurrency))
+      if (!r.ok) failed++
+      acc.add(r)
+      log.write(r)
+    }
+  }))
+  clearInterval(sampler)
+  rssPeak = Math.max(rssPeak, process.memoryUsage.rss())
+  const seconds = (performance.now() - t0) / 1000
+  acc.finish()
+  log.close()
+  await endpoint.close()
+  const mb = (b: number): number => b / 1024 / 1024
+  return { requests, concurrency, seconds, requestsPerS: requests / seconds, rssStartMb: mb(rssStart), rssPeakMb: mb(rssPeak), heapPeakMb: mb(heapPeak), failed }
+}
+
+async function cli(): Promise<void> {
+  const { positionals, values } = parseArgs({
+    allowPositionals: true,
+    options: {
+      concurrency: { type: 'string', default: '64' },
+      duration: { type: 'string', default: '5' },
+      tokens: { type: 'string', default: '64' },
+      streams: { type: 'string', default: '100' },
+      requests: { type: 'string', default: '1000000' },
+    },
+  })
+  const scenario = positionals[0] ?? 'chunks'
+  const server = await startStreamServer(['--mode', scenario === 'fidelity' ? 'timed' : 'fast'])
+  try {
+    const result = scenario === 'fidelity'
+      ? await measureFidelity(server.url, Number(values.streams))
+      : scenario === 'memory'
+        ? await measureMemory(server.url, Number(values.requests), Number(values.concurrency), '/dev/null')
+        : await measureChunks(server.url, Number(values.concurrency), Number(values.duration), Number(values.tokens))
+    console.log(JSON.stringify(result, null, 2))
+  } finally {
+    await server.stop()
+  }
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) await cli()
