@@ -20,6 +20,8 @@ export { openEndpoint, sendRequest, SseParser } from './client/index.ts'
 export type { Endpoint, EndpointOptions, GenerationOptions, RequestContext, RequestMeta } from './client/index.ts'
 export { mergeEncoded, MetricRecorder, percentileOfEncoded, summariseRound } from './metrics/index.ts'
 export { metricsSummaryCsv } from './report/index.ts'
+export { getTokenizer } from './tokens/index.ts'
+export type { EncodingName, Tokenizer } from './tokens/index.ts'
 export { InputError } from './errors.ts'
 
 /* The shared vocabulary */

@@ -1,0 +1,13 @@
+// An ordinary unit test file using fluxperf's matchers: the plugin in vitest.config.ts registers them
+// and points dualRound() at the built-in mock.
+import { describe, expect, test } from 'vitest'
+import { dualRound } from '../src/index.ts'
+
+describe('an app team checks its serving SLO inside its own test suite', () => {
+  test('short answers meet the latency SLO at 4 concurrent users', async () => {
+    const run = await dualRound({ dataset: 'datasets/formats/text.jsonl', concurrency: [4], maxOutputTokens: 16, seed: 1 })
+    expect(run).toMeetSlo({ ttft: ['p(95) < 2000'], latency: ['p(99) < 5000'], errorRate: ['rate < 0.01'] })
+    expect(run).toHaveErrorRate({ below: 0.01 })
+    expect(run).not.toMeetSlo({ ttft: ['p(95) < 0.001'] })
+  })
+})
