@@ -20,6 +20,8 @@ export interface EndpointOptions {
   keepAlive?: boolean
   /** How long an idle connection is kept open, ms; longer than any think time between turns. @default 120000 */
   keepAliveTimeoutMs?: number
+  /** Headers whose values are secrets (redacted from every message), besides Authorization and the API key. */
+  secretHeaders?: string[]
 }
 
 /** A resolved endpoint: its pool and the parts every request needs. */
@@ -32,6 +34,8 @@ export interface Endpoint {
   dispatcher: Dispatcher
   timeoutMs: number
   keepAlive: boolean
+  /** Values never to print or write: the API key, Authorization, and `secretHeaders` values. */
+  secrets: string[]
   close(): Promise<void>
 }
 
@@ -67,6 +71,13 @@ export function openEndpoint(options: EndpointOptions): Endpoint {
   const headers: Record<string, string> = { 'content-type': 'application/json', accept: 'text/event-stream, application/json' }
   for (const [k, v] of Object.entries(options.headers ?? {})) headers[k.toLowerCase()] = v
   if (options.apiKey) headers['authorization'] = `Bearer ${options.apiKey}`
+  const secretNames = new Set(['authorization', 'x-api-key', 'api-key', ...(options.secretHeaders ?? []).map((h) => h.toLowerCase())])
+  const secrets = Object.entries(headers).filter(([k]) => secretNames.has(k)).map(([, v]) => v)
+  if (options.apiKey) secrets.push(options.apiKey)
+  for (const v of [...secrets]) {
+    const token = /^bearer\s+(.+)$/i.exec(v)?.[1]
+    if (token) secrets.push(token)
+  }
   return {
     url: redactUrl(parsed),
     origin: parsed.origin,
@@ -76,6 +87,7 @@ export function openEndpoint(options: EndpointOptions): Endpoint {
     dispatcher,
     timeoutMs,
     keepAlive,
+    secrets: secrets.filter((v) => v.length >= 4),
     close: () => dispatcher.close(),
   }
 }
@@ -123,4 +135,11 @@ export async function firstModelId(endpoint: Endpoint): Promise<string | undefin
 function pick(headers: Record<string, string>, name: string): Record<string, string> {
   const value = headers[name]
   return value === undefined ? {} : { [name]: value }
+}
+
+/** `text` with every secret value replaced by `[redacted]`. */
+export function redactSecrets(text: string, secrets: readonly string[]): string {
+  let out = text
+  for (const secret of secrets) if (out.includes(secret)) out = out.split(secret).join('[redacted]')
+  return out
 }

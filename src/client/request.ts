@@ -2,6 +2,7 @@ import { performance } from 'node:perf_hooks'
 import type { Dispatcher } from 'undici'
 import type { Tokenizer } from '../tokens/index.ts'
 import type { ChatMessage, ErrorKind, RequestRecord } from '../types.ts'
+import { redactSecrets } from './endpoint.ts'
 import { classifyError, kindOfStatus, RequestFailure } from './errors.ts'
 import { buildPayload, decodeChunk } from './openai.ts'
 import type { ApiKind, ChunkInfo, GenerationOptions } from './openai.ts'
@@ -38,6 +39,8 @@ export interface RequestContext {
   retries?: number
   /** Stops the request early (interruption). */
   signal?: AbortSignal
+  /** Values redacted from every failure message (API key, Authorization, secret headers). */
+  secrets?: readonly string[]
 }
 
 /** Largest error body kept in a message. */
@@ -105,9 +108,11 @@ function exchange(ctx: RequestContext, body: string, state: ResponseState, t0: n
     let controller: Dispatcher.DispatchController | null = null
     const parser = new SseParser((data, _event, receivedAt) => state.addEvent(data, receivedAt - t0))
 
-    const finish = (failure: Failure | undefined): void => {
+    const finish = (failed: Failure | undefined): void => {
       if (settled) return
       settled = true
+      // A server may echo request headers in an error body: never let a secret through.
+      const failure = failed && ctx.secrets?.length ? { kind: failed.kind, message: redactSecrets(failed.message, ctx.secrets) } : failed
       clearTimeout(timer)
       ctx.signal?.removeEventListener('abort', onInterrupt)
       resolve({ status, failure, retryAfterMs, endedAt: state.doneOffset === null ? performance.now() : t0 + state.doneOffset })

@@ -1,3 +1,4 @@
+import type { PrometheusOptions } from '../metrics/prometheus.ts'
 import type { EncodingName } from '../tokens/index.ts'
 import type { Conversation, RequestRecord, RoundResult } from '../types.ts'
 
@@ -11,8 +12,12 @@ export interface EndpointSettings {
   apiKey?: string
   /** Extra request headers. */
   headers?: Record<string, string>
+  /** Names of headers whose values are secrets: redacted (like the API key) from every message and file. */
+  secretHeaders?: string[]
   /** `max_tokens` of every request. @default server's default */
   maxOutputTokens?: number
+  /** Ask the server to ignore EOS so every answer is `maxOutputTokens` long (vLLM/SGLang/llama.cpp `ignore_eos`). @default false */
+  ignoreEos?: boolean
   temperature?: number
   topP?: number
   /** Stream with SSE; false sends non-streaming requests (TTFT = latency). @default true */
@@ -89,5 +94,7 @@ export interface DualRoundOptions extends EndpointSettings {
   shuffleRound2?: boolean
   /** Per-request SLO limits; when given, every round reports goodput. */
   goodputSlo?: { ttftMs?: number; tpotMs?: number; latencyMs?: number }
+  /** Scrape a Prometheus endpoint around every round (or request); summaries go to `RunResult.prometheus`. */
+  prometheus?: PrometheusOptions
   hooks?: RunHooks
 }

@@ -37,6 +37,7 @@ export async function openRun(settings: EndpointSettings & object, workload: Run
     connections,
     timeoutMs: (settings.timeout ?? 300) * 1000,
     keepAlive: settings.keepAlive ?? true,
+    secretHeaders: settings.secretHeaders,
   })
   const model = settings.model ?? (await firstModelId(endpoint)) ?? 'default'
   const signal = settings.signal ?? new AbortController().signal
@@ -56,12 +57,14 @@ export async function openRun(settings: EndpointSettings & object, workload: Run
       topP: settings.topP,
       stream: settings.stream ?? true,
       continuousUsageStats: settings.continuousUsageStats ?? true,
+      ignoreEos: settings.ignoreEos,
     },
     timeoutMs: endpoint.timeoutMs,
     closeConnection: !endpoint.keepAlive,
     tokenizer,
     retries: settings.retries ?? 0,
     signal: cutInFlight,
+    secrets: endpoint.secrets,
   }
   let closed: { eventLoopDelayP99Ms: number; saturated: boolean } | undefined
   const config = publicConfig(settings)

@@ -159,6 +159,20 @@ describe('sendRequest against other servers', () => {
     expect((await send(ctx, 'x')).error?.kind).toBe('bad_content_type')
   })
 
+  test('a server echoing the Authorization header in its error body cannot leak the key', async () => {
+    const server = await rawServer((res) => {
+      res.writeHead(401, { 'content-type': 'application/json' })
+      res.end(JSON.stringify({ error: `bad credentials: ${server.headers.at(-1)?.authorization} / ${server.headers.at(-1)?.['x-secret']}` }))
+    })
+    const { ctx, endpoint } = contextFor(server.url, { apiKey: 'sk-echoed-777', headers: { 'X-Secret': 'hunter2-token' } })
+    closers.push(() => endpoint.close())
+    const r = await send({ ...ctx, secrets: [...endpoint.secrets, 'hunter2-token'] }, 'x')
+    expect(r.error?.kind).toBe('http_error')
+    expect(r.error?.message).toContain('[redacted]')
+    expect(r.error?.message).not.toContain('sk-echoed-777')
+    expect(r.error?.message).not.toContain('hunter2-token')
+  })
+
   test('the API key and extra headers are sent', async () => {
     const server = await rawServer('data: [DONE]\n\n')
     const { ctx, endpoint } = contextFor(server.url, { apiKey: 'sk-test-123', headers: { 'X-Team': 'perf' } })
