@@ -52,10 +52,13 @@ async function contextFor(url: string, connections: number, headers: Record<stri
   const endpoint = openEndpoint({ url, connections, timeoutMs: 120_000, headers })
   const ctx: RequestContext = {
     dispatcher: endpoint.dispatcher, path: endpoint.path, url: endpoint.url, kind: endpoint.kind, headers: endpoint.headers,
-    timeoutMs: endpoint.timeoutMs, closeConnection: false, tokenizer: await getTokenizer(), generation: { model: 'bench', maxTokens: 64 },
+    timeoutMs: endpoint.timeoutMs, closeConnection: false, tokenizer: process.env['BENCH_TIKTOKEN'] ? await getTokenizer() : noTokenizer, generation: { model: 'bench', maxTokens: 64 },
   }
   return { ctx, endpoint }
 }
+
+/** The bench server always reports usage, so the tokenizer is never consulted. */
+const noTokenizer = { encoding: 'o200k_base' as const, encode: () => [], decode: () => '', count: () => 0, truncate: (t: string) => t }
 
 const MESSAGES = [{ role: 'user' as const, content: 'bench' }]
 let seq = 0
@@ -65,9 +68,9 @@ function meta(concurrency: number) {
 }
 
 /** Opens `n` connections before the clock starts (n concurrent 1-token requests), so TTFT excludes connection set-up. */
-async function preconnect(ctx: RequestContext, n: number): Promise<number> {
+async function preconnect(ctx: RequestContext, n: number, tokens = 1): Promise<number> {
   const t0 = performance.now()
-  const warm = { ...ctx, headers: { ...ctx.headers, 'x-bench-tokens': '1', 'x-bench-ttft': '0' } }
+  const warm = { ...ctx, headers: { ...ctx.headers, 'x-bench-tokens': String(tokens), 'x-bench-ttft': '0' } }
   await Promise.all(Array.from({ length: n }, () => sendRequest(warm, MESSAGES, meta(n))))
   return performance.now() - t0
 }
@@ -126,30 +129,53 @@ export interface FidelityResult {
   itlTruthMs: number
   tokens: number
   preconnectMs: number
+  /** |measured − injected| TTFT: includes the server's own lateness in accepting a burst of requests. */
+  ttftErrorVsInjectedMs: MetricSummary
+  /** |measured − server-stamped| TTFT: the client's own error (the server logs when it wrote each chunk). */
   ttftErrorMs: MetricSummary
+  /** |measured gap − server-stamped gap| for every inter-chunk gap. */
   itlErrorMs: MetricSummary
   failed: number
 }
 
-/** `streams` concurrent requests against a server that answers with TTFT and ITL of known truth. */
+/**
+ * `streams` concurrent requests against a server that answers with TTFT and ITL of known truth. The
+ * server stamps the epoch time of each chunk it writes; the client's error is its measurement minus
+ * that truth (startedAt and the server's stamps share the machine's clock).
+ */
 export async function measureFidelity(url: string, streams: number, ttft = 200, itl = 20, tokens = 64): Promise<FidelityResult> {
   const { ctx, endpoint } = await contextFor(url, streams, { 'x-bench-tokens': String(tokens), 'x-bench-ttft': String(ttft), 'x-bench-itl': String(itl) })
   const preconnectMs = await preconnect(ctx, streams)
+  // Warm the streaming path (JIT) before the measured burst.
+  for (let i = 0; i < 3; i++) await preconnect({ ...ctx, headers: { ...ctx.headers, 'x-bench-ttft': '0', 'x-bench-itl': '0' } }, Math.min(streams, 64), 16)
+  const vsInjected = new MetricRecorder()
   const ttftError = new MetricRecorder()
   const itlError = new MetricRecorder()
-  const records = await Promise.all(Array.from({ length: streams }, () => sendRequest(ctx, MESSAGES, meta(streams))))
+  const runId = `f${Date.now()}`
+  const records = await Promise.all(Array.from({ length: streams }, (_, i) =>
+    sendRequest({ ...ctx, headers: { ...ctx.headers, 'x-bench-id': `${runId}-${i}` } }, MESSAGES, meta(streams))))
   let failed = 0
-  for (const r of records) {
-    if (!r.ok || r.ttftMs === null) {
+  for (let i = 0; i < records.length; i++) {
+    const r = records[i] as RequestRecord
+    const truth = await fetchTruth(url, `${runId}-${i}`)
+    if (!r.ok || r.ttftMs === null || !truth || truth.writes.length !== r.chunkOffsetsMs.length) {
       failed++
       continue
     }
-    ttftError.record(Math.abs(r.ttftMs - ttft))
+    vsInjected.record(Math.abs(r.ttftMs - ttft))
+    ttftError.record(Math.abs(r.ttftMs - ((truth.writes[0] as number) - r.startedAt)))
     const o = r.chunkOffsetsMs
-    for (let i = 1; i < o.length; i++) itlError.record(Math.abs((o[i] as number) - (o[i - 1] as number) - itl))
+    for (let k = 1; k < o.length; k++) {
+      itlError.record(Math.abs((o[k] as number) - (o[k - 1] as number) - ((truth.writes[k] as number) - (truth.writes[k - 1] as number))))
+    }
   }
   await endpoint.close()
-  return { streams, ttftTruthMs: ttft, itlTruthMs: itl, tokens, preconnectMs, ttftErrorMs: ttftError.summary(), itlErrorMs: itlError.summary(), failed }
+  return { streams, ttftTruthMs: ttft, itlTruthMs: itl, tokens, preconnectMs, ttftErrorVsInjectedMs: vsInjected.summary(), ttftErrorMs: ttftError.summary(), itlErrorMs: itlError.summary(), failed }
+}
+
+async function fetchTruth(url: string, id: string): Promise<{ arrived: number; writes: number[] } | null> {
+  const res = await fetch(new URL(`/truth/${encodeURIComponent(id)}`, url))
+  return (await res.json()) as { arrived: number; writes: number[] } | null
 }
 
 export interface MemoryResult {

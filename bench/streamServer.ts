@@ -8,6 +8,8 @@
  * `{"port": N}` on its first stdout line. Chunks are pre-built strings; the timed mode schedules every
  * write against absolute times on a spinning setImmediate loop, so the server adds well under 0.1 ms.
  * A request may override tokens/ttft/itl with `x-bench-tokens`, `x-bench-ttft`, `x-bench-itl`.
+ * With `x-bench-id`, the epoch time (ms, µs precision) of every content write is kept, and
+ * `GET /truth/<id>` returns `{ arrived, writes }`: the truth the client's timestamps are checked against.
  */
 import { createServer } from 'node:http'
 import type { ServerResponse } from 'node:http'
@@ -30,7 +32,12 @@ const usage = (n: number): string => `data: {"id":"b","object":"chat.completion.
 const DONE = 'data: [DONE]\n\n'
 const HEADERS = { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' }
 
+/** Epoch ms with sub-ms precision, comparable across processes on one machine. */
+const epoch = (): number => performance.timeOrigin + performance.now()
+const truths = new Map<string, { arrived: number; writes: number[] }>()
+
 interface Stream {
+  truth: number[] | undefined
   res: ServerResponse
   due: number
   left: number
@@ -63,6 +70,7 @@ function spin(): void {
     const s = queue[i] as Stream
     if (s.due <= now) {
       s.res.write(CONTENT)
+      s.truth?.push(epoch())
       s.left--
       if (s.left === 0) {
         s.res.end(usage(s.total) + DONE)
@@ -77,10 +85,10 @@ function spin(): void {
   else spinning = false
 }
 
-function timed(res: ServerResponse, tokens: number, ttft: number, itl: number, arrived: number): void {
+function timed(res: ServerResponse, tokens: number, ttft: number, itl: number, arrived: number, truth: number[] | undefined): void {
   res.writeHead(200, HEADERS)
   res.write(ROLE)
-  queue.push({ res, due: arrived + ttft, left: tokens, total: tokens, itl })
+  queue.push({ res, due: arrived + ttft, left: tokens, total: tokens, itl, truth })
   if (!spinning) {
     spinning = true
     setImmediate(spin)
@@ -88,6 +96,13 @@ function timed(res: ServerResponse, tokens: number, ttft: number, itl: number, a
 }
 
 const server = createServer((req, res) => {
+  if (req.method === 'GET' && req.url?.startsWith('/truth/')) {
+    const id = decodeURIComponent(req.url.slice('/truth/'.length))
+    res.writeHead(200, { 'content-type': 'application/json' })
+    res.end(JSON.stringify(truths.get(id) ?? null))
+    truths.delete(id)
+    return
+  }
   if (req.method === 'GET') {
     res.writeHead(200, { 'content-type': 'application/json' })
     res.end('{"object":"list","data":[{"id":"bench","object":"model"}]}')
@@ -96,9 +111,12 @@ const server = createServer((req, res) => {
   req.resume()
   req.on('end', () => {
     const arrived = performance.now()
+    const id = req.headers['x-bench-id'] as string | undefined
+    const truth = id ? { arrived: epoch(), writes: [] as number[] } : undefined
+    if (id && truth) truths.set(id, truth)
     const tokens = Number(req.headers['x-bench-tokens'] ?? values.tokens)
     if (values.mode === 'fast') fast(res, tokens)
-    else timed(res, tokens, Number(req.headers['x-bench-ttft'] ?? values.ttft), Number(req.headers['x-bench-itl'] ?? values.itl), arrived)
+    else timed(res, tokens, Number(req.headers['x-bench-ttft'] ?? values.ttft), Number(req.headers['x-bench-itl'] ?? values.itl), arrived, truth?.writes)
   })
 })
 server.keepAliveTimeout = 120_000

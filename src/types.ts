@@ -55,10 +55,15 @@ export interface RequestRecord {
   round: number
   /** Concurrency level the request ran at (0 for open-loop workloads). */
   concurrency: number
-  /** Wall-clock start, epoch ms (just before the request is written). */
+  /** Start, epoch ms with sub-ms precision (just before the request is written). */
   startedAt: number
   /** Open loop only: the intended send time, epoch ms. */
   scheduledAt?: number
+  /**
+   * Time from handing the request to the connection pool to writing it: waiting for a free connection
+   * or for a new one to be set up. Not part of TTFT or latency (absent when under 0.05 ms).
+   */
+  queuedMs?: number
   /** Start to first content-bearing chunk; null when none arrived. */
   ttftMs: number | null
   /** Start to end of stream (`[DONE]`, close, or error). */
@@ -186,6 +191,8 @@ export interface RunResult {
   /** Multi-turn: TTFT statistics per turn number (1-based), and per document type. */
   byTurn?: { turn: number; ttft: MetricSummary; latency: MetricSummary }[]
   byDocumentType?: { type: string; requests: number; ttft: MetricSummary; latency: MetricSummary }[]
+  /** Multi-turn: how the conversations went (completed = every turn answered). */
+  conversations?: ConversationSummary
   /** Open-loop workloads (multi-round QA): target vs achieved rate and how late sends were. */
   openLoop?: OpenLoopSummary
   /** Prometheus samples taken during the run, per round label. */
@@ -207,6 +214,16 @@ export interface Slo {
   latency_ms?: number
   /** k6-style expressions keyed by metric: ttft, itl, tpot, latency, throughput, goodput, errorRate. */
   [metric: string]: number | string[] | undefined
+}
+
+/** Multi-turn: conversations planned, started, completed, and ended early because the context was too long. */
+export interface ConversationSummary {
+  planned: number
+  started: number
+  /** Every turn got an answer. */
+  completed: number
+  /** Ended by a 400 "context too long" (`context_too_long`); the run went on. */
+  endedByContextLimit: number
 }
 
 /** How an open-loop schedule went: every scheduled send is accounted for. */
@@ -240,4 +257,27 @@ export interface PrometheusRoundSummary {
   /** Scrapes that failed (the run goes on). */
   failedScrapes: number
   firstScrapeError?: string
+  /** Successful scrapes during the round. */
+  scrapes?: number
+  /** Histograms: the increase of each cumulative bucket over the round, with count/sum and estimated quantiles. */
+  histograms?: Record<string, PrometheusHistogramDelta>
+  /** The increases of vLLM's prefix-cache counters behind `prefixCacheHitRate` (tokens). */
+  prefixCache?: { hits: number; queries: number }
+  /** Requested metrics that no successful scrape of the round found. */
+  missing?: string[]
+}
+
+/** A Prometheus histogram over one round: increases of its cumulative `le` buckets (`le` "+Inf" last). */
+export interface PrometheusHistogramDelta {
+  /** Observations during the round (the `+Inf` bucket's increase). */
+  count: number
+  /** Increase of `_sum`, when exposed. */
+  sum?: number
+  /** sum / count. */
+  mean?: number
+  /** Quantiles estimated from the buckets (linear interpolation, as PromQL's histogram_quantile). */
+  p50?: number
+  p90?: number
+  p99?: number
+  buckets: { le: string; count: number }[]
 }

@@ -2,6 +2,7 @@ import { performance } from 'node:perf_hooks'
 import type { Dispatcher } from 'undici'
 import type { Tokenizer } from '../tokens/index.ts'
 import type { ChatMessage, ErrorKind, RequestRecord } from '../types.ts'
+import { deferToEndOfTurn } from './deferred.ts'
 import { redactSecrets } from './endpoint.ts'
 import { classifyError, kindOfStatus, RequestFailure } from './errors.ts'
 import { buildPayload, decodeChunk } from './openai.ts'
@@ -77,15 +78,18 @@ interface Exchange {
   retryAfterMs: number | undefined
   /** When the response was complete ([DONE], end of body, or failure), performance.now() clock. */
   endedAt: number
+  /** The request start: just before its bytes were written (performance.now() clock, and epoch ms). */
+  t0: number
+  startedAt: number
+  /** From dispatch to that start: waiting for a free connection, or for a new one to be set up. */
+  queuedMs: number
 }
 
 function sendOnce(ctx: RequestContext, messages: readonly ChatMessage[], meta: RequestMeta): Promise<Attempt> {
   const body = buildPayload(ctx.kind, messages, ctx.generation)
   const state = new ResponseState()
-  const startedAt = Date.now()
-  const t0 = performance.now()
-  return exchange(ctx, body, state, t0).then(({ status, failure, retryAfterMs, endedAt }) => ({
-    record: state.toRecord(ctx, messages, meta, { startedAt, latencyMs: endedAt - t0, status, failure }),
+  return exchange(ctx, body, state).then(({ status, failure, retryAfterMs, startedAt, t0, queuedMs, endedAt }) => ({
+    record: state.toRecord(ctx, messages, meta, { startedAt, latencyMs: endedAt - t0, queuedMs, status, failure }),
     retryAfterMs,
   }))
 }
@@ -96,9 +100,14 @@ function sendOnce(ctx: RequestContext, messages: readonly ChatMessage[], meta: R
  * `[DONE]` (the rest of the body drains in the background, returning the connection to the pool),
  * at the end of the body, or on the first failure; never rejects.
  */
-function exchange(ctx: RequestContext, body: string, state: ResponseState, t0: number): Promise<Exchange> {
+function exchange(ctx: RequestContext, body: string, state: ResponseState): Promise<Exchange> {
   const stream = ctx.generation.stream ?? true
   return new Promise<Exchange>((resolve) => {
+    // The clock starts when undici is about to write the request (onRequestStart), so a wait for a
+    // connection (or its set-up on a cold pool) is reported as queuedMs and never pollutes TTFT.
+    const dispatchedAt = performance.now()
+    let t0 = dispatchedAt
+    let startedAt = performance.timeOrigin + t0
     let settled = false
     let status: number | null = null
     let retryAfterMs: number | undefined
@@ -107,6 +116,24 @@ function exchange(ctx: RequestContext, body: string, state: ResponseState, t0: n
     let collected = ''
     let controller: Dispatcher.DispatchController | null = null
     const parser = new SseParser((data, _event, receivedAt) => state.addEvent(data, receivedAt - t0))
+    const pendingChunks: Buffer[] = []
+    const pendingTimes: number[] = []
+    const parsePending = (): void => {
+      if (pendingChunks.length === 0 || settled) return
+      try {
+        for (let i = 0; i < pendingChunks.length; i++) {
+          parser.push(pendingChunks[i] as Buffer, pendingTimes[i] as number)
+          if (state.done) break
+        }
+      } catch (error) {
+        abort(classifyError(error, ctx.url))
+        return
+      } finally {
+        pendingChunks.length = 0
+        pendingTimes.length = 0
+      }
+      if (state.done) finish(undefined)
+    }
 
     const finish = (failed: Failure | undefined): void => {
       if (settled) return
@@ -115,7 +142,7 @@ function exchange(ctx: RequestContext, body: string, state: ResponseState, t0: n
       const failure = failed && ctx.secrets?.length ? { kind: failed.kind, message: redactSecrets(failed.message, ctx.secrets) } : failed
       clearTimeout(timer)
       ctx.signal?.removeEventListener('abort', onInterrupt)
-      resolve({ status, failure, retryAfterMs, endedAt: state.doneOffset === null ? performance.now() : t0 + state.doneOffset })
+      resolve({ status, failure, retryAfterMs, endedAt: state.doneOffset === null ? performance.now() : t0 + state.doneOffset, t0, startedAt, queuedMs: t0 - dispatchedAt })
     }
     const abort = (failure: Failure): void => {
       finish(failure)
@@ -129,6 +156,8 @@ function exchange(ctx: RequestContext, body: string, state: ResponseState, t0: n
     const handler: Dispatcher.DispatchHandler = {
       onRequestStart(c) {
         controller = c
+        t0 = performance.now()
+        startedAt = performance.timeOrigin + t0
       },
       onResponseStart(_c, statusCode, headers) {
         status = statusCode
@@ -143,13 +172,10 @@ function exchange(ctx: RequestContext, body: string, state: ResponseState, t0: n
       onResponseData(_c, chunk) {
         if (settled) return
         if (mode === 'sse') {
-          try {
-            parser.push(chunk, performance.now())
-          } catch (error) {
-            abort(classifyError(error, ctx.url))
-            return
-          }
-          if (state.done) finish(undefined)
+          // Timestamp now; parse at the end of this loop turn (see deferred.ts).
+          pendingTimes.push(performance.now())
+          pendingChunks.push(chunk)
+          if (pendingChunks.length === 1) deferToEndOfTurn(parsePending)
         } else if (mode === 'json' || collected.length < MAX_ERROR_BODY) {
           collected += chunk.toString('utf8')
         }
@@ -157,6 +183,8 @@ function exchange(ctx: RequestContext, body: string, state: ResponseState, t0: n
       onResponseEnd() {
         if (settled) return
         const now = performance.now()
+        parsePending()
+        if (settled) return
         try {
           if (mode === 'sse') {
             parser.end(now)
@@ -268,7 +296,7 @@ class ResponseState {
     ctx: RequestContext,
     messages: readonly ChatMessage[],
     meta: RequestMeta,
-    end: { startedAt: number; latencyMs: number; status: number | null; failure: Failure | undefined },
+    end: { startedAt: number; latencyMs: number; queuedMs: number; status: number | null; failure: Failure | undefined },
   ): RequestRecord {
     const inputFromUsage = this.promptTokens !== null
     const outputFromUsage = this.completionTokens !== null
@@ -314,6 +342,7 @@ class ResponseState {
       promptPreview: last ? last.content.slice(0, 200) : '',
     }
     if (meta.scheduledAt !== undefined) record.scheduledAt = meta.scheduledAt
+    if (end.queuedMs >= 0.05) record.queuedMs = end.queuedMs
     if (this.perChunkUsage && this.chunkTokens.length === this.offsets.length && this.offsets.length > 0) record.chunkTokens = this.chunkTokens
     if (cachedTokenSource) record.cachedTokenSource = cachedTokenSource
     if (end.failure) record.error = end.failure

@@ -1,0 +1,84 @@
+/**
+ * `npm run bench`: micro-benchmarks of the hot paths, then macro benchmarks of the load generator
+ * against bench/streamServer.ts, and the mock's own throughput. Prints a table and writes
+ * bench-results.json.
+ *
+ *   npm run bench                      # full: includes 1,000,000 requests for the memory figure
+ *   npm run bench -- --quick           # shorter runs (100,000 requests for memory)
+ *
+ * Pin the server and the client to separate cores, as the targets assume:
+ *   SERVER_CPU=1 MOCK_CPU=1 taskset -c 0 npm run bench
+ */
+import { execFileSync } from 'node:child_process'
+import { writeFileSync } from 'node:fs'
+import { cpus } from 'node:os'
+import { fileURLToPath } from 'node:url'
+import { parseArgs } from 'node:util'
+import { measureChunks, measureFidelity, measureMemory, startStreamServer } from './clientBench.ts'
+import type { ChunkResult, FidelityResult, MemoryResult } from './clientBench.ts'
+import { runMicro } from './micro.ts'
+
+const { values } = parseArgs({ options: { quick: { type: 'boolean', default: false }, out: { type: 'string', default: 'bench-results.json' } } })
+const quick = values.quick
+const duration = quick ? 3 : 8
+const results: Record<string, unknown> = {
+  date: new Date().toISOString(),
+  node: process.version,
+  cpus: cpus().length,
+  cpuModel: cpus()[0]?.model,
+  pinned: { client: process.env['SERVER_CPU'] ? 'taskset by caller' : 'no', server: process.env['SERVER_CPU'] ?? 'no' },
+}
+const log = (line: string): void => void process.stdout.write(line + '\n')
+
+log('micro-benchmarks (tinybench)')
+const micro = await runMicro()
+results['micro'] = micro
+for (const r of micro) log(`  ${r.name.padEnd(52)} ${r.nsPerOp.toFixed(0).padStart(8)} ns/op${r.chunksPerS ? `  ${(r.chunksPerS / 1e6).toFixed(2)} M chunks/s, ${r.mbPerS?.toFixed(0)} MB/s` : ''}`)
+
+const fast = await startStreamServer(['--mode', 'fast'])
+const chunks: ChunkResult[] = []
+try {
+  log('\nstreaming throughput (closed loop, fluxperf request path, content chunks parsed and timestamped)')
+  for (const [concurrency, tokens] of [[64, 64], [512, 64], [64, 1]] as const) {
+    const r = await measureChunks(fast.url, concurrency, duration, tokens)
+    chunks.push(r)
+    log(`  ${String(concurrency).padStart(4)} streams × ${String(tokens).padStart(2)} tokens: ${Math.round(r.chunksPerS).toLocaleString('en-US').padStart(9)} chunks/s  ${Math.round(r.requestsPerS).toLocaleString('en-US').padStart(7)} req/s  CPU ${r.clientCpuMsPerKChunks.toFixed(2)} ms/1k chunks  event-loop p99 ${r.eventLoopDelayP99Ms.toFixed(1)} ms  failed ${r.failed}`)
+  }
+} finally {
+  await fast.stop()
+}
+results['throughput'] = chunks
+
+const timed = await startStreamServer(['--mode', 'timed'])
+const fidelity: FidelityResult[] = []
+try {
+  log('\ntiming fidelity (truth: TTFT 200 ms, ITL 20 ms, 64 tokens; error = |measured − server-stamped write time|)')
+  for (const streams of [1, 100, 1000]) {
+    const r = await measureFidelity(timed.url, streams)
+    fidelity.push(r)
+    log(`  ${String(streams).padStart(4)} streams: TTFT error p50 ${r.ttftErrorMs.p50.toFixed(2)} / p99 ${r.ttftErrorMs.p99.toFixed(2)} ms, ITL error p50 ${r.itlErrorMs.p50.toFixed(2)} / p99 ${r.itlErrorMs.p99.toFixed(2)} ms (vs injected TTFT: p99 ${r.ttftErrorVsInjectedMs.p99.toFixed(2)} ms), pool warm-up ${r.preconnectMs.toFixed(0)} ms, failed ${r.failed}`)
+  }
+} finally {
+  await timed.stop()
+}
+results['fidelity'] = fidelity
+
+const memServer = await startStreamServer(['--mode', 'fast'])
+let memory: MemoryResult
+try {
+  const n = quick ? 100_000 : 1_000_000
+  log(`\nmemory: ${n.toLocaleString('en-US')} one-token requests, records streamed to JSONL (/dev/null), distributions in histograms`)
+  memory = await measureMemory(memServer.url, n, 64, '/dev/null')
+  log(`  ${memory.seconds.toFixed(1)} s, ${Math.round(memory.requestsPerS).toLocaleString('en-US')} req/s, RSS ${memory.rssStartMb.toFixed(0)} → peak ${memory.rssPeakMb.toFixed(0)} MB, heap peak ${memory.heapPeakMb.toFixed(0)} MB, failed ${memory.failed}`)
+} finally {
+  await memServer.stop()
+}
+results['memory'] = memory
+
+log('\nthe mock serving engine (bench/mockThroughput.ts)')
+const mockLine = execFileSync(process.execPath, [fileURLToPath(new URL('./mockThroughput.ts', import.meta.url)), '--duration', String(quick ? 3 : 5)], { encoding: 'utf8' }).trim()
+results['mock'] = mockLine
+log(`  ${mockLine}`)
+
+writeFileSync(values.out, JSON.stringify(results, null, 2) + '\n')
+log(`\nwrote ${values.out}`)
