@@ -3,6 +3,11 @@
 /* Workloads */
 export { configureWorkloadDefaults, dualRound, runDualRound, Session, workloadDefaults } from './workloads/index.ts'
 export type { DebugEntry, DualRoundInput, DualRoundOptions, EndpointSettings, RunContext, RunHooks, WorkloadDefaults } from './workloads/index.ts'
+export { multiRoundQa, multiTurn, runMultiRoundQa, runMultiTurn } from './workloads/index.ts'
+export type { ConversationOutcome, MultiRoundQaHooks, MultiRoundQaInput, MultiRoundQaOptions, MultiTurnHooks, MultiTurnInput, MultiTurnOptions } from './workloads/index.ts'
+export { arrivalOffsets, runOpenLoop } from './schedule/index.ts'
+export type { ArrivalOptions, ArrivalProcess, Clock, ScheduledSend } from './schedule/index.ts'
+export type { ConversationSummary, OpenLoopSummary } from './types.ts'
 
 /* The built-in mock serving engine */
 export { mockLlmHandlers, startMockServer } from './mock/index.ts'

@@ -39,3 +39,14 @@ export function headerPair(value: string, previous: Record<string, string> | und
 export function collect(value: string, previous: string[] | undefined): string[] {
   return [...(previous ?? []), value]
 }
+
+/** Commander parser: a finite number > 0 (rates, durations that cannot be zero). */
+export function positiveNumber(): (value: string) => number {
+  return (value) => {
+    const n = Number(value)
+    if (value.trim() === '' || !Number.isFinite(n) || n <= 0) {
+      throw new InvalidArgumentError(`expected a number > 0, got "${value}"`)
+    }
+    return n
+  }
+}

@@ -1,0 +1,151 @@
+import { decodeHistogram, emptySummary, mergeEncoded } from '../metrics/index.ts'
+import type { MetricName, MetricSummary, RequestRecord, RoundResult, RunResult } from '../types.ts'
+import { errorTable } from './console.ts'
+import { csvCell } from './csv.ts'
+
+const RULE = '='.repeat(80)
+
+/** Statistics of a metric over every round of the run, from the rounds' mergeable histograms. */
+export function overallSummary(run: RunResult, metric: MetricName): MetricSummary {
+  const encoded = run.rounds.map((r) => r.histograms[metric]).filter((h): h is string => typeof h === 'string')
+  if (encoded.length === 0) return emptySummary()
+  const h = decodeHistogram(mergeEncoded(encoded))
+  if (h.totalCount === 0) return emptySummary()
+  const at = (p: number): number => h.getValueAtPercentile(p) / 1000
+  const mins = run.rounds.map((r) => r.metrics[metric]).filter((s): s is MetricSummary => !!s && s.count > 0)
+  return {
+    count: h.totalCount,
+    avg: h.mean / 1000,
+    p50: at(50),
+    p90: at(90),
+    p95: at(95),
+    p99: at(99),
+    // Exact extremes from the rounds' own summaries.
+    min: Math.min(...mins.map((s) => s.min)),
+    max: Math.max(...mins.map((s) => s.max)),
+    stddev: h.stdDeviation / 1000,
+  }
+}
+
+function ms(v: number): string {
+  return `${v.toFixed(2).padStart(10)} ms`
+}
+
+function statBlock(title: string, s: MetricSummary): string[] {
+  if (s.count === 0) return [`${title}: no successful requests`]
+  return [
+    `${title}:`,
+    `  Min:    ${ms(s.min)}`,
+    `  Max:    ${ms(s.max)}`,
+    `  Mean:   ${ms(s.avg)}`,
+    `  P50:    ${ms(s.p50)}`,
+    `  P95:    ${ms(s.p95)}`,
+    `  P99:    ${ms(s.p99)}`,
+  ]
+}
+
+/** Wall time of the run in seconds, from its start and finish stamps. */
+export function runSeconds(run: RunResult): number {
+  return Math.max(0, (Date.parse(run.finishedAt) - Date.parse(run.startedAt)) / 1000)
+}
+
+/**
+ * Seed 002's "BENCHMARK SUMMARY": totals, TTFT and total request time statistics, TTFT by turn number,
+ * first turn vs later turns (the prefix-caching indicator), a breakdown by document type, and errors.
+ */
+export function formatMultiTurnSummary(run: RunResult): string {
+  const seconds = runSeconds(run)
+  const total = run.rounds.reduce((n, r) => n + r.total, 0)
+  const conv = run.conversations
+  const lines = [RULE, 'BENCHMARK SUMMARY', RULE, '']
+  lines.push(`Total time: ${seconds.toFixed(2)}s`)
+  lines.push(`Total requests: ${total}`)
+  if (conv) {
+    lines.push(`Completed conversations: ${conv.completed}/${conv.planned}`)
+    if (conv.endedByContextLimit > 0) lines.push(`Ended early (context too long, HTTP 400): ${conv.endedByContextLimit}`)
+    const other = conv.started - conv.completed - conv.endedByContextLimit
+    if (other > 0) lines.push(`Finished with failed turns or interrupted: ${other}`)
+    if (conv.started < conv.planned) lines.push(`Never started (interrupted): ${conv.planned - conv.started}`)
+  }
+  lines.push(`Requests per second: ${(seconds > 0 ? total / seconds : 0).toFixed(2)}`)
+  lines.push('', ...statBlock('Time to First Token (TTFT)', overallSummary(run, 'ttft')))
+  lines.push('', ...statBlock('Total Request Time', overallSummary(run, 'latency')))
+  if (run.byTurn?.length) {
+    lines.push('', 'TTFT by Turn Number:')
+    for (const t of run.byTurn) {
+      lines.push(`  Turn ${String(t.turn).padStart(2)}: ${ms(t.ttft.avg)} avg, ${ms(t.ttft.p50)} p50 (${t.ttft.count} requests)`)
+    }
+  }
+  const avg = run.speedups.find((s) => s.metric === 'ttft' && s.stat === 'avg')
+  const p50 = run.speedups.find((s) => s.metric === 'ttft' && s.stat === 'p50')
+  if (avg) {
+    lines.push('', 'First Turn vs Subsequent Turns (Prefix Caching Indicator):')
+    lines.push(`  First turn avg:   ${ms(avg.cold)}`)
+    lines.push(`  Later turns avg:  ${ms(avg.warm)}`)
+    lines.push(`  Speedup ratio:    ${`${avg.ratio.toFixed(2)}x`.padStart(10)}   (p50: ${p50 ? `${p50.ratio.toFixed(2)}x` : 'n/a'})`)
+    const [cold, warm] = run.rounds
+    if (warm && warm.cache.cachedShare !== null) {
+      lines.push(`  Server-reported cached prompt tokens: first turn ${share(cold?.cache.cachedShare ?? null)}, later turns ${share(warm.cache.cachedShare)}`)
+    }
+  }
+  if (run.byDocumentType?.length) {
+    lines.push('', 'Breakdown by Document Type:')
+    for (const d of run.byDocumentType) {
+      lines.push(`  ${d.type.toUpperCase().padEnd(5)} ${String(d.requests).padStart(5)} requests   TTFT ${ms(d.ttft.avg)} avg, ${ms(d.ttft.p50)} p50   total time ${ms(d.latency.avg)} avg`)
+    }
+  }
+  const errors = mergedErrors(run.rounds)
+  if (errors.length > 0 && run.rounds[0]) lines.push('', ...errorTable({ ...run.rounds[0], errors }))
+  return lines.join('\n')
+}
+
+function share(v: number | null): string {
+  return v === null ? 'n/a' : `${(v * 100).toFixed(1)}%`
+}
+
+/** Failed requests by kind over every round. */
+export function mergedErrors(rounds: readonly RoundResult[]): RoundResult['errors'] {
+  const byKind = new Map<string, RoundResult['errors'][number]>()
+  for (const e of rounds.flatMap((r) => r.errors)) {
+    const seen = byKind.get(e.kind)
+    if (seen) seen.count += e.count
+    else byKind.set(e.kind, { ...e })
+  }
+  return [...byKind.values()].sort((a, b) => b.count - a.count)
+}
+
+const STATS = ['count', 'avg', 'p50', 'p90', 'p95', 'p99', 'min', 'max'] as const
+
+function statCells(s: MetricSummary): string[] {
+  return STATS.map((k) => (k === 'count' ? String(s[k]) : s[k].toFixed(2)))
+}
+
+/** `ttft_by_turn.csv`: one row per turn number, TTFT and latency statistics (ms, successful requests). */
+export function turnsCsv(run: RunResult): string {
+  const head = ['turn', ...STATS.map((s) => `ttft_${s}`), ...STATS.slice(1).map((s) => `latency_${s}`)]
+  const rows = (run.byTurn ?? []).map((t) => [String(t.turn), ...statCells(t.ttft), ...statCells(t.latency).slice(1)])
+  return [head, ...rows].map((r) => r.join(',')).join('\n') + '\n'
+}
+
+/** `document_types.csv`: one row per document type. */
+export function documentTypesCsv(run: RunResult): string {
+  const head = ['type', 'requests', ...STATS.map((s) => `ttft_${s}`), ...STATS.slice(1).map((s) => `latency_${s}`)]
+  const rows = (run.byDocumentType ?? []).map((d) => [d.type, String(d.requests), ...statCells(d.ttft), ...statCells(d.latency).slice(1)])
+  return [head, ...rows].map((r) => r.join(',')).join('\n') + '\n'
+}
+
+/** Header of `requests.csv` (one row per request of a multi-turn run). */
+export const MULTI_TURN_REQUEST_COLUMNS = [
+  'request_id', 'conversation', 'turn', 'started_at', 'ttft_ms', 'latency_ms', 'tpot_ms', 'input_tokens',
+  'output_tokens', 'cached_tokens', 'status', 'success', 'error_kind', 'error_message',
+] as const
+
+/** One row of `requests.csv`. */
+export function multiTurnRequestRow(r: RequestRecord): string {
+  const n = (v: number | null): string => (v === null ? '' : v.toFixed(2))
+  return [
+    r.id, r.sessionId, String(r.turnIndex + 1), new Date(r.startedAt).toISOString(), n(r.ttftMs), n(r.latencyMs), n(r.tpotMs),
+    String(r.inputTokens), String(r.outputTokens), r.cachedTokens === null ? '' : String(r.cachedTokens), r.status === null ? '' : String(r.status),
+    String(r.ok), r.error?.kind ?? '', r.error?.message ?? '',
+  ].map(csvCell).join(',')
+}
