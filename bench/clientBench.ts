@@ -5,6 +5,7 @@
  *   node bench/clientBench.ts chunks --concurrency 64 --duration 5
  *   node bench/clientBench.ts fidelity --streams 100
  *   node bench/clientBench.ts memory --requests 1000000
+ *   node bench/clientBench.ts openloop --rate 1000 --duration 60
  *
  * Pin the two sides to separate cores: `SERVER_CPU=1 taskset -c 0 node bench/clientBench.ts ...`.
  */
@@ -18,6 +19,8 @@ import { openEndpoint, sendRequest } from '../src/client/index.ts'
 import type { Endpoint, RequestContext } from '../src/client/index.ts'
 import { MetricRecorder, RoundAccumulator } from '../src/metrics/index.ts'
 import { JsonlWriter } from '../src/report/index.ts'
+import { createRandom } from '../src/random.ts'
+import { arrivalOffsets, runOpenLoop } from '../src/schedule/index.ts'
 import { getTokenizer } from '../src/tokens/index.ts'
 import type { MetricSummary, RequestRecord } from '../src/types.ts'
 
@@ -224,6 +227,56 @@ export async function measureMemory(url: string, requests: number, concurrency: 
   return { requests, concurrency, seconds, requestsPerS: requests / seconds, rssStartMb: mb(rssStart), rssPeakMb: mb(rssPeak), heapPeakMb: mb(heapPeak), failed }
 }
 
+export interface OpenLoopResult {
+  targetRate: number
+  durationS: number
+  scheduled: number
+  sent: number
+  completed: number
+  failed: number
+  achievedRate: number
+  /** Send time (when the request was written) − intended time, ms. */
+  scheduleLagMs: MetricSummary
+  eventLoopDelayP99Ms: number
+}
+
+/** An open-loop schedule at `rate` requests/s for `durationS`, 8-token answers, lag measured at the write. */
+export async function measureOpenLoop(url: string, rate: number, durationS: number): Promise<OpenLoopResult> {
+  const { ctx, endpoint } = await contextFor(url, 256, { 'x-bench-tokens': '8' })
+  await preconnect(ctx, 256, 8)
+  const lag = new MetricRecorder()
+  const loop = monitorEventLoopDelay({ resolution: 5 })
+  const inFlight: Promise<void>[] = []
+  let sent = 0
+  let failed = 0
+  let completed = 0
+  let firstSend = Infinity
+  let lastSend = 0
+  const epochAt = (clockMs: number): number => performance.timeOrigin + clockMs
+  loop.enable()
+  const run = await runOpenLoop({
+    offsets: arrivalOffsets({ rate }, createRandom(1)),
+    durationMs: durationS * 1000,
+    onArrival: (arrival) => {
+      sent++
+      inFlight.push(sendRequest(ctx, MESSAGES, meta(0)).then((r) => {
+        // The request's own start is when undici wrote it: that is the send time.
+        lag.record(Math.max(0, r.startedAt - epochAt(arrival.intendedAt)))
+        firstSend = Math.min(firstSend, r.startedAt)
+        lastSend = Math.max(lastSend, r.startedAt)
+        completed++
+        if (!r.ok) failed++
+      }))
+    },
+  })
+  loop.disable()
+  await Promise.all(inFlight)
+  await endpoint.close()
+  // Rate over the span of actual sends, scaled to the schedule's n−1 gaps.
+  const achievedRate = sent > 1 ? ((sent - 1) / (lastSend - firstSend)) * 1000 : 0
+  return { targetRate: rate, durationS, scheduled: run.fired, sent, completed, failed, achievedRate, scheduleLagMs: lag.summary(), eventLoopDelayP99Ms: loop.percentile(99) / 1e6 }
+}
+
 async function cli(): Promise<void> {
   const { positionals, values } = parseArgs({
     allowPositionals: true,
@@ -233,12 +286,15 @@ async function cli(): Promise<void> {
       tokens: { type: 'string', default: '64' },
       streams: { type: 'string', default: '100' },
       requests: { type: 'string', default: '1000000' },
+      rate: { type: 'string', default: '1000' },
     },
   })
   const scenario = positionals[0] ?? 'chunks'
   const server = await startStreamServer(['--mode', scenario === 'fidelity' ? 'timed' : 'fast'])
   try {
-    const result = scenario === 'fidelity'
+    const result = scenario === 'openloop'
+      ? await measureOpenLoop(server.url, Number(values.rate), Number(values.duration))
+      : scenario === 'fidelity'
       ? await measureFidelity(server.url, Number(values.streams))
       : scenario === 'memory'
         ? await measureMemory(server.url, Number(values.requests), Number(values.concurrency), '/dev/null')

@@ -14,8 +14,8 @@ import { writeFileSync } from 'node:fs'
 import { cpus } from 'node:os'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
-import { measureChunks, measureFidelity, measureMemory, startStreamServer } from './clientBench.ts'
-import type { ChunkResult, FidelityResult, MemoryResult } from './clientBench.ts'
+import { measureChunks, measureFidelity, measureMemory, measureOpenLoop, startStreamServer } from './clientBench.ts'
+import type { ChunkResult, FidelityResult, MemoryResult, OpenLoopResult } from './clientBench.ts'
 import { runMicro } from './micro.ts'
 
 const { values } = parseArgs({ options: { quick: { type: 'boolean', default: false }, out: { type: 'string', default: 'bench-results.json' } } })
@@ -62,6 +62,18 @@ try {
   await timed.stop()
 }
 results['fidelity'] = fidelity
+
+const openServer = await startStreamServer(['--mode', 'fast'])
+let openLoop: OpenLoopResult
+try {
+  const seconds = quick ? 10 : 60
+  log(`\nopen loop: 1,000 requests/s for ${seconds} s (8-token answers); lag = write time − intended time`)
+  openLoop = await measureOpenLoop(openServer.url, 1000, seconds)
+  log(`  achieved ${openLoop.achievedRate.toFixed(2)} req/s (${(((openLoop.achievedRate - 1000) / 1000) * 100).toFixed(2)} %), sent ${openLoop.sent}, failed ${openLoop.failed}, schedule lag p50 ${openLoop.scheduleLagMs.p50.toFixed(2)} / p99 ${openLoop.scheduleLagMs.p99.toFixed(2)} / max ${openLoop.scheduleLagMs.max.toFixed(2)} ms, event-loop p99 ${openLoop.eventLoopDelayP99Ms.toFixed(1)} ms`)
+} finally {
+  await openServer.stop()
+}
+results['openLoop'] = openLoop
 
 const memServer = await startStreamServer(['--mode', 'fast'])
 let memory: MemoryResult
