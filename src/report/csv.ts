@@ -1,4 +1,5 @@
 import type { MetricName, RoundResult, RunResult } from '../types.ts'
+import { prometheusCsvLines } from './prometheus.ts'
 
 /**
  * Metric blocks of `metrics_summary.csv`, in the seed's layout. The seed's "ITL (ms)" is the per-request
@@ -52,6 +53,8 @@ export function metricsSummaryCsv(run: RunResult): string {
   lines.push(['Cached Prompt Tokens (%)', ...rounds.map((r) => optional(r.cache.cachedShare === null ? undefined : r.cache.cachedShare * 100))].join(','))
   lines.push(['TTFT Speedup Avg (R1/R2)', ...rounds.map((r) => speedupCell(run, r, 'avg'))].join(','))
   lines.push(['TTFT Speedup P50 (R1/R2)', ...rounds.map((r) => speedupCell(run, r, 'p50'))].join(','))
+  // Prometheus blocks (src/report/prometheus.ts), only when the run scraped an endpoint.
+  lines.push(...prometheusCsvLines(run))
   return lines.join('\n') + '\n'
 }
 

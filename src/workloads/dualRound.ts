@@ -2,10 +2,11 @@ import { request as undiciRequest } from 'undici'
 import { sampleConversations, loadDataset } from '../data/index.ts'
 import { InputError } from '../errors.ts'
 import { dualRoundSpeedups, summariseRound } from '../metrics/index.ts'
+import { PrometheusSampler } from '../metrics/prometheusScrape.ts'
 import { createRandom } from '../random.ts'
 import { runClosedLoop } from '../schedule/index.ts'
 import { meetsRequestSlo } from '../slo/index.ts'
-import type { ChatMessage, Conversation, RequestRecord, RoundResult, RunResult } from '../types.ts'
+import type { ChatMessage, Conversation, PrometheusRoundSummary, RequestRecord, RoundResult, RunResult } from '../types.ts'
 import type { DualRoundOptions } from './options.ts'
 import { openRun } from './run.ts'
 import { Session } from './session.ts'
@@ -27,6 +28,10 @@ export async function runDualRound(options: DualRoundOptions): Promise<RunResult
     throw new InputError(`expected a whole number ≥ 1, got ${options.samples}`, '--num-samples')
   }
   const all: Conversation[] = typeof options.dataset === 'string' ? await loadDataset(options.dataset) : options.dataset
+  // Prometheus: scrapes around each round; per request only in `request` mode.
+  const sampler = options.prometheus ? new PrometheusSampler(options.prometheus, options.hooks?.onNotice) : undefined
+  const perRequestSampler = sampler?.mode === 'request' ? sampler : undefined
+  const prometheus: Record<string, PrometheusRoundSummary> = {}
   const run = await openRun(options, 'dual-round', Math.max(...levels))
   const conversations = sampleConversations(all, options.samples, run.seed)
   const hooks = options.hooks ?? {}
@@ -49,6 +54,7 @@ export async function runDualRound(options: DualRoundOptions): Promise<RunResult
         hooks.onRoundStart?.({ label, concurrency, round, total })
         const records: RequestRecord[] = []
         let seq = 0
+        await sampler?.beforeRound()
         await runClosedLoop(order, concurrency, async (convIndex) => {
           const conv = conversations[convIndex] as Conversation
           const plan = plans[convIndex] as Plan
@@ -73,21 +79,27 @@ export async function runDualRound(options: DualRoundOptions): Promise<RunResult
             const id = `c${concurrency}-r${round}-${seq++}`
             const meta = { id, index: convIndex, sessionId: conv.sessionId, turnIndex: turn, round, concurrency }
             hooks.onDebug?.({ id, session_id: conv.sessionId, turn_index: turn, round, concurrency, messages, context_tokens: contextTokens, truncated_turns: truncatedTurns })
+            const before = perRequestSampler ? await perRequestSampler.beforeRequest() : undefined
             const record = await run.send(messages, meta)
+            if (perRequestSampler) await perRequestSampler.afterRequest(before)
             records.push(record)
             hooks.onRequest?.(record)
             if (session && record.ok) session.reply(record.outputText)
           }
         }, run.signal)
+        if (sampler) prometheus[label] = await sampler.afterRound()
         const summary = summariseRound({ label, concurrency, round }, records, meets)
         rounds.push(summary)
         await hooks.onRoundComplete?.(summary, records, run.context)
       }
     }
   } finally {
+    sampler?.stop()
     await run.close()
   }
-  return run.result(rounds, dualRoundSpeedups(rounds))
+  const result = run.result(rounds, dualRoundSpeedups(rounds))
+  if (sampler) result.prometheus = prometheus
+  return result
 }
 
 async function resetCache(url: string, notice?: (m: string) => void): Promise<void> {
