@@ -1,6 +1,8 @@
 import { Command, CommanderError } from 'commander'
 import { isInputError } from '../errors.ts'
+import { dataCommand } from './data.ts'
 import { mockCommand } from './mock.ts'
+import { prometheusCommand } from './prometheus.ts'
 import { multiRoundQaCommand } from './multiRoundQa.ts'
 import { multiTurnCommand } from './multiTurn.ts'
 import { runCommand } from './run.ts'
@@ -14,6 +16,8 @@ export function buildProgram(): Command {
     .exitOverride()
   program.addCommand(runCommand())
   program.addCommand(mockCommand())
+  program.addCommand(dataCommand())
+  program.addCommand(prometheusCommand())
   program.addCommand(multiTurnCommand())
   program.addCommand(multiRoundQaCommand())
   for (const command of program.commands) command.exitOverride().showHelpAfterError('(run with --help for usage)')

@@ -14,6 +14,9 @@ import type { DualRoundOptions } from '../workloads/index.ts'
 import { EXIT } from './exitCodes.ts'
 import { collect, finiteNumber, headerPair, wholeNumber, wholeNumberList } from './flags.ts'
 import { createProgress } from './progress.ts'
+import { prometheusRunOptions } from './prometheus.ts'
+import { runRecipeFile } from './recipe.ts'
+import { formatPrometheus } from '../report/prometheus.ts'
 import { handleInterrupts } from './signals.ts'
 
 /** Flags of `fluxperf run`, as commander hands them over. */
@@ -49,6 +52,12 @@ export interface RunFlags {
   tokenizer: string
   retries: number
   progress: boolean
+  /** `--recipe`: a YAML recipe of stages (src/config); the other flags override it. */
+  recipe?: string
+  prometheusUrl?: string
+  prometheusMetrics?: string[]
+  prometheusMode: 'round' | 'request'
+  prometheusInterval: number
 }
 
 export function runCommand(): Command {
@@ -85,8 +94,13 @@ export function runCommand(): Command {
     .addOption(new Option('--tokenizer <encoding>', 'tokenizer when the server reports no usage').default('o200k_base'))
     .option('--retries <n>', 'retry a 429 response up to n times, honouring Retry-After', wholeNumber(0), 0)
     .option('--no-progress', 'no progress bar or progress lines')
-    .action(async (flags: RunFlags) => {
-      process.exitCode = await executeRun(flags)
+    .option('--prometheus-url <url>', "scrape this Prometheus exposition URL (e.g. http://host:8000/metrics; 'auto': the endpoint's /metrics)")
+    .option('--prometheus-metrics <name...>', 'metrics to report, with optional label matchers, e.g. vllm:prefix_cache_hits_total{model_name="m"} (default: vLLM\'s main ones)')
+    .addOption(new Option('--prometheus-mode <mode>', 'round: scrape before/after each round and every --prometheus-interval; request: also before/after every request').choices(['round', 'request']).default('round'))
+    .option('--prometheus-interval <seconds>', 'seconds between scrapes during a round (round mode)', finiteNumber(0.1), 5)
+    .option('--recipe <file>', 'run the stages of a YAML recipe (flags given here override it); see docs/data-recipes-prometheus.md')
+    .action(async (flags: RunFlags, command: Command) => {
+      process.exitCode = flags.recipe ? await runRecipeFile(flags.recipe, flags, command) : await executeRun(flags)
     })
 }
 
@@ -133,6 +147,7 @@ export async function executeRun(flags: RunFlags): Promise<number> {
       resetCacheBetweenRounds: flags.resetCacheBetweenRounds ?? Boolean(mock),
       shuffleRound2: flags.shuffleRound2,
       goodputSlo: slo?.perRequest,
+      prometheus: prometheusRunOptions(flags, endpoint),
       signal: interrupts.signal,
       hooks: {
         onRoundStart(info) {
@@ -160,6 +175,7 @@ export async function executeRun(flags: RunFlags): Promise<number> {
     if (slo) run.slo = slo.source
     writeRunFiles(flags.outputDir, run)
     out.write(`${formatSpeedups(run)}\n`)
+    if (run.prometheus) out.write(`\n${formatPrometheus(run)}\n`)
     return verdict(run, slo, flags.outputDir)
   } finally {
     interrupts.dispose()

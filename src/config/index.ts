@@ -1,0 +1,12 @@
+/** Recipes: YAML files of run settings, stages and a managed server, with ${VAR} substitution. */
+export { loadRecipe, recipeFrom, resolveStage } from './recipe.ts'
+export type { Recipe, ResolvedStage, ServerSpec, StageNode } from './recipe.ts'
+export { runRecipe } from './runRecipe.ts'
+export type { RecipeRunOptions } from './runRecipe.ts'
+export { RunOptionTable } from './runOptions.ts'
+export type { OptionSpec } from './runOptions.ts'
+export { substitute } from './env.ts'
+export { splitCommand } from './argv.ts'
+export { ManagedServer, ServerStartError } from './server.ts'
+export { formatRecipeSummary, recipeSummaryCsv } from './summary.ts'
+export type { StageOutcome } from './summary.ts'
