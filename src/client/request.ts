@@ -10,15 +10,7 @@ import type { ApiKind, ChunkInfo, GenerationOptions } from './openai.ts'
 import { SseParser } from './sse.ts'
 
 /** Identity of a request inside a workload (copied into its record). */
-export interface RequestMeta {
-  id: string
-  index: number
-  sessionId: string
-  turnIndex: number
-  round: number
-  concurrency: number
-  scheduledAt?: number
-}
+export type RequestMeta = Pick<RequestRecord, 'id' | 'index' | 'sessionId' | 'turnIndex' | 'round' | 'concurrency' | 'scheduledAt'>
 
 /** Everything one request needs besides its messages. */
 export interface RequestContext {

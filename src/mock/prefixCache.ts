@@ -6,6 +6,7 @@
  * Keys are 53-bit numbers (two 32-bit hash lanes), so they index a Set directly and collisions stay
  * negligible at millions of blocks. The Set's insertion order is the LRU order (first = coldest).
  */
+import { fmix32 } from './random.ts'
 
 /** Multiplies a 32-bit lane with one token, murmur3-style. */
 function mixLane(h: number, token: number): number {
@@ -17,14 +18,8 @@ function mixLane(h: number, token: number): number {
   return (Math.imul(h, 5) + 0xe6546b64) | 0
 }
 
-function finishLane(h: number): number {
-  h ^= h >>> 16
-  h = Math.imul(h, 0x85ebca6b)
-  h ^= h >>> 13
-  h = Math.imul(h, 0xc2b2ae35)
-  h ^= h >>> 16
-  return h >>> 0
-}
+/** murmur3's finaliser ends each lane. */
+const finishLane = fmix32
 
 const TWO_32 = 4294967296
 const HI_MASK = 0x1fffff // 21 bits, so hi * 2^32 + lo stays a safe integer

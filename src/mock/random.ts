@@ -7,17 +7,8 @@
 /** A PRNG returning floats in [0, 1). */
 export type Random = () => number
 
-/** mulberry32: tiny, fast, and good enough for jitter and word choice. */
-export function mulberry32(seed: number): Random {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
+/** mulberry32 (shared with the load generator): tiny, fast, and good enough for jitter and word choice. */
+export { mulberry32 } from '../random.ts'
 
 /** FNV-1a over UTF-16 code units, finished with a murmur3 avalanche so nearby strings spread. */
 export function hash32(text: string, seed = 0x811c9dc5): number {
