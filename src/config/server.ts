@@ -31,6 +31,7 @@ export class ManagedServer {
   #tail: string[] = []
   #exit: Promise<{ code: number | null; signal: NodeJS.Signals | null }> | undefined
   #exited = false
+  #spawnError: Error | undefined
   readonly #onProcessExit = (): void => this.#killGroup('SIGKILL')
 
   constructor(spec: ServerSpec, logPath: string) {
@@ -66,14 +67,14 @@ export class ManagedServer {
     })
     this.#child = child
     process.on('exit', this.#onProcessExit)
-    const spawnError = new Promise<Error>((resolve) => child.once('error', resolve))
     this.#exit = new Promise((resolve) => {
       child.once('exit', (code, sig) => {
         this.#exited = true
         process.off('exit', this.#onProcessExit)
         resolve({ code, signal: sig })
       })
-      child.once('error', () => {
+      child.once('error', (error) => {
+        this.#spawnError = error
         this.#exited = true
         process.off('exit', this.#onProcessExit)
         resolve({ code: null, signal: null })
@@ -90,7 +91,6 @@ export class ManagedServer {
 
     const deadline = performance.now() + this.spec.startupTimeoutS * 1000
     const exited = this.#exit.then((e) => ({ exited: e }))
-    const failedToSpawn = spawnError.then((error) => ({ error }))
     for (;;) {
       if (signal?.aborted) {
         await this.stop()
@@ -98,11 +98,12 @@ export class ManagedServer {
       }
       const state = await probe(this.spec.healthUrl)
       if (state === 'HTTP 200') return
-      const outcome = await Promise.race([exited, failedToSpawn, sleep(250).then(() => undefined)])
-      if (outcome && 'error' in outcome) {
-        throw new ServerStartError(`cannot start "${program}" (${(outcome.error as NodeJS.ErrnoException).code ?? outcome.error.message}); check server.command`)
+      const outcome = await Promise.race([exited, sleep(250).then(() => undefined)])
+      if (outcome && this.#spawnError) {
+        const code = (this.#spawnError as NodeJS.ErrnoException).code
+        throw new ServerStartError(`cannot start "${program}" (${code === 'ENOENT' ? 'no such program' : (code ?? this.#spawnError.message)}); check server.command`)
       }
-      if (outcome && 'exited' in outcome) {
+      if (outcome) {
         const how = outcome.exited.signal ? `was killed by ${outcome.exited.signal}` : `exited with code ${outcome.exited.code}`
         throw new ServerStartError(`the server ${how} before ${this.spec.healthUrl} answered 200${this.#tailText()}`)
       }
