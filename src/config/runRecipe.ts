@@ -106,7 +106,8 @@ export async function runRecipe(path: string, options: RecipeRunOptions): Promis
           await server.stop()
         }
       }
-      const run = readRun(stage.outputDir)
+      // Only a stage that ran wrote a fresh run.json (a failed start leaves an older one, if any, alone).
+      const run = outcome.error === undefined ? readRun(stage.outputDir) : undefined
       if (run) outcome.run = run
       if (outcome.exitCode === 130) break
     }
