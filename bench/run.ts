@@ -14,7 +14,7 @@ import { writeFileSync } from 'node:fs'
 import { cpus } from 'node:os'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
-import { measureChunks, measureFidelity, measureMemory, measureOpenLoop, startStreamServer } from './clientBench.ts'
+import { measureChunks, measureFidelity, measureOpenLoop, startStreamServer } from './clientBench.ts'
 import type { ChunkResult, FidelityResult, MemoryResult, OpenLoopResult } from './clientBench.ts'
 import { runMicro } from './micro.ts'
 
@@ -29,6 +29,8 @@ const results: Record<string, unknown> = {
   pinned: { client: process.env['SERVER_CPU'] ? 'taskset by caller' : 'no', server: process.env['SERVER_CPU'] ?? 'no' },
 }
 const log = (line: string): void => void process.stdout.write(line + '\n')
+/** Collects the previous phase's garbage so its major GC does not land in the next measurement. */
+const settle = (): void => (globalThis as { gc?: () => void }).gc?.()
 
 log('micro-benchmarks (tinybench)')
 const micro = await runMicro()
@@ -40,6 +42,7 @@ const chunks: ChunkResult[] = []
 try {
   log('\nstreaming throughput (closed loop, fluxperf request path, content chunks parsed and timestamped)')
   for (const [concurrency, tokens] of [[64, 64], [512, 64], [64, 1]] as const) {
+    settle()
     const r = await measureChunks(fast.url, concurrency, duration, tokens)
     chunks.push(r)
     log(`  ${String(concurrency).padStart(4)} streams × ${String(tokens).padStart(2)} tokens: ${Math.round(r.chunksPerS).toLocaleString('en-US').padStart(9)} chunks/s  ${Math.round(r.requestsPerS).toLocaleString('en-US').padStart(7)} req/s  CPU ${r.clientCpuMsPerKChunks.toFixed(2)} ms/1k chunks  event-loop p99 ${r.eventLoopDelayP99Ms.toFixed(1)} ms  failed ${r.failed}`)
@@ -54,6 +57,7 @@ const fidelity: FidelityResult[] = []
 try {
   log('\ntiming fidelity (truth: TTFT 200 ms, ITL 20 ms, 64 tokens; error = |measured − server-stamped write time|)')
   for (const streams of [1, 100, 1000]) {
+    settle()
     const r = await measureFidelity(timed.url, streams)
     fidelity.push(r)
     log(`  ${String(streams).padStart(4)} streams: TTFT error p50 ${r.ttftErrorMs.p50.toFixed(2)} / p99 ${r.ttftErrorMs.p99.toFixed(2)} ms, ITL error p50 ${r.itlErrorMs.p50.toFixed(2)} / p99 ${r.itlErrorMs.p99.toFixed(2)} ms (vs injected TTFT: p99 ${r.ttftErrorVsInjectedMs.p99.toFixed(2)} ms), pool warm-up ${r.preconnectMs.toFixed(0)} ms, failed ${r.failed}`)
@@ -68,6 +72,7 @@ let openLoop: OpenLoopResult
 try {
   const seconds = quick ? 10 : 60
   log(`\nopen loop: 1,000 requests/s for ${seconds} s (8-token answers); lag = write time − intended time`)
+  settle()
   openLoop = await measureOpenLoop(openServer.url, 1000, seconds)
   log(`  achieved ${openLoop.achievedRate.toFixed(2)} req/s (${(((openLoop.achievedRate - 1000) / 1000) * 100).toFixed(2)} %), sent ${openLoop.sent}, failed ${openLoop.failed}, schedule lag p50 ${openLoop.scheduleLagMs.p50.toFixed(2)} / p99 ${openLoop.scheduleLagMs.p99.toFixed(2)} / max ${openLoop.scheduleLagMs.max.toFixed(2)} ms, event-loop p99 ${openLoop.eventLoopDelayP99Ms.toFixed(1)} ms`)
 } finally {
@@ -75,16 +80,11 @@ try {
 }
 results['openLoop'] = openLoop
 
-const memServer = await startStreamServer(['--mode', 'fast'])
-let memory: MemoryResult
-try {
-  const n = quick ? 100_000 : 1_000_000
-  log(`\nmemory: ${n.toLocaleString('en-US')} one-token requests, records streamed to JSONL (/dev/null), distributions in histograms`)
-  memory = await measureMemory(memServer.url, n, 64, '/dev/null')
-  log(`  ${memory.seconds.toFixed(1)} s, ${Math.round(memory.requestsPerS).toLocaleString('en-US')} req/s, RSS ${memory.rssStartMb.toFixed(0)} → peak ${memory.rssPeakMb.toFixed(0)} MB, heap peak ${memory.heapPeakMb.toFixed(0)} MB, failed ${memory.failed}`)
-} finally {
-  await memServer.stop()
-}
+// In a fresh process, so the earlier phases' heap does not count.
+const n = quick ? 100_000 : 1_000_000
+log(`\nmemory: ${n.toLocaleString('en-US')} one-token requests in a fresh process, records streamed to JSONL (/dev/null), distributions in histograms`)
+const memory = JSON.parse(execFileSync(process.execPath, [fileURLToPath(new URL('./clientBench.ts', import.meta.url)), 'memory', '--requests', String(n), '--concurrency', '64'], { encoding: 'utf8' })) as MemoryResult
+log(`  ${memory.seconds.toFixed(1)} s, ${Math.round(memory.requestsPerS).toLocaleString('en-US')} req/s, RSS ${memory.rssStartMb.toFixed(0)} → peak ${memory.rssPeakMb.toFixed(0)} MB, heap peak ${memory.heapPeakMb.toFixed(0)} MB, failed ${memory.failed}`)
 results['memory'] = memory
 
 log('\nthe mock serving engine (bench/mockThroughput.ts)')

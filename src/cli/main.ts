@@ -1,3 +1,4 @@
+import { createRequire } from 'node:module'
 import { Command, CommanderError } from 'commander'
 import { isInputError } from '../errors.ts'
 import { dataCommand } from './data.ts'
@@ -8,10 +9,13 @@ import { multiTurnCommand } from './multiTurn.ts'
 import { runCommand } from './run.ts'
 import { EXIT } from './exitCodes.ts'
 
+const { version } = createRequire(import.meta.url)('../../package.json') as { version: string }
+
 /** Builds the `fluxperf` program: one sub-command per file in src/cli/. */
 export function buildProgram(): Command {
   const program = new Command('fluxperf')
     .description('Load-test OpenAI-compatible LLM endpoints and turn the results into assertions')
+    .version(version, '-V, --version')
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride()
   program.addCommand(runCommand())

@@ -147,7 +147,7 @@ export function mockCommand(): Command {
   const command = new Command('mock')
     .description(
       'Run the built-in mock serving engine: an OpenAI-compatible server with a latency model, a prefix ' +
-        'cache, /metrics and fault injection (per-request faults: x-mock-fault header; see docs/mock.md)',
+        'cache, /metrics and fault injection (per-request faults: x-mock-fault header; see the README)',
     )
     .action(async (flags: Record<string, unknown>) => {
       await serveMock(mockOptionsFromFlags(flags))

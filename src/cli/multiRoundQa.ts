@@ -12,6 +12,7 @@ import type { RunResult } from '../types.ts'
 import { MULTI_ROUND_QA_DEFAULTS, runMultiRoundQa } from '../workloads/index.ts'
 import type { MultiRoundQaOptions } from '../workloads/index.ts'
 import { EXIT } from './exitCodes.ts'
+import { commonVerdict } from './verdict.ts'
 import { finiteNumber, headerPair, positiveNumber, wholeNumber } from './flags.ts'
 import { createProgress } from './progress.ts'
 import { handleInterrupts } from './signals.ts'
@@ -156,16 +157,8 @@ function verdict(run: RunResult, files: string[]): number {
   const failed = round?.failed ?? 0
   const o = run.openLoop
   const where = `files: ${files.join(', ')}`
-  if (run.clientSaturated) out.write(`\nWarning: the client was saturated (event-loop delay p99 ${run.eventLoopDelayP99Ms.toFixed(1)} ms); timings and send times are not trustworthy.\n`)
-  if (run.interrupted) {
-    out.write(`\nINTERRUPTED: ${total} requests finished before the stop; ${where}\n`)
-    return EXIT.interrupted
-  }
-  if (total > 0 && failed === total) {
-    const first = round?.errors[0]
-    out.write(`\nFAILED: all ${total} requests failed (${first?.kind}: ${first?.firstMessage}); ${where}\n`)
-    return EXIT.failed
-  }
+  const decided = commonVerdict(run, where, out)
+  if (decided !== undefined) return decided
   if (o && (o.late > 0 || o.dropped > 0)) {
     out.write(`\nNote: ${o.late} of ${o.scheduled} sends went out late and ${o.dropped} were dropped: a user's previous answer was still streaming at its next send time. The server is slower than --num-users / --qps seconds per answer allows; see the schedule lag and the latency from the intended send.\n`)
   }

@@ -13,6 +13,7 @@ import type { RequestRecord, RunResult } from '../types.ts'
 import { MULTI_TURN_DEFAULTS, runMultiTurn } from '../workloads/index.ts'
 import type { MultiTurnOptions } from '../workloads/index.ts'
 import { EXIT } from './exitCodes.ts'
+import { commonVerdict } from './verdict.ts'
 import { finiteNumber, headerPair, wholeNumber } from './flags.ts'
 import { createProgress } from './progress.ts'
 import { handleInterrupts } from './signals.ts'
@@ -148,16 +149,8 @@ function verdict(run: RunResult, files: string[]): number {
   const total = run.rounds.reduce((n, r) => n + r.total, 0)
   const failed = run.rounds.reduce((n, r) => n + r.failed, 0)
   const where = `reports: ${files.join(', ')}`
-  if (run.clientSaturated) out.write(`\nWarning: the client was saturated (event-loop delay p99 ${run.eventLoopDelayP99Ms.toFixed(1)} ms); timings are not trustworthy.\n`)
-  if (run.interrupted) {
-    out.write(`\nINTERRUPTED: ${total} requests completed before the stop; ${where}\n`)
-    return EXIT.interrupted
-  }
-  if (total > 0 && failed === total) {
-    const first = run.rounds.flatMap((r) => r.errors)[0]
-    out.write(`\nFAILED: all ${total} requests failed (${first?.kind}: ${first?.firstMessage}); ${where}\n`)
-    return EXIT.failed
-  }
+  const decided = commonVerdict(run, where, out)
+  if (decided !== undefined) return decided
   const c = run.conversations
   out.write(`\nDONE: ${total - failed}/${total} requests succeeded, ${c?.completed ?? 0}/${c?.planned ?? 0} conversations completed; ${where}\n`)
   return EXIT.ok

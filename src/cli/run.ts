@@ -18,6 +18,7 @@ import { prometheusRunOptions } from './prometheus.ts'
 import { runRecipeFile } from './recipe.ts'
 import { formatPrometheus } from '../report/prometheus.ts'
 import { handleInterrupts } from './signals.ts'
+import { commonVerdict } from './verdict.ts'
 
 /** Flags of `fluxperf run`, as commander hands them over. */
 export interface RunFlags {
@@ -42,6 +43,7 @@ export interface RunFlags {
   debugLogDir?: string
   apiKey?: string
   header?: Record<string, string>
+  secretHeader?: string[]
   stream: boolean
   keepAlive: boolean
   continuousUsageStats: boolean
@@ -84,6 +86,7 @@ export function runCommand(): Command {
     .option('--debug-log-dir <dir>', 'where --debug logs go (default: <output-dir>/debug)')
     .option('--api-key <key>', 'Bearer token (default: $OPENAI_API_KEY); never written anywhere')
     .option('--header <header>', "extra request header 'Name: value' (repeatable)", headerPair)
+    .option('--secret-header <name>', 'a header whose value is a secret: redacted like the API key from every file and message (repeatable)', collect)
     .option('--no-stream', 'send non-streaming requests (TTFT then equals latency)')
     .option('--no-keep-alive', 'open a new connection for every request')
     .option('--no-continuous-usage-stats', "do not ask for usage on every chunk (vLLM's continuous_usage_stats)")
@@ -98,7 +101,7 @@ export function runCommand(): Command {
     .option('--prometheus-metrics <name...>', 'metrics to report, with optional label matchers, e.g. vllm:prefix_cache_hits_total{model_name="m"} (default: vLLM\'s main ones)')
     .addOption(new Option('--prometheus-mode <mode>', 'round: scrape before/after each round and every --prometheus-interval; request: also before/after every request').choices(['round', 'request']).default('round'))
     .option('--prometheus-interval <seconds>', 'seconds between scrapes during a round (round mode)', finiteNumber(0.1), 5)
-    .option('--recipe <file>', 'run the stages of a YAML recipe (flags given here override it); see docs/data-recipes-prometheus.md')
+    .option('--recipe <file>', 'run the stages of a YAML recipe (flags given here override it); see the README, Recipes')
     .action(async (flags: RunFlags, command: Command) => {
       process.exitCode = flags.recipe ? await runRecipeFile(flags.recipe, flags, command) : await executeRun(flags)
     })
@@ -130,6 +133,7 @@ export async function executeRun(flags: RunFlags): Promise<number> {
       model: flags.model,
       apiKey: flags.apiKey,
       headers: flags.header,
+      secretHeaders: flags.secretHeader,
       maxOutputTokens: flags.maxOutputTokens,
       maxInputLength: flags.maxInputLength,
       maxContextTokens: flags.maxContextTokens,
@@ -189,18 +193,8 @@ function verdict(run: RunResult, slo: SloSpec | undefined, dir: string): number 
   const total = run.rounds.reduce((n, r) => n + r.total, 0)
   const failed = run.rounds.reduce((n, r) => n + r.failed, 0)
   const where = `reports in ${dir}/ (metrics_summary.csv, run.json, concurrency_*_round_*.json)`
-  if (run.clientSaturated) {
-    out.write(`\nWarning: the client was saturated (event-loop delay p99 ${run.eventLoopDelayP99Ms.toFixed(1)} ms); timings are not trustworthy.\n`)
-  }
-  if (run.interrupted) {
-    out.write(`\nINTERRUPTED: ${total} requests completed before the stop; ${where}\n`)
-    return EXIT.interrupted
-  }
-  if (total > 0 && failed === total) {
-    const first = run.rounds.flatMap((r) => r.errors)[0]
-    out.write(`\nFAILED: all ${total} requests failed (${first?.kind}: ${first?.firstMessage}); ${where}\n`)
-    return EXIT.failed
-  }
+  const decided = commonVerdict(run, where, out)
+  if (decided !== undefined) return decided
   if (slo) {
     const checks = evaluateSlo(run, slo)
     const missed = checks.filter((c) => !c.pass)

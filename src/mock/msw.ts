@@ -1,7 +1,7 @@
 /**
  * msw handlers over the same engine as the HTTP server, for in-process contract tests of a client
  * that uses `globalThis.fetch` (msw's `setupServer` does not see undici's own Pool/request; see
- * docs/mock.md). Streams are real `ReadableStream` SSE bodies paced by the engine.
+ * the README, "The built-in mock serving engine"). Streams are real `ReadableStream` SSE bodies paced by the engine.
  *
  * msw is loaded when `mockLlmHandlers` is called, not when fluxperf is imported, so that only
  * the users of this function need msw installed.
