@@ -16,6 +16,8 @@ export default defineConfig({
   },
   test: {
     include: ['test/**/*.test.ts'],
+    // fixtures/vitest-project holds a deliberately failing benchmark for test/vitest/plugin.test.ts.
+    benchmark: { exclude: ['**/node_modules/**', 'fixtures/**'] },
     testTimeout: 60_000,
     hookTimeout: 60_000,
   },
