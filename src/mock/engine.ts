@@ -384,11 +384,11 @@ export class Engine {
     }
 
     // Next step: one ITL after this step's target time, not after `now`, so timer lateness does not
-    // accumulate. A step late by more than an ITL re-anchors the schedule instead of bursting to
-    // catch up (a stalled engine loses time, as a real one does).
+    // accumulate. But a step is never closer than half an ITL to the one before (a real engine cannot
+    // compute a step faster), so a late timer does not emit two tokens back to back, and a step late by
+    // more than that re-anchors the schedule instead of bursting to catch up.
     const itl = this.#itl(Math.max(1, kept))
-    const next = stepAt + itl
-    this.#nextStepAt = next >= now ? next : now + itl
+    this.#nextStepAt = Math.max(stepAt + itl, now + itl / 2)
   }
 
   #finish(seq: Sequence): void {
