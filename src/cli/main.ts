@@ -1,6 +1,6 @@
-import { createRequire } from 'node:module'
 import { Command, CommanderError } from 'commander'
 import { isInputError } from '../errors.ts'
+import { VERSION } from '../version.ts'
 import { dataCommand } from './data.ts'
 import { mockCommand } from './mock.ts'
 import { prometheusCommand } from './prometheus.ts'
@@ -9,13 +9,11 @@ import { multiTurnCommand } from './multiTurn.ts'
 import { runCommand } from './run.ts'
 import { EXIT } from './exitCodes.ts'
 
-const { version } = createRequire(import.meta.url)('../../package.json') as { version: string }
-
 /** Builds the `fluxperf` program: one sub-command per file in src/cli/. */
 export function buildProgram(): Command {
   const program = new Command('fluxperf')
     .description('Load-test OpenAI-compatible LLM endpoints and turn the results into assertions')
-    .version(version, '-V, --version')
+    .version(VERSION, '-V, --version')
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride()
   program.addCommand(runCommand())

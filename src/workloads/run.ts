@@ -1,14 +1,13 @@
-import { createRequire } from 'node:module'
 import { firstModelId, openEndpoint, sendRequest } from '../client/index.ts'
 import type { Endpoint, RequestContext, RequestMeta } from '../client/index.ts'
 import { monitorClientHealth } from '../metrics/index.ts'
 import { randomSeed } from '../random.ts'
+import { VERSION } from '../version.ts'
 import { getTokenizer } from '../tokens/index.ts'
 import type { Tokenizer } from '../tokens/index.ts'
 import type { CacheSpeedup, ChatMessage, RequestRecord, RoundResult, RunResult } from '../types.ts'
 import type { EndpointSettings, RunContext } from './options.ts'
 
-const version = (createRequire(import.meta.url)('../../package.json') as { version: string }).version
 
 /** What every workload shares while it runs: the endpoint, the tokenizer, the seed, the clock. */
 export interface OpenRun {
@@ -84,7 +83,7 @@ export async function openRun(settings: EndpointSettings & object, workload: Run
       closed ??= health.stop()
       return {
         schemaVersion: 1,
-        tool: { name: 'fluxperf', version },
+        tool: { name: 'fluxperf', version: VERSION },
         workload,
         endpoint: endpoint.url,
         model,
