@@ -152,6 +152,28 @@ describe('sendRequest against other servers', () => {
     expect(r).toMatchObject({ ok: true, outputTokens: 2, outputTokenSource: 'tokenizer', inputTokenSource: 'tokenizer' })
   })
 
+  test('a 1 MB chunk is read whole', async () => {
+    const big = 'x'.repeat(1024 * 1024)
+    const server = await rawServer(`data: {"choices":[{"delta":{"content":"${big}"}}],"usage":null}\n\ndata: {"choices":[],"usage":{"prompt_tokens":1,"completion_tokens":1}}\n\ndata: [DONE]\n\n`)
+    const { ctx, endpoint } = contextFor(server.url)
+    closers.push(() => endpoint.close())
+    const r = await send(ctx, 'x')
+    expect(r.ok).toBe(true)
+    expect(r.outputText.length).toBe(big.length)
+  })
+
+  test('an HTML error page with a 502 is an http_error carrying the start of the page', async () => {
+    const server = await rawServer((res) => {
+      res.writeHead(502, { 'content-type': 'text/html' })
+      res.end('<html><body><h1>502 Bad Gateway</h1></body></html>')
+    })
+    const { ctx, endpoint } = contextFor(server.url)
+    closers.push(() => endpoint.close())
+    const r = await send(ctx, 'x')
+    expect(r).toMatchObject({ ok: false, status: 502, error: { kind: 'http_error' } })
+    expect(r.error?.message).toContain('502 Bad Gateway')
+  })
+
   test('an HTML error page with status 200 is a bad content type', async () => {
     const server = await rawServer('<html>oops</html>', 'text/html')
     const { ctx, endpoint } = contextFor(server.url)
