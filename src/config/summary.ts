@@ -3,7 +3,8 @@
  * stage and round), `recipe.json`, and a console table.
  */
 
-import type { MetricName, MetricSummary, RoundResult, RunResult } from '../types.ts'
+import { STAT_ROWS } from '../report/index.ts'
+import type { MetricName, RoundResult, RunResult } from '../types.ts'
 
 /** What one stage produced. */
 export interface StageOutcome {
@@ -20,15 +21,6 @@ export interface StageOutcome {
   run?: RunResult
 }
 
-const STATS: [string, keyof MetricSummary][] = [
-  ['Average', 'avg'],
-  ['Median', 'p50'],
-  ['P90', 'p90'],
-  ['P99', 'p99'],
-  ['Min', 'min'],
-  ['Max', 'max'],
-  ['Stddev', 'stddev'],
-]
 
 const BLOCKS: { title: string; metric: MetricName }[] = [
   { title: 'TTFT (ms)', metric: 'ttft' },
@@ -77,7 +69,7 @@ export function recipeSummaryCsv(outcomes: readonly StageOutcome[]): string {
   lines.push(row('Exit Code', cols.map((c) => String(c.stage.exitCode))))
   for (const { title, metric } of BLOCKS) {
     lines.push('', csvCell(title))
-    for (const [name, stat] of STATS) lines.push(row(name, cols.map((c) => num(c.round?.metrics[metric]?.[stat]))))
+    for (const [name, stat] of STAT_ROWS) lines.push(row(name, cols.map((c) => num(c.round?.metrics[metric]?.[stat]))))
   }
   lines.push('', 'Requests')
   lines.push(row('Total', cols.map((c) => (c.round ? String(c.round.total) : ''))))

@@ -14,7 +14,8 @@ const BLOCKS: { title: string; metric: MetricName }[] = [
   { title: 'Output Tokens', metric: 'outputTokens' },
 ]
 
-const STAT_ROWS = [
+/** The seed's statistic rows: label and MetricSummary key. */
+export const STAT_ROWS = [
   ['Average', 'avg'],
   ['Median', 'p50'],
   ['P90', 'p90'],

@@ -1,5 +1,5 @@
 export { errorTable, formatRound, formatSpeedups } from './console.ts'
-export { csvCell, metricsSummaryCsv } from './csv.ts'
+export { csvCell, metricsSummaryCsv, STAT_ROWS } from './csv.ts'
 export { requestEntry, roundJson } from './json.ts'
 export { JsonlWriter, requestLogName } from './jsonl.ts'
 export { ensureOutputDir, writeRoundFile, writeRunFiles } from './files.ts'

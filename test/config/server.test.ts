@@ -1,10 +1,10 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
-import { createConnection, createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, afterEach, describe, expect, test } from 'vitest'
 import { ManagedServer, ServerStartError } from '../../src/config/index.ts'
 import type { ServerSpec } from '../../src/config/index.ts'
+import { freePort, listening } from '../helpers/net.ts'
 
 const dir = mkdtempSync(join(tmpdir(), 'fluxperf-server-'))
 afterAll(() => rmSync(dir, { recursive: true, force: true }))
@@ -12,25 +12,6 @@ const started: ManagedServer[] = []
 afterEach(async () => {
   for (const s of started.splice(0)) await s.stop()
 })
-
-async function freePort(): Promise<number> {
-  const server = createServer()
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()))
-  const { port } = server.address() as { port: number }
-  await new Promise<void>((r) => server.close(() => r()))
-  return port
-}
-
-function listening(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = createConnection({ port, host: '127.0.0.1' })
-    socket.once('connect', () => {
-      socket.destroy()
-      resolve(true)
-    })
-    socket.once('error', () => resolve(false))
-  })
-}
 
 function server(argv: string[], port: number, more: Partial<ServerSpec> = {}): ManagedServer {
   const s = new ManagedServer({ argv, healthUrl: `http://127.0.0.1:${port}/health`, restart: 'per-stage', startupTimeoutS: 20, stopTimeoutS: 5, env: { ...process.env } as Record<string, string>, ...more }, join(dir, `server-${port}.log`))

@@ -1,5 +1,4 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
-import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest'
@@ -7,6 +6,7 @@ import { startMockServer } from '../../src/mock/index.ts'
 import type { MockServer } from '../../src/mock/index.ts'
 import type { RunResult } from '../../src/types.ts'
 import { runMain } from '../cli/inProcess.ts'
+import { freePort } from '../helpers/net.ts'
 
 const dir = mkdtempSync(join(tmpdir(), 'fluxperf-prom-'))
 afterAll(() => rmSync(dir, { recursive: true, force: true }))
@@ -23,14 +23,6 @@ beforeAll(() => {
   const rows = Array.from({ length: 6 }, (_, i) => ({ text: `Request ${i}: ${Array.from({ length: 110 }, (_, j) => `${words[(i * 7 + j) % words.length]}${i}`).join(' ')}` }))
   writeFileSync(dataset, rows.map((r) => JSON.stringify(r)).join('\n') + '\n')
 })
-
-async function freePort(): Promise<number> {
-  const server = createServer()
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()))
-  const { port } = server.address() as { port: number }
-  await new Promise<void>((r) => server.close(() => r()))
-  return port
-}
 
 describe('run --prometheus-url against the mock /metrics', () => {
   test('the prefix-cache hit rate is ≈ 0 in round 1 and high in round 2; CSV blocks, console section and run.json', async () => {
