@@ -1,0 +1,74 @@
+import fc from 'fast-check'
+import { describe, expect, test } from 'vitest'
+import { fastChunk } from '../../src/client/fastChunk.ts'
+import { decodeChunk, parseChunk } from '../../src/client/openai.ts'
+
+// Strings with quotes, backslashes, key-like words, unicode escapes and multi-byte characters.
+const tricky = fc.oneof(
+  fc.string({ unit: 'grapheme', maxLength: 12 }),
+  fc.constantFrom('"content":"x"', '\\', '\\\\', '\\"', '"}],"usage":{"prompt_tokens":1}}', ' tok', '', 'a\nb', '\u2028', '"delta":{"content":"'),
+)
+const usage = fc.option(fc.record({ prompt_tokens: fc.nat(100000), completion_tokens: fc.nat(100000) }), { nil: undefined })
+
+/** Chunks in the field order real servers write, plus variations that must be declined or agree. */
+const chunk = fc.record({
+  kind: fc.constantFrom('chat', 'completion'),
+  id: fc.string({ maxLength: 8 }),
+  model: tricky,
+  content: tricky,
+  role: fc.boolean(),
+  logprobs: fc.boolean(),
+  finish: fc.option(fc.constantFrom('stop', 'length'), { nil: null }),
+  stopReason: fc.boolean(),
+  usage,
+  vllmOrder: fc.boolean(),
+  secondChoice: fc.boolean(),
+}).map((c) => {
+  const choice: Record<string, unknown> = { index: 0 }
+  if (c.kind === 'chat') choice['delta'] = c.role ? { role: 'assistant', content: c.content } : { content: c.content }
+  else choice['text'] = c.content
+  if (c.logprobs) choice['logprobs'] = null
+  choice['finish_reason'] = c.finish
+  if (c.stopReason) choice['stop_reason'] = null
+  const choices = c.secondChoice ? [choice, { ...choice, index: 1 }] : [choice]
+  const u = c.usage && (c.vllmOrder
+    ? { prompt_tokens: c.usage.prompt_tokens, total_tokens: c.usage.prompt_tokens + c.usage.completion_tokens, completion_tokens: c.usage.completion_tokens }
+    : { prompt_tokens: c.usage.prompt_tokens, completion_tokens: c.usage.completion_tokens, total_tokens: 1 })
+  return { id: c.id, object: c.kind === 'chat' ? 'chat.completion.chunk' : 'text_completion', created: 1, model: c.model, choices, ...(u ? { usage: u } : {}) }
+})
+
+describe('fastChunk', () => {
+  test('whenever it answers, it agrees with JSON.parse (compact and spaced serialisations)', () => {
+    let fast = 0
+    fc.assert(fc.property(chunk, fc.boolean(), (value, spaced) => {
+      const json = spaced ? JSON.stringify(value, null, 1) : JSON.stringify(value)
+      const quick = fastChunk(json)
+      if (quick !== null) {
+        fast++
+        expect(quick).toEqual(parseChunk(json))
+      }
+      expect(decodeChunk(json)).toEqual(parseChunk(json))
+    }), { numRuns: 2000, seed: 11 })
+    // The fast path must actually be taken for the common shapes.
+    expect(fast).toBeGreaterThan(30)
+  })
+
+  test('takes the fast path for the shapes vLLM and the mock write', () => {
+    expect(fastChunk('{"id":"c","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{"content":" tok"},"logprobs":null,"finish_reason":null}],"usage":{"prompt_tokens":8,"total_tokens":9,"completion_tokens":1}}'))
+      .toEqual({ text: ' tok', hasContent: true, finishReason: null, promptTokens: 8, completionTokens: 1, cachedTokens: null, promptEvaluated: null, errorMessage: null })
+    expect(fastChunk('{"id":"c","object":"text_completion","created":1,"model":"m","choices":[{"index":0,"text":"a\\"b","logprobs":null,"finish_reason":null}]}'))
+      .toMatchObject({ text: 'a"b', hasContent: true })
+  })
+
+  test('declines role chunks, reasoning, tool calls, finish chunks, errors and broken JSON', () => {
+    for (const json of [
+      '{"choices":[{"index":0,"delta":{"role":"assistant","content":""},"finish_reason":null}]}',
+      '{"choices":[{"index":0,"delta":{"reasoning_content":"r"},"finish_reason":null}]}',
+      '{"choices":[{"index":0,"delta":{"content":"a","tool_calls":[]},"finish_reason":null}]}',
+      '{"id":"x","choices":[{"index":0,"delta":{"content":"a"},"finish_reason":"stop"}]}',
+      '{"error":{"message":"boom","choices":[{"index":0,"delta":{"content":"a"},"finish_reason":null}]}}',
+      '{"id":"x","choices":[{"index":0,"delta":{"content":"a"},"finish_reason":null}',
+    ]) expect(fastChunk(json)).toBeNull()
+    expect(() => decodeChunk('{"id":"x","choices":[{"index":0,"delta":{"content":"a"},"finish_reason":null}')).toThrow(SyntaxError)
+  })
+})
