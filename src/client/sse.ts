@@ -43,29 +43,35 @@ export class SseParser {
       this.skipLeadingLf = false
       if (end > 0 && buf[0] === LF) start = 1
     }
-    let i = start
-    while (i < end) {
-      const b = buf[i] as number
-      if (b !== LF && b !== CR) {
-        i++
-        continue
-      }
+    // Terminators are found with Buffer#indexOf (native memchr) rather than a byte loop in JS; a
+    // stream with no CR at all (the usual case) pays for one CR search per network chunk.
+    let nextLf = buf.indexOf(LF, start)
+    let nextCr = buf.indexOf(CR, start)
+    for (;;) {
+      if (nextLf !== -1 && nextLf < start) nextLf = buf.indexOf(LF, start)
+      if (nextCr !== -1 && nextCr < start) nextCr = buf.indexOf(CR, start)
+      let t: number
+      if (nextCr === -1) {
+        if (nextLf === -1) break
+        t = nextLf
+      } else t = nextLf !== -1 && nextLf < nextCr ? nextLf : nextCr
       if (this.pending !== null) {
-        const line = Buffer.concat([this.pending, buf.subarray(start, i)])
+        const line = Buffer.concat([this.pending, buf.subarray(start, t)])
         this.pending = null
         this.processLine(line, 0, line.length, receivedAt)
       } else {
-        this.processLine(buf, start, i, receivedAt)
+        this.processLine(buf, start, t, receivedAt)
       }
-      if (b === CR) {
-        if (i + 1 < end) {
-          if (buf[i + 1] === LF) i++
+      let next = t + 1
+      if (t === nextCr) {
+        if (next < end) {
+          if (buf[next] === LF) next++
         } else {
           this.skipLeadingLf = true
         }
       }
-      i++
-      start = i
+      start = next
+      if (start >= end) break
     }
     if (start < end) {
       // Copy: the caller may reuse its buffer.
