@@ -15,7 +15,7 @@ import { createInterface } from 'node:readline'
 import { monitorEventLoopDelay } from 'node:perf_hooks'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
-import { openEndpoint, sendRequest } from '../src/client/index.ts'
+import { openEndpoint, requestContext, sendRequest } from '../src/client/index.ts'
 import type { Endpoint, RequestContext } from '../src/client/index.ts'
 import { MetricRecorder, RoundAccumulator } from '../src/metrics/index.ts'
 import { JsonlWriter } from '../src/report/index.ts'
@@ -53,10 +53,8 @@ export async function startStreamServer(args: string[]): Promise<ServerHandle> {
 
 async function contextFor(url: string, connections: number, headers: Record<string, string> = {}): Promise<{ ctx: RequestContext; endpoint: Endpoint }> {
   const endpoint = openEndpoint({ url, connections, timeoutMs: 120_000, headers })
-  const ctx: RequestContext = {
-    dispatcher: endpoint.dispatcher, path: endpoint.path, url: endpoint.url, kind: endpoint.kind, headers: endpoint.headers,
-    timeoutMs: endpoint.timeoutMs, closeConnection: false, tokenizer: process.env['BENCH_TIKTOKEN'] ? await getTokenizer() : noTokenizer, generation: { model: 'bench', maxTokens: 64 },
-  }
+  const tokenizer = process.env['BENCH_TIKTOKEN'] ? await getTokenizer() : noTokenizer
+  const ctx = requestContext(endpoint, { model: 'bench', maxTokens: 64 }, tokenizer)
   return { ctx, endpoint }
 }
 

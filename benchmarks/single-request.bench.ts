@@ -1,14 +1,13 @@
 // Vitest's own `bench` fixture for single-request comparisons: each sample is one request's TTFT
 // (`overriddenDuration`), measured by fluxperf's client. Runs against the plugin's endpoint.
 import { expect, inject, test } from 'vitest'
-import { getTokenizer, openEndpoint, sendRequest } from 'fluxperf'
+import { getTokenizer, openEndpoint, requestContext, sendRequest } from 'fluxperf'
 
 test('a cached prompt answers faster than a cold one', async ({ bench }) => {
   const { endpoint: url, resetCacheUrl } = inject('fluxperf')
   const endpoint = openEndpoint({ url, connections: 1 })
   const tokenizer = await getTokenizer()
-  const ctx = { dispatcher: endpoint.dispatcher, path: endpoint.path, url: endpoint.url, kind: endpoint.kind, headers: endpoint.headers,
-    timeoutMs: 30_000, closeConnection: false, tokenizer, generation: { model: 'mock-llm', maxTokens: 4 } }
+  const ctx = requestContext(endpoint, { model: 'mock-llm', maxTokens: 4 }, tokenizer)
   const prompt = [{ role: 'user' as const, content: 'Summarise this report. ' + 'The quarterly figures rose steadily. '.repeat(150) }]
   let n = 0
   const ttftOf = async (): Promise<number> => {

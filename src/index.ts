@@ -21,7 +21,7 @@ export { compareWithBaseline, readBaseline, writeBaseline } from './baseline/ind
 export type { RegressionCheck, RegressionOptions } from './baseline/index.ts'
 
 /* Client and metrics, for custom workloads */
-export { openEndpoint, sendRequest, SseParser } from './client/index.ts'
+export { openEndpoint, requestContext, sendRequest, SseParser } from './client/index.ts'
 export type { Endpoint, EndpointOptions, GenerationOptions, RequestContext, RequestMeta } from './client/index.ts'
 export { mergeEncoded, MetricRecorder, percentileOfEncoded, summariseRound } from './metrics/index.ts'
 export { metricsSummaryCsv } from './report/index.ts'

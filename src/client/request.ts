@@ -4,6 +4,7 @@ import type { Tokenizer } from '../tokens/index.ts'
 import type { ChatMessage, ErrorKind, RequestRecord } from '../types.ts'
 import { deferToEndOfTurn } from './deferred.ts'
 import { redactSecrets } from './endpoint.ts'
+import type { Endpoint } from './endpoint.ts'
 import { classifyError, kindOfStatus, RequestFailure } from './errors.ts'
 import { buildPayload, decodeChunk } from './openai.ts'
 import type { ApiKind, ChunkInfo, GenerationOptions } from './openai.ts'
@@ -34,6 +35,31 @@ export interface RequestContext {
   signal?: AbortSignal
   /** Values redacted from every failure message (API key, Authorization, secret headers). */
   secrets?: readonly string[]
+}
+
+/**
+ * The context for requests to an opened endpoint: its pool, path, API, headers, timeout, keep-alive and
+ * secrets, plus what to generate and how to count tokens.
+ */
+export function requestContext(
+  endpoint: Endpoint,
+  generation: GenerationOptions,
+  tokenizer: Tokenizer,
+  extra: Pick<RequestContext, 'retries' | 'signal'> = {},
+): RequestContext {
+  return {
+    dispatcher: endpoint.dispatcher,
+    path: endpoint.path,
+    url: endpoint.url,
+    kind: endpoint.kind,
+    headers: endpoint.headers,
+    generation,
+    timeoutMs: endpoint.timeoutMs,
+    closeConnection: !endpoint.keepAlive,
+    tokenizer,
+    secrets: endpoint.secrets,
+    ...extra,
+  }
 }
 
 /** Largest error body kept in a message. */

@@ -1,5 +1,5 @@
-import { firstModelId, openEndpoint, sendRequest } from '../client/index.ts'
-import type { Endpoint, RequestContext, RequestMeta } from '../client/index.ts'
+import { firstModelId, openEndpoint, requestContext, sendRequest } from '../client/index.ts'
+import type { Endpoint, RequestMeta } from '../client/index.ts'
 import { monitorClientHealth } from '../metrics/index.ts'
 import { randomSeed } from '../random.ts'
 import { VERSION } from '../version.ts'
@@ -43,28 +43,15 @@ export async function openRun(settings: EndpointSettings & object, workload: Run
   const cutInFlight = graceAfter(signal, settings.inFlightGraceMs ?? 5000)
   const startedAt = new Date()
   const health = monitorClientHealth()
-  const ctx: RequestContext = {
-    dispatcher: endpoint.dispatcher,
-    path: endpoint.path,
-    url: endpoint.url,
-    kind: endpoint.kind,
-    headers: endpoint.headers,
-    generation: {
-      model,
-      maxTokens: settings.maxOutputTokens,
-      temperature: settings.temperature,
-      topP: settings.topP,
-      stream: settings.stream ?? true,
-      continuousUsageStats: settings.continuousUsageStats ?? true,
-      ignoreEos: settings.ignoreEos,
-    },
-    timeoutMs: endpoint.timeoutMs,
-    closeConnection: !endpoint.keepAlive,
-    tokenizer,
-    retries: settings.retries ?? 0,
-    signal: cutInFlight,
-    secrets: endpoint.secrets,
-  }
+  const ctx = requestContext(endpoint, {
+    model,
+    maxTokens: settings.maxOutputTokens,
+    temperature: settings.temperature,
+    topP: settings.topP,
+    stream: settings.stream ?? true,
+    continuousUsageStats: settings.continuousUsageStats ?? true,
+    ignoreEos: settings.ignoreEos,
+  }, tokenizer, { retries: settings.retries ?? 0, signal: cutInFlight })
   let closed: { eventLoopDelayP99Ms: number; saturated: boolean } | undefined
   const config = publicConfig(settings)
   return {

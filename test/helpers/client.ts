@@ -1,4 +1,4 @@
-import { openEndpoint, sendRequest } from '../../src/client/index.ts'
+import { openEndpoint, requestContext, sendRequest } from '../../src/client/index.ts'
 import type { Endpoint, GenerationOptions, RequestContext } from '../../src/client/index.ts'
 import { getTokenizer } from '../../src/tokens/index.ts'
 import type { ChatMessage, RequestRecord } from '../../src/types.ts'
@@ -7,20 +7,9 @@ const tokenizer = await getTokenizer()
 
 /** A request context for `url` with the given overrides (pool of `connections`). */
 export function contextFor(url: string, overrides: Partial<Omit<RequestContext, 'generation'>> & { generation?: Partial<GenerationOptions>; apiKey?: string } = {}): { ctx: RequestContext; endpoint: Endpoint } {
-  const { headers: _headers, apiKey: _key, ...rest } = overrides
+  const { headers: _headers, apiKey: _key, generation, ...rest } = overrides
   const endpoint = openEndpoint({ url, connections: 4, timeoutMs: overrides.timeoutMs ?? 10_000, apiKey: overrides.apiKey, headers: overrides.headers })
-  const ctx: RequestContext = {
-    dispatcher: endpoint.dispatcher,
-    path: endpoint.path,
-    url: endpoint.url,
-    kind: endpoint.kind,
-    headers: endpoint.headers,
-    timeoutMs: endpoint.timeoutMs,
-    closeConnection: false,
-    tokenizer,
-    ...rest,
-    generation: { model: 'mock-llm', maxTokens: 8, ...overrides.generation },
-  }
+  const ctx: RequestContext = { ...requestContext(endpoint, { model: 'mock-llm', maxTokens: 8, ...generation }, tokenizer), ...rest }
   return { ctx, endpoint }
 }
 

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, expect, test } from 'vitest'
-import { openEndpoint, sendRequest } from '../../src/client/index.ts'
+import { openEndpoint, requestContext, sendRequest } from '../../src/client/index.ts'
 import { startMockServer } from '../../src/mock/index.ts'
 import type { MockServer } from '../../src/mock/index.ts'
 import { getTokenizer } from '../../src/tokens/index.ts'
@@ -16,10 +16,7 @@ test('1,000 concurrent streams against the mock all complete with every token an
   const endpoint = openEndpoint({ url: `${mock.url}/v1/chat/completions`, connections: streams, timeoutMs: 120_000 })
   const tokenizer = await getTokenizer()
   try {
-    const ctx = {
-      dispatcher: endpoint.dispatcher, path: endpoint.path, url: endpoint.url, kind: endpoint.kind, headers: endpoint.headers,
-      timeoutMs: endpoint.timeoutMs, closeConnection: false, tokenizer, generation: { model: 'mock-llm', maxTokens: tokens },
-    }
+    const ctx = requestContext(endpoint, { model: 'mock-llm', maxTokens: tokens }, tokenizer)
     const records = await Promise.all(Array.from({ length: streams }, (_, i) =>
       sendRequest(ctx, [{ role: 'user', content: `user ${i} asks a question` }], { id: `s${i}`, index: i, sessionId: `s${i}`, turnIndex: 0, round: 1, concurrency: streams })))
     const failed = records.filter((r) => !r.ok)
