@@ -2,7 +2,6 @@ import { join } from 'node:path'
 import { Command, Option } from 'commander'
 import { parseEndpointUrl } from '../client/index.ts'
 import { InputError } from '../errors.ts'
-import { startMockServer } from '../mock/index.ts'
 import type { MockServer } from '../mock/index.ts'
 import { ensureOutputDir, qaFileNames, writeRunFiles } from '../report/index.ts'
 import { ARRIVAL_PROCESSES } from '../schedule/index.ts'
@@ -12,13 +11,15 @@ import type { RunResult } from '../types.ts'
 import { MULTI_ROUND_QA_DEFAULTS, runMultiRoundQa } from '../workloads/index.ts'
 import type { MultiRoundQaOptions } from '../workloads/index.ts'
 import { EXIT } from './exitCodes.ts'
+import { mockServerOptions, startFlaggedMock } from './mockServer.ts'
+import type { MockServerFlags } from './mockServer.ts'
 import { commonVerdict } from './verdict.ts'
 import { finiteNumber, headerPair, positiveNumber, wholeNumber } from './flags.ts'
 import { createProgress } from './progress.ts'
 import { handleInterrupts } from './signals.ts'
 
 /** Flags of `fluxperf multi-round-qa`, as commander hands them over. */
-export interface MultiRoundQaFlags {
+export interface MultiRoundQaFlags extends MockServerFlags {
   numUsers: number
   sharedSystemPrompt: number
   userHistoryPrompt: number
@@ -36,9 +37,6 @@ export interface MultiRoundQaFlags {
   arrival: ArrivalProcess
   burstiness: number
   ignoreEos?: boolean
-  mockServer?: boolean
-  mockHost: string
-  mockPort: number
   seed?: number
   resetCacheUrl?: string
   apiKey?: string
@@ -50,6 +48,7 @@ export interface MultiRoundQaFlags {
 
 export function multiRoundQaCommand(): Command {
   const d = MULTI_ROUND_QA_DEFAULTS
+  const [mockServer, mockHost, mockPort] = mockServerOptions()
   return new Command('multi-round-qa')
     .description('Multi-round QA users in an open loop at a target QPS (seed 004): every scheduled send accounted for')
     .option('--num-users <n>', 'users active at once', wholeNumber(1), d.numUsers)
@@ -69,9 +68,9 @@ export function multiRoundQaCommand(): Command {
     .addOption(new Option('--arrival <process>', 'arrival process of the schedule').choices([...ARRIVAL_PROCESSES]).default(d.arrival))
     .option('--burstiness <k>', 'gamma shape with --arrival gamma: 1 is Poisson, < 1 burstier, > 1 more regular', positiveNumber(), d.burstiness)
     .option('--ignore-eos', 'send ignore_eos so every answer is --answer-len tokens long (vLLM, SGLang, llama.cpp)')
-    .option('--mock-server', 'start the built-in mock serving engine and benchmark it')
-    .option('--mock-host <host>', 'host of the built-in mock', '127.0.0.1')
-    .option('--mock-port <port>', 'port of the built-in mock (0: any free port)', wholeNumber(0), 0)
+    .addOption(mockServer)
+    .addOption(mockHost)
+    .addOption(mockPort)
     .option('--seed <n>', 'seed of every random choice (default: random, saved in the results)', wholeNumber(0))
     .option('--reset-cache-url <url>', "POST here before the first request to empty the server's prefix cache, e.g. http://host:8000/reset_prefix_cache")
     .option('--api-key <key>', 'Bearer token (default: $OPENAI_API_KEY); never written anywhere')
@@ -98,10 +97,7 @@ export async function executeMultiRoundQa(flags: MultiRoundQaFlags): Promise<num
   const interrupts = handleInterrupts()
   let mock: MockServer | undefined
   try {
-    if (flags.mockServer) {
-      mock = await startMockServer({ host: flags.mockHost, port: flags.mockPort })
-      out.write(`Started the built-in mock at ${mock.url}\n`)
-    }
+    mock = await startFlaggedMock(flags, out)
     const endpoint = qaEndpoint(mock ? mock.url : (flags.baseUrl as string))
     const progress = createProgress(process.stderr, flags.progress)
     const options: MultiRoundQaOptions = {

@@ -3,7 +3,6 @@ import { join } from 'node:path'
 import { Command } from 'commander'
 import { parseEndpointUrl } from '../client/index.ts'
 import { InputError } from '../errors.ts'
-import { startMockServer } from '../mock/index.ts'
 import type { MockServer } from '../mock/index.ts'
 import {
   documentTypesCsv, ensureOutputDir, formatMultiTurnSummary, JsonlWriter, MULTI_TURN_REQUEST_COLUMNS, multiTurnRequestRow, turnsCsv, writeRunFiles,
@@ -13,13 +12,15 @@ import type { RequestRecord, RunResult } from '../types.ts'
 import { MULTI_TURN_DEFAULTS, runMultiTurn } from '../workloads/index.ts'
 import type { MultiTurnOptions } from '../workloads/index.ts'
 import { EXIT } from './exitCodes.ts'
+import { mockServerOptions, startFlaggedMock } from './mockServer.ts'
+import type { MockServerFlags } from './mockServer.ts'
 import { commonVerdict } from './verdict.ts'
 import { finiteNumber, headerPair, wholeNumber } from './flags.ts'
 import { createProgress } from './progress.ts'
 import { handleInterrupts } from './signals.ts'
 
 /** Flags of `fluxperf multi-turn`, as commander hands them over. */
-export interface MultiTurnFlags {
+export interface MultiTurnFlags extends MockServerFlags {
   seedDocuments?: string
   conversations: number
   turns: number
@@ -31,9 +32,6 @@ export interface MultiTurnFlags {
   verbose?: boolean
   outputDir: string
   saveRequests?: boolean
-  mockServer?: boolean
-  mockHost: string
-  mockPort: number
   mockPrefixCache: boolean
   seed?: number
   resetCacheUrl?: string
@@ -47,6 +45,7 @@ export interface MultiTurnFlags {
 
 export function multiTurnCommand(): Command {
   const d = MULTI_TURN_DEFAULTS
+  const [mockServer, mockHost, mockPort] = mockServerOptions()
   return new Command('multi-turn')
     .description('Multi-turn conversations about seed documents (seed 002): TTFT by turn, first turn vs later turns')
     .argument('[base-url]', 'base URL of the API, e.g. http://127.0.0.1:8000/v1 (requests go to <base-url>/chat/completions)')
@@ -61,9 +60,9 @@ export function multiTurnCommand(): Command {
     .option('-v, --verbose', 'print a preview of every response')
     .option('--output-dir <dir>', 'where reports are written', 'results/multi-turn')
     .option('--save-requests', 'write every request to requests_multi_turn_{timestamp}.jsonl as it completes')
-    .option('--mock-server', 'start the built-in mock serving engine and benchmark it')
-    .option('--mock-host <host>', 'host of the built-in mock', '127.0.0.1')
-    .option('--mock-port <port>', 'port of the built-in mock (0: any free port)', wholeNumber(0), 0)
+    .addOption(mockServer)
+    .addOption(mockHost)
+    .addOption(mockPort)
     .option('--no-mock-prefix-cache', "turn the built-in mock's prefix cache off (with --mock-server)")
     .option('--seed <n>', 'seed of every random choice (default: random, saved in the results)', wholeNumber(0))
     .option('--reset-cache-url <url>', "POST here before the first request to empty the server's prefix cache, e.g. http://host:8000/reset_prefix_cache")
@@ -87,10 +86,7 @@ export async function executeMultiTurn(baseUrl: string | undefined, flags: Multi
   let mock: MockServer | undefined
   let jsonl: JsonlWriter | undefined
   try {
-    if (flags.mockServer) {
-      mock = await startMockServer({ host: flags.mockHost, port: flags.mockPort, prefixCache: flags.mockPrefixCache })
-      out.write(`Started the built-in mock at ${mock.url}${flags.mockPrefixCache ? '' : ' (prefix cache off)'}\n`)
-    }
+    mock = await startFlaggedMock(flags, out, { prefixCache: flags.mockPrefixCache })
     const endpoint = `${(mock ? `${mock.url}/v1` : (baseUrl as string)).replace(/\/+$/, '')}/chat/completions`
     const progress = createProgress(process.stderr, flags.progress && !flags.verbose)
     const records: RequestRecord[] = []

@@ -2,7 +2,6 @@ import { join } from 'node:path'
 import { Command, Option } from 'commander'
 import { parseEndpointUrl } from '../client/index.ts'
 import { InputError } from '../errors.ts'
-import { startMockServer } from '../mock/index.ts'
 import type { MockServer } from '../mock/index.ts'
 import { ensureOutputDir, formatRound, formatSpeedups, JsonlWriter, requestLogName, writeRoundFile, writeRunFiles } from '../report/index.ts'
 import { evaluateSlo, formatSloTable, loadSloFile } from '../slo/index.ts'
@@ -12,6 +11,8 @@ import type { RunResult } from '../types.ts'
 import { runDualRound } from '../workloads/index.ts'
 import type { DualRoundOptions } from '../workloads/index.ts'
 import { EXIT } from './exitCodes.ts'
+import { mockServerOptions, startFlaggedMock } from './mockServer.ts'
+import type { MockServerFlags } from './mockServer.ts'
 import { collect, finiteNumber, headerPair, wholeNumber, wholeNumberList } from './flags.ts'
 import { createProgress } from './progress.ts'
 import { prometheusRunOptions } from './prometheus.ts'
@@ -21,11 +22,8 @@ import { handleInterrupts } from './signals.ts'
 import { commonVerdict } from './verdict.ts'
 
 /** Flags of `fluxperf run`, as commander hands them over. */
-export interface RunFlags {
+export interface RunFlags extends MockServerFlags {
   endpoint?: string
-  mockServer?: boolean
-  mockHost: string
-  mockPort: number
   dataset?: string
   concurrency: number[]
   numSamples?: number
@@ -63,12 +61,13 @@ export interface RunFlags {
 }
 
 export function runCommand(): Command {
+  const [mockServer, mockHost, mockPort] = mockServerOptions()
   return new Command('run')
     .description('Dual-round benchmark: for each concurrency level, round 1 then round 2 send the identical requests')
     .option('--endpoint <url>', 'chat or completions endpoint, e.g. http://127.0.0.1:8000/v1/chat/completions')
-    .option('--mock-server', 'start the built-in mock serving engine and benchmark it')
-    .option('--mock-host <host>', 'host of the built-in mock', '127.0.0.1')
-    .option('--mock-port <port>', 'port of the built-in mock (0: any free port)', wholeNumber(0), 0)
+    .addOption(mockServer)
+    .addOption(mockHost)
+    .addOption(mockPort)
     .option('--dataset <file>', 'JSONL or JSON array dataset (text, session, ShareGPT or OpenAI rows)')
     .option('--concurrency <n...>', 'concurrency levels', wholeNumberList(1))
     .option('--num-samples <n>', 'conversations to sample from the dataset (seeded); default all', wholeNumber(1))
@@ -116,10 +115,7 @@ export async function executeRun(flags: RunFlags): Promise<number> {
   const interrupts = handleInterrupts()
   const out = process.stdout
   try {
-    if (flags.mockServer) {
-      mock = await startMockServer({ host: flags.mockHost, port: flags.mockPort })
-      out.write(`Started the built-in mock at ${mock.url}\n`)
-    }
+    mock = await startFlaggedMock(flags, out)
     const endpoint = mock ? `${mock.url}/v1/chat/completions` : (flags.endpoint as string)
     const progress = createProgress(process.stderr, flags.progress)
     const logs = new Map<string, JsonlWriter>()
