@@ -33,6 +33,27 @@ export class MetricRecorder {
     this.histogram.recordValue(Math.round(v * this.scale))
   }
 
+  /** Adds everything `other` recorded (same scale): exact for the running statistics and the histogram. */
+  addAll(other: MetricRecorder): void {
+    if (other.count === 0) return
+    this.count += other.count
+    this.sum += other.sum
+    this.sumSquares += other.sumSquares
+    if (other.minValue < this.minValue) this.minValue = other.minValue
+    if (other.maxValue > this.maxValue) this.maxValue = other.maxValue
+    this.histogram.add(other.histogram)
+  }
+
+  /** Forgets everything recorded. */
+  reset(): void {
+    this.count = 0
+    this.sum = 0
+    this.sumSquares = 0
+    this.minValue = Infinity
+    this.maxValue = -Infinity
+    this.histogram.reset()
+  }
+
   /** Any percentile (0–100) from the histogram, in the metric's unit. */
   percentile(p: number): number {
     return this.count === 0 ? 0 : this.histogram.getValueAtPercentile(p) / this.scale

@@ -19,6 +19,11 @@ export interface RoundIdentity {
 export class RoundAccumulator {
   private readonly id: RoundIdentity
   private readonly meetsSlo: ((r: RequestRecord) => boolean) | undefined
+  /**
+   * Gaps of requests whose chunks carry one token each (the usual case): the same samples for ITL and
+   * per-chunk ITL, so they are recorded once here and added to both at the end, not twice per chunk.
+   */
+  private readonly singleTokenGaps = new MetricRecorder()
   private readonly recorders: Record<MetricName, MetricRecorder> = {
     ttft: new MetricRecorder(),
     itl: new MetricRecorder(),
@@ -67,7 +72,7 @@ export class RoundAccumulator {
     rec.latency.record(r.latencyMs)
     if (r.ttftMs !== null) rec.ttft.record(r.ttftMs)
     if (r.tpotMs !== null) rec.tpot.record(r.tpotMs)
-    recordGaps(r, rec.itl, rec.itlChunk)
+    recordGaps(r, this.singleTokenGaps, rec.itl, rec.itlChunk)
     if (r.cachedTokens !== null) {
       this.reportedBy++
       this.cachedTokens += r.cachedTokens
@@ -82,6 +87,9 @@ export class RoundAccumulator {
   finish(): RoundResult {
     const durationS = this.total === 0 ? 0 : Math.max(0, (this.lastEnd - this.firstStart) / 1000)
     const perS = (n: number): number => (durationS > 0 ? n / durationS : 0)
+    this.recorders.itl.addAll(this.singleTokenGaps)
+    this.recorders.itlChunk.addAll(this.singleTokenGaps)
+    this.singleTokenGaps.reset()
     const metrics: RoundResult['metrics'] = {}
     const histograms: RoundResult['histograms'] = {}
     for (const [name, rec] of Object.entries(this.recorders) as [MetricName, MetricRecorder][]) {
@@ -120,15 +128,19 @@ export function summariseRound(id: RoundIdentity, records: readonly RequestRecor
   return acc.finish()
 }
 
-function recordGaps(r: RequestRecord, itl: MetricRecorder, itlChunk: MetricRecorder): void {
+/** ITL samples of one request: single-token chunks go to `single`; a chunk of k tokens adds k gaps of gap/k to `itl` and its raw gap to `itlChunk`. */
+function recordGaps(r: RequestRecord, single: MetricRecorder, itl: MetricRecorder, itlChunk: MetricRecorder): void {
   const offsets = r.chunkOffsetsMs
   const tokens = r.chunkTokens
   for (let i = 1; i < offsets.length; i++) {
     const gap = (offsets[i] as number) - (offsets[i - 1] as number)
-    itlChunk.record(gap)
     const k = tokens ? (tokens[i] ?? 1) : 1
-    if (k <= 1) itl.record(gap)
-    else for (let j = 0; j < k; j++) itl.record(gap / k)
+    if (k <= 1) {
+      single.record(gap)
+      continue
+    }
+    itlChunk.record(gap)
+    for (let j = 0; j < k; j++) itl.record(gap / k)
   }
 }
 

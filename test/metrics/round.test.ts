@@ -54,3 +54,17 @@ describe('dualRoundSpeedups', () => {
     expect(speedups.map((s) => [s.stat, s.ratio])).toEqual([['avg', 4], ['p50', expect.closeTo(4, 1)]])
   })
 })
+
+describe('RoundAccumulator', () => {
+  test('mixing single-token and multi-token requests: ITL and per-chunk ITL each get the right samples', () => {
+    const round = summariseRound(id, [
+      record({ chunkOffsetsMs: [100, 200, 300] }),
+      record({ chunkOffsetsMs: [100, 400], chunkTokens: [1, 3], outputTokens: 4 }),
+    ])
+    // ITL: two 100 ms gaps + three 100 ms spread gaps; per chunk: two 100 ms gaps + one 300 ms gap.
+    expect(round.metrics.itl).toMatchObject({ count: 5, avg: 100, min: 100, max: 100 })
+    expect(round.metrics.itlChunk).toMatchObject({ count: 3, min: 100, max: 300 })
+    expect(round.metrics.itlChunk?.avg).toBeCloseTo(500 / 3)
+    expect(round.metrics.itlChunk?.p99).toBeCloseTo(300, 0)
+  })
+})
