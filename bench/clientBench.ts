@@ -136,6 +136,8 @@ export interface FidelityResult {
   ttftErrorMs: MetricSummary
   /** |measured gap − server-stamped gap| for every inter-chunk gap. */
   itlErrorMs: MetricSummary
+  /** Client CPU (user + system) over the measured streams per content chunk; here one chunk per packet. */
+  clientCpuUsPerChunk: number
   failed: number
 }
 
@@ -153,8 +155,10 @@ export async function measureFidelity(url: string, streams: number, ttft = 200, 
   const ttftError = new MetricRecorder()
   const itlError = new MetricRecorder()
   const runId = `f${Date.now()}`
+  const cpu0 = process.cpuUsage()
   const records = await Promise.all(Array.from({ length: streams }, (_, i) =>
     sendRequest({ ...ctx, headers: { ...ctx.headers, 'x-bench-id': `${runId}-${i}` } }, MESSAGES, meta(streams))))
+  const cpu = process.cpuUsage(cpu0)
   let failed = 0
   for (let i = 0; i < records.length; i++) {
     const r = records[i] as RequestRecord
@@ -171,7 +175,7 @@ export async function measureFidelity(url: string, streams: number, ttft = 200, 
     }
   }
   await endpoint.close()
-  return { streams, ttftTruthMs: ttft, itlTruthMs: itl, tokens, preconnectMs, ttftErrorVsInjectedMs: vsInjected.summary(), ttftErrorMs: ttftError.summary(), itlErrorMs: itlError.summary(), failed }
+  return { streams, ttftTruthMs: ttft, itlTruthMs: itl, tokens, preconnectMs, ttftErrorVsInjectedMs: vsInjected.summary(), ttftErrorMs: ttftError.summary(), itlErrorMs: itlError.summary(), clientCpuUsPerChunk: (cpu.user + cpu.system) / (streams * tokens), failed }
 }
 
 async function fetchTruth(url: string, id: string): Promise<{ arrived: number; writes: number[] } | null> {

@@ -5,15 +5,19 @@
  *   node bench/streamServer.ts --mode timed --tokens 64 --ttft 200 --itl 20
  *
  * Run as a child process (bench/run.ts forks it; `SERVER_CPU=1` pins it with taskset). It prints
- * `{"port": N}` on its first stdout line. Chunks are pre-built strings; the timed mode schedules every
- * write against absolute times on a spinning setImmediate loop, so the server adds well under 0.1 ms.
- * A request may override tokens/ttft/itl with `x-bench-tokens`, `x-bench-ttft`, `x-bench-itl`.
- * With `x-bench-id`, the epoch time (ms, µs precision) of every content write is kept, and
- * `GET /truth/<id>` returns `{ arrived, writes }`: the truth the client's timestamps are checked against.
+ * `{"port": N}` on its first stdout line. A request may override tokens/ttft/itl with `x-bench-tokens`,
+ * `x-bench-ttft`, `x-bench-itl`. With `x-bench-id`, the epoch time (ms, µs precision) of every content
+ * write is kept, and `GET /truth/<id>` returns `{ arrived, writes }`: the truth the client's timestamps
+ * are checked against.
+ *
+ * HTTP/1.1 is spoken directly on node:net, like the C servers the issue's reference figures come from:
+ * node:http corks a chunked response until the next tick, so a stamp taken after `res.write()` would be
+ * earlier than the bytes leave by up to a whole burst of writes. Here every chunk is one pre-built
+ * buffer handed to `socket.write()`, which writes it to the kernel before returning; the stamp after it
+ * is the moment the client could first read the chunk.
  */
-import { createServer } from 'node:http'
-import type { ServerResponse } from 'node:http'
-import type { AddressInfo } from 'node:net'
+import { createServer } from 'node:net'
+import type { AddressInfo, Socket } from 'node:net'
 import { parseArgs } from 'node:util'
 
 const { values } = parseArgs({
@@ -26,38 +30,50 @@ const { values } = parseArgs({
   },
 })
 
-const ROLE = 'data: {"id":"b","object":"chat.completion.chunk","created":0,"model":"bench","choices":[{"index":0,"delta":{"role":"assistant","content":""},"finish_reason":null}]}\n\n'
-const CONTENT = 'data: {"id":"b","object":"chat.completion.chunk","created":0,"model":"bench","choices":[{"index":0,"delta":{"content":" tok"},"finish_reason":null}]}\n\n'
-const usage = (n: number): string => `data: {"id":"b","object":"chat.completion.chunk","created":0,"model":"bench","choices":[],"usage":{"prompt_tokens":8,"completion_tokens":${n},"total_tokens":${n + 8}}}\n\n`
-const DONE = 'data: [DONE]\n\n'
-const HEADERS = { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' }
+/** One HTTP/1.1 chunk holding one SSE event. */
+const frame = (event: string): string => `${Buffer.byteLength(event).toString(16)}\r\n${event}\r\n`
+const ROLE = frame('data: {"id":"b","object":"chat.completion.chunk","created":0,"model":"bench","choices":[{"index":0,"delta":{"role":"assistant","content":""},"finish_reason":null}]}\n\n')
+const CONTENT_EVENT = 'data: {"id":"b","object":"chat.completion.chunk","created":0,"model":"bench","choices":[{"index":0,"delta":{"content":" tok"},"finish_reason":null}]}\n\n'
+const CONTENT = Buffer.from(frame(CONTENT_EVENT))
+const CONTENT_BATCH = Buffer.from(frame(CONTENT_EVENT.repeat(64)))
+const finish = (n: number): string =>
+  frame(`data: {"id":"b","object":"chat.completion.chunk","created":0,"model":"bench","choices":[],"usage":{"prompt_tokens":8,"completion_tokens":${n},"total_tokens":${n + 8}}}\n\ndata: [DONE]\n\n`) + '0\r\n\r\n'
+const SSE_HEAD = 'HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-cache\r\nTransfer-Encoding: chunked\r\nConnection: keep-alive\r\n\r\n'
+const json = (body: string): string =>
+  `HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: keep-alive\r\n\r\n${body}`
 
 /** Epoch ms with sub-ms precision, comparable across processes on one machine. */
 const epoch = (): number => performance.timeOrigin + performance.now()
 const truths = new Map<string, { arrived: number; writes: number[] }>()
 
+interface Request {
+  method: string
+  path: string
+  headers: Map<string, string>
+}
+
+/** Fast mode: all chunks, 64 per write and one write per event-loop turn so that streams interleave. */
+function fast(socket: Socket, tokens: number): void {
+  socket.write(SSE_HEAD + ROLE)
+  let left = tokens
+  const batch = (): void => {
+    if (socket.destroyed) return
+    const n = Math.min(64, left)
+    socket.write(n === 64 ? CONTENT_BATCH : frame(CONTENT_EVENT.repeat(n)))
+    left -= n
+    if (left > 0) setImmediate(batch)
+    else socket.write(finish(tokens))
+  }
+  batch()
+}
+
 interface Stream {
+  socket: Socket
   truth: number[] | undefined
-  res: ServerResponse
   due: number
   left: number
   total: number
   itl: number
-}
-
-/** Fast mode: write all chunks, a batch per event-loop turn so that streams interleave. */
-function fast(res: ServerResponse, tokens: number): void {
-  res.writeHead(200, HEADERS)
-  res.write(ROLE)
-  let left = tokens
-  const batch = (): void => {
-    const n = Math.min(64, left)
-    res.write(CONTENT.repeat(n))
-    left -= n
-    if (left > 0) setImmediate(batch)
-    else res.end(usage(tokens) + DONE)
-  }
-  batch()
 }
 
 // Timed mode: a due-time queue served by a spinning loop (this process has a core of its own).
@@ -68,12 +84,12 @@ function spin(): void {
   let kept = 0
   for (let i = 0; i < queue.length; i++) {
     const s = queue[i] as Stream
+    if (s.socket.destroyed) continue
     if (s.due <= now) {
-      s.res.write(CONTENT)
+      s.socket.write(CONTENT)
       s.truth?.push(epoch())
-      s.left--
-      if (s.left === 0) {
-        s.res.end(usage(s.total) + DONE)
+      if (--s.left === 0) {
+        s.socket.write(finish(s.total))
         continue
       }
       s.due += s.itl
@@ -85,45 +101,81 @@ function spin(): void {
   else spinning = false
 }
 
-function timed(res: ServerResponse, tokens: number, ttft: number, itl: number, arrived: number, truth: number[] | undefined): void {
-  res.writeHead(200, HEADERS)
-  res.write(ROLE)
-  queue.push({ res, due: arrived + ttft, left: tokens, total: tokens, itl, truth })
+function timed(socket: Socket, tokens: number, ttft: number, itl: number, arrived: number, truth: number[] | undefined): void {
+  socket.write(SSE_HEAD + ROLE)
+  queue.push({ socket, due: arrived + ttft, left: tokens, total: tokens, itl, truth })
   if (!spinning) {
     spinning = true
     setImmediate(spin)
   }
 }
 
-const server = createServer((req, res) => {
-  if (req.method === 'GET' && req.url?.startsWith('/truth/')) {
-    const id = decodeURIComponent(req.url.slice('/truth/'.length))
-    res.writeHead(200, { 'content-type': 'application/json' })
-    res.end(JSON.stringify(truths.get(id) ?? null))
+function respond(socket: Socket, req: Request): void {
+  if (req.method === 'GET' && req.path.startsWith('/truth/')) {
+    const id = decodeURIComponent(req.path.slice('/truth/'.length))
+    socket.write(json(JSON.stringify(truths.get(id) ?? null)))
     truths.delete(id)
     return
   }
   if (req.method === 'GET') {
-    res.writeHead(200, { 'content-type': 'application/json' })
-    res.end('{"object":"list","data":[{"id":"bench","object":"model"}]}')
+    socket.write(json('{"object":"list","data":[{"id":"bench","object":"model"}]}'))
     return
   }
-  req.resume()
-  req.on('end', () => {
-    const arrived = performance.now()
-    const id = req.headers['x-bench-id'] as string | undefined
-    const truth = id ? { arrived: epoch(), writes: [] as number[] } : undefined
-    if (id && truth) truths.set(id, truth)
-    const tokens = Number(req.headers['x-bench-tokens'] ?? values.tokens)
-    if (values.mode === 'fast') fast(res, tokens)
-    else timed(res, tokens, Number(req.headers['x-bench-ttft'] ?? values.ttft), Number(req.headers['x-bench-itl'] ?? values.itl), arrived, truth?.writes)
+  const arrived = performance.now()
+  const id = req.headers.get('x-bench-id')
+  const truth = id ? { arrived: epoch(), writes: [] as number[] } : undefined
+  if (id && truth) truths.set(id, truth)
+  const tokens = Number(req.headers.get('x-bench-tokens') ?? values.tokens)
+  if (values.mode === 'fast') fast(socket, tokens)
+  else timed(socket, tokens, Number(req.headers.get('x-bench-ttft') ?? values.ttft), Number(req.headers.get('x-bench-itl') ?? values.itl), arrived, truth?.writes)
+}
+
+/** Reads keep-alive requests off one connection: head up to the blank line, then Content-Length bytes of body. */
+function serve(socket: Socket): void {
+  socket.setNoDelay(true)
+  let pending = ''
+  let head: Request | undefined
+  let bodyLeft = 0
+  socket.setEncoding('latin1')
+  socket.on('data', (data: string) => {
+    pending += data
+    for (;;) {
+      if (head === undefined) {
+        const end = pending.indexOf('\r\n\r\n')
+        if (end === -1) return
+        const lines = pending.slice(0, end).split('\r\n')
+        pending = pending.slice(end + 4)
+        const [method = '', path = ''] = (lines[0] ?? '').split(' ')
+        const headers = new Map<string, string>()
+        for (let i = 1; i < lines.length; i++) {
+          const line = lines[i] as string
+          const colon = line.indexOf(':')
+          if (colon > 0) headers.set(line.slice(0, colon).trim().toLowerCase(), line.slice(colon + 1).trim())
+        }
+        head = { method, path, headers }
+        bodyLeft = Number(headers.get('content-length') ?? 0)
+      }
+      // Bytes of a latin1 string are its characters, so the body length counts in characters.
+      if (pending.length < bodyLeft) return
+      pending = pending.slice(bodyLeft)
+      const req = head
+      head = undefined
+      respond(socket, req)
+    }
   })
+  socket.on('error', () => socket.destroy())
+}
+
+const sockets = new Set<Socket>()
+const server = createServer((socket) => {
+  sockets.add(socket)
+  socket.once('close', () => sockets.delete(socket))
+  serve(socket)
 })
-server.keepAliveTimeout = 120_000
 server.listen(Number(values.port), '127.0.0.1', () => {
   process.stdout.write(JSON.stringify({ port: (server.address() as AddressInfo).port }) + '\n')
 })
 process.on('SIGTERM', () => {
-  server.closeAllConnections()
+  for (const socket of sockets) socket.destroy()
   server.close(() => process.exit(0))
 })
