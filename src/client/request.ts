@@ -2,7 +2,7 @@ import { performance } from 'node:perf_hooks'
 import type { Dispatcher } from 'undici'
 import type { Tokenizer } from '../tokens/index.ts'
 import type { ChatMessage, ErrorKind, RequestRecord } from '../types.ts'
-import { deferToEndOfTurn } from './deferred.ts'
+import { turnTime } from './turnClock.ts'
 import { redactSecrets } from './endpoint.ts'
 import type { Endpoint } from './endpoint.ts'
 import { classifyError, kindOfStatus, RequestFailure } from './errors.ts'
@@ -134,25 +134,6 @@ function exchange(ctx: RequestContext, body: string, state: ResponseState): Prom
     let collected = ''
     let controller: Dispatcher.DispatchController | null = null
     const parser = new SseParser((data, _event, receivedAt) => state.addEvent(data, receivedAt - t0))
-    const pendingChunks: Buffer[] = []
-    const pendingTimes: number[] = []
-    const parsePending = (): void => {
-      if (pendingChunks.length === 0 || settled) return
-      try {
-        for (let i = 0; i < pendingChunks.length; i++) {
-          parser.push(pendingChunks[i] as Buffer, pendingTimes[i] as number)
-          if (state.done) break
-        }
-      } catch (error) {
-        abort(classifyError(error, ctx.url))
-        return
-      } finally {
-        pendingChunks.length = 0
-        pendingTimes.length = 0
-      }
-      if (state.done) finish(undefined)
-    }
-
     const finish = (failed: Failure | undefined): void => {
       if (settled) return
       settled = true
@@ -190,19 +171,22 @@ function exchange(ctx: RequestContext, body: string, state: ResponseState): Prom
       onResponseData(_c, chunk) {
         if (settled) return
         if (mode === 'sse') {
-          // Timestamp now; parse at the end of this loop turn (see deferred.ts).
-          pendingTimes.push(performance.now())
-          pendingChunks.push(chunk)
-          if (pendingChunks.length === 1) deferToEndOfTurn(parsePending)
+          // Stamped with the time this loop turn's I/O began (see turnClock.ts), so parsing here
+          // does not make the stamps of later callbacks in a burst late.
+          try {
+            if (!state.done) parser.push(chunk, turnTime())
+          } catch (error) {
+            abort(classifyError(error, ctx.url))
+            return
+          }
+          if (state.done) finish(undefined)
         } else if (mode === 'json' || collected.length < MAX_ERROR_BODY) {
           collected += chunk.toString('utf8')
         }
       },
       onResponseEnd() {
         if (settled) return
-        const now = performance.now()
-        parsePending()
-        if (settled) return
+        const now = turnTime()
         try {
           if (mode === 'sse') {
             parser.end(now)
