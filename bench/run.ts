@@ -10,7 +10,7 @@
  *   SERVER_CPU=1 MOCK_CPU=1 taskset -c 0 npm run bench
  */
 import { execFileSync } from 'node:child_process'
-import { writeFileSync } from 'node:fs'
+import { readFileSync, writeFileSync } from 'node:fs'
 import { cpus } from 'node:os'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
@@ -80,10 +80,17 @@ try {
 }
 results['openLoop'] = openLoop
 
+/** The Node flags the fluxperf command runs with (its shebang), so the memory figure is the command's. */
+function commandNodeFlags(): string[] {
+  const shebang = readFileSync(new URL('../bin/fluxperf.mjs', import.meta.url), 'utf8').split('\n', 1)[0] ?? ''
+  return shebang.split(/\s+/).filter((arg) => arg.startsWith('--'))
+}
+
 // In a fresh process, so the earlier phases' heap does not count.
 const n = quick ? 100_000 : 1_000_000
-log(`\nmemory: ${n.toLocaleString('en-US')} one-token requests in a fresh process, records streamed to JSONL (/dev/null), distributions in histograms`)
-const memory = JSON.parse(execFileSync(process.execPath, [fileURLToPath(new URL('./clientBench.ts', import.meta.url)), 'memory', '--requests', String(n), '--concurrency', '64'], { encoding: 'utf8' })) as MemoryResult
+const nodeFlags = commandNodeFlags()
+log(`\nmemory: ${n.toLocaleString('en-US')} one-token requests in a fresh process (node ${nodeFlags.join(' ')}, as bin/fluxperf.mjs), records streamed to JSONL (/dev/null), distributions in histograms`)
+const memory = JSON.parse(execFileSync(process.execPath, [...nodeFlags, fileURLToPath(new URL('./clientBench.ts', import.meta.url)), 'memory', '--requests', String(n), '--concurrency', '64'], { encoding: 'utf8' })) as MemoryResult
 log(`  ${memory.seconds.toFixed(1)} s, ${Math.round(memory.requestsPerS).toLocaleString('en-US')} req/s, RSS ${memory.rssStartMb.toFixed(0)} → peak ${memory.rssPeakMb.toFixed(0)} MB, heap peak ${memory.heapPeakMb.toFixed(0)} MB, failed ${memory.failed}`)
 results['memory'] = memory
 
