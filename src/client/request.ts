@@ -113,8 +113,8 @@ function sendOnce(ctx: RequestContext, messages: readonly ChatMessage[], meta: R
 }
 
 /**
- * One HTTP exchange through undici's dispatch handler: body bytes are timestamped in the socket's data
- * callback and parsed in place, with no stream object or async iterator per request. Resolves at
+ * One HTTP exchange through undici's dispatch handler: body bytes are stamped with their loop turn's
+ * receive time (turnClock.ts) and parsed in the data callback, with no stream object or async iterator per request. Resolves at
  * `[DONE]` (the rest of the body drains in the background, returning the connection to the pool),
  * at the end of the body, or on the first failure; never rejects.
  */
@@ -174,7 +174,7 @@ function exchange(ctx: RequestContext, body: string, state: ResponseState): Prom
           // Stamped with the time this loop turn's I/O began (see turnClock.ts), so parsing here
           // does not make the stamps of later callbacks in a burst late.
           try {
-            if (!state.done) parser.push(chunk, turnTime())
+            parser.push(chunk, turnTime())
           } catch (error) {
             abort(classifyError(error, ctx.url))
             return
