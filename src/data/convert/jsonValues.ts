@@ -6,6 +6,7 @@
  */
 
 import { createReadStream } from 'node:fs'
+import { InputError } from '../../errors.ts'
 import { inspectDatasetFile, fileError } from '../file.ts'
 import { describeJsonError } from '../jsonErrors.ts'
 import { readLines } from '../lines.ts'
@@ -14,6 +15,20 @@ import { readLines } from '../lines.ts'
 export type SourceValue =
   | { ok: true; line: number; index: number; value: unknown }
   | { ok: false; line: number; index: number; message: string; fatal: boolean }
+
+/**
+ * The values of a source file that parse, each with its `file:line`. A problem that stops the whole file
+ * (binary content, an unclosed array) throws an InputError naming the place; a value that is not valid
+ * JSON is handed to `onInvalid` and reading goes on.
+ */
+export async function* readValidJsonValues(path: string, onInvalid: (where: string) => void): AsyncGenerator<{ value: unknown; index: number; where: string }> {
+  for await (const item of readJsonValues(path)) {
+    const where = `${path}:${item.line}`
+    if (item.ok) yield { value: item.value, index: item.index, where }
+    else if (item.fatal) throw new InputError(item.message, where)
+    else onInvalid(where)
+  }
+}
 
 /**
  * Yields every value of a JSON array file (first non-blank character `[`) or a JSONL file.

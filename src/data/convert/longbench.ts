@@ -11,7 +11,7 @@ import { createRandom } from '../../random.ts'
 import { AtomicJsonlWriter, sourceFiles } from './files.ts'
 import { fetchAllRows, HF_DATASETS_SERVER } from './huggingface.ts'
 import type { HfRowsOptions } from './huggingface.ts'
-import { readJsonValues } from './jsonValues.ts'
+import { readValidJsonValues } from './jsonValues.ts'
 import type { ConvertReport } from './sharegpt.ts'
 
 /** The configs of THUDM/LongBench (for messages; any name is tried). */
@@ -74,6 +74,10 @@ export async function convertLongBench(options: LongBenchOptions): Promise<LongB
     report.skipped[reason] = (report.skipped[reason] ?? 0) + 1
     if (report.examples.length < 5) report.examples.push(`${where}: ${reason}`)
   }
+  const skipInvalid = (where: string): void => {
+    report.read++
+    skip('invalid JSON', where)
+  }
   const prompts: Prompt[] = []
   const seenIds = new Set<string>()
   const seenText = new Set<string>()
@@ -110,15 +114,8 @@ export async function convertLongBench(options: LongBenchOptions): Promise<LongB
     report.files.push(...files)
     for (const file of files) {
       const fallbackDataset = file.replace(/^.*[\\/]/, '').replace(/\.jsonl?$/i, '')
-      for await (const item of readJsonValues(file)) {
-        const where = `${file}:${item.line}`
-        if (!item.ok) {
-          if (item.fatal) throw new InputError(item.message, where)
-          report.read++
-          skip('invalid JSON', where)
-          continue
-        }
-        add(item.value, where, `${fallbackDataset}-${item.index}`, fallbackDataset)
+      for await (const { value, index, where } of readValidJsonValues(file, skipInvalid)) {
+        add(value, where, `${fallbackDataset}-${index}`, fallbackDataset)
       }
     }
   }

@@ -6,7 +6,7 @@
 
 import { InputError } from '../../errors.ts'
 import { AtomicJsonlWriter, sourceFiles } from './files.ts'
-import { readJsonValues } from './jsonValues.ts'
+import { readValidJsonValues } from './jsonValues.ts'
 
 export interface ShareGptOptions {
   /** A ShareGPT file, or a directory of `.json`/`.jsonl` files. */
@@ -52,20 +52,17 @@ export async function convertShareGpt(options: ShareGptOptions): Promise<Convert
     report.skipped[reason] = (report.skipped[reason] ?? 0) + 1
     if (report.examples.length < MAX_EXAMPLES) report.examples.push(`${where}: ${reason}`)
   }
+  const skipInvalid = (where: string): void => {
+    report.read++
+    skip('invalid JSON', where)
+  }
   const out = new AtomicJsonlWriter(options.output, files, 'data sharegpt')
   const ids = new Map<string, number>()
   try {
     outer: for (const file of files) {
-      for await (const item of readJsonValues(file)) {
-        const where = `${file}:${item.line}`
-        if (!item.ok) {
-          if (item.fatal) throw new InputError(item.message, where)
-          report.read++
-          skip('invalid JSON', where)
-          continue
-        }
+      for await (const { value, where } of readValidJsonValues(file, skipInvalid)) {
         report.read++
-        const turns = humanTurns(item.value)
+        const turns = humanTurns(value)
         if (typeof turns === 'string') {
           skip(turns, where)
           continue
@@ -78,7 +75,7 @@ export async function convertShareGpt(options: ShareGptOptions): Promise<Convert
           skip(`fewer than ${minTurns} human turns`, where)
           continue
         }
-        const id = uniqueId(idOf(item.value) ?? `session-${report.written + 1}`, ids)
+        const id = uniqueId(idOf(value) ?? `session-${report.written + 1}`, ids)
         await out.write({ session_id: id, user_messages: turns, source: file })
         report.written++
         if (options.maxSessions !== undefined && report.written >= options.maxSessions) break outer
