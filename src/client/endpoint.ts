@@ -1,6 +1,7 @@
 import { Pool } from 'undici'
-import type { Dispatcher } from 'undici'
 import { InputError } from '../errors.ts'
+import { Http1Pool } from './http1Pool.ts'
+import type { RequestDispatcher } from './http1Pool.ts'
 import { apiKindOf } from './openai.ts'
 import type { ApiKind } from './openai.ts'
 
@@ -31,7 +32,8 @@ export interface Endpoint {
   path: string
   kind: ApiKind
   headers: Record<string, string>
-  dispatcher: Dispatcher
+  /** Http1Pool for http://, undici's Pool for https://. */
+  dispatcher: RequestDispatcher
   timeoutMs: number
   keepAlive: boolean
   /** Values never to print or write: the API key, Authorization, and `secretHeaders` values. */
@@ -59,15 +61,20 @@ export function openEndpoint(options: EndpointOptions): Endpoint {
   const timeoutMs = options.timeoutMs ?? 300_000
   const keepAlive = options.keepAlive ?? true
   const keepAliveTimeout = options.keepAliveTimeoutMs ?? 120_000
-  const dispatcher = new Pool(parsed.origin, {
-    connections: Math.max(1, options.connections ?? 1),
-    pipelining: 1,
-    keepAliveTimeout,
-    keepAliveMaxTimeout: Math.max(keepAliveTimeout, 600_000),
-    headersTimeout: timeoutMs,
-    bodyTimeout: timeoutMs,
-    connect: { timeout: Math.min(timeoutMs, 30_000) },
-  })
+  const connections = Math.max(1, options.connections ?? 1)
+  const connectTimeoutMs = Math.min(timeoutMs, 30_000)
+  // Plain HTTP gets the allocation-free reader of http1Pool.ts; TLS stays with undici.
+  const dispatcher: RequestDispatcher = parsed.protocol === 'http:'
+    ? new Http1Pool(parsed.origin, { connections, keepAliveTimeoutMs: keepAliveTimeout, connectTimeoutMs })
+    : new Pool(parsed.origin, {
+      connections,
+      pipelining: 1,
+      keepAliveTimeout,
+      keepAliveMaxTimeout: Math.max(keepAliveTimeout, 600_000),
+      headersTimeout: timeoutMs,
+      bodyTimeout: timeoutMs,
+      connect: { timeout: connectTimeoutMs },
+    })
   const headers: Record<string, string> = { 'content-type': 'application/json', accept: 'text/event-stream, application/json' }
   for (const [k, v] of Object.entries(options.headers ?? {})) headers[k.toLowerCase()] = v
   if (options.apiKey) headers['authorization'] = `Bearer ${options.apiKey}`
@@ -113,23 +120,44 @@ export function baseUrlOf(endpointUrl: string): string {
 export async function firstModelId(endpoint: Endpoint): Promise<string | undefined> {
   const path = baseUrlOf(endpoint.path) + '/models'
   try {
-    const res = await endpoint.dispatcher.request({
-      path,
-      method: 'GET',
-      headers: pick(endpoint.headers, 'authorization'),
-      headersTimeout: 10_000,
-      bodyTimeout: 10_000,
-    })
-    if (res.statusCode !== 200) {
-      await res.body.dump()
-      return undefined
-    }
-    const json = (await res.body.json()) as { data?: { id?: unknown }[] }
+    const { status, body } = await getText(endpoint.dispatcher, path, pick(endpoint.headers, 'authorization'), 10_000)
+    if (status !== 200) return undefined
+    const json = JSON.parse(body) as { data?: { id?: unknown }[] }
     const id = json.data?.[0]?.id
     return typeof id === 'string' ? id : undefined
   } catch {
     return undefined
   }
+}
+
+/** A GET through the endpoint's dispatcher: its status and body text. Rejects on failure or after `timeoutMs`. */
+function getText(dispatcher: RequestDispatcher, path: string, headers: Record<string, string>, timeoutMs: number): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    let status = 0
+    const parts: Buffer[] = []
+    let controller: { abort(reason: Error): void } | undefined
+    const timer = setTimeout(() => controller?.abort(new Error(`no answer within ${timeoutMs / 1000} s`)), timeoutMs)
+    dispatcher.dispatch({ path, method: 'GET', headers, headersTimeout: timeoutMs, bodyTimeout: timeoutMs }, {
+      onRequestStart: (c) => {
+        controller = c
+      },
+      onResponseStart: (_c, statusCode) => {
+        status = statusCode
+      },
+      // Copied: a chunk is only valid during the call.
+      onResponseData: (_c, chunk) => {
+        parts.push(Buffer.from(chunk))
+      },
+      onResponseEnd: () => {
+        clearTimeout(timer)
+        resolve({ status, body: Buffer.concat(parts).toString('utf8') })
+      },
+      onResponseError: (_c, error) => {
+        clearTimeout(timer)
+        reject(error)
+      },
+    })
+  })
 }
 
 function pick(headers: Record<string, string>, name: string): Record<string, string> {

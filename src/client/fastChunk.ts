@@ -1,97 +1,151 @@
-import type { ChunkInfo } from './openai.ts'
-
 /**
  * A fast path for the one chunk shape that makes up almost every streamed token: a single choice whose
  * delta carries only `content` (or a completion's `text`), written compactly as vLLM, SGLang, OpenAI and
- * the mock write it, optionally followed by `usage`. It reads a handful of fields at known places
- * instead of parsing the whole object; any other shape returns null and goes to JSON.parse. Only
- * exact byte patterns are accepted, so a field name inside a string value can never be mistaken for
- * a key: when in doubt, it declines.
+ * the mock write it, optionally followed by `usage`. It reads a handful of fields at known places in
+ * the raw bytes, without decoding the event to a string or allocating anything; any other shape
+ * returns false and goes to JSON.parse. Only exact byte patterns are accepted, so a field name inside
+ * a string value can never be mistaken for a key: when in doubt, it declines.
  */
-export function fastChunk(json: string): ChunkInfo | null {
-  const n = json.length
+
+/** What readFastChunk found; one object is reused for every chunk. */
+export interface FastChunkFields {
+  /** The text value's bytes are `[textStart, textEnd)`, between its quotes. */
+  textStart: number
+  textEnd: number
+  /** The value holds JSON escapes (`\n`, `\"`, `\u00e9`): decode it with JSON.parse. */
+  escaped: boolean
+  /** From continuous usage stats; -1 when the chunk has none. */
+  promptTokens: number
+  completionTokens: number
+}
+
+export function newFastChunkFields(): FastChunkFields {
+  return { textStart: 0, textEnd: 0, escaped: false, promptTokens: -1, completionTokens: -1 }
+}
+
+const bytes = (s: string): Buffer => Buffer.from(s, 'latin1')
+const CHOICES_KEY = bytes('"choices":')
+const FIRST_CHOICE = bytes('[{"index":0,')
+const DELTA_CONTENT = bytes('"delta":{"content":"')
+const TEXT = bytes('"text":"')
+const LOGPROBS_NULL = bytes(',"logprobs":null')
+const FINISH_NULL = bytes(',"finish_reason":null')
+const STOP_REASON_NULL = bytes(',"stop_reason":null')
+const CHOICE_END = bytes('}]')
+const USAGE_PROMPT = bytes(',"usage":{"prompt_tokens":')
+const TOTAL = bytes(',"total_tokens":')
+const COMPLETION = bytes(',"completion_tokens":')
+const USAGE_END = bytes('}}')
+const QUOTE = 0x22
+const BACKSLASH = 0x5c
+
+/**
+ * Reads a content-only chunk from the JSON bytes `buf[start, end)` into `out`. Returns false (and
+ * leaves `out` meaningless) for any other shape, which must then be parsed in full.
+ */
+export function readFastChunk(buf: Buffer, start: number, end: number, out: FastChunkFields): boolean {
   // Truncated or non-object data must reach JSON.parse and fail there.
-  if (n < 40 || json.charCodeAt(0) !== 0x7b || json.charCodeAt(n - 1) !== 0x7d) return null
-  const choices = json.indexOf('"choices":[{"index":0,')
-  if (choices < 0) return null
-  let at = choices + 22
-  let text: string
-  const chat = json.startsWith('"delta":{"content":"', at)
-  if (chat) at += 20
-  else if (json.startsWith('"text":"', at)) at += 8
-  else return null
-  // The string value: up to the first quote not escaped by an odd run of backslashes. Any escape
-  // (\n, \u2028, \") means the slice is decoded by JSON.parse; the common case is a plain slice.
-  const start = at
+  if (end - start < 40 || buf[start] !== 0x7b || buf[end - 1] !== 0x7d) return false
+  // Byte loops rather than Buffer#indexOf: a native call costs more than scanning a hundred bytes here.
+  let at = findChoices(buf, start, end)
+  if (at < 0) return false
+  const chat = matches(buf, at, end, DELTA_CONTENT)
+  if (chat) at += DELTA_CONTENT.length
+  else if (matches(buf, at, end, TEXT)) at += TEXT.length
+  else return false
+  // The string value: up to the first quote not escaped by an odd run of backslashes. UTF-8 bytes of
+  // other characters are all >= 0x80, so they can never be taken for a quote or a backslash.
+  const textStart = at
   for (;;) {
-    const q = json.indexOf('"', at)
-    if (q < 0) return null
+    let q = at
+    while (q < end && buf[q] !== QUOTE) q++
+    if (q >= end) return false
     let backslashes = 0
-    for (let k = q - 1; k >= start && json.charCodeAt(k) === 0x5c; k--) backslashes++
+    for (let k = q - 1; k >= textStart && buf[k] === BACKSLASH; k--) backslashes++
     if ((backslashes & 1) === 0) {
-      const backslash = json.indexOf('\\', start)
-      text = backslash >= 0 && backslash < q ? (JSON.parse(json.slice(start - 1, q + 1)) as string) : json.slice(start, q)
+      out.textEnd = q
       at = q + 1
       break
     }
     at = q + 1
   }
+  let escaped = false
+  for (let k = textStart; k < out.textEnd; k++) {
+    if (buf[k] === BACKSLASH) {
+      escaped = true
+      break
+    }
+  }
+  out.textStart = textStart
+  out.escaped = escaped
   // A chat delta must close right after its content (no role, reasoning or tool calls beside it).
   if (chat) {
-    if (json.charCodeAt(at) !== 0x7d) return null
+    if (buf[at] !== 0x7d) return false
     at++
   }
   // Then only these may follow inside the choice; anything else (a second choice included) declines.
-  if (json.startsWith(',"logprobs":null', at)) at += 16
-  let finishReason: string | null
-  if (json.startsWith(',"finish_reason":null', at)) {
-    finishReason = null
-    at += 21
-  } else return null
-  if (json.startsWith(',"stop_reason":null', at)) at += 19
-  if (!json.startsWith('}]', at)) return null
-  at += 2
-  let promptTokens: number | null = null
-  let completionTokens: number | null = null
-  if (at === n - 1) return info(text, finishReason, promptTokens, completionTokens)
+  if (matches(buf, at, end, LOGPROBS_NULL)) at += LOGPROBS_NULL.length
+  if (!matches(buf, at, end, FINISH_NULL)) return false
+  at += FINISH_NULL.length
+  if (matches(buf, at, end, STOP_REASON_NULL)) at += STOP_REASON_NULL.length
+  if (!matches(buf, at, end, CHOICE_END)) return false
+  at += CHOICE_END.length
+  out.promptTokens = -1
+  out.completionTokens = -1
+  if (at === end - 1) return true
   // Optional continuous usage, the object's last member.
-  if (!json.startsWith(',"usage":{"prompt_tokens":', at)) return null
-  at += 26
-  const p = readInt(json, at)
-  if (p === null) return null
-  promptTokens = p.value
-  at = p.end
-  const total = json.startsWith(',"total_tokens":', at)
+  if (!matches(buf, at, end, USAGE_PROMPT)) return false
+  at = readInt(buf, at + USAGE_PROMPT.length, end)
+  if (at < 0) return false
+  out.promptTokens = intValue
+  const total = matches(buf, at, end, TOTAL)
   if (total) {
-    const t = readInt(json, at + 16)
-    if (t === null) return null
-    at = t.end
+    at = readInt(buf, at + TOTAL.length, end)
+    if (at < 0) return false
   }
-  if (!json.startsWith(',"completion_tokens":', at)) return null
-  const c = readInt(json, at + 21)
-  if (c === null) return null
-  completionTokens = c.value
-  at = c.end
-  if (!total && json.startsWith(',"total_tokens":', at)) {
-    const t = readInt(json, at + 16)
-    if (t === null) return null
-    at = t.end
+  if (!matches(buf, at, end, COMPLETION)) return false
+  at = readInt(buf, at + COMPLETION.length, end)
+  if (at < 0) return false
+  out.completionTokens = intValue
+  if (!total && matches(buf, at, end, TOTAL)) {
+    at = readInt(buf, at + TOTAL.length, end)
+    if (at < 0) return false
   }
-  if (!json.startsWith('}}', at) || at + 2 !== n) return null
-  return info(text, finishReason, promptTokens, completionTokens)
+  return matches(buf, at, end, USAGE_END) && at + USAGE_END.length === end
 }
 
-function info(text: string, finishReason: string | null, promptTokens: number | null, completionTokens: number | null): ChunkInfo {
-  return { text, hasContent: text.length > 0, finishReason, promptTokens, completionTokens, cachedTokens: null, promptEvaluated: null, errorMessage: null }
+/** Where the first choice's members begin: just after `"choices":[{"index":0,`; -1 if absent. */
+function findChoices(buf: Buffer, start: number, end: number): number {
+  const keyLength = CHOICES_KEY.length
+  for (let i = start + keyLength; i < end; i++) {
+    // The first `[` after the key; a `[` inside an earlier string value fails the key check and the search goes on.
+    if (buf[i] === 0x5b && matches(buf, i - keyLength, end, CHOICES_KEY)) {
+      return matches(buf, i, end, FIRST_CHOICE) ? i + FIRST_CHOICE.length : -1
+    }
+  }
+  return -1
 }
 
-function readInt(json: string, from: number): { value: number; end: number } | null {
+/** `buf[at, at + pattern.length)` equals `pattern`, within `end`. */
+function matches(buf: Buffer, at: number, end: number, pattern: Buffer): boolean {
+  const n = pattern.length
+  if (at + n > end) return false
+  for (let i = 0; i < n; i++) if (buf[at + i] !== pattern[i]) return false
+  return true
+}
+
+/** The value read by the last readInt (a module variable, so reading a number allocates nothing). */
+let intValue = 0
+
+/** Reads decimal digits from `from`: their value into intValue; returns the end, or -1 without digits. */
+function readInt(buf: Buffer, from: number, end: number): number {
   let value = 0
   let i = from
-  for (; i < json.length; i++) {
-    const d = json.charCodeAt(i) - 0x30
+  for (; i < end; i++) {
+    const d = (buf[i] as number) - 0x30
     if (d < 0 || d > 9) break
     value = value * 10 + d
   }
-  return i === from ? null : { value, end: i }
+  intValue = value
+  return i === from || i - from > 15 ? -1 : i
 }

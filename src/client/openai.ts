@@ -1,5 +1,4 @@
 import type { ChatMessage } from '../types.ts'
-import { fastChunk } from './fastChunk.ts'
 
 /** Which OpenAI-compatible API an endpoint speaks. */
 export type ApiKind = 'chat' | 'completions'
@@ -73,16 +72,11 @@ export interface ChunkInfo {
 }
 
 /**
- * Decodes an OpenAI chunk (`chat.completion.chunk` / `text_completion`) or a non-streamed response.
- * The common content-only chunk takes a fast path (fastChunk.ts); every other shape is parsed in full.
- * Throws SyntaxError on invalid JSON; the caller decides what that means.
+ * Decodes an OpenAI chunk (`chat.completion.chunk` / `text_completion`) or a non-streamed response,
+ * of any shape, with JSON.parse. (The streaming client reads the common content-only chunk from its
+ * bytes first: fastChunk.ts.) Throws SyntaxError on invalid JSON; the caller decides what that means.
  */
 export function decodeChunk(json: string): ChunkInfo {
-  return fastChunk(json) ?? parseChunk(json)
-}
-
-/** The full decoder (JSON.parse), for every shape. */
-export function parseChunk(json: string): ChunkInfo {
   const obj = JSON.parse(json) as Record<string, unknown>
   let text = ''
   let hasContent = false

@@ -1,5 +1,6 @@
 import { performance } from 'node:perf_hooks'
 import type { Dispatcher } from 'undici'
+import type { BytesHandler, RequestDispatcher } from './http1Pool.ts'
 import type { Tokenizer } from '../tokens/index.ts'
 import type { ChatMessage, ErrorKind, RequestRecord } from '../types.ts'
 import { turnTime } from './turnClock.ts'
@@ -8,6 +9,7 @@ import type { Endpoint } from './endpoint.ts'
 import { classifyError, kindOfStatus, RequestFailure } from './errors.ts'
 import { buildPayload, decodeChunk } from './openai.ts'
 import type { ApiKind, ChunkInfo, GenerationOptions } from './openai.ts'
+import { newFastChunkFields, readFastChunk } from './fastChunk.ts'
 import { SseParser } from './sse.ts'
 
 /** Identity of a request inside a workload (copied into its record). */
@@ -15,7 +17,7 @@ export type RequestMeta = Pick<RequestRecord, 'id' | 'index' | 'sessionId' | 'tu
 
 /** Everything one request needs besides its messages. */
 export interface RequestContext {
-  dispatcher: Dispatcher
+  dispatcher: RequestDispatcher
   /** Origin-relative path of the endpoint, e.g. `/v1/chat/completions`. */
   path: string
   /** The full URL, for messages. */
@@ -133,7 +135,10 @@ function exchange(ctx: RequestContext, body: string, state: ResponseState): Prom
     let contentType = ''
     let collected = ''
     let controller: Dispatcher.DispatchController | null = null
-    const parser = new SseParser((data, _event, receivedAt) => state.addEvent(data, receivedAt - t0))
+    const parser = new SseParser(
+      (data, _event, receivedAt) => state.addEvent(data, receivedAt - t0),
+      (buf, start, end, receivedAt) => state.addEventBytes(buf, start, end, receivedAt - t0),
+    )
     const finish = (failed: Failure | undefined): void => {
       if (settled) return
       settled = true
@@ -152,9 +157,14 @@ function exchange(ctx: RequestContext, body: string, state: ResponseState): Prom
     if (ctx.signal?.aborted) return onInterrupt()
     ctx.signal?.addEventListener('abort', onInterrupt, { once: true })
 
-    const handler: Dispatcher.DispatchHandler = {
+    const handler: BytesHandler = {
       onRequestStart(c) {
         controller = c
+        // Timed out or interrupted while waiting for a connection: never send it.
+        if (settled) {
+          c.abort(new RequestFailure('interrupted', 'given up before it was sent'))
+          return
+        }
         t0 = performance.now()
         startedAt = performance.timeOrigin + t0
       },
@@ -168,20 +178,23 @@ function exchange(ctx: RequestContext, body: string, state: ResponseState): Prom
         else if (contentType.includes('json')) mode = 'json'
         else mode = 'bad'
       },
-      onResponseData(_c, chunk) {
+      onResponseData(c, chunk) {
+        handler.onResponseBytes(c, chunk, 0, chunk.length)
+      },
+      onResponseBytes(_c, buf, start, end) {
         if (settled) return
         if (mode === 'sse') {
           // Stamped with the time this loop turn's I/O began (see turnClock.ts), so parsing here
           // does not make the stamps of later callbacks in a burst late.
           try {
-            parser.push(chunk, turnTime())
+            parser.pushRange(buf, start, end, turnTime())
           } catch (error) {
             abort(classifyError(error, ctx.url))
             return
           }
           if (state.done) finish(undefined)
         } else if (mode === 'json' || collected.length < MAX_ERROR_BODY) {
-          collected += chunk.toString('utf8')
+          collected += buf.toString('utf8', start, end)
         }
       },
       onResponseEnd() {
@@ -223,6 +236,10 @@ function exchange(ctx: RequestContext, body: string, state: ResponseState): Prom
   })
 }
 
+/** Reused by every stream: a chunk is read to the end before the next. */
+const fast = newFastChunkFields()
+const DONE = Buffer.from('[DONE]')
+
 /** Accumulates what the response said, chunk by chunk. */
 class ResponseState {
   done = false
@@ -234,12 +251,34 @@ class ResponseState {
   /** Continuous usage stats seen on every content chunk so far. */
   private perChunkUsage = true
   private lastCompletionTokens = 0
-  text = ''
+  /** The generated text as UTF-8 bytes: appending a token's bytes allocates nothing on the JS heap. */
+  private textBytes: Buffer | null = null
+  private textLength = 0
   finishReason: string | null = null
   promptTokens: number | null = null
   completionTokens: number | null = null
   cachedTokens: number | null = null
   promptEvaluated: number | null = null
+
+  /**
+   * An event's data in place (see SseBytesHandler): the common content-only chunk is read from its
+   * bytes (fastChunk.ts); returns false for every other shape, which comes back through addEvent.
+   */
+  addEventBytes(buf: Buffer, start: number, end: number, offsetMs: number): boolean {
+    if (this.done) return true
+    if (end - start === DONE.length && buf.compare(DONE, 0, DONE.length, start, end) === 0) {
+      this.done = true
+      this.doneOffset = offsetMs
+      return true
+    }
+    if (!readFastChunk(buf, start, end, fast)) return false
+    if (fast.escaped) this.appendText(JSON.parse(buf.toString('utf8', fast.textStart - 1, fast.textEnd + 1)) as string)
+    else this.appendBytes(buf, fast.textStart, fast.textEnd)
+    if (fast.promptTokens >= 0) this.promptTokens = fast.promptTokens
+    if (fast.completionTokens >= 0) this.completionTokens = fast.completionTokens
+    if (fast.textEnd > fast.textStart) this.addContent(offsetMs, fast.completionTokens >= 0 ? fast.completionTokens : null)
+    return true
+  }
 
   addEvent(data: string, offsetMs: number): void {
     if (this.done) return
@@ -256,15 +295,18 @@ class ResponseState {
     }
     if (info.errorMessage !== null) throw new RequestFailure('http_error', `error in stream: ${oneLine(info.errorMessage)}`)
     this.absorb(info)
-    if (info.hasContent) {
-      if (this.ttftMs === null) this.ttftMs = offsetMs
-      this.offsets.push(offsetMs)
-      if (info.completionTokens !== null) {
-        this.chunkTokens.push(Math.max(1, info.completionTokens - this.lastCompletionTokens))
-        this.lastCompletionTokens = info.completionTokens
-      } else {
-        this.perChunkUsage = false
-      }
+    if (info.hasContent) this.addContent(offsetMs, info.completionTokens)
+  }
+
+  /** A chunk that carried content: its time, and its tokens when usage is reported on every chunk. */
+  private addContent(offsetMs: number, completionTokens: number | null): void {
+    if (this.ttftMs === null) this.ttftMs = offsetMs
+    this.offsets.push(offsetMs)
+    if (completionTokens !== null) {
+      this.chunkTokens.push(Math.max(1, completionTokens - this.lastCompletionTokens))
+      this.lastCompletionTokens = completionTokens
+    } else {
+      this.perChunkUsage = false
     }
   }
 
@@ -286,12 +328,37 @@ class ResponseState {
   }
 
   private absorb(info: ChunkInfo): void {
-    if (info.text) this.text += info.text
+    if (info.text) this.appendText(info.text)
     if (info.finishReason !== null) this.finishReason = info.finishReason
     if (info.promptTokens !== null) this.promptTokens = info.promptTokens
     if (info.completionTokens !== null) this.completionTokens = info.completionTokens
     if (info.cachedTokens !== null) this.cachedTokens = info.cachedTokens
     if (info.promptEvaluated !== null) this.promptEvaluated = info.promptEvaluated
+  }
+
+  private appendText(text: string): void {
+    const n = Buffer.byteLength(text)
+    this.reserve(n)
+    ;(this.textBytes as Buffer).write(text, this.textLength)
+    this.textLength += n
+  }
+
+  private appendBytes(buf: Buffer, start: number, end: number): void {
+    this.reserve(end - start)
+    buf.copy(this.textBytes as Buffer, this.textLength, start, end)
+    this.textLength += end - start
+  }
+
+  private reserve(n: number): void {
+    const size = this.textBytes?.length ?? 0
+    if (this.textLength + n <= size) return
+    const grown = Buffer.allocUnsafe(Math.max(256, size * 2, this.textLength + n))
+    this.textBytes?.copy(grown, 0, 0, this.textLength)
+    this.textBytes = grown
+  }
+
+  get text(): string {
+    return this.textBytes === null ? '' : this.textBytes.toString('utf8', 0, this.textLength)
   }
 
   toRecord(
@@ -303,7 +370,8 @@ class ResponseState {
     const inputFromUsage = this.promptTokens !== null
     const outputFromUsage = this.completionTokens !== null
     const inputTokens = this.promptTokens ?? messages.reduce((n, m) => n + ctx.tokenizer.count(m.content), 0)
-    const outputTokens = this.completionTokens ?? ctx.tokenizer.count(this.text)
+    const text = this.text
+    const outputTokens = this.completionTokens ?? ctx.tokenizer.count(text)
     let cachedTokens: number | null = null
     let cachedTokenSource: RequestRecord['cachedTokenSource']
     if (this.cachedTokens !== null) {
@@ -340,7 +408,7 @@ class ResponseState {
       status: end.status,
       finishReason: this.finishReason,
       ok,
-      outputText: this.text,
+      outputText: text,
       promptPreview: last ? last.content.slice(0, 200) : '',
     }
     if (meta.scheduledAt !== undefined) record.scheduledAt = meta.scheduledAt

@@ -7,12 +7,20 @@
  * (including a CRLF split across chunks), comment lines (`: keep-alive`), multi-line `data:` fields,
  * `event:` names, and a missing space after the colon. Only `data` and `event` fields are kept.
  *
- * Hot path: lines inside a network chunk are read in place (no copy, no sub-array), and only the
- * value of a `data:` line becomes a string; bytes are copied only for a line split across chunks.
+ * Hot path: lines inside a network chunk are read in place (no copy, no sub-array); with a bytes
+ * handler an event's data is offered in place too, so a token need not become a string at all. Bytes
+ * are copied only for a line split across chunks.
  */
 
 /** Called for each dispatched event with the arrival time of the bytes that completed it. */
 export type SseEventHandler = (data: string, event: string | undefined, receivedAt: number) => void
+
+/**
+ * Offered an event's data as bytes `buf[start, end)`, in place and valid only during the call, when the
+ * event is a single `data:` line without an `event:` name (every token of an OpenAI stream). Returns
+ * false to have the data decoded and passed to the SseEventHandler instead.
+ */
+export type SseBytesHandler = (buf: Buffer, start: number, end: number, receivedAt: number) => boolean
 
 const LF = 0x0a
 const CR = 0x0d
@@ -21,6 +29,7 @@ const SPACE = 0x20
 
 export class SseParser {
   private readonly onEvent: SseEventHandler
+  private readonly onEventBytes: SseBytesHandler | undefined
   /** Bytes of an incomplete line carried over from the previous chunk. */
   private pending: Buffer | null = null
   /** The previous chunk ended in CR, so a leading LF belongs to that terminator. */
@@ -29,27 +38,37 @@ export class SseParser {
   private data: string | null = null
   private moreData: string[] | null = null
   private eventName: string | undefined = undefined
+  /** The first data line of the event being built, still in the caller's buffer (bytes handler only). */
+  private dataBuf: Buffer | null = null
+  private dataStart = 0
+  private dataEnd = 0
 
-  constructor(onEvent: SseEventHandler) {
+  constructor(onEvent: SseEventHandler, onEventBytes?: SseBytesHandler) {
     this.onEvent = onEvent
+    this.onEventBytes = onEventBytes
   }
 
   /** Feeds the next bytes from the wire. `receivedAt` is their arrival time (ms, any clock). */
   push(chunk: Uint8Array, receivedAt: number): void {
     const buf = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength)
-    const end = buf.length
-    let start = 0
+    this.pushRange(buf, 0, buf.length, receivedAt)
+  }
+
+  /** Feeds bytes `buf[from, end)`; the caller may reuse `buf` afterwards. */
+  pushRange(buf: Buffer, from: number, end: number, receivedAt: number): void {
+    let start = from
     if (this.skipLeadingLf) {
       this.skipLeadingLf = false
       if (end > 0 && buf[0] === LF) start = 1
     }
     // Terminators are found with Buffer#indexOf (native memchr) rather than a byte loop in JS; a
     // stream with no CR at all (the usual case) pays for one CR search per network chunk.
-    let nextLf = buf.indexOf(LF, start)
-    let nextCr = buf.indexOf(CR, start)
+    // (A search may run past `end` into bytes that are not ours: a hit there counts as none.)
+    let nextLf = find(buf, LF, start, end)
+    let nextCr = find(buf, CR, start, end)
     for (;;) {
-      if (nextLf !== -1 && nextLf < start) nextLf = buf.indexOf(LF, start)
-      if (nextCr !== -1 && nextCr < start) nextCr = buf.indexOf(CR, start)
+      if (nextLf !== -1 && nextLf < start) nextLf = find(buf, LF, start, end)
+      if (nextCr !== -1 && nextCr < start) nextCr = find(buf, CR, start, end)
       let t: number
       if (nextCr === -1) {
         if (nextLf === -1) break
@@ -78,6 +97,7 @@ export class SseParser {
       const rest = Buffer.from(buf.subarray(start, end))
       this.pending = this.pending === null ? rest : Buffer.concat([this.pending, rest])
     }
+    this.copyData()
   }
 
   /**
@@ -108,6 +128,13 @@ export class SseParser {
     const fieldLength = colon - start
     if (fieldLength === 4 && first === 0x64 && buf[start + 1] === 0x61 && buf[start + 2] === 0x74 && buf[start + 3] === 0x61) {
       // "data"
+      if (this.onEventBytes !== undefined && this.data === null && this.dataBuf === null) {
+        this.dataBuf = buf
+        this.dataStart = valueStart
+        this.dataEnd = end
+        return
+      }
+      this.copyData()
       const value = buf.toString('utf8', valueStart, end)
       if (this.data === null) this.data = value
       else (this.moreData ??= []).push(value)
@@ -117,7 +144,20 @@ export class SseParser {
     // id, retry and unknown fields are ignored: an OpenAI stream does not use them.
   }
 
+  /** Decodes a data line still held in place, before its buffer is reused or another line follows. */
+  private copyData(): void {
+    if (this.dataBuf === null) return
+    this.data = this.dataBuf.toString('utf8', this.dataStart, this.dataEnd)
+    this.dataBuf = null
+  }
+
   private dispatch(receivedAt: number): void {
+    const inPlace = this.dataBuf
+    if (inPlace !== null) {
+      this.dataBuf = null
+      if (this.eventName === undefined && this.onEventBytes?.(inPlace, this.dataStart, this.dataEnd, receivedAt)) return
+      this.data = inPlace.toString('utf8', this.dataStart, this.dataEnd)
+    }
     const first = this.data
     if (first === null) {
       this.eventName = undefined
@@ -130,4 +170,10 @@ export class SseParser {
     this.eventName = undefined
     this.onEvent(data, event, receivedAt)
   }
+}
+
+/** `buf.indexOf(byte, from)` limited to `end`. */
+function find(buf: Buffer, byte: number, from: number, end: number): number {
+  const at = buf.indexOf(byte, from)
+  return at < end ? at : -1
 }

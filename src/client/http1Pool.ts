@@ -1,0 +1,384 @@
+import { connect } from 'node:net'
+import type { Socket } from 'node:net'
+import type { Dispatcher } from 'undici'
+import { RequestFailure } from './errors.ts'
+import { ResponseFormatError, ResponseReader } from './http1Response.ts'
+
+/**
+ * A keep-alive pool of plain-HTTP/1.1 connections to one origin, for the streaming hot path.
+ *
+ * It offers the part of undici's `Dispatcher` the client uses (`dispatch` with the same handler
+ * callbacks, and `close`), so the request code is the same over it and over undici's Pool (kept for
+ * https://). Why not undici here: at 1,000 streams undici's read path (a Buffer per read, Readable
+ * bookkeeping, two `process.nextTick`s, parser views) allocates ~4 KB per one-chunk packet and a
+ * quarter of it survives a scavenge, so young-generation pauses of 5–10 ms land on every chunk that
+ * arrives meanwhile and show up as ITL error. Here a socket reads into one buffer shared by every
+ * connection (`onread`), the response is framed in place (http1Response.ts), and a read costs one
+ * view of that buffer.
+ *
+ * Semantics, as the client had them with undici: at most `connections` sockets, one request per
+ * connection at a time (no pipelining), requests wait in order for a free connection, idle connections
+ * close after `keepAliveTimeoutMs` (or sooner when the server's `Keep-Alive: timeout=` says so).
+ */
+export interface Http1PoolOptions {
+  /** Most sockets open at once. */
+  connections: number
+  /** How long an idle connection is kept open, ms. */
+  keepAliveTimeoutMs: number
+  /** Longest wait for a connection to be set up, ms. */
+  connectTimeoutMs: number
+}
+
+/** The part of undici's Dispatcher the client uses: undici's Pool and Http1Pool both provide it. */
+export interface RequestDispatcher {
+  dispatch(options: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler): boolean
+  close(): Promise<void>
+}
+
+/**
+ * A dispatch handler that may take body bytes in place: `buf[start, end)`, valid only during the call.
+ * Http1Pool prefers it to onResponseData (which needs a Buffer view made for every read).
+ */
+export interface BytesHandler extends Dispatcher.DispatchHandler {
+  onResponseBytes(controller: Dispatcher.DispatchController, buf: Buffer, start: number, end: number): void
+}
+
+/**
+ * The one read buffer of every connection: a read is handled to the end (the handler copies what it
+ * keeps) before libuv reads the next socket, so they never overlap.
+ */
+const readBuffer = Buffer.allocUnsafe(64 * 1024)
+
+/** The server's keep-alive hint is shortened by this much, so we never send on a socket it is closing. */
+const KEEP_ALIVE_MARGIN_MS = 1000
+
+export class Http1Pool implements RequestDispatcher {
+  private readonly host: string
+  private readonly port: number
+  private readonly hostHeader: string
+  private readonly options: Http1PoolOptions
+  private readonly queue: Exchange[] = []
+  private readonly idle: Connection[] = []
+  private readonly open = new Set<Connection>()
+  private closing: Promise<void> | null = null
+  private whenDrained: (() => void) | null = null
+
+  constructor(origin: string | URL, options: Http1PoolOptions) {
+    const url = new URL(origin)
+    if (url.protocol !== 'http:') throw new TypeError(`Http1Pool speaks plain http://, not ${url.protocol}`)
+    this.host = url.hostname.replace(/^\[|\]$/g, '')
+    this.port = Number(url.port || 80)
+    this.hostHeader = url.host
+    this.options = { ...options, connections: Math.max(1, options.connections) }
+  }
+
+  /** Starts a request; its outcome reaches `handler`. Returns true (there is no back-pressure signal). */
+  dispatch(options: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler): boolean {
+    const exchange = new Exchange(this, options, handler)
+    if (this.closing) {
+      exchange.fail(new RequestFailure('other', 'the connection pool is closed'))
+      return true
+    }
+    try {
+      exchange.request = serializeRequest(options, this.hostHeader)
+    } catch (error) {
+      exchange.fail(error as Error)
+      return true
+    }
+    this.queue.push(exchange)
+    this.drain()
+    return true
+  }
+
+  /** Lets queued and running requests finish, then closes every connection. */
+  close(): Promise<void> {
+    if (this.closing === null) {
+      this.closing = new Promise<void>((resolve) => {
+        this.whenDrained = resolve
+      })
+      this.drain()
+    }
+    return this.closing
+  }
+
+  /** Hands waiting requests to idle connections, opening new ones up to the limit. */
+  drain(): void {
+    while (this.queue.length > 0) {
+      const exchange = this.queue.shift() as Exchange
+      const idle = this.idle.pop()
+      if (idle) idle.start(exchange)
+      else if (this.open.size < this.options.connections) this.open.add(new Connection(this, exchange))
+      else {
+        this.queue.unshift(exchange)
+        break
+      }
+    }
+    if (this.closing && this.queue.length === 0 && this.idle.length === this.open.size) {
+      for (const connection of this.idle) connection.socket.destroy()
+      if (this.open.size === 0) this.whenDrained?.()
+    }
+  }
+
+  /** A request ended with its connection still usable. */
+  release(connection: Connection): void {
+    this.idle.push(connection)
+    // An idle connection does not keep the process alive, as with undici.
+    connection.socket.unref()
+    connection.socket.setTimeout(connection.keepAliveMs ?? this.options.keepAliveTimeoutMs)
+    this.drain()
+  }
+
+  /** A connection is gone (closed by either side or failed). */
+  forget(connection: Connection): void {
+    this.open.delete(connection)
+    const at = this.idle.indexOf(connection)
+    if (at !== -1) this.idle.splice(at, 1)
+    this.drain()
+  }
+
+  /** A request given up before it got a connection. */
+  unqueue(exchange: Exchange): void {
+    const at = this.queue.indexOf(exchange)
+    if (at !== -1) this.queue.splice(at, 1)
+  }
+
+  get connectOptions(): { host: string; port: number; timeoutMs: number } {
+    return { host: this.host, port: this.port, timeoutMs: this.options.connectTimeoutMs }
+  }
+}
+
+/** One request: its handler, and the controller the handler sees. */
+class Exchange implements Dispatcher.DispatchController {
+  readonly pool: Http1Pool
+  readonly options: Dispatcher.DispatchOptions
+  readonly handler: Dispatcher.DispatchHandler
+  request: string | Buffer = ''
+  connection: Connection | null = null
+  /** onResponseEnd or onResponseError has been called. */
+  finished = false
+  /** The request went out on `connection`. */
+  sent = false
+  private abortReason: Error | null = null
+  private isPaused = false
+
+  constructor(pool: Http1Pool, options: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler) {
+    this.pool = pool
+    this.options = options
+    this.handler = handler
+  }
+
+  get aborted(): boolean {
+    return this.abortReason !== null
+  }
+
+  get paused(): boolean {
+    return this.isPaused
+  }
+
+  get reason(): Error | null {
+    return this.abortReason
+  }
+
+  abort(reason: Error): void {
+    if (this.abortReason !== null || this.finished) return
+    this.abortReason = reason
+    // Once sent, the connection is mid-response and cannot be reused; before that it is left alone.
+    if (this.connection && this.sent) this.connection.socket.destroy()
+    else if (!this.connection) this.pool.unqueue(this)
+    this.fail(reason)
+  }
+
+  pause(): void {
+    this.isPaused = true
+    this.connection?.socket.pause()
+  }
+
+  resume(): void {
+    this.isPaused = false
+    this.connection?.socket.resume()
+  }
+
+  fail(error: Error): void {
+    if (this.finished) return
+    this.finished = true
+    this.handler.onResponseError?.(this, error)
+  }
+
+  end(): void {
+    if (this.finished) return
+    this.finished = true
+    this.handler.onResponseEnd?.(this, {})
+  }
+}
+
+/** One socket and the response reader on it. */
+class Connection {
+  readonly pool: Http1Pool
+  readonly socket: Socket
+  readonly reader: ResponseReader
+  /** The request on this connection, if any. */
+  exchange: Exchange | null = null
+  /** The server's keep-alive hint, shortened by KEEP_ALIVE_MARGIN_MS. */
+  keepAliveMs: number | undefined
+  private connected = false
+  /** The current response is complete: set while reading, acted on after the read. */
+  private completed: boolean | null = null
+
+  /** Opens a connection for `first`, which is sent once it is set up. */
+  constructor(pool: Http1Pool, first: Exchange) {
+    this.pool = pool
+    this.exchange = first
+    first.connection = this
+    this.reader = new ResponseReader({
+      onHead: (status, statusText, headers) => {
+        this.keepAliveMs = keepAliveHint(headers['keep-alive'])
+        const exchange = this.exchange
+        if (exchange && !exchange.finished) exchange.handler.onResponseStart?.(exchange, status, headers, statusText)
+      },
+      onBody: (buf, start, end) => {
+        const exchange = this.exchange
+        if (exchange === null || exchange.finished) return
+        const handler = exchange.handler as Partial<BytesHandler>
+        if (handler.onResponseBytes) handler.onResponseBytes(exchange, buf, start, end)
+        else handler.onResponseData?.(exchange, buf.subarray(start, end))
+      },
+      onComplete: (reusable) => {
+        this.completed = reusable
+      },
+    })
+    const { host, port, timeoutMs } = pool.connectOptions
+    this.socket = connect({
+      host,
+      port,
+      noDelay: true,
+      onread: { buffer: readBuffer, callback: (n: number) => this.onRead(n) },
+    })
+    this.socket.setTimeout(timeoutMs)
+    this.socket.once('connect', () => {
+      this.connected = true
+      this.socket.setTimeout(0)
+      const exchange = this.exchange
+      this.exchange = null
+      if (exchange && !exchange.finished) this.start(exchange)
+      else this.pool.release(this)
+    })
+    this.socket.on('timeout', () => {
+      if (!this.connected) this.socket.destroy(new RequestFailure('timeout', `could not connect to ${host}:${port} within ${timeoutMs / 1000} s`))
+      else if (this.exchange === null) this.socket.destroy()
+    })
+    this.socket.on('end', () => this.onEnd())
+    this.socket.on('error', (error) => this.exchange?.fail(error))
+    this.socket.on('close', () => {
+      const exchange = this.exchange
+      this.exchange = null
+      exchange?.fail(new RequestFailure('server_disconnected', 'the connection closed before the response ended'))
+      this.pool.forget(this)
+    })
+  }
+
+  /** Sends `exchange`'s request on this (set-up, idle) connection. */
+  start(exchange: Exchange): void {
+    this.exchange = exchange
+    exchange.connection = this
+    this.socket.setTimeout(0)
+    this.socket.ref()
+    exchange.handler.onRequestStart?.(exchange, {})
+    if (exchange.finished) {
+      // Given up in onRequestStart, before anything was sent: the connection stays good.
+      this.exchange = null
+      exchange.connection = null
+      this.pool.release(this)
+      return
+    }
+    this.completed = null
+    this.reader.expect(exchange.options.method === 'HEAD')
+    exchange.sent = true
+    this.socket.write(exchange.request)
+    // The request is on the wire: its text need not stay in memory for the rest of the stream.
+    exchange.request = ''
+  }
+
+  private onRead(n: number): boolean {
+    const exchange = this.exchange
+    if (exchange === null || !this.reader.busy) {
+      // Bytes nobody asked for: the connection is out of step with its requests.
+      this.socket.destroy()
+      return false
+    }
+    let used: number
+    try {
+      // A view per read (not per chunk) keeps native searches (indexOf) within this read's bytes.
+      used = this.reader.feed(readBuffer.subarray(0, n), 0, n)
+    } catch (error) {
+      const message = error instanceof ResponseFormatError ? `invalid HTTP response: ${error.message}` : String(error)
+      exchange.fail(error instanceof ResponseFormatError ? new RequestFailure('other', message) : (error as Error))
+      this.socket.destroy()
+      return false
+    }
+    // Bytes after the response mean the server is out of step: the connection is not reused.
+    if (this.completed !== null) this.finishExchange(this.completed && used === n)
+    return true
+  }
+
+  private onEnd(): void {
+    const exchange = this.exchange
+    if (exchange === null) return
+    if (this.reader.end()) this.finishExchange(false)
+    else exchange.fail(new RequestFailure('server_disconnected', 'the server closed the connection before the response ended'))
+  }
+
+  private finishExchange(reusable: boolean): void {
+    const exchange = this.exchange as Exchange
+    this.exchange = null
+    this.completed = null
+    exchange.connection = null
+    exchange.end()
+    if (reusable && exchange.options.reset !== true && !this.socket.destroyed) this.pool.release(this)
+    else this.socket.destroy()
+  }
+}
+
+/** `Keep-Alive: timeout=5` → 4,000 ms; undefined when absent. */
+function keepAliveHint(value: string | string[] | undefined): number | undefined {
+  const seconds = /\btimeout=(\d+)/i.exec(String(value ?? ''))?.[1]
+  return seconds === undefined ? undefined : Math.max(0, Number(seconds) * 1000 - KEEP_ALIVE_MARGIN_MS)
+}
+
+/** A header name is a token; a value never carries CR, LF or NUL (no header injection). */
+const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/
+const BAD_VALUE = /[\r\n\0]/
+
+/** The request line, headers and body as they go on the wire. */
+function serializeRequest(options: Dispatcher.DispatchOptions, hostHeader: string): string | Buffer {
+  const method = options.method ?? 'GET'
+  let head = `${method} ${options.path} HTTP/1.1\r\nhost: ${hostHeader}\r\n`
+  for (const [name, value] of headerPairs(options.headers)) {
+    if (!HEADER_NAME.test(name)) throw new RequestFailure('other', `invalid header name "${name}"`)
+    if (BAD_VALUE.test(value)) throw new RequestFailure('other', `invalid value for header "${name}": it contains a line break`)
+    const lower = name.toLowerCase()
+    if (lower === 'host' || lower === 'content-length' || lower === 'connection' || lower === 'transfer-encoding') continue
+    head += `${name}: ${value}\r\n`
+  }
+  const body = options.body
+  if (options.reset === true) head += 'connection: close\r\n'
+  if (body === undefined || body === null) return method === 'POST' || method === 'PUT' || method === 'PATCH' ? `${head}content-length: 0\r\n\r\n` : `${head}\r\n`
+  if (typeof body === 'string') return `${head}content-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`
+  if (body instanceof Uint8Array) return Buffer.concat([Buffer.from(`${head}content-length: ${body.byteLength}\r\n\r\n`, 'latin1'), body])
+  throw new RequestFailure('other', 'request bodies other than a string or bytes are not supported')
+}
+
+function headerPairs(headers: Dispatcher.DispatchOptions['headers']): [string, string][] {
+  if (!headers) return []
+  if (Array.isArray(headers)) {
+    const pairs: [string, string][] = []
+    for (let i = 0; i + 1 < headers.length; i += 2) pairs.push([String(headers[i]), String(headers[i + 1])])
+    return pairs
+  }
+  const pairs: [string, string][] = []
+  for (const [name, value] of Object.entries(headers as Record<string, string | string[] | undefined>)) {
+    if (value === undefined) continue
+    if (Array.isArray(value)) for (const v of value) pairs.push([name, v])
+    else pairs.push([name, String(value)])
+  }
+  return pairs
+}

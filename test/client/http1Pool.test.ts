@@ -1,0 +1,250 @@
+import { createServer } from 'node:net'
+import type { AddressInfo, Server, Socket } from 'node:net'
+import type { Dispatcher } from 'undici'
+import { afterEach, describe, expect, test } from 'vitest'
+import { classifyError } from '../../src/client/errors.ts'
+import { Http1Pool } from '../../src/client/http1Pool.ts'
+
+interface RawServer {
+  origin: string
+  /** Connections accepted so far, and the most open at once. */
+  accepted: number
+  peakOpen: number
+  /** Every request head received, in order. */
+  heads: string[]
+  server: Server
+  /** Destroys every open connection. */
+  dropAll(): void
+}
+
+const servers: RawServer[] = []
+const pools: Http1Pool[] = []
+afterEach(async () => {
+  for (const pool of pools.splice(0)) await Promise.race([pool.close(), new Promise((r) => setTimeout(r, 1000))])
+  for (const server of servers.splice(0)) {
+    server.dropAll()
+    await new Promise((resolve) => server.server.close(resolve))
+  }
+})
+
+/** A server on 127.0.0.1:0 that hands each complete request (head and Content-Length body) to `answer`. */
+async function rawServer(answer: (socket: Socket, head: string, body: string) => void): Promise<RawServer> {
+  const sockets = new Set<Socket>()
+  const state: RawServer = {
+    origin: '',
+    accepted: 0,
+    peakOpen: 0,
+    heads: [],
+    server: createServer(),
+    dropAll: () => {
+      for (const s of sockets) s.destroy()
+    },
+  }
+  state.server.on('connection', (socket) => {
+    sockets.add(socket)
+    state.accepted++
+    state.peakOpen = Math.max(state.peakOpen, sockets.size)
+    socket.once('close', () => sockets.delete(socket))
+    socket.on('error', () => undefined)
+    let pending = ''
+    socket.setEncoding('latin1')
+    socket.on('data', (data: string) => {
+      pending += data
+      for (;;) {
+        const end = pending.indexOf('\r\n\r\n')
+        if (end === -1) return
+        const head = pending.slice(0, end)
+        const length = Number(/\r\ncontent-length: *(\d+)/i.exec(head)?.[1] ?? 0)
+        if (pending.length < end + 4 + length) return
+        const body = pending.slice(end + 4, end + 4 + length)
+        pending = pending.slice(end + 4 + length)
+        state.heads.push(head)
+        answer(socket, head, body)
+      }
+    })
+  })
+  servers.push(state)
+  await new Promise<void>((resolve) => state.server.listen(0, '127.0.0.1', resolve))
+  state.origin = `http://127.0.0.1:${(state.server.address() as AddressInfo).port}`
+  return state
+}
+
+function pool(origin: string, connections = 4): Http1Pool {
+  const p = new Http1Pool(origin, { connections, keepAliveTimeoutMs: 10_000, connectTimeoutMs: 5_000 })
+  pools.push(p)
+  return p
+}
+
+interface Outcome {
+  status: number | null
+  headers: Record<string, string | string[] | undefined>
+  body: string
+  error: Error | null
+}
+
+/** Sends one request and collects what the handler saw. */
+function request(p: Http1Pool, options: Partial<Dispatcher.DispatchOptions> = {}, onStart?: (c: Dispatcher.DispatchController) => void): Promise<Outcome> {
+  return new Promise((resolve) => {
+    const out: Outcome = { status: null, headers: {}, body: '', error: null }
+    p.dispatch({ path: '/v1/chat/completions', method: 'POST', body: '{"x":1}', headers: { 'content-type': 'application/json' }, ...options }, {
+      onRequestStart: (c) => onStart?.(c),
+      onResponseStart: (_c, status, headers) => {
+        out.status = status
+        out.headers = headers
+      },
+      onResponseData: (_c, chunk) => {
+        out.body += chunk.toString('utf8')
+      },
+      onResponseEnd: () => resolve(out),
+      onResponseError: (_c, error) => {
+        out.error = error
+        resolve(out)
+      },
+    })
+  })
+}
+
+const ok = (body: string, extra = ''): string => `HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ncontent-length: ${Buffer.byteLength(body)}\r\n${extra}\r\n${body}`
+
+describe('Http1Pool', () => {
+  test('sends method, path, host, headers and body, and reuses one keep-alive connection', async () => {
+    const server = await rawServer((socket, _head, body) => socket.write(ok(`echo ${body}`)))
+    const p = pool(server.origin)
+    const first = await request(p)
+    const second = await request(p)
+    expect(first).toMatchObject({ status: 200, body: 'echo {"x":1}', error: null })
+    expect(second.body).toBe('echo {"x":1}')
+    expect(server.accepted).toBe(1)
+    expect(server.heads[0]).toMatch(/^POST \/v1\/chat\/completions HTTP\/1\.1\r\n/)
+    expect(server.heads[0]).toContain(`host: ${new URL(server.origin).host}`)
+    expect(server.heads[0]).toContain('content-type: application/json')
+    expect(server.heads[0]).toContain('content-length: 7')
+  })
+
+  test('never opens more than `connections` sockets; the others wait their turn', async () => {
+    const waiting: Socket[] = []
+    const server = await rawServer((socket) => {
+      waiting.push(socket)
+      // Answer once three requests have arrived or, with two connections, after a pause.
+      setTimeout(() => {
+        for (const s of waiting.splice(0)) s.write(ok('done'))
+      }, 30)
+    })
+    const p = pool(server.origin, 2)
+    const outcomes = await Promise.all([request(p), request(p), request(p), request(p), request(p)])
+    expect(outcomes.map((o) => o.body)).toEqual(['done', 'done', 'done', 'done', 'done'])
+    expect(server.peakOpen).toBe(2)
+    expect(server.accepted).toBe(2)
+  })
+
+  test('streams a chunked body as it arrives, one callback per packet', async () => {
+    const server = await rawServer((socket) => {
+      socket.write('HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\n\r\n')
+      let n = 0
+      const tick = setInterval(() => {
+        socket.write(`9\r\ndata: ${n}\n\n\r\n`)
+        if (++n === 3) {
+          clearInterval(tick)
+          socket.write('0\r\n\r\n')
+        }
+      }, 5)
+    })
+    const p = pool(server.origin)
+    const pieces: string[] = []
+    await new Promise<void>((resolve, reject) => {
+      p.dispatch({ path: '/', method: 'GET' }, {
+        onResponseData: (_c, chunk) => {
+          pieces.push(chunk.toString())
+        },
+        onResponseEnd: () => resolve(),
+        onResponseError: (_c, e) => reject(e),
+      })
+    })
+    expect(pieces.join('')).toBe('data: 0\n\ndata: 1\n\ndata: 2\n\n')
+    expect(pieces.length).toBeGreaterThanOrEqual(3)
+  })
+
+  test('reset sends Connection: close and does not reuse the socket', async () => {
+    const server = await rawServer((socket) => socket.write(ok('x')))
+    const p = pool(server.origin)
+    await request(p, { reset: true })
+    await request(p, { reset: true })
+    expect(server.heads[0]).toContain('connection: close')
+    expect(server.accepted).toBe(2)
+  })
+
+  test('a server that closes mid-body is server_disconnected; a closed port is connection_refused', async () => {
+    const server = await rawServer((socket) => {
+      socket.write('HTTP/1.1 200 OK\r\ncontent-length: 100\r\n\r\npartial')
+      setTimeout(() => socket.destroy(), 5)
+    })
+    const cut = await request(pool(server.origin))
+    expect(cut.body).toBe('partial')
+    expect(classifyError(cut.error, server.origin).kind).toBe('server_disconnected')
+
+    const closed = await rawServer(() => undefined)
+    const origin = closed.origin
+    await new Promise((resolve) => closed.server.close(resolve))
+    servers.splice(servers.indexOf(closed), 1)
+    const refused = await request(pool(origin))
+    expect(classifyError(refused.error, origin)).toMatchObject({ kind: 'connection_refused' })
+  })
+
+  test('a connection the server closed while idle is replaced, not used', async () => {
+    const server = await rawServer((socket) => {
+      socket.write(ok('x'))
+      setTimeout(() => socket.end(), 1)
+    })
+    const p = pool(server.origin)
+    await request(p)
+    await new Promise((resolve) => setTimeout(resolve, 50))
+    const again = await request(p)
+    expect(again).toMatchObject({ status: 200, body: 'x', error: null })
+    expect(server.accepted).toBe(2)
+  })
+
+  test('abort: a request given up before it is sent never reaches the server; a running one ends with the reason', async () => {
+    const server = await rawServer((socket) => socket.write(ok('x')))
+    const p = pool(server.origin, 1)
+    const never = await request(p, {}, (c) => c.abort(new Error('not now')))
+    expect(never.error?.message).toBe('not now')
+    expect(server.heads).toEqual([])
+    // The connection was not spoiled: the next request uses it.
+    expect((await request(p)).body).toBe('x')
+    expect(server.accepted).toBe(1)
+
+    const silent = await rawServer(() => undefined)
+    let running: Dispatcher.DispatchController | undefined
+    const pending = request(pool(silent.origin), {}, (c) => {
+      running = c
+    })
+    await new Promise((resolve) => setTimeout(resolve, 20))
+    running?.abort(new Error('stop'))
+    expect((await pending).error?.message).toBe('stop')
+    expect(silent.heads.length).toBe(1)
+  })
+
+  test('close() lets running requests finish; later dispatches fail', async () => {
+    const server = await rawServer((socket) => setTimeout(() => socket.write(ok('late')), 20))
+    const p = pool(server.origin)
+    const running = request(p)
+    await new Promise((resolve) => setTimeout(resolve, 5))
+    const closing = p.close()
+    expect((await running).body).toBe('late')
+    await closing
+    expect((await request(p)).error?.message).toMatch(/pool is closed/)
+  })
+
+  test('a header value with a line break is refused before anything is sent', async () => {
+    const server = await rawServer((socket) => socket.write(ok('x')))
+    const out = await request(pool(server.origin), { headers: { 'x-evil': 'a\r\nx-injected: 1' } })
+    expect(out.error?.message).toMatch(/invalid value for header "x-evil"/)
+    expect(server.heads).toEqual([])
+  })
+
+  test('garbage instead of HTTP is an error naming it', async () => {
+    const server = await rawServer((socket) => socket.write('SSH-2.0-OpenSSH_9.6\r\n\r\n'))
+    const out = await request(pool(server.origin))
+    expect(out.error?.message).toMatch(/invalid HTTP response: invalid status line "SSH-2.0-OpenSSH_9.6"/)
+  })
+})
