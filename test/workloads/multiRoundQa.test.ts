@@ -65,7 +65,8 @@ describe('multi-round QA against the mock', () => {
     // Constant arrivals at 0, 200, ..., 2800 ms; each user sends every 4 / 5 = 0.8 s, and an answer takes a few ms.
     expect([o.scheduled, o.sent, o.late, o.dropped]).toEqual([15, 15, 0, 0])
     expect(o.targetRate).toBe(5)
-    expect(o.achievedRate).toBe(5)
+    // The window ends at the stop timer, which may fire a few µs before 3 s by the monotonic clock.
+    expect(o.achievedRate).toBeCloseTo(5, 6)
     expect(o.scheduleLag.count).toBe(15)
     expect(o.latencyFromScheduled.avg).toBeGreaterThanOrEqual(run.rounds[0]!.metrics.latency!.avg)
     expect(run.workload).toBe('multi-round-qa')
