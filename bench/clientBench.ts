@@ -158,11 +158,9 @@ export async function measureFidelity(url: string, streams: number, ttft = 200, 
   const itlError = new MetricRecorder()
   const runId = `f${Date.now()}`
   const cpu0 = process.cpuUsage()
-  if (process.env['MARK']) console.error('burst start', performance.now().toFixed(0))
   const records = await Promise.all(Array.from({ length: streams }, (_, i) =>
     sendRequest({ ...ctx, headers: { ...ctx.headers, 'x-bench-id': `${runId}-${i}` } }, MESSAGES, meta(streams))))
   const cpu = process.cpuUsage(cpu0)
-  if (process.env['MARK']) console.error('burst end', performance.now().toFixed(0))
   let failed = 0
   for (let i = 0; i < records.length; i++) {
     const r = records[i] as RequestRecord
