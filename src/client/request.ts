@@ -115,10 +115,11 @@ function sendOnce(ctx: RequestContext, messages: readonly ChatMessage[], meta: R
 }
 
 /**
- * One HTTP exchange through undici's dispatch handler: body bytes are stamped with their loop turn's
- * receive time (turnClock.ts) and parsed in the data callback, with no stream object or async iterator per request. Resolves at
- * `[DONE]` (the rest of the body drains in the background, returning the connection to the pool),
- * at the end of the body, or on the first failure; never rejects.
+ * One HTTP exchange through a dispatch handler (Http1Pool's in-place bytes for http://, undici's for
+ * https://): body bytes are stamped with their loop turn's receive time (turnClock.ts) and parsed in
+ * the data callback, with no stream object or async iterator per request. Resolves at `[DONE]` (the
+ * rest of the body drains in the background, returning the connection to the pool), at the end of
+ * the body, or on the first failure; never rejects.
  */
 function exchange(ctx: RequestContext, body: string, state: ResponseState): Promise<Exchange> {
   const stream = ctx.generation.stream ?? true
