@@ -322,7 +322,12 @@ class Connection {
 
   private onEnd(): void {
     const exchange = this.exchange
-    if (exchange === null) return
+    if (exchange === null) {
+      // Closed by the server while idle: out of the pool now, not when the socket's close event comes.
+      this.pool.forget(this)
+      this.socket.destroy()
+      return
+    }
     if (this.reader.end()) this.finishExchange(false)
     else exchange.fail(new RequestFailure('server_disconnected', 'the server closed the connection before the response ended'))
   }

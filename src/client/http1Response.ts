@@ -71,11 +71,6 @@ export class ResponseReader {
     return this.state !== State.Done
   }
 
-  /** True when the end of the connection is the end of this body (no length, not chunked). */
-  get endsAtClose(): boolean {
-    return this.state === State.UntilClose
-  }
-
   /**
    * Feeds bytes `buf[start, end)` from the socket. Returns where it stopped: `end`, or earlier when the
    * response ended before them (bytes no request asked for). Throws ResponseFormatError on malformed input.
