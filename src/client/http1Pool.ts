@@ -43,11 +43,19 @@ export interface BytesHandler extends Dispatcher.DispatchHandler {
   onResponseBytes(controller: Dispatcher.DispatchController, buf: Buffer, start: number, end: number): void
 }
 
+/** Most bytes one socket read takes. */
+const READ_SIZE = 64 * 1024
+
 /**
- * The one read buffer of every connection: a read is handled to the end (the handler copies what it
- * keeps) before libuv reads the next socket, so they never overlap.
+ * The one read area of every connection: a read is handled to the end (the handler copies what it
+ * keeps) before libuv reads the next socket, so they never overlap. The two bytes after a read's are
+ * set to CR LF, so a native search for a line end (Buffer#indexOf) stops there instead of running on
+ * through stale bytes: that bound used to come from a view per read, an allocation per chunk.
  */
-const readBuffer = Buffer.allocUnsafe(64 * 1024)
+const readArea = Buffer.allocUnsafe(READ_SIZE + 2)
+const CR = 0x0d
+const LF = 0x0a
+const readBuffer = readArea.subarray(0, READ_SIZE)
 
 /** The server's keep-alive hint is shortened by this much, so we never send on a socket it is closing. */
 const KEEP_ALIVE_MARGIN_MS = 1000
@@ -150,8 +158,11 @@ export class Http1Pool implements RequestDispatcher {
 /** One request: its handler, and the controller the handler sees. */
 class Exchange implements Dispatcher.DispatchController {
   readonly pool: Http1Pool
-  readonly options: Dispatcher.DispatchOptions
   readonly handler: Dispatcher.DispatchHandler
+  /** `connection: close` was asked for. (The options themselves are not kept: they hold the body.) */
+  readonly reset: boolean
+  /** A HEAD request: its response has no body. */
+  readonly head: boolean
   request: string | Buffer = ''
   connection: Connection | null = null
   /** onResponseEnd or onResponseError has been called. */
@@ -163,8 +174,9 @@ class Exchange implements Dispatcher.DispatchController {
 
   constructor(pool: Http1Pool, options: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler) {
     this.pool = pool
-    this.options = options
     this.handler = handler
+    this.reset = options.reset === true
+    this.head = options.method === 'HEAD'
   }
 
   get aborted(): boolean {
@@ -291,7 +303,7 @@ class Connection {
       return
     }
     this.completed = null
-    this.reader.expect(exchange.options.method === 'HEAD')
+    this.reader.expect(exchange.head)
     exchange.sent = true
     this.socket.write(exchange.request)
     // The request is on the wire: its text need not stay in memory for the rest of the stream.
@@ -307,8 +319,9 @@ class Connection {
     }
     let used: number
     try {
-      // A view per read (not per chunk) keeps native searches (indexOf) within this read's bytes.
-      used = this.reader.feed(readBuffer.subarray(0, n), 0, n)
+      readArea[n] = CR
+      readArea[n + 1] = LF
+      used = this.reader.feed(readArea, 0, n)
     } catch (error) {
       const message = error instanceof ResponseFormatError ? `invalid HTTP response: ${error.message}` : String(error)
       exchange.fail(error instanceof ResponseFormatError ? new RequestFailure('other', message) : (error as Error))
@@ -338,7 +351,7 @@ class Connection {
     this.completed = null
     exchange.connection = null
     exchange.end()
-    if (reusable && exchange.options.reset !== true && !this.socket.destroyed) this.pool.release(this)
+    if (reusable && !exchange.reset && !this.socket.destroyed) this.pool.release(this)
     else this.socket.destroy()
   }
 }
