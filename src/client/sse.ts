@@ -27,9 +27,18 @@ const CR = 0x0d
 const COLON = 0x3a
 const SPACE = 0x20
 
+/**
+ * What a parser reports to, as one object: a parser per stream then needs no closures of its own.
+ * `onSseBytes`, when present, is the SseBytesHandler.
+ */
+export interface SseSink {
+  onSseEvent(data: string, event: string | undefined, receivedAt: number): void
+  onSseBytes?(buf: Buffer, start: number, end: number, receivedAt: number): boolean
+}
+
 export class SseParser {
-  private readonly onEvent: SseEventHandler
-  private readonly onEventBytes: SseBytesHandler | undefined
+  private readonly sink: SseSink
+  private readonly inPlace: boolean
   /** Bytes of an incomplete line carried over from the previous chunk. */
   private pending: Buffer | null = null
   /** The previous chunk ended in CR, so a leading LF belongs to that terminator. */
@@ -43,9 +52,10 @@ export class SseParser {
   private dataStart = 0
   private dataEnd = 0
 
-  constructor(onEvent: SseEventHandler, onEventBytes?: SseBytesHandler) {
-    this.onEvent = onEvent
-    this.onEventBytes = onEventBytes
+  /** Events go to `sink`, or to `onEvent` (and data in place to `onEventBytes`, when given). */
+  constructor(sink: SseSink | SseEventHandler, onEventBytes?: SseBytesHandler) {
+    this.sink = typeof sink === 'function' ? { onSseEvent: sink, onSseBytes: onEventBytes } : sink
+    this.inPlace = this.sink.onSseBytes !== undefined
   }
 
   /** Feeds the next bytes from the wire. `receivedAt` is their arrival time (ms, any clock). */
@@ -128,7 +138,7 @@ export class SseParser {
     const fieldLength = colon - start
     if (fieldLength === 4 && first === 0x64 && buf[start + 1] === 0x61 && buf[start + 2] === 0x74 && buf[start + 3] === 0x61) {
       // "data"
-      if (this.onEventBytes !== undefined && this.data === null && this.dataBuf === null) {
+      if (this.inPlace && this.data === null && this.dataBuf === null) {
         this.dataBuf = buf
         this.dataStart = valueStart
         this.dataEnd = end
@@ -152,11 +162,11 @@ export class SseParser {
   }
 
   private dispatch(receivedAt: number): void {
-    const inPlace = this.dataBuf
-    if (inPlace !== null) {
+    const held = this.dataBuf
+    if (held !== null) {
       this.dataBuf = null
-      if (this.eventName === undefined && this.onEventBytes?.(inPlace, this.dataStart, this.dataEnd, receivedAt)) return
-      this.data = inPlace.toString('utf8', this.dataStart, this.dataEnd)
+      if (this.eventName === undefined && this.sink.onSseBytes?.(held, this.dataStart, this.dataEnd, receivedAt)) return
+      this.data = held.toString('utf8', this.dataStart, this.dataEnd)
     }
     const first = this.data
     if (first === null) {
@@ -168,7 +178,7 @@ export class SseParser {
     this.data = null
     this.moreData = null
     this.eventName = undefined
-    this.onEvent(data, event, receivedAt)
+    this.sink.onSseEvent(data, event, receivedAt)
   }
 }
 
