@@ -14,14 +14,25 @@ import type { RequestContext } from './request.ts'
  * to one core that compile takes the core from the event loop for 3–5 ms, at a moment set by the call
  * count: at 100 streams it landed on the 30th token of every stream, and every chunk that arrived
  * meanwhile was stamped late (ITL error p99 3–5 ms instead of under 1). An in-memory replay was not
- * enough: the socket callbacks, Node's read path and the turn clock's setImmediate then compiled
- * during the run instead. Costs a few tenths of a second, once per process.
+ * enough: the socket callbacks and Node's read path then compiled during the run instead. Costs a
+ * few tenths of a second, once per process.
+ *
+ * The first round runs on a pool of its own that is then closed: closing the first connections
+ * changes a prototype chain inside Node's net module, which throws away the optimised code of its
+ * read path (`onStreamRead`), so a close after the last round made that code compile again during the
+ * run (--trace-deopt: "dependent prototype chain changed"). Two token events per packet give the
+ * per-event code (SSE dispatch) twice the calls of the per-read code, as it needs to reach the tier.
  */
 let warmed: Promise<void> | undefined
 
-/** Concurrent streams, tokens each, and rounds: enough calls for V8's optimising tier (Node 24). */
+/**
+ * Concurrent streams, token packets each, tokens per packet and rounds: enough calls for V8's
+ * optimising tier (Node 24) at every level, per read and per SSE event.
+ */
 const WARM_STREAMS = 16
-const WARM_TOKENS = 64
+const WARM_PACKETS = 64
+const EVENTS_PER_PACKET = 2
+const WARM_TOKENS = WARM_PACKETS * EVENTS_PER_PACKET
 const WARM_ROUNDS = 16
 
 export function warmUpClient(kind: ApiKind = 'chat'): Promise<void> {
@@ -42,9 +53,10 @@ async function warm(kind: ApiKind): Promise<void> {
     server.listen(0, '127.0.0.1', resolve)
   })
   const { port } = server.address() as AddressInfo
-  const pool = new Http1Pool(`http://127.0.0.1:${port}`, { connections: WARM_STREAMS, keepAliveTimeoutMs: 5_000, connectTimeoutMs: 5_000 })
+  const openPool = (): Http1Pool => new Http1Pool(`http://127.0.0.1:${port}`, { connections: WARM_STREAMS, keepAliveTimeoutMs: 5_000, connectTimeoutMs: 5_000 })
+  const first = openPool()
   const ctx: RequestContext = {
-    dispatcher: pool,
+    dispatcher: first,
     path: kind === 'chat' ? '/v1/chat/completions' : '/v1/completions',
     url: `http://127.0.0.1:${port}/`,
     kind,
@@ -55,11 +67,13 @@ async function warm(kind: ApiKind): Promise<void> {
     tokenizer: { encoding: 'o200k_base', encode: () => [], decode: () => '', count: () => 0, truncate: (t: string) => t },
   }
   const messages = [{ role: 'user' as const, content: 'warm-up' }]
+  const round = (dispatcher: Http1Pool, n: number): Promise<unknown> => Promise.all(Array.from({ length: WARM_STREAMS }, (_, i) =>
+    sendRequest({ ...ctx, dispatcher }, messages, { id: `warm-${n}-${i}`, index: i, sessionId: 'warm-up', turnIndex: 0, round: 0, concurrency: WARM_STREAMS })))
   try {
-    for (let round = 0; round < WARM_ROUNDS; round++) {
-      await Promise.all(Array.from({ length: WARM_STREAMS }, (_, i) =>
-        sendRequest(ctx, messages, { id: `warm-${round}-${i}`, index: i, sessionId: 'warm-up', turnIndex: 0, round: 0, concurrency: WARM_STREAMS })))
-    }
+    await round(first, 0)
+    await first.close()
+    const pool = openPool()
+    for (let n = 1; n < WARM_ROUNDS; n++) await round(pool, n)
     await pool.close()
   } finally {
     for (const socket of sockets) socket.destroy()
@@ -94,7 +108,7 @@ function answerRequests(socket: Socket, packets: Buffer[]): void {
   socket.on('error', () => socket.destroy())
 }
 
-/** The response's packets: the head with the role chunk, one token per packet, then the end. */
+/** The response's packets: the head with the role chunk, EVENTS_PER_PACKET tokens per packet, then the end. */
 function syntheticResponse(kind: ApiKind, tokens: number): Buffer[] {
   const frame = (event: string): string => `${Buffer.byteLength(event).toString(16)}\r\n${event}\r\n`
   const object = kind === 'chat' ? 'chat.completion.chunk' : 'text_completion'
@@ -104,10 +118,15 @@ function syntheticResponse(kind: ApiKind, tokens: number): Buffer[] {
     'HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\n\r\n' +
       frame(`${choice(`${kind === 'chat' ? '"delta":{"role":"assistant","content":""}' : '"text":""'},"logprobs":null,"finish_reason":null`)}}\n\n`),
   ]
-  for (let i = 1; i <= tokens; i++) {
+  const token = (i: number): string => {
     // Tokens with and without continuous usage, and an escaped one, as servers send them.
     const usage = i % 2 === 0 ? `,"usage":{"prompt_tokens":8,"total_tokens":${8 + i},"completion_tokens":${i}}` : ''
-    packets.push(frame(`${choice(`${text(i % 16 === 0 ? ' "tok"\n' : ' tok')},"logprobs":null,"finish_reason":null`)}${usage}}\n\n`))
+    return frame(`${choice(`${text(i % 16 === 0 ? ' "tok"\n' : ' tok')},"logprobs":null,"finish_reason":null`)}${usage}}\n\n`)
+  }
+  for (let i = 1; i <= tokens; i += EVENTS_PER_PACKET) {
+    let packet = ''
+    for (let j = i; j < i + EVENTS_PER_PACKET && j <= tokens; j++) packet += token(j)
+    packets.push(packet)
   }
   packets.push(frame(`${choice(`${text('')},"logprobs":null,"finish_reason":"length"`)},"usage":{"prompt_tokens":8,"total_tokens":${8 + tokens},"completion_tokens":${tokens}}}\n\ndata: [DONE]\n\n`) + '0\r\n\r\n')
   return packets.map((p) => Buffer.from(p))
