@@ -60,7 +60,7 @@ try {
     settle()
     const r = await measureFidelity(timed.url, streams)
     fidelity.push(r)
-    log(`  ${String(streams).padStart(4)} streams: TTFT error p50 ${r.ttftErrorMs.p50.toFixed(2)} / p99 ${r.ttftErrorMs.p99.toFixed(2)} ms, ITL error p50 ${r.itlErrorMs.p50.toFixed(2)} / p99 ${r.itlErrorMs.p99.toFixed(2)} ms (vs injected TTFT: p99 ${r.ttftErrorVsInjectedMs.p99.toFixed(2)} ms), pool warm-up ${r.preconnectMs.toFixed(0)} ms, failed ${r.failed}`)
+    log(`  ${String(streams).padStart(4)} streams: TTFT error p50 ${r.ttftErrorMs.p50.toFixed(2)} / p99 ${r.ttftErrorMs.p99.toFixed(2)} ms, ITL error p50 ${r.itlErrorMs.p50.toFixed(2)} / p99 ${r.itlErrorMs.p99.toFixed(2)} ms (vs injected TTFT: p99 ${r.ttftErrorVsInjectedMs.p99.toFixed(2)} ms), pool warm-up ${r.preconnectMs.toFixed(0)} ms, uncertain truth ${r.uncertainTruthItls} gaps, failed ${r.failed}`)
   }
 } finally {
   await timed.stop()

@@ -7,8 +7,8 @@
  * Run as a child process (bench/run.ts forks it; `SERVER_CPU=1` pins it with taskset). It prints
  * `{"port": N}` on its first stdout line. A request may override tokens/ttft/itl with `x-bench-tokens`,
  * `x-bench-ttft`, `x-bench-itl`. With `x-bench-id`, the epoch time (ms, µs precision) of every content
- * write is kept, and `GET /truth/<id>` returns `{ arrived, writes }`: the truth the client's timestamps
- * are checked against.
+ * write is kept, and `GET /truth/<id>` returns `{ arrived, writes, spans }`: the truth the client's
+ * timestamps are checked against, and how long each write took (its uncertainty).
  *
  * HTTP/1.1 is spoken directly on node:net, like the C servers the issue's reference figures come from:
  * node:http corks a chunked response until the next tick, so a stamp taken after `res.write()` would be
@@ -44,7 +44,14 @@ const json = (body: string): string =>
 
 /** Epoch ms with sub-ms precision, comparable across processes on one machine. */
 const epoch = (): number => performance.timeOrigin + performance.now()
-const truths = new Map<string, { arrived: number; writes: number[] }>()
+/** What a request's client is checked against: when it arrived, when each content chunk was written. */
+interface Truth {
+  arrived: number
+  writes: number[]
+  /** How long each write took, ms: the chunk left at some moment in it, so longer is less certain. */
+  spans: number[]
+}
+const truths = new Map<string, Truth>()
 
 interface Request {
   method: string
@@ -76,7 +83,7 @@ function fast(socket: Socket, tokens: number): void {
 
 interface Stream {
   socket: Socket
-  truth: number[] | undefined
+  truth: Truth | undefined
   due: number
   left: number
   total: number
@@ -93,8 +100,14 @@ function spin(): void {
     const s = queue[i] as Stream
     if (s.socket.destroyed) continue
     if (s.due <= now) {
+      const truth = s.truth
+      const before = truth === undefined ? 0 : epoch()
       s.socket.write(CONTENT)
-      s.truth?.push(epoch())
+      if (truth !== undefined) {
+        const after = epoch()
+        truth.writes.push(after)
+        truth.spans.push(after - before)
+      }
       if (--s.left === 0) {
         s.socket.write(finish(s.total))
         continue
@@ -108,7 +121,7 @@ function spin(): void {
   else spinning = false
 }
 
-function timed(socket: Socket, tokens: number, ttft: number, itl: number, arrived: number, truth: number[] | undefined): void {
+function timed(socket: Socket, tokens: number, ttft: number, itl: number, arrived: number, truth: Truth | undefined): void {
   socket.write(SSE_HEAD + ROLE)
   queue.push({ socket, due: arrived + ttft, left: tokens, total: tokens, itl, truth })
   if (!spinning) {
@@ -130,11 +143,11 @@ function respond(socket: Socket, req: Request): void {
   }
   const arrived = performance.now()
   const id = req.headers.get('x-bench-id')
-  const truth = id ? { arrived: epoch(), writes: [] as number[] } : undefined
+  const truth: Truth | undefined = id ? { arrived: epoch(), writes: [], spans: [] } : undefined
   if (id && truth) truths.set(id, truth)
   const tokens = Number(req.headers.get('x-bench-tokens') ?? values.tokens)
   if (values.mode === 'fast') fast(socket, tokens)
-  else timed(socket, tokens, Number(req.headers.get('x-bench-ttft') ?? values.ttft), Number(req.headers.get('x-bench-itl') ?? values.itl), arrived, truth?.writes)
+  else timed(socket, tokens, Number(req.headers.get('x-bench-ttft') ?? values.ttft), Number(req.headers.get('x-bench-itl') ?? values.itl), arrived, truth)
 }
 
 /** Reads keep-alive requests off one connection: head up to the blank line, then Content-Length bytes of body. */
