@@ -72,8 +72,8 @@ const MAX_RETRY_AFTER_MS = 60_000
 
 /** Sends one request and measures it. Never throws: failures become a record with `ok: false`. */
 export function sendRequest(ctx: RequestContext, messages: readonly ChatMessage[], meta: RequestMeta): Promise<RequestRecord> {
-  return new Promise<RequestRecord>((resolve) => {
-    new Exchange(ctx, messages, meta, 0, resolve).start()
+  return new Promise<RequestRecord>((resolve, reject) => {
+    new Exchange(ctx, messages, meta, 0, resolve, reject).start()
   })
 }
 
@@ -102,6 +102,8 @@ class Exchange implements BytesHandler, SseSink {
   /** Attempts before this one (429 retries). */
   private readonly retries: number
   private readonly resolve: (record: RequestRecord) => void
+  /** Only for a bug while building the record (a throwing tokenizer): the promise must still settle. */
+  private readonly reject: (error: unknown) => void
   private readonly state = new ResponseState()
   private readonly parser = new SseParser(this)
   /**
@@ -121,12 +123,20 @@ class Exchange implements BytesHandler, SseSink {
   private controller: Dispatcher.DispatchController | null = null
   private timer: ReturnType<typeof setTimeout> | undefined = undefined
 
-  constructor(ctx: RequestContext, messages: readonly ChatMessage[], meta: RequestMeta, retries: number, resolve: (record: RequestRecord) => void) {
+  constructor(
+    ctx: RequestContext,
+    messages: readonly ChatMessage[],
+    meta: RequestMeta,
+    retries: number,
+    resolve: (record: RequestRecord) => void,
+    reject: (error: unknown) => void,
+  ) {
     this.ctx = ctx
     this.messages = messages
     this.meta = meta
     this.retries = retries
     this.resolve = resolve
+    this.reject = reject
   }
 
   start(): void {
@@ -252,17 +262,23 @@ class Exchange implements BytesHandler, SseSink {
     clearTimeout(this.timer)
     ctx.signal?.removeEventListener('abort', this)
     const endedAt = state.doneOffset === null ? performance.now() : this.t0 + state.doneOffset
-    const record = state.toRecord(ctx, this.messages, this.meta, {
-      startedAt: this.startedAt,
-      latencyMs: endedAt - this.t0,
-      queuedMs: this.t0 - this.dispatchedAt,
-      status: this.status,
-      failure,
-    })
+    let record: RequestRecord
+    try {
+      record = state.toRecord(ctx, this.messages, this.meta, {
+        startedAt: this.startedAt,
+        latencyMs: endedAt - this.t0,
+        queuedMs: this.t0 - this.dispatchedAt,
+        status: this.status,
+        failure,
+      })
+    } catch (error) {
+      this.reject(error)
+      return
+    }
     if (failure?.kind === 'rate_limited' && this.retries < (ctx.retries ?? 0) && !ctx.signal?.aborted) {
       const attempt = this.retries + 1
       void sleep(Math.min(MAX_RETRY_AFTER_MS, this.retryAfterMs ?? 1000 * attempt), ctx.signal)
-        .then(() => new Exchange(ctx, this.messages, this.meta, attempt, this.resolve).start())
+        .then(() => new Exchange(ctx, this.messages, this.meta, attempt, this.resolve, this.reject).start())
       return
     }
     if (this.retries > 0) record.retries = this.retries

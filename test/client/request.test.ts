@@ -152,6 +152,14 @@ describe('sendRequest against other servers', () => {
     expect(r).toMatchObject({ ok: true, outputTokens: 2, outputTokenSource: 'tokenizer', inputTokenSource: 'tokenizer' })
   })
 
+  test('a tokenizer that throws while the record is built rejects the request instead of leaving it pending', async () => {
+    const server = await rawServer('data: {"choices":[{"delta":{"content":"hello world"}}]}\n\ndata: [DONE]\n\n')
+    const { ctx, endpoint } = contextFor(server.url)
+    closers.push(() => endpoint.close())
+    const broken = { ...ctx.tokenizer, count: (): number => { throw new Error('tokenizer broke') } }
+    await expect(send({ ...ctx, tokenizer: broken }, 'x')).rejects.toThrow('tokenizer broke')
+  })
+
   test('a 1 MB chunk is read whole', async () => {
     const big = 'x'.repeat(1024 * 1024)
     const server = await rawServer(`data: {"choices":[{"delta":{"content":"${big}"}}],"usage":null}\n\ndata: {"choices":[],"usage":{"prompt_tokens":1,"completion_tokens":1}}\n\ndata: [DONE]\n\n`)
