@@ -69,7 +69,7 @@ export class SseParser {
     let start = from
     if (this.skipLeadingLf) {
       this.skipLeadingLf = false
-      if (end > 0 && buf[0] === LF) start = 1
+      if (start < end && buf[start] === LF) start++
     }
     // Terminators are found with Buffer#indexOf (native memchr) rather than a byte loop in JS; a
     // stream with no CR at all (the usual case) pays for one CR search per network chunk.

@@ -10,6 +10,24 @@ function parse(chunks: Uint8Array[]): string[] {
   return events
 }
 
+/**
+ * The same bytes fed as ranges of one buffer that starts with foreign bytes (LF CR), as Http1Pool feeds
+ * the parts of a read between HTTP chunk framing.
+ */
+function parseRanges(bytes: Uint8Array, offsets: number[]): string[] {
+  const prefix = 2
+  const buf = Buffer.concat([Buffer.from('\n\r'), bytes])
+  const events: string[] = []
+  const parser = new SseParser((data) => events.push(data))
+  let prev = 0
+  for (const part of cut(bytes, offsets)) {
+    parser.pushRange(buf, prefix + prev, prefix + prev + part.length, 0)
+    prev += part.length
+  }
+  parser.end(0)
+  return events
+}
+
 /** Cuts `bytes` at the given (sorted, de-duplicated) offsets. */
 function cut(bytes: Uint8Array, offsets: number[]): Uint8Array[] {
   const points = [...new Set(offsets.map((o) => o % (bytes.length + 1)))].sort((a, b) => a - b)
@@ -39,6 +57,7 @@ describe('SseParser properties', () => {
         const expected = events.map((e) => e.lines.join('\n'))
         expect(parse([bytes])).toEqual(expected)
         expect(parse(cut(bytes, offsets))).toEqual(expected)
+        expect(parseRanges(bytes, offsets)).toEqual(expected)
       }),
       { numRuns: 300, seed: 42 },
     )

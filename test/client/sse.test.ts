@@ -50,6 +50,16 @@ describe('SseParser', () => {
     expect(events.map((e) => e.data)).toEqual(['a', 'b'])
   })
 
+  test('a CRLF split between two ranges of one buffer is one terminator, whatever the buffer starts with', () => {
+    const events: string[] = []
+    const parser = new SseParser((data) => events.push(data))
+    const first = 'data: z\n\ndata: a\r'
+    const buf = Buffer.from(`\n${first}\n\r\n`)
+    parser.pushRange(buf, 1, 1 + first.length, 0)
+    parser.pushRange(buf, 1 + first.length, buf.length, 0)
+    expect(events).toEqual(['z', 'a'])
+  })
+
   test('a multi-byte character split across chunks is decoded whole', () => {
     const b = bytes('data: Александр 🚀\n\n')
     for (let cut = 1; cut < b.length; cut++) {
