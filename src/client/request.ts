@@ -108,11 +108,12 @@ class Exchange implements BytesHandler, SseSink {
   private readonly parser = new SseParser(this)
   /**
    * The clock starts when the request is about to be written (onRequestStart), so a wait for a
-   * connection (or its set-up on a cold pool) is reported as queuedMs and never pollutes TTFT.
+   * connection (or its set-up on a cold pool) is reported as queuedMs and never pollutes TTFT. Until
+   * then (a request that fails before it is written) it is the moment it was handed to the pool.
    */
-  private readonly dispatchedAt = performance.now()
-  private t0 = this.dispatchedAt
-  private startedAt = performance.timeOrigin + this.dispatchedAt
+  private dispatchedAt = 0
+  private t0 = 0
+  private startedAt = 0
   private settled = false
   private status: number | null = null
   private retryAfterMs: number | undefined = undefined
@@ -141,7 +142,19 @@ class Exchange implements BytesHandler, SseSink {
 
   start(): void {
     const { ctx } = this
+    let body: string | undefined
+    let unbuildable: unknown
+    try {
+      body = buildPayload(ctx.kind, this.messages, ctx.generation)
+    } catch (error) {
+      unbuildable = error
+    }
+    // After the body is built (a long prompt takes milliseconds to serialise), so queuedMs is the
+    // wait for a connection alone.
+    this.dispatchedAt = this.t0 = performance.now()
+    this.startedAt = performance.timeOrigin + this.t0
     this.timer = setTimeout(timeOut, ctx.timeoutMs, this)
+    if (body === undefined) return this.finish(classifyError(unbuildable, ctx.url))
     if (ctx.signal?.aborted) return this.handleEvent()
     ctx.signal?.addEventListener('abort', this, ONCE)
     try {
@@ -149,7 +162,7 @@ class Exchange implements BytesHandler, SseSink {
         path: ctx.path,
         method: 'POST',
         headers: ctx.headers,
-        body: buildPayload(ctx.kind, this.messages, ctx.generation),
+        body,
         reset: ctx.closeConnection,
         headersTimeout: ctx.timeoutMs,
         bodyTimeout: ctx.timeoutMs,

@@ -5,6 +5,7 @@ import type { AddressInfo } from 'node:net'
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest'
 import { startMockServer } from '../../src/mock/index.ts'
 import type { MockServer } from '../../src/mock/index.ts'
+import { Http1Pool } from '../../src/client/http1Pool.ts'
 import { contextFor, send } from '../helpers/client.ts'
 
 let mock: MockServer
@@ -158,6 +159,26 @@ describe('sendRequest against other servers', () => {
     closers.push(() => endpoint.close())
     const broken = { ...ctx.tokenizer, count: (): number => { throw new Error('tokenizer broke') } }
     await expect(send({ ...ctx, tokenizer: broken }, 'x')).rejects.toThrow('tokenizer broke')
+  })
+
+  test('a wait for a free connection is queuedMs, not TTFT or latency', async () => {
+    const server = await rawServer((res) => {
+      res.writeHead(200, { 'content-type': 'text/event-stream' })
+      res.write('data: {"choices":[{"delta":{"content":"a"}}]}\n\n')
+      setTimeout(() => res.end('data: [DONE]\n\n'), 60)
+    })
+    const { ctx, endpoint } = contextFor(server.url)
+    closers.push(() => endpoint.close())
+    const pool = new Http1Pool(new URL(server.url).origin, { connections: 1, keepAliveTimeoutMs: 5_000, connectTimeoutMs: 5_000 })
+    closers.push(() => pool.close())
+    const one = { ...ctx, dispatcher: pool }
+    const [first, second] = await Promise.all([send(one, 'x'), send(one, 'y')])
+    expect(first?.ok && second?.ok).toBe(true)
+    // The second waited for the first's 60 ms response; its own clock started when it was written.
+    expect(second?.queuedMs ?? 0).toBeGreaterThan(40)
+    expect(second?.startedAt ?? 0).toBeGreaterThan((first?.startedAt ?? 0) + 40)
+    expect(second?.ttftMs ?? Infinity).toBeLessThan(40)
+    expect(second?.latencyMs ?? Infinity).toBeLessThan((first?.latencyMs ?? 0) + 40)
   })
 
   test('a 1 MB chunk is read whole', async () => {
