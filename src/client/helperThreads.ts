@@ -1,5 +1,6 @@
 import { spawnSync } from 'node:child_process'
 import { readdirSync, readFileSync } from 'node:fs'
+import { availableParallelism } from 'node:os'
 
 /**
  * Moves V8's helper threads (background compiler, concurrent and parallel GC) to Linux's SCHED_IDLE
@@ -13,7 +14,7 @@ import { readdirSync, readFileSync } from 'node:fs'
  * once, since the loop then sleeps.
  *
  * Best effort and Linux only: through `chrt` (util-linux); without it, or elsewhere, nothing changes.
- * Returns how many threads were moved.
+ * Returns how many threads were moved. Callers do it only when confinedToOneCpu().
  */
 export function idleHelperThreads(): number {
   if (process.platform !== 'linux') return 0
@@ -29,4 +30,15 @@ export function idleHelperThreads(): number {
     if (result.status === 0) moved++
   }
   return moved
+}
+
+/**
+ * The process may run on one CPU only (`taskset -c N`, a cpuset), as a load generator measuring
+ * timing should: its helper threads then share the event loop's core, which is when idleHelperThreads()
+ * helps. With more CPUs they have cores of their own, and as SCHED_IDLE threads on a host whose cores
+ * are all busy (a CPU inference server beside the client) they could starve while the event loop
+ * waits for one of them in a collection.
+ */
+export function confinedToOneCpu(): boolean {
+  return availableParallelism() === 1
 }

@@ -4,7 +4,7 @@ import type { ApiKind } from './openai.ts'
 import { Http1Pool } from './http1Pool.ts'
 import { sendRequest } from './request.ts'
 import type { RequestContext } from './request.ts'
-import { idleHelperThreads } from './helperThreads.ts'
+import { confinedToOneCpu, idleHelperThreads } from './helperThreads.ts'
 
 /**
  * Streams synthetic tokens over loopback through the client's own per-chunk path (socket read → HTTP
@@ -80,10 +80,10 @@ async function warm(kind: ApiKind): Promise<void> {
     for (const socket of sockets) socket.destroy()
     await new Promise((resolve) => server.close(resolve))
   }
-  // Let the background compiler finish while nothing is measured, then keep V8's helper threads from
-  // taking the core from the event loop during the run (helperThreads.ts).
+  // Let the background compiler finish while nothing is measured, then, on a client confined to one
+  // core, keep V8's helper threads from taking it from the event loop during the run (helperThreads.ts).
   await new Promise((resolve) => setTimeout(resolve, 25))
-  idleHelperThreads()
+  if (confinedToOneCpu()) idleHelperThreads()
 }
 
 /** Answers each request on a connection with `packets`, one per event-loop turn, like a server streaming tokens. */

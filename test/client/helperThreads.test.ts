@@ -1,5 +1,6 @@
 import { spawnSync } from 'node:child_process'
 import { readdirSync, readFileSync } from 'node:fs'
+import { availableParallelism } from 'node:os'
 import { describe, expect, test } from 'vitest'
 import { idleHelperThreads } from '../../src/client/helperThreads.ts'
 
@@ -30,5 +31,31 @@ describe('idleHelperThreads', () => {
 
   test.runIf(!linuxWithChrt)('changes nothing where it cannot (not Linux, or no chrt)', () => {
     expect(idleHelperThreads()).toBe(0)
+  })
+})
+
+describe('the warm-up', () => {
+  const linuxWithTaskset = linuxWithChrt && spawnSync('taskset', ['-c', '0', 'true'], { stdio: 'ignore' }).status === 0
+  /** Runs warmUpClient() in a fresh Node (pinned to CPU 0 when asked) and returns its V8Worker policies. */
+  function helperPoliciesAfterWarmUp(pinned: boolean): number[] {
+    const script = `
+      import { readdirSync, readFileSync } from 'node:fs'
+      import { warmUpClient } from ${JSON.stringify(new URL('../../src/client/warmUp.ts', import.meta.url).href)}
+      await warmUpClient()
+      const policies = readdirSync('/proc/self/task')
+        .filter((tid) => readFileSync('/proc/self/task/' + tid + '/comm', 'utf8').startsWith('V8Worker'))
+        .map((tid) => { const stat = readFileSync('/proc/self/task/' + tid + '/stat', 'utf8'); return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[38]) })
+      console.log(JSON.stringify(policies))`
+    const node = [process.execPath, '--input-type=module', '-e', script]
+    const result = pinned ? spawnSync('taskset', ['-c', '0', ...node], { encoding: 'utf8' }) : spawnSync(node[0] as string, node.slice(1), { encoding: 'utf8' })
+    expect(result.status, result.stderr).toBe(0)
+    return JSON.parse(result.stdout.trim().split('\n').at(-1) as string) as number[]
+  }
+
+  test.runIf(linuxWithTaskset)('moves the helpers to SCHED_IDLE only when the process is confined to one CPU', () => {
+    const pinned = helperPoliciesAfterWarmUp(true)
+    expect(pinned.length).toBeGreaterThan(0)
+    expect(pinned.every((p) => p === 5)).toBe(true)
+    if (availableParallelism() > 1) expect(helperPoliciesAfterWarmUp(false).every((p) => p === 0)).toBe(true)
   })
 })
