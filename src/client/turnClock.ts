@@ -18,9 +18,10 @@
  * generation collect (3–7 ms pauses, seen as ITL error) several times while tokens streamed; reading
  * the counter costs about 120 bytes and 0.2 µs per call.
  *
- * Limit: libuv reads at most 1,024 ready sockets per poll, so above 1,024 simultaneous streams a
- * second poll in the same iteration can receive bytes that arrived after the shared stamp (by at most
- * the time spent on the first 1,024).
+ * Limits, both bounded by the time spent on the callbacks before: a socket that was ready when the
+ * poll returned is read when its turn in the burst comes, so bytes that reached it in between share
+ * the earlier stamp; and libuv takes at most 1,024 ready sockets per poll, so above 1,024 simultaneous
+ * streams a second poll in the same iteration can receive bytes that arrived after the shared stamp.
  */
 const nodeTiming = performance.nodeTiming
 let stampedLoop = -1
