@@ -174,11 +174,11 @@ describe('sendRequest against other servers', () => {
     const one = { ...ctx, dispatcher: pool }
     const [first, second] = await Promise.all([send(one, 'x'), send(one, 'y')])
     expect(first?.ok && second?.ok).toBe(true)
-    // The second waited for the first's 60 ms response; its own clock started when it was written.
+    // The second waited for the first's response (held 60 ms by the server): that wait is queuedMs, and
+    // its own clock started when it was written, so its TTFT (answered at once) is shorter than the wait.
     expect(second?.queuedMs ?? 0).toBeGreaterThan(40)
     expect(second?.startedAt ?? 0).toBeGreaterThan((first?.startedAt ?? 0) + 40)
-    expect(second?.ttftMs ?? Infinity).toBeLessThan(40)
-    expect(second?.latencyMs ?? Infinity).toBeLessThan((first?.latencyMs ?? 0) + 40)
+    expect(second?.ttftMs ?? Infinity).toBeLessThan(second?.queuedMs ?? 0)
   })
 
   test('a 1 MB chunk is read whole', async () => {
