@@ -38,6 +38,12 @@ export interface Endpoint {
   keepAlive: boolean
   /** Values never to print or write: the API key, Authorization, and `secretHeaders` values. */
   secrets: string[]
+  /**
+   * Opens idle connections up to `count` (capped at the pool size) before a run's clock starts, and
+   * resolves with how many are open. Plain http:// only; over https:// (undici) it resolves 0 and
+   * connections open with the first requests.
+   */
+  preconnect(count: number): Promise<number>
   close(): Promise<void>
 }
 
@@ -95,6 +101,7 @@ export function openEndpoint(options: EndpointOptions): Endpoint {
     timeoutMs,
     keepAlive,
     secrets: secrets.filter((v) => v.length >= 4),
+    preconnect: (count) => (dispatcher instanceof Http1Pool ? dispatcher.preconnect(count) : Promise.resolve(0)),
     close: () => dispatcher.close(),
   }
 }

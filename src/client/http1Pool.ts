@@ -98,6 +98,26 @@ export class Http1Pool implements RequestDispatcher {
     return true
   }
 
+  /**
+   * Opens idle connections until `count` are open (never more than `connections`), so the first
+   * requests of a run do not wait for TCP set-up while other streams are already timed. Resolves with
+   * the number of connections open once every attempt has connected or failed; never rejects (a
+   * server that refuses is reported by the requests that need it).
+   */
+  async preconnect(count: number): Promise<number> {
+    const attempts: Promise<void>[] = []
+    while (this.open.size < Math.min(count, this.options.connections) && this.closing === null) {
+      const connection = new Connection(this, null)
+      this.open.add(connection)
+      attempts.push(new Promise((resolve) => {
+        connection.socket.once('connect', () => resolve())
+        connection.socket.once('close', () => resolve())
+      }))
+    }
+    await Promise.all(attempts)
+    return this.open.size
+  }
+
   /** Lets queued and running requests finish, then closes every connection. */
   close(): Promise<void> {
     if (this.closing === null) {
@@ -236,11 +256,11 @@ class Connection {
   /** The current response is complete: set while reading, acted on after the read. */
   private completed: boolean | null = null
 
-  /** Opens a connection for `first`, which is sent once it is set up. */
-  constructor(pool: Http1Pool, first: Exchange) {
+  /** Opens a connection for `first`, which is sent once it is set up (none: idle once set up). */
+  constructor(pool: Http1Pool, first: Exchange | null) {
     this.pool = pool
     this.exchange = first
-    first.connection = this
+    if (first) first.connection = this
     this.reader = new ResponseReader({
       onHead: (status, statusText, headers) => {
         this.keepAliveMs = keepAliveHint(headers['keep-alive'])

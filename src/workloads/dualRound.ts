@@ -32,7 +32,7 @@ export async function runDualRound(options: DualRoundOptions): Promise<RunResult
   const sampler = options.prometheus ? new PrometheusSampler(options.prometheus, options.hooks?.onNotice) : undefined
   const perRequestSampler = sampler?.mode === 'request' ? sampler : undefined
   const prometheus: Record<string, PrometheusRoundSummary> = {}
-  const run = await openRun(options, 'dual-round', Math.max(...levels))
+  const run = await openRun(options, 'dual-round', Math.max(...levels), options.hooks?.onNotice)
   const conversations = sampleConversations(all, options.samples, run.seed)
   const hooks = options.hooks ?? {}
   const limits = { maxContextTokens: options.maxContextTokens, maxInputTokens: options.maxInputLength }

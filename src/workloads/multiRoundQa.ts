@@ -136,7 +136,7 @@ export async function runMultiRoundQa(options: MultiRoundQaOptions): Promise<Run
     sharegpt: Array.isArray(o.sharegpt) ? `${o.sharegpt.length} conversations` : o.sharegpt,
   }
   // A user has at most one request in flight, so the pool needs one connection per user slot.
-  const run = await openRun(settings, 'multi-round-qa', o.numUsers)
+  const run = await openRun(settings, 'multi-round-qa', o.numUsers, hooks.onNotice)
   const random = createRandom(run.seed)
   const shared = exactTokenText(run.tokenizer, o.sharedSystemPrompt, random.fork())
   const arrivals = random.fork()

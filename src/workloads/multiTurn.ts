@@ -113,7 +113,7 @@ export async function runMultiTurn(options: MultiTurnOptions): Promise<RunResult
     timeout: options.timeout ?? MULTI_TURN_DEFAULTS.timeout,
   }
   if (options.resetCacheUrl) await resetPrefixCache(options.resetCacheUrl, hooks.onNotice)
-  const run = await openRun(settings, 'multi-turn', parallel)
+  const run = await openRun(settings, 'multi-turn', parallel, hooks.onNotice)
   // Every random choice comes from the run's seed: the plan first, then one sub-stream per
   // conversation (think times, follow-ups), so timing cannot change which conversation draws what.
   const random = createRandom(run.seed)

@@ -1,7 +1,7 @@
 import { createServer } from 'node:net'
 import type { AddressInfo, Server, Socket } from 'node:net'
 import type { Dispatcher } from 'undici'
-import { afterEach, describe, expect, test } from 'vitest'
+import { afterEach, describe, expect, test, vi } from 'vitest'
 import { classifyError } from '../../src/client/errors.ts'
 import { Http1Pool } from '../../src/client/http1Pool.ts'
 
@@ -135,6 +135,29 @@ describe('Http1Pool', () => {
     expect(outcomes.map((o) => o.body)).toEqual(['done', 'done', 'done', 'done', 'done'])
     expect(server.peakOpen).toBe(2)
     expect(server.accepted).toBe(2)
+  })
+
+  test('preconnect opens idle connections up to the pool size, and requests then use them without connecting', async () => {
+    const server = await rawServer((socket) => socket.write(ok('done')))
+    const p = pool(server.origin, 3)
+    expect(await p.preconnect(5)).toBe(3)
+    // The server's accept events run on this same event loop, after the client's connects.
+    await vi.waitFor(() => expect(server.accepted).toBe(3))
+    // Asking again opens nothing more.
+    expect(await p.preconnect(3)).toBe(3)
+    const outcomes = await Promise.all([request(p), request(p), request(p)])
+    expect(outcomes.map((o) => o.body)).toEqual(['done', 'done', 'done'])
+    expect(server.accepted).toBe(3)
+  })
+
+  test('preconnect to a closed port resolves with 0 open, and requests still fail with a clear error', async () => {
+    const server = await rawServer(() => undefined)
+    const origin = server.origin
+    await new Promise((resolve) => server.server.close(resolve))
+    const p = pool(origin, 2)
+    expect(await p.preconnect(2)).toBe(0)
+    const outcome = await request(p)
+    expect(outcome.error && classifyError(outcome.error, origin).kind).toBe('connection_refused')
   })
 
   test('streams a chunked body as it arrives, one callback per packet', async () => {
