@@ -59,7 +59,7 @@ export function multiTurnCommand(): Command {
     .option('--timeout <seconds>', 'whole-request timeout', finiteNumber(0.001), d.timeout)
     .option('-v, --verbose', 'print a preview of every response')
     .option('--output-dir <dir>', 'where reports are written', 'results/multi-turn')
-    .option('--save-requests', 'write every request to requests_multi_turn_{timestamp}.jsonl as it completes')
+    .option('--save-requests', 'write every request to requests_multi_turn_{timestamp}.jsonl within 0.1 s of its end')
     .addOption(mockServer)
     .addOption(mockHost)
     .addOption(mockPort)

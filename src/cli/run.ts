@@ -80,7 +80,7 @@ export function runCommand(): Command {
     .option('--top-p <p>', 'top-p sampling', finiteNumber(0))
     .option('--output-dir <dir>', 'where reports are written', 'results')
     .option('--slo-file <file>', 'SLO YAML: per-request limits for goodput and thresholds (exit 99 when missed)')
-    .option('--save-requests', 'write every request to requests_round{n}_conc{m}_{timestamp}.jsonl as it completes')
+    .option('--save-requests', 'write every request to requests_round{n}_conc{m}_{timestamp}.jsonl within 0.1 s of its end')
     .option('--debug', 'log each request as built (session, turn, messages, context tokens, truncation)')
     .option('--debug-log-dir <dir>', 'where --debug logs go (default: <output-dir>/debug)')
     .option('--api-key <key>', 'Bearer token (default: $OPENAI_API_KEY); never written anywhere')
@@ -217,7 +217,7 @@ function validate(flags: RunFlags): void {
   flags.concurrency ??= [1]
 }
 
-/** Writes `debug_round{r}_conc{c}.jsonl` files; each line is flushed as it is written. */
+/** Writes `debug_round{r}_conc{c}.jsonl` files (JsonlWriter: within 0.1 s, and all of it at exit). */
 function debugLogger(dir: string): NonNullable<DualRoundOptions['hooks']>['onDebug'] {
   const logs = new Map<string, JsonlWriter>()
   return (entry) => {

@@ -1,0 +1,59 @@
+import { execFileSync } from 'node:child_process'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterEach, beforeEach, expect, test, vi } from 'vitest'
+import { JsonlWriter } from '../../src/report/jsonl.ts'
+
+let dir: string
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'fluxperf-jsonl-'))
+})
+afterEach(() => {
+  vi.useRealTimers()
+  rmSync(dir, { recursive: true, force: true })
+})
+
+const lines = (path: string): unknown[] => readFileSync(path, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as unknown)
+
+test('a record reaches the file within 0.1 s without close, as one complete line', () => {
+  vi.useFakeTimers()
+  const path = join(dir, 'a.jsonl')
+  const writer = new JsonlWriter(path)
+  writer.write({ id: 'r1', ok: true })
+  // Not at once: the moment a request ends, other streams are still being read.
+  expect(readFileSync(path, 'utf8')).toBe('')
+  vi.advanceTimersByTime(100)
+  expect(readFileSync(path, 'utf8')).toBe('{"id":"r1","ok":true}\n')
+  writer.close()
+})
+
+test('a backlog is written a few dozen lines per event-loop turn, in order', () => {
+  vi.useFakeTimers()
+  const path = join(dir, 'b.jsonl')
+  const writer = new JsonlWriter(path)
+  for (let i = 0; i < 200; i++) writer.write({ i })
+  vi.advanceTimersByTime(100)
+  expect(lines(path)).toHaveLength(64)
+  vi.runAllTimers()
+  expect(lines(path)).toEqual(Array.from({ length: 200 }, (_, i) => ({ i })))
+  writer.close()
+})
+
+test('close writes what is buffered; writes after close are ignored', () => {
+  const path = join(dir, 'c.jsonl')
+  const writer = new JsonlWriter(path)
+  writer.write({ a: 1 })
+  writer.write({ a: 2 })
+  writer.close()
+  writer.write({ a: 3 })
+  expect(lines(path)).toEqual([{ a: 1 }, { a: 2 }])
+})
+
+test('a process that exits without closing the writer still writes every buffered line', () => {
+  const path = join(dir, 'd.jsonl')
+  const module = new URL('../../src/report/jsonl.ts', import.meta.url).href
+  const script = `const { JsonlWriter } = await import(${JSON.stringify(module)}); const w = new JsonlWriter(${JSON.stringify(path)}); for (let i = 0; i < 100; i++) w.write({ i }); process.exit(3)`
+  expect(() => execFileSync(process.execPath, ['--input-type=module', '-e', script], { stdio: 'pipe' })).toThrow()
+  expect(lines(path)).toEqual(Array.from({ length: 100 }, (_, i) => ({ i })))
+})
