@@ -4,13 +4,18 @@
  *
  *   node bench/clientBench.ts chunks --concurrency 64 --duration 5
  *   node bench/clientBench.ts fidelity --streams 100
+ *   node bench/clientBench.ts fidelity-cli --streams 1000     # the same through `fluxperf run`
  *   node bench/clientBench.ts memory --requests 1000000
  *   node bench/clientBench.ts openloop --rate 1000 --duration 60
  *
  * Pin the two sides to separate cores: `SERVER_CPU=1 taskset -c 0 node bench/clientBench.ts ...`.
  */
-import { spawn } from 'node:child_process'
+import { execFile, spawn } from 'node:child_process'
 import type { ChildProcess } from 'node:child_process'
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { promisify } from 'node:util'
 import { createInterface } from 'node:readline'
 import { monitorEventLoopDelay } from 'node:perf_hooks'
 import { fileURLToPath } from 'node:url'
@@ -191,6 +196,77 @@ export async function measureFidelity(url: string, streams: number, ttft = 200, 
   return { streams, ttftTruthMs: ttft, itlTruthMs: itl, tokens, preconnectMs, ttftErrorVsInjectedMs: vsInjected.summary(), ttftErrorMs: ttftError.summary(), itlErrorMs: itlError.summary(), uncertainTruthItls, clientCpuUsPerChunk: (cpu.user + cpu.system) / (streams * tokens), failed }
 }
 
+export interface CliFidelityRound {
+  round: number
+  ttftErrorMs: MetricSummary
+  itlErrorMs: MetricSummary
+  uncertainTruthItls: number
+  failed: number
+}
+
+export interface CliFidelityResult {
+  streams: number
+  ttftTruthMs: number
+  itlTruthMs: number
+  tokens: number
+  /** Round 1 and round 2 of `fluxperf run` (round 2 replays round 1 on warm connections). */
+  rounds: CliFidelityRound[]
+}
+
+/**
+ * The fidelity measurement as a user gets it: `fluxperf run` (the dual-round command, in a process
+ * of its own with the command's Node flags, tokenizer loaded, `--save-requests`) at `streams`
+ * concurrency. Each prompt carries its truth id (`bench-id:...`, which the server reads from the body);
+ * the records come from the command's request JSONL.
+ */
+export async function measureCliFidelity(url: string, streams: number, ttft = 200, itl = 20, tokens = 64): Promise<CliFidelityResult> {
+  const dir = mkdtempSync(join(tmpdir(), 'fluxperf-fidelity-'))
+  try {
+    const runId = `c${Date.now()}`
+    const dataset = join(dir, 'prompts.jsonl')
+    writeFileSync(dataset, Array.from({ length: streams }, (_, i) => JSON.stringify({ text: `bench-id:${runId}-${i}` })).join('\n') + '\n')
+    const bin = fileURLToPath(new URL('../bin/fluxperf.mjs', import.meta.url))
+    await promisify(execFile)(process.execPath, [
+      ...commandNodeFlags(), bin, 'run', '--endpoint', url, '--dataset', dataset, '--concurrency', String(streams),
+      '--save-requests', '--no-progress', '--output-dir', dir, '--seed', '1',
+      '--header', `x-bench-tokens: ${tokens}`, '--header', `x-bench-ttft: ${ttft}`, '--header', `x-bench-itl: ${itl}`,
+    ], { maxBuffer: 64 * 1024 * 1024 })
+    const rounds: CliFidelityRound[] = []
+    for (const file of readdirSync(dir).filter((f) => f.startsWith('requests_round')).sort()) {
+      const records = readFileSync(join(dir, file), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as RequestRecord & { promptPreview: string })
+      const round = records[0]?.round ?? 0
+      const ttftError = new MetricRecorder()
+      const itlError = new MetricRecorder()
+      let failed = 0
+      let uncertainTruthItls = 0
+      for (const r of records) {
+        // The server files a repeated id (round 2 sends the same prompts) as `<id>#2`.
+        const truth = await fetchTruth(url, round === 2 ? `${r.promptPreview}#2` : r.promptPreview)
+        if (!r.ok || r.ttftMs === null || !truth || truth.writes.length !== r.chunkOffsetsMs.length) {
+          failed++
+          continue
+        }
+        ttftError.record(Math.abs(r.ttftMs - ((truth.writes[0] as number) - r.startedAt)))
+        const o = r.chunkOffsetsMs
+        for (let k = 1; k < o.length; k++) {
+          itlError.record(Math.abs((o[k] as number) - (o[k - 1] as number) - ((truth.writes[k] as number) - (truth.writes[k - 1] as number))))
+          if ((truth.spans[k] as number) + (truth.spans[k - 1] as number) > 0.25) uncertainTruthItls++
+        }
+      }
+      rounds.push({ round, ttftErrorMs: ttftError.summary(), itlErrorMs: itlError.summary(), uncertainTruthItls, failed })
+    }
+    return { streams, ttftTruthMs: ttft, itlTruthMs: itl, tokens, rounds }
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
+}
+
+/** The Node flags the fluxperf command runs with (its shebang), so a figure measured in a child is the command's. */
+export function commandNodeFlags(): string[] {
+  const shebang = readFileSync(new URL('../bin/fluxperf.mjs', import.meta.url), 'utf8').split('\n', 1)[0] ?? ''
+  return shebang.split(/\s+/).filter((arg) => arg.startsWith('--'))
+}
+
 async function fetchTruth(url: string, id: string): Promise<{ arrived: number; writes: number[]; spans: number[] } | null> {
   const res = await fetch(new URL(`/truth/${encodeURIComponent(id)}`, url))
   return (await res.json()) as { arrived: number; writes: number[]; spans: number[] } | null
@@ -305,12 +381,14 @@ async function cli(): Promise<void> {
     },
   })
   const scenario = positionals[0] ?? 'chunks'
-  const server = await startStreamServer(['--mode', scenario === 'fidelity' ? 'timed' : 'fast'])
+  const server = await startStreamServer(['--mode', scenario.startsWith('fidelity') ? 'timed' : 'fast'])
   try {
     const result = scenario === 'openloop'
       ? await measureOpenLoop(server.url, Number(values.rate), Number(values.duration))
       : scenario === 'fidelity'
       ? await measureFidelity(server.url, Number(values.streams))
+      : scenario === 'fidelity-cli'
+      ? await measureCliFidelity(server.url, Number(values.streams))
       : scenario === 'memory'
         ? await measureMemory(server.url, Number(values.requests), Number(values.concurrency), '/dev/null')
         : await measureChunks(server.url, Number(values.concurrency), Number(values.duration), Number(values.tokens))

@@ -10,12 +10,12 @@
  *   SERVER_CPU=1 MOCK_CPU=1 taskset -c 0 npm run bench
  */
 import { execFileSync } from 'node:child_process'
-import { readFileSync, writeFileSync } from 'node:fs'
+import { writeFileSync } from 'node:fs'
 import { cpus } from 'node:os'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
-import { measureChunks, measureFidelity, measureOpenLoop, startStreamServer } from './clientBench.ts'
-import type { ChunkResult, FidelityResult, MemoryResult, OpenLoopResult } from './clientBench.ts'
+import { commandNodeFlags, measureChunks, measureCliFidelity, measureFidelity, measureOpenLoop, startStreamServer } from './clientBench.ts'
+import type { ChunkResult, CliFidelityResult, FidelityResult, MemoryResult, OpenLoopResult } from './clientBench.ts'
 import { runMicro } from './micro.ts'
 
 const { values } = parseArgs({ options: { quick: { type: 'boolean', default: false }, out: { type: 'string', default: 'bench-results.json' } } })
@@ -54,6 +54,7 @@ results['throughput'] = chunks
 
 const timed = await startStreamServer(['--mode', 'timed'])
 const fidelity: FidelityResult[] = []
+const cliFidelity: CliFidelityResult[] = []
 try {
   log('\ntiming fidelity (truth: TTFT 200 ms, ITL 20 ms, 64 tokens; error = |measured − server-stamped write time|)')
   for (const streams of [1, 100, 1000]) {
@@ -62,10 +63,18 @@ try {
     fidelity.push(r)
     log(`  ${String(streams).padStart(4)} streams: TTFT error p50 ${r.ttftErrorMs.p50.toFixed(2)} / p99 ${r.ttftErrorMs.p99.toFixed(2)} ms, ITL error p50 ${r.itlErrorMs.p50.toFixed(2)} / p99 ${r.itlErrorMs.p99.toFixed(2)} ms (vs injected TTFT: p99 ${r.ttftErrorVsInjectedMs.p99.toFixed(2)} ms), pool warm-up ${r.preconnectMs.toFixed(0)} ms, uncertain truth ${r.uncertainTruthItls} gaps, failed ${r.failed}`)
   }
+  log('\ntiming fidelity through `fluxperf run` (a process of its own, tokenizer loaded, --save-requests; round 1 / round 2)')
+  for (const streams of [100, 1000]) {
+    const r = await measureCliFidelity(timed.url, streams)
+    cliFidelity.push(r)
+    const part = (x: CliFidelityResult['rounds'][number]): string => `TTFT error p99 ${x.ttftErrorMs.p99.toFixed(2)}, ITL error p50 ${x.itlErrorMs.p50.toFixed(2)} / p99 ${x.itlErrorMs.p99.toFixed(2)} ms (failed ${x.failed})`
+    log(`  ${String(streams).padStart(4)} streams: ${r.rounds.map((x) => `round ${x.round}: ${part(x)}`).join('; ')}`)
+  }
 } finally {
   await timed.stop()
 }
 results['fidelity'] = fidelity
+results['fidelityCli'] = cliFidelity
 
 const openServer = await startStreamServer(['--mode', 'fast'])
 let openLoop: OpenLoopResult
@@ -79,12 +88,6 @@ try {
   await openServer.stop()
 }
 results['openLoop'] = openLoop
-
-/** The Node flags the fluxperf command runs with (its shebang), so the memory figure is the command's. */
-function commandNodeFlags(): string[] {
-  const shebang = readFileSync(new URL('../bin/fluxperf.mjs', import.meta.url), 'utf8').split('\n', 1)[0] ?? ''
-  return shebang.split(/\s+/).filter((arg) => arg.startsWith('--'))
-}
 
 // In a fresh process, so the earlier phases' heap does not count.
 const n = quick ? 100_000 : 1_000_000

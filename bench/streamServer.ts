@@ -57,7 +57,11 @@ interface Request {
   method: string
   path: string
   headers: Map<string, string>
+  body: string
 }
+
+/** A truth id carried in the prompt (`bench-id:<id>`), for clients that cannot set a header per request. */
+const PROMPT_ID = /"(bench-id:[^"\\]+)"/
 
 /**
  * Fast mode: all chunks, 64 per write and one write per event-loop turn so that streams interleave.
@@ -142,7 +146,9 @@ function respond(socket: Socket, req: Request): void {
     return
   }
   const arrived = performance.now()
-  const id = req.headers.get('x-bench-id')
+  let id = req.headers.get('x-bench-id') ?? PROMPT_ID.exec(req.body)?.[1]
+  // The same id again (a workload's second round): `<id>#2`, `<id>#3`...
+  for (let n = 2; id !== undefined && truths.has(id); n++) id = `${id.replace(/#\d+$/, '')}#${n}`
   const truth: Truth | undefined = id ? { arrived: epoch(), writes: [], spans: [] } : undefined
   if (id && truth) truths.set(id, truth)
   const tokens = Number(req.headers.get('x-bench-tokens') ?? values.tokens)
@@ -172,13 +178,13 @@ function serve(socket: Socket): void {
           const colon = line.indexOf(':')
           if (colon > 0) headers.set(line.slice(0, colon).trim().toLowerCase(), line.slice(colon + 1).trim())
         }
-        head = { method, path, headers }
+        head = { method, path, headers, body: '' }
         bodyLeft = Number(headers.get('content-length') ?? 0)
       }
       // Bytes of a latin1 string are its characters, so the body length counts in characters.
       if (pending.length < bodyLeft) return
+      const req = { ...head, body: pending.slice(0, bodyLeft) }
       pending = pending.slice(bodyLeft)
-      const req = head
       head = undefined
       respond(socket, req)
     }
