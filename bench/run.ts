@@ -17,6 +17,7 @@ import { parseArgs } from 'node:util'
 import { commandNodeFlags, measureChunks, measureCliFidelity, measureFidelity, measureOpenLoop, startStreamServer } from './clientBench.ts'
 import type { ChunkResult, CliFidelityResult, FidelityResult, MemoryResult, OpenLoopResult } from './clientBench.ts'
 import { runMicro } from './micro.ts'
+import { collectGarbageNow } from '../src/client/index.ts'
 
 const { values } = parseArgs({ options: { quick: { type: 'boolean', default: false }, out: { type: 'string', default: 'bench-results.json' } } })
 const quick = values.quick
@@ -30,7 +31,7 @@ const results: Record<string, unknown> = {
 }
 const log = (line: string): void => void process.stdout.write(line + '\n')
 /** Collects the previous phase's garbage so its major GC does not land in the next measurement. */
-const settle = (): void => (globalThis as { gc?: () => void }).gc?.()
+const settle = (): void => void collectGarbageNow()
 
 log('micro-benchmarks (tinybench)')
 const micro = await runMicro()

@@ -1,0 +1,24 @@
+import { setImmediate as nextTurn } from 'node:timers/promises'
+import { expect, test } from 'vitest'
+import { collectGarbageNow } from '../../src/client/heap.ts'
+
+test('collectGarbageNow frees unreachable objects at once, without a gc global', async () => {
+  const gcBefore = typeof (globalThis as { gc?: unknown }).gc
+  let target: object | null = { payload: new Array(1000).fill(1) }
+  const ref = new WeakRef(target)
+  target = null
+  // A WeakRef's target is kept alive until the end of the job that created it.
+  await nextTurn()
+  expect(collectGarbageNow()).toBe(true)
+  expect(ref.deref()).toBeUndefined()
+  // The program's own global scope is untouched.
+  expect(typeof (globalThis as { gc?: unknown }).gc).toBe(gcBefore)
+})
+
+test('live objects survive it', async () => {
+  const kept = { value: 42 }
+  const ref = new WeakRef(kept)
+  await nextTurn()
+  collectGarbageNow()
+  expect(ref.deref()).toBe(kept)
+})
