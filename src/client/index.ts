@@ -8,4 +8,4 @@ export { baseUrlOf, firstModelId, openEndpoint, parseEndpointUrl, redactSecrets,
 export type { Endpoint, EndpointOptions } from './endpoint.ts'
 export { classifyError, RequestFailure } from './errors.ts'
 export { warmUpClient } from './warmUp.ts'
-export { collectGarbageNow } from './heap.ts'
+export { collectGarbageNow, promoteYoungObjects } from './heap.ts'

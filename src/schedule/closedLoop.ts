@@ -8,6 +8,8 @@ export async function runClosedLoop<T>(
   concurrency: number,
   work: (item: T, index: number) => Promise<void>,
   signal?: AbortSignal,
+  /** Called once every worker has started its first item (synchronously, for work that sends at once). */
+  onStarted?: () => void,
 ): Promise<void> {
   let next = 0
   const worker = async (): Promise<void> => {
@@ -17,5 +19,7 @@ export async function runClosedLoop<T>(
     }
   }
   const workers = Math.max(1, Math.min(concurrency, items.length))
-  await Promise.all(Array.from({ length: workers }, worker))
+  const running = Array.from({ length: workers }, worker)
+  onStarted?.()
+  await Promise.all(running)
 }

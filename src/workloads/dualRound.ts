@@ -1,6 +1,7 @@
 import { request as undiciRequest } from 'undici'
 import { sampleConversations, loadDataset } from '../data/index.ts'
 import { InputError } from '../errors.ts'
+import { promoteYoungObjects } from '../client/index.ts'
 import { dualRoundSpeedups, summariseRound } from '../metrics/index.ts'
 import { PrometheusSampler } from '../metrics/prometheusScrape.ts'
 import { createRandom } from '../random.ts'
@@ -86,7 +87,7 @@ export async function runDualRound(options: DualRoundOptions): Promise<RunResult
             hooks.onRequest?.(record)
             if (session && record.ok) session.reply(record.outputText)
           }
-        }, run.signal)
+        }, run.signal, promoteYoungObjects)
         if (sampler) prometheus[label] = await sampler.afterRound()
         const summary = summariseRound({ label, concurrency, round }, records, meets)
         rounds.push(summary)

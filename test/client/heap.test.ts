@@ -1,6 +1,6 @@
 import { setImmediate as nextTurn } from 'node:timers/promises'
 import { expect, test } from 'vitest'
-import { collectGarbageNow } from '../../src/client/heap.ts'
+import { collectGarbageNow, promoteYoungObjects } from '../../src/client/heap.ts'
 
 test('collectGarbageNow frees unreachable objects at once, without a gc global', async () => {
   const gcBefore = typeof (globalThis as { gc?: unknown }).gc
@@ -21,4 +21,14 @@ test('live objects survive it', async () => {
   await nextTurn()
   collectGarbageNow()
   expect(ref.deref()).toBe(kept)
+})
+
+test('promoteYoungObjects moves what is alive out of the young generation, intact', async () => {
+  const { getHeapSpaceStatistics } = await import('node:v8')
+  const newSpace = (): number => getHeapSpaceStatistics().find((s) => s.space_name === 'new_space')?.space_used_size ?? 0
+  const alive = Array.from({ length: 20_000 }, (_, i) => ({ i, text: `item ${i}` }))
+  expect(newSpace()).toBeGreaterThan(500_000)
+  expect(promoteYoungObjects()).toBe(true)
+  expect(newSpace()).toBeLessThan(100_000)
+  expect(alive[19_999]).toEqual({ i: 19_999, text: 'item 19999' })
 })

@@ -74,6 +74,28 @@ describe('sendRequest against the mock', () => {
     expect(r.chunkOffsetsMs.length).toBeLessThan(10)
   })
 
+  test('chunk arrays are exactly as long as the chunks that came, more or fewer than max_tokens', async () => {
+    const sse = (n: number): string => Array.from({ length: n }, (_, i) =>
+      `data: {"choices":[{"index":0,"delta":{"content":"t${i}"},"finish_reason":null}],"usage":{"prompt_tokens":1,"completion_tokens":${i + 1},"total_tokens":${i + 2}}}\n\n`).join('') + 'data: [DONE]\n\n'
+    const record = async (chunks: number, maxTokens: number) => {
+      const server = await rawServer(sse(chunks))
+      const { ctx, endpoint } = contextFor(server.url, { generation: { maxTokens } })
+      closers.push(() => endpoint.close())
+      return send(ctx, 'x')
+    }
+    // More content chunks than max_tokens (a server that ignores it): the arrays grow past their start size.
+    const over = await record(5, 3)
+    expect(over.chunkOffsetsMs).toHaveLength(5)
+    expect(over.chunkTokens).toEqual([1, 1, 1, 1, 1])
+    expect(over.outputText).toBe('t0t1t2t3t4')
+    // Fewer than max_tokens: no trailing slots, in memory or in JSON.
+    const few = await record(2, 100)
+    expect(few.chunkOffsetsMs).toHaveLength(2)
+    expect(few.chunkTokens).toEqual([1, 1])
+    expect(JSON.parse(JSON.stringify(few))).toMatchObject({ chunkOffsetsMs: few.chunkOffsetsMs, chunkTokens: [1, 1] })
+    expect(few.chunkOffsetsMs.every((v, i, a) => Number.isFinite(v) && (i === 0 || v >= (a[i - 1] as number)))).toBe(true)
+  })
+
   test('reasoning deltas count as content for TTFT', async () => {
     const r = await send(client('/v1/chat/completions', { headers: { 'x-mock-reasoning-tokens': '3' } }), 'x')
     expect(r.ok).toBe(true)
