@@ -20,7 +20,7 @@ import { createInterface } from 'node:readline'
 import { monitorEventLoopDelay } from 'node:perf_hooks'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
-import { openEndpoint, requestContext, sendRequest, warmUpClient } from '../src/client/index.ts'
+import { openEndpoint, promoteYoungObjects, requestContext, sendRequest, warmUpClient } from '../src/client/index.ts'
 import type { Endpoint, RequestContext } from '../src/client/index.ts'
 import { MetricRecorder, RoundAccumulator } from '../src/metrics/index.ts'
 import { JsonlWriter } from '../src/report/index.ts'
@@ -172,8 +172,11 @@ export async function measureFidelity(url: string, streams: number, ttft = 200, 
   const itlError = new MetricRecorder()
   const runId = `f${Date.now()}`
   const cpu0 = process.cpuUsage()
-  const records = await Promise.all(Array.from({ length: streams }, (_, i) =>
-    sendRequest({ ...ctx, headers: { ...ctx.headers, 'x-bench-id': `${runId}-${i}` } }, MESSAGES, meta(streams))))
+  const sent = Array.from({ length: streams }, (_, i) =>
+    sendRequest({ ...ctx, headers: { ...ctx.headers, 'x-bench-id': `${runId}-${i}` } }, MESSAGES, meta(streams)))
+  // As a closed-loop round does once its first requests are out (schedule/closedLoop.ts, onStarted).
+  promoteYoungObjects()
+  const records = await Promise.all(sent)
   const cpu = process.cpuUsage(cpu0)
   let failed = 0
   let uncertainTruthItls = 0
