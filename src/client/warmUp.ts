@@ -1,4 +1,5 @@
 import { createServer } from 'node:net'
+import { setFlagsFromString } from 'node:v8'
 import type { AddressInfo, Socket } from 'node:net'
 import type { ApiKind } from './openai.ts'
 import { Http1Pool } from './http1Pool.ts'
@@ -27,34 +28,62 @@ import { confinedToOneCpu, idleHelperThreads } from './helperThreads.ts'
 let warmed: Promise<void> | undefined
 
 /**
- * Concurrent streams, token packets each, tokens per packet and rounds: enough calls for V8's
- * optimising tier (Node 24) at every level, per read and per SSE event.
+ * Concurrent streams, token packets each, tokens per packet and rounds: enough calls, with TurboFan's
+ * threshold at TURBOFAN_AFTER_CALLS, for V8's optimising tier (Node 24) at every level, per read and
+ * per SSE event. Then SHORT_REQUESTS one-token requests, SHORT_STREAMS at a time, for the code that
+ * runs once per request (sending, the first content chunk, the record).
  */
 const WARM_STREAMS = 16
 const WARM_PACKETS = 64
 const EVENTS_PER_PACKET = 2
 const WARM_TOKENS = WARM_PACKETS * EVENTS_PER_PACKET
 const WARM_ROUNDS = 16
+const SHORT_REQUESTS = 1024
+const SHORT_STREAMS = 64
+
+/**
+ * Calls before V8 optimises a function with TurboFan (its default is 3,000), unless the process was
+ * started with a value of its own. At the default, functions called once per event-loop iteration
+ * (`performance.now`, libuv's loop counter) or once per request did not reach it during the
+ * warm-up and compiled during a measured run instead: the background compile took the pinned core
+ * from the loop for 2–5 ms at a moment set by the call count (through `fluxperf run`: Node's
+ * `onStreamRead` 218 ms into round 1, the SSE dispatch 380 ms into round 2, `--trace-opt`).
+ */
+const TURBOFAN_AFTER_CALLS = 600
 
 export function warmUpClient(kind: ApiKind = 'chat'): Promise<void> {
   warmed ??= warm(kind).catch(() => undefined)
   return warmed
 }
 
+/** Lowers V8's TurboFan threshold to TURBOFAN_AFTER_CALLS unless the process chose one itself. */
+function optimiseSooner(): void {
+  const flag = turbofanThresholdFlag(process.execArgv, process.env['NODE_OPTIONS'])
+  if (flag !== undefined) setFlagsFromString(flag)
+}
+
+/** The V8 flag the warm-up sets, or undefined when Node's arguments or NODE_OPTIONS already set one. */
+export function turbofanThresholdFlag(execArgv: readonly string[], nodeOptions = ''): string | undefined {
+  const chosen = [...execArgv, ...nodeOptions.split(/\s+/)].some((arg) => /^--invocation[-_]count[-_]for[-_]turbofan\b/.test(arg))
+  return chosen ? undefined : `--invocation-count-for-turbofan=${TURBOFAN_AFTER_CALLS}`
+}
+
 async function warm(kind: ApiKind): Promise<void> {
+  optimiseSooner()
   const packets = syntheticResponse(kind, WARM_TOKENS)
+  const short = syntheticResponse(kind, 1)
   const sockets = new Set<Socket>()
   const server = createServer((socket) => {
     sockets.add(socket)
     socket.once('close', () => sockets.delete(socket))
-    answerRequests(socket, packets)
+    answerRequests(socket, (head) => (head.includes(' /short ') ? short : packets))
   })
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject)
     server.listen(0, '127.0.0.1', resolve)
   })
   const { port } = server.address() as AddressInfo
-  const openPool = (): Http1Pool => new Http1Pool(`http://127.0.0.1:${port}`, { connections: WARM_STREAMS, keepAliveTimeoutMs: 5_000, connectTimeoutMs: 5_000 })
+  const openPool = (): Http1Pool => new Http1Pool(`http://127.0.0.1:${port}`, { connections: Math.max(WARM_STREAMS, SHORT_STREAMS), keepAliveTimeoutMs: 5_000, connectTimeoutMs: 5_000 })
   const first = openPool()
   const ctx: RequestContext = {
     dispatcher: first,
@@ -75,6 +104,11 @@ async function warm(kind: ApiKind): Promise<void> {
     await first.close()
     const pool = openPool()
     for (let n = 1; n < WARM_ROUNDS; n++) await round(pool, n)
+    const shortCtx = { ...ctx, dispatcher: pool, path: '/short', generation: { model: 'warm-up', maxTokens: 1 } }
+    for (let n = 0; n < SHORT_REQUESTS / SHORT_STREAMS; n++) {
+      await Promise.all(Array.from({ length: SHORT_STREAMS }, (_, i) =>
+        sendRequest(shortCtx, messages, { id: `warm-short-${n}-${i}`, index: i, sessionId: 'warm-up', turnIndex: 0, round: 0, concurrency: SHORT_STREAMS })))
+    }
     await pool.close()
   } finally {
     for (const socket of sockets) socket.destroy()
@@ -86,8 +120,8 @@ async function warm(kind: ApiKind): Promise<void> {
   if (confinedToOneCpu()) idleHelperThreads()
 }
 
-/** Answers each request on a connection with `packets`, one per event-loop turn, like a server streaming tokens. */
-function answerRequests(socket: Socket, packets: Buffer[]): void {
+/** Answers each request on a connection with its packets, one per event-loop turn, like a server streaming tokens. */
+function answerRequests(socket: Socket, packetsFor: (head: string) => Buffer[]): void {
   let pending = ''
   socket.setNoDelay(true)
   socket.setEncoding('latin1')
@@ -96,9 +130,11 @@ function answerRequests(socket: Socket, packets: Buffer[]): void {
     for (;;) {
       const headEnd = pending.indexOf('\r\n\r\n')
       if (headEnd === -1) return
-      const length = Number(/\r\ncontent-length: *(\d+)/i.exec(pending.slice(0, headEnd))?.[1] ?? 0)
+      const head = pending.slice(0, headEnd)
+      const length = Number(/\r\ncontent-length: *(\d+)/i.exec(head)?.[1] ?? 0)
       if (pending.length < headEnd + 4 + length) return
       pending = pending.slice(headEnd + 4 + length)
+      const packets = packetsFor(head)
       let next = 0
       const send = (): void => {
         if (socket.destroyed) return
