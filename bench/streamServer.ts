@@ -198,7 +198,8 @@ const server = createServer((socket) => {
   socket.once('close', () => sockets.delete(socket))
   serve(socket)
 })
-server.listen(Number(values.port), '127.0.0.1', () => {
+// A backlog for a thousand streams connecting at once (Node's default, 511, drops handshakes).
+server.listen({ port: Number(values.port), host: '127.0.0.1', backlog: 4096 }, () => {
   process.stdout.write(JSON.stringify({ port: (server.address() as AddressInfo).port }) + '\n')
 })
 process.on('SIGTERM', () => {

@@ -57,6 +57,8 @@ const CR = 0x0d
 const LF = 0x0a
 const readBuffer = readArea.subarray(0, READ_SIZE)
 
+/** Connections preconnect sets up at once. */
+const PRECONNECT_WAVE = 128
 /** The server's keep-alive hint is shortened by this much, so we never send on a socket it is closing. */
 const KEEP_ALIVE_MARGIN_MS = 1000
 
@@ -105,16 +107,23 @@ export class Http1Pool implements RequestDispatcher {
    * server that refuses is reported by the requests that need it).
    */
   async preconnect(count: number): Promise<number> {
-    const attempts: Promise<void>[] = []
-    while (this.open.size < Math.min(count, this.options.connections) && this.closing === null) {
+    const wanted = Math.min(count, this.options.connections) - this.open.size
+    const pending = new Set<Promise<void>>()
+    for (let i = 0; i < wanted && this.closing === null; i++) {
       const connection = new Connection(this, null)
       this.open.add(connection)
-      attempts.push(new Promise((resolve) => {
+      const settled: Promise<void> = new Promise<void>((resolve) => {
         connection.socket.once('connect', () => resolve())
         connection.socket.once('close', () => resolve())
-      }))
+      }).then(() => {
+        pending.delete(settled)
+      })
+      pending.add(settled)
+      // A wave at a time: a thousand SYNs at once overflow a listen backlog (Node's default is 511), and
+      // a dropped handshake is retried a second later, with the connection half-open on the server.
+      if (pending.size >= PRECONNECT_WAVE) await Promise.race(pending)
     }
-    await Promise.all(attempts)
+    await Promise.all(pending)
     return this.open.size
   }
 

@@ -42,7 +42,8 @@ export async function startMockServer(options: MockServerOptions = {}): Promise<
   })
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject)
-    server.listen(resolved.port, resolved.host, () => {
+    // A backlog for a thousand clients connecting at once, as uvicorn's 2,048 (Node's default, 511, drops handshakes).
+    server.listen({ port: resolved.port, host: resolved.host, backlog: 4096 }, () => {
       server.off('error', reject)
       resolve()
     })
