@@ -36,26 +36,47 @@ describe('idleHelperThreads', () => {
 
 describe('the warm-up', () => {
   const linuxWithTaskset = linuxWithChrt && spawnSync('taskset', ['-c', '0', 'true'], { stdio: 'ignore' }).status === 0
-  /** Runs warmUpClient() in a fresh Node (pinned to CPU 0 when asked) and returns its V8Worker policies. */
-  function helperPoliciesAfterWarmUp(pinned: boolean): number[] {
+  const root = process.getuid?.() === 0
+  interface Policies { helpers: number[]; loop: number; child: number }
+  /**
+   * Runs warmUpClient() in a fresh Node (pinned to CPU 0 when asked, under `prefix` if given) and
+   * returns the policies of its V8Worker threads, of its event loop's thread, and of a process it starts.
+   */
+  function policiesAfterWarmUp(pinned: boolean, env: NodeJS.ProcessEnv = {}, prefix: string[] = []): Policies {
     const script = `
+      import { spawnSync } from 'node:child_process'
       import { readdirSync, readFileSync } from 'node:fs'
       import { warmUpClient } from ${JSON.stringify(new URL('../../src/client/warmUp.ts', import.meta.url).href)}
+      const policy = (path) => { const stat = readFileSync(path, 'utf8'); return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[38]) }
       await warmUpClient()
-      const policies = readdirSync('/proc/self/task')
+      const helpers = readdirSync('/proc/self/task')
         .filter((tid) => readFileSync('/proc/self/task/' + tid + '/comm', 'utf8').startsWith('V8Worker'))
-        .map((tid) => { const stat = readFileSync('/proc/self/task/' + tid + '/stat', 'utf8'); return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[38]) })
-      console.log(JSON.stringify(policies))`
-    const node = [process.execPath, '--input-type=module', '-e', script]
-    const result = pinned ? spawnSync('taskset', ['-c', '0', ...node], { encoding: 'utf8' }) : spawnSync(node[0] as string, node.slice(1), { encoding: 'utf8' })
+        .map((tid) => policy('/proc/self/task/' + tid + '/stat'))
+      const child = Number(spawnSync('sh', ['-c', 'cut -d" " -f41 /proc/self/stat'], { encoding: 'utf8' }).stdout.trim())
+      console.log(JSON.stringify({ helpers, loop: policy('/proc/thread-self/stat'), child }))`
+    const command = [...prefix, ...(pinned ? ['taskset', '-c', '0'] : []), process.execPath, '--input-type=module', '-e', script]
+    const result = spawnSync(command[0] as string, command.slice(1), { encoding: 'utf8', env: { ...process.env, ...env } })
     expect(result.status, result.stderr).toBe(0)
-    return JSON.parse(result.stdout.trim().split('\n').at(-1) as string) as number[]
+    return JSON.parse(result.stdout.trim().split('\n').at(-1) as string) as Policies
   }
 
-  test.runIf(linuxWithTaskset)('moves the helpers to SCHED_IDLE only when the process is confined to one CPU', () => {
-    const pinned = helperPoliciesAfterWarmUp(true)
-    expect(pinned.length).toBeGreaterThan(0)
-    expect(pinned.every((p) => p === 5)).toBe(true)
-    if (availableParallelism() > 1) expect(helperPoliciesAfterWarmUp(false).every((p) => p === 0)).toBe(true)
+  test.runIf(linuxWithTaskset)('moves the helpers to SCHED_IDLE, and the loop to SCHED_FIFO where permitted, only when confined to one CPU', () => {
+    const pinned = policiesAfterWarmUp(true)
+    expect(pinned.helpers.length).toBeGreaterThan(0)
+    expect(pinned.helpers.every((p) => p === 5)).toBe(true)
+    // SCHED_FIFO is 1; without the right to it (not root, no CAP_SYS_NICE) the loop stays normal.
+    expect(pinned.loop).toBe(root ? 1 : 0)
+    // What the client starts does not inherit the real-time class (reset on fork).
+    expect(pinned.child).toBe(0)
+    if (availableParallelism() > 1) {
+      const free = policiesAfterWarmUp(false)
+      expect(free.helpers.every((p) => p === 0)).toBe(true)
+      expect(free.loop).toBe(0)
+    }
+  })
+
+  test.runIf(linuxWithTaskset && root)('leaves the loop alone with FLUXPERF_NO_REALTIME=1, or when its policy was chosen (SCHED_BATCH here)', () => {
+    expect(policiesAfterWarmUp(true, { FLUXPERF_NO_REALTIME: '1' }).loop).toBe(0)
+    expect(policiesAfterWarmUp(true, {}, ['chrt', '--batch', '0']).loop).toBe(3)
   })
 })
