@@ -57,3 +57,14 @@ test('a process that exits without closing the writer still writes every buffere
   expect(() => execFileSync(process.execPath, ['--input-type=module', '-e', script], { stdio: 'pipe' })).toThrow()
   expect(lines(path)).toEqual(Array.from({ length: 100 }, (_, i) => ({ i })))
 })
+
+test('a backlog of 1,024 records is written at once, without waiting for a timer', () => {
+  vi.useFakeTimers()
+  const path = join(dir, 'e.jsonl')
+  const writer = new JsonlWriter(path)
+  for (let i = 0; i < 1023; i++) writer.write({ i })
+  expect(lines(path)).toHaveLength(0)
+  writer.write({ i: 1023 })
+  expect(lines(path)).toHaveLength(1024)
+  writer.close()
+})
