@@ -18,8 +18,9 @@ const MAX_PENDING = 1024
  * Lines are written within FLUSH_DELAY_MS, a few dozen per event-loop turn (all at once past
  * MAX_PENDING), rather than the moment a request ends: when a thousand streams end together,
  * serialising each record as it ends (7–10 µs with its write) kept the loop from reading the last
- * chunks of the others, whose stamps came late (ITL error at 1,000 streams). Writes are whole lines with `writeSync`, so a killed run leaves only
- * complete lines, and whatever is still buffered is written on close and when the process exits.
+ * chunks of the others, whose stamps came late (ITL error at 1,000 streams). Writes are whole lines
+ * with `writeSync`, so a killed run leaves only complete lines, and whatever is still buffered is
+ * written on close and when the process exits.
  */
 export class JsonlWriter {
   readonly path: string
