@@ -168,8 +168,7 @@ export async function measureFidelity(url: string, streams: number, ttft = 200, 
   // Warm the streaming path (JIT) before the measured burst.
   for (let i = 0; i < 3; i++) await preconnect({ ...ctx, headers: { ...ctx.headers, 'x-bench-ttft': '0', 'x-bench-itl': '0' } }, Math.min(streams, 64), 16)
   const vsInjected = new MetricRecorder()
-  const ttftError = new MetricRecorder()
-  const itlError = new MetricRecorder()
+  const errors = new TruthErrors()
   const runId = `f${Date.now()}`
   const cpu0 = process.cpuUsage()
   const sent = Array.from({ length: streams }, (_, i) =>
@@ -178,25 +177,40 @@ export async function measureFidelity(url: string, streams: number, ttft = 200, 
   promoteYoungObjects()
   const records = await Promise.all(sent)
   const cpu = process.cpuUsage(cpu0)
-  let failed = 0
-  let uncertainTruthItls = 0
   for (let i = 0; i < records.length; i++) {
     const r = records[i] as RequestRecord
-    const truth = await fetchTruth(url, `${runId}-${i}`)
-    if (!r.ok || r.ttftMs === null || !truth || truth.writes.length !== r.chunkOffsetsMs.length) {
-      failed++
-      continue
-    }
-    vsInjected.record(Math.abs(r.ttftMs - ttft))
-    ttftError.record(Math.abs(r.ttftMs - ((truth.writes[0] as number) - r.startedAt)))
-    const o = r.chunkOffsetsMs
-    for (let k = 1; k < o.length; k++) {
-      itlError.record(Math.abs((o[k] as number) - (o[k - 1] as number) - ((truth.writes[k] as number) - (truth.writes[k - 1] as number))))
-      if ((truth.spans[k] as number) + (truth.spans[k - 1] as number) > 0.25) uncertainTruthItls++
-    }
+    if (errors.add(r, await fetchTruth(url, `${runId}-${i}`)) && r.ttftMs !== null) vsInjected.record(Math.abs(r.ttftMs - ttft))
   }
   await endpoint.close()
-  return { streams, ttftTruthMs: ttft, itlTruthMs: itl, tokens, preconnectMs, ttftErrorVsInjectedMs: vsInjected.summary(), ttftErrorMs: ttftError.summary(), itlErrorMs: itlError.summary(), uncertainTruthItls, clientCpuUsPerChunk: (cpu.user + cpu.system) / (streams * tokens), failed }
+  return { streams, ttftTruthMs: ttft, itlTruthMs: itl, tokens, preconnectMs, ttftErrorVsInjectedMs: vsInjected.summary(), ...errors.summary(), clientCpuUsPerChunk: (cpu.user + cpu.system) / (streams * tokens) }
+}
+
+/** A client's TTFT and ITL errors against the server's truth, over the records of one measurement. */
+class TruthErrors {
+  private readonly ttft = new MetricRecorder()
+  private readonly itl = new MetricRecorder()
+  private uncertain = 0
+  private failed = 0
+
+  /** Adds one record; false (counted as failed) when it or its truth is missing or incomplete. */
+  add(r: RequestRecord, truth: Truth | null): boolean {
+    if (!r.ok || r.ttftMs === null || !truth || truth.writes.length !== r.chunkOffsetsMs.length) {
+      this.failed++
+      return false
+    }
+    this.ttft.record(Math.abs(r.ttftMs - ((truth.writes[0] as number) - r.startedAt)))
+    const o = r.chunkOffsetsMs
+    for (let k = 1; k < o.length; k++) {
+      this.itl.record(Math.abs((o[k] as number) - (o[k - 1] as number) - ((truth.writes[k] as number) - (truth.writes[k - 1] as number))))
+      // The chunk left at some moment of the server's write: a long write makes that gap's truth uncertain.
+      if ((truth.spans[k] as number) + (truth.spans[k - 1] as number) > 0.25) this.uncertain++
+    }
+    return true
+  }
+
+  summary(): { ttftErrorMs: MetricSummary; itlErrorMs: MetricSummary; uncertainTruthItls: number; failed: number } {
+    return { ttftErrorMs: this.ttft.summary(), itlErrorMs: this.itl.summary(), uncertainTruthItls: this.uncertain, failed: this.failed }
+  }
 }
 
 export interface CliFidelityRound {
@@ -238,25 +252,10 @@ export async function measureCliFidelity(url: string, streams: number, ttft = 20
     for (const file of readdirSync(dir).filter((f) => f.startsWith('requests_round')).sort()) {
       const records = readFileSync(join(dir, file), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as RequestRecord & { promptPreview: string })
       const round = records[0]?.round ?? 0
-      const ttftError = new MetricRecorder()
-      const itlError = new MetricRecorder()
-      let failed = 0
-      let uncertainTruthItls = 0
-      for (const r of records) {
-        // The server files a repeated id (round 2 sends the same prompts) as `<id>#2`.
-        const truth = await fetchTruth(url, round === 2 ? `${r.promptPreview}#2` : r.promptPreview)
-        if (!r.ok || r.ttftMs === null || !truth || truth.writes.length !== r.chunkOffsetsMs.length) {
-          failed++
-          continue
-        }
-        ttftError.record(Math.abs(r.ttftMs - ((truth.writes[0] as number) - r.startedAt)))
-        const o = r.chunkOffsetsMs
-        for (let k = 1; k < o.length; k++) {
-          itlError.record(Math.abs((o[k] as number) - (o[k - 1] as number) - ((truth.writes[k] as number) - (truth.writes[k - 1] as number))))
-          if ((truth.spans[k] as number) + (truth.spans[k - 1] as number) > 0.25) uncertainTruthItls++
-        }
-      }
-      rounds.push({ round, ttftErrorMs: ttftError.summary(), itlErrorMs: itlError.summary(), uncertainTruthItls, failed })
+      const errors = new TruthErrors()
+      // The server files a repeated id (round 2 sends the same prompts) as `<id>#2`.
+      for (const r of records) errors.add(r, await fetchTruth(url, round === 2 ? `${r.promptPreview}#2` : r.promptPreview))
+      rounds.push({ round, ...errors.summary() })
     }
     return { streams, ttftTruthMs: ttft, itlTruthMs: itl, tokens, rounds }
   } finally {
@@ -270,9 +269,16 @@ export function commandNodeFlags(): string[] {
   return shebang.split(/\s+/).filter((arg) => arg.startsWith('--'))
 }
 
-async function fetchTruth(url: string, id: string): Promise<{ arrived: number; writes: number[]; spans: number[] } | null> {
+/** What bench/streamServer.ts stamped for one request: its arrival and each content write (epoch ms). */
+interface Truth {
+  arrived: number
+  writes: number[]
+  spans: number[]
+}
+
+async function fetchTruth(url: string, id: string): Promise<Truth | null> {
   const res = await fetch(new URL(`/truth/${encodeURIComponent(id)}`, url))
-  return (await res.json()) as { arrived: number; writes: number[]; spans: number[] } | null
+  return (await res.json()) as Truth | null
 }
 
 export interface MemoryResult {

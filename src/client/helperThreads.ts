@@ -55,7 +55,7 @@ export function realtimeEventLoop(): boolean {
   try {
     // "<pid>/task/<tid>": the calling thread, which may be a worker thread's.
     tid = readlinkSync('/proc/thread-self').split('/').at(-1) as string
-    if (threadPolicy(`/proc/thread-self/stat`) !== SCHED_OTHER) return false
+    if (threadPolicy('/proc/thread-self/stat') !== SCHED_OTHER) return false
   } catch {
     return false
   }

@@ -2,14 +2,10 @@ import { spawnSync } from 'node:child_process'
 import { readdirSync, readFileSync } from 'node:fs'
 import { availableParallelism } from 'node:os'
 import { describe, expect, test } from 'vitest'
-import { idleHelperThreads } from '../../src/client/helperThreads.ts'
+import { idleHelperThreads, threadPolicy } from '../../src/client/helperThreads.ts'
 
-/** A thread's scheduling policy (0 = SCHED_OTHER, 5 = SCHED_IDLE): field 41 of its stat. */
-function policyOf(tid: string): number {
-  const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8')
-  // Fields after the parenthesised name start with the state, field 3.
-  return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[38])
-}
+/** A thread's scheduling policy (0 = SCHED_OTHER, 1 = SCHED_FIFO, 3 = SCHED_BATCH, 5 = SCHED_IDLE). */
+const policyOf = (tid: string): number => threadPolicy(`/proc/self/task/${tid}/stat`)
 
 /** Policies of the threads of this process whose name starts with `prefix`. */
 function policies(prefix: string): number[] {
@@ -47,7 +43,7 @@ describe('the warm-up', () => {
       import { spawnSync } from 'node:child_process'
       import { readdirSync, readFileSync } from 'node:fs'
       import { warmUpClient } from ${JSON.stringify(new URL('../../src/client/warmUp.ts', import.meta.url).href)}
-      const policy = (path) => { const stat = readFileSync(path, 'utf8'); return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[38]) }
+      import { threadPolicy as policy } from ${JSON.stringify(new URL('../../src/client/helperThreads.ts', import.meta.url).href)}
       await warmUpClient()
       const helpers = readdirSync('/proc/self/task')
         .filter((tid) => readFileSync('/proc/self/task/' + tid + '/comm', 'utf8').startsWith('V8Worker'))
