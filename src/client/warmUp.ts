@@ -5,7 +5,7 @@ import type { ApiKind } from './openai.ts'
 import { Http1Pool } from './http1Pool.ts'
 import { sendRequest } from './request.ts'
 import type { RequestContext } from './request.ts'
-import { confinedToOneCpu, idleHelperThreads, realtimeEventLoop } from './helperThreads.ts'
+import { confinedToOneCpu, idleHelperThreads, realtimeEventLoop, yieldToWaitingHelpers } from './helperThreads.ts'
 
 /**
  * Streams synthetic tokens over loopback through the client's own per-chunk path (socket read → HTTP
@@ -116,11 +116,12 @@ async function warm(kind: ApiKind): Promise<void> {
   }
   // Let the background compiler finish while nothing is measured, then, on a client confined to one
   // core, keep V8's helper threads and other threads from taking it from the event loop during the run
-  // (helpers to SCHED_IDLE; the loop to SCHED_FIFO 1 where permitted: helperThreads.ts).
+  // (helpers to SCHED_IDLE; the loop to SCHED_FIFO 1 where permitted, then yielding to helpers that
+  // wait for the core while it is kept busy: helperThreads.ts).
   await new Promise((resolve) => setTimeout(resolve, 25))
   if (confinedToOneCpu()) {
     idleHelperThreads()
-    realtimeEventLoop()
+    if (realtimeEventLoop()) yieldToWaitingHelpers()
   }
 }
 

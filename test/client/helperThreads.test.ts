@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process'
 import { readdirSync, readFileSync } from 'node:fs'
 import { availableParallelism } from 'node:os'
 import { describe, expect, test } from 'vitest'
-import { idleHelperThreads, threadPolicy } from '../../src/client/helperThreads.ts'
+import { idleHelperThreads, threadPolicy, threadState, v8HelperThreads } from '../../src/client/helperThreads.ts'
 
 /** A thread's scheduling policy (0 = SCHED_OTHER, 1 = SCHED_FIFO, 3 = SCHED_BATCH, 5 = SCHED_IDLE). */
 const policyOf = (tid: string): number => threadPolicy(`/proc/self/task/${tid}/stat`)
@@ -27,6 +27,16 @@ describe('idleHelperThreads', () => {
 
   test.runIf(!linuxWithChrt)('changes nothing where it cannot (not Linux, or no chrt)', () => {
     expect(idleHelperThreads()).toBe(0)
+  })
+})
+
+describe('threadState', () => {
+  test.runIf(process.platform === 'linux')('reads R for a thread that runs and S for one asleep', () => {
+    expect(threadState('/proc/thread-self/stat')).toBe('R')
+    const sleeper = spawnSync('sh', ['-c', 'sleep 5 & sleep 0.2; cat /proc/$!/stat; kill $!'], { encoding: 'utf8' })
+    const stat = sleeper.stdout.trim()
+    expect(stat).toMatch(/^\d+ \(sleep\) S /)
+    expect(v8HelperThreads().length).toBeGreaterThan(0)
   })
 })
 
@@ -74,5 +84,44 @@ describe('the warm-up', () => {
   test.runIf(linuxWithTaskset && root)('leaves the loop alone with FLUXPERF_NO_REALTIME=1, or when its policy was chosen (SCHED_BATCH here)', () => {
     expect(policiesAfterWarmUp(true, { FLUXPERF_NO_REALTIME: '1' }).loop).toBe(0)
     expect(policiesAfterWarmUp(true, {}, ['chrt', '--batch', '0']).loop).toBe(3)
+  })
+
+  /**
+   * In a fresh Node pinned to CPU 0 with a real-time loop: a worker thread counts as fast as it can
+   * while the loop is kept busy for 400 ms. Returns how far it counted and how often the loop yielded.
+   */
+  function countWhileLoopBusy(yielding: boolean): { counted: number; yields: number } {
+    const script = `
+      import { Worker } from 'node:worker_threads'
+      import { realtimeEventLoop, yieldToWaitingHelpers } from ${JSON.stringify(new URL('../../src/client/helperThreads.ts', import.meta.url).href)}
+      const counter = new Int32Array(new SharedArrayBuffer(8))
+      const worker = new Worker(\`
+        import { workerData as counter, parentPort } from 'node:worker_threads'
+        import { readlinkSync } from 'node:fs'
+        parentPort.postMessage(readlinkSync('/proc/thread-self').split('/').at(-1))
+        for (;;) Atomics.add(counter, 0, 1)\`, { eval: true, workerData: counter })
+      const tid = await new Promise((resolve) => worker.once('message', resolve))
+      if (!realtimeEventLoop()) throw new Error('no real-time loop')
+      const helper = ${yielding} ? yieldToWaitingHelpers([tid]) : { yields: 0 }
+      const before = Atomics.load(counter, 0)
+      const end = performance.now() + 400
+      // Busy without an idle moment, as the loop is when V8 drives its collection through tasks.
+      await new Promise((resolve) => { const step = () => (performance.now() < end ? setImmediate(step) : resolve()); step() })
+      console.log(JSON.stringify({ counted: Atomics.load(counter, 0) - before, yields: helper.yields }))
+      process.exit(0)`
+    const result = spawnSync('taskset', ['-c', '0', process.execPath, '--input-type=module', '-e', script], { encoding: 'utf8' })
+    expect(result.status, result.stderr).toBe(0)
+    return JSON.parse(result.stdout.trim().split('\n').at(-1) as string) as { counted: number; yields: number }
+  }
+
+  test.runIf(linuxWithTaskset && root)('a busy real-time loop lets a waiting helper run (yieldToWaitingHelpers), which it otherwise starves', () => {
+    const starved = countWhileLoopBusy(false)
+    const yielding = countWhileLoopBusy(true)
+    // Busy for 400 ms, checked every 10 ms, yielding after 50 ms: dozens of 1 ms yields (36 here), in
+    // which the worker counted millions; starved, it did not count at all here.
+    expect(starved.yields).toBe(0)
+    expect(yielding.yields).toBeGreaterThan(5)
+    expect(yielding.counted).toBeGreaterThan(0)
+    expect(starved.counted).toBeLessThan(yielding.counted / 10)
   })
 })
