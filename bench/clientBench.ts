@@ -5,6 +5,7 @@
  *   node bench/clientBench.ts chunks --concurrency 64 --duration 5
  *   node bench/clientBench.ts fidelity --streams 100
  *   node bench/clientBench.ts fidelity-cli --streams 1000     # the same through `fluxperf run`
+ *   node bench/clientBench.ts floor --streams 1000            # the same by a minimal C client (needs cc)
  *   node bench/clientBench.ts memory --requests 1000000
  *   node bench/clientBench.ts openloop --rate 1000 --duration 60
  *
@@ -193,7 +194,7 @@ class TruthErrors {
   private failed = 0
 
   /** Adds one record; false (counted as failed) when it or its truth is missing or incomplete. */
-  add(r: RequestRecord, truth: Truth | null): boolean {
+  add(r: Pick<RequestRecord, 'ok' | 'ttftMs' | 'startedAt' | 'chunkOffsetsMs'>, truth: Truth | null): boolean {
     if (!r.ok || r.ttftMs === null || !truth || truth.writes.length !== r.chunkOffsetsMs.length) {
       this.failed++
       return false
@@ -258,6 +259,44 @@ export async function measureCliFidelity(url: string, streams: number, ttft = 20
       rounds.push({ round, ...errors.summary() })
     }
     return { streams, ttftTruthMs: ttft, itlTruthMs: itl, tokens, rounds }
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
+}
+
+export interface FloorFidelityResult {
+  streams: number
+  ttftTruthMs: number
+  itlTruthMs: number
+  tokens: number
+  ttftErrorMs: MetricSummary
+  itlErrorMs: MetricSummary
+  uncertainTruthItls: number
+  failed: number
+}
+
+/**
+ * The same measurement by bench/floorClient.c, a minimal C client (epoll, one stamp per read, no
+ * parsing), compiled with the machine's `cc`: what any client could do on this machine and these
+ * cores, so fluxperf's figures can be read against the machine's own noise.
+ */
+export async function measureFloorFidelity(url: string, streams: number, ttft = 200, itl = 20, tokens = 64): Promise<FloorFidelityResult> {
+  const dir = mkdtempSync(join(tmpdir(), 'fluxperf-floor-'))
+  try {
+    const binary = join(dir, 'floorClient')
+    try {
+      await promisify(execFile)('cc', ['-O2', '-o', binary, fileURLToPath(new URL('./floorClient.c', import.meta.url))])
+    } catch (error) {
+      throw new Error(`the floor scenario compiles bench/floorClient.c with cc, which failed: ${(error as Error).message.split('\n')[0]}`)
+    }
+    const runId = `floor${Date.now()}`
+    const { stdout } = await promisify(execFile)(binary, [String(streams), new URL(url).port, runId, String(tokens), String(ttft), String(itl)], { maxBuffer: 256 * 1024 * 1024 })
+    const errors = new TruthErrors()
+    for (const line of stdout.split('\n').filter(Boolean)) {
+      const r = JSON.parse(line) as { id: string; ok: boolean; startedAt: number; ttftMs: number; chunkOffsetsMs: number[] }
+      errors.add(r, await fetchTruth(url, r.id))
+    }
+    return { streams, ttftTruthMs: ttft, itlTruthMs: itl, tokens, ...errors.summary() }
   } finally {
     rmSync(dir, { recursive: true, force: true })
   }
@@ -390,7 +429,7 @@ async function cli(): Promise<void> {
     },
   })
   const scenario = positionals[0] ?? 'chunks'
-  const server = await startStreamServer(['--mode', scenario.startsWith('fidelity') ? 'timed' : 'fast'])
+  const server = await startStreamServer(['--mode', scenario.startsWith('fidelity') || scenario === 'floor' ? 'timed' : 'fast'])
   try {
     const result = scenario === 'openloop'
       ? await measureOpenLoop(server.url, Number(values.rate), Number(values.duration))
@@ -398,6 +437,8 @@ async function cli(): Promise<void> {
       ? await measureFidelity(server.url, Number(values.streams))
       : scenario === 'fidelity-cli'
       ? await measureCliFidelity(server.url, Number(values.streams))
+      : scenario === 'floor'
+      ? await measureFloorFidelity(server.url, Number(values.streams))
       : scenario === 'memory'
         ? await measureMemory(server.url, Number(values.requests), Number(values.concurrency), '/dev/null')
         : await measureChunks(server.url, Number(values.concurrency), Number(values.duration), Number(values.tokens))

@@ -14,8 +14,8 @@ import { writeFileSync } from 'node:fs'
 import { cpus } from 'node:os'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
-import { commandNodeFlags, measureChunks, measureCliFidelity, measureOpenLoop, startStreamServer } from './clientBench.ts'
-import type { ChunkResult, CliFidelityResult, FidelityResult, MemoryResult, OpenLoopResult } from './clientBench.ts'
+import { commandNodeFlags, measureChunks, measureCliFidelity, measureFloorFidelity, measureOpenLoop, startStreamServer } from './clientBench.ts'
+import type { ChunkResult, CliFidelityResult, FidelityResult, FloorFidelityResult, MemoryResult, OpenLoopResult } from './clientBench.ts'
 import { runMicro } from './micro.ts'
 import { collectGarbageNow } from '../src/client/index.ts'
 
@@ -56,6 +56,7 @@ results['throughput'] = chunks
 const timed = await startStreamServer(['--mode', 'timed'])
 const fidelity: FidelityResult[] = []
 const cliFidelity: CliFidelityResult[] = []
+const floor: FloorFidelityResult[] = []
 try {
   // Each in a fresh process, as a user's run is: after the saturated throughput phases, this process's
   // old generation reached its limit during a 1,000-stream burst, and the marking (~26 ms of the loop's
@@ -73,11 +74,23 @@ try {
     const part = (x: CliFidelityResult['rounds'][number]): string => `TTFT error p99 ${x.ttftErrorMs.p99.toFixed(2)}, ITL error p50 ${x.itlErrorMs.p50.toFixed(2)} / p99 ${x.itlErrorMs.p99.toFixed(2)} ms (failed ${x.failed})`
     log(`  ${String(streams).padStart(4)} streams: ${r.rounds.map((x) => `round ${x.round}: ${part(x)}`).join('; ')}`)
   }
+  log('\nthe machine\'s floor: the same truth read by bench/floorClient.c (C, epoll, one stamp per read, no parsing)')
+  for (const streams of [100, 1000]) {
+    try {
+      const r = await measureFloorFidelity(timed.url, streams)
+      floor.push(r)
+      log(`  ${String(streams).padStart(4)} streams: TTFT error p99 ${r.ttftErrorMs.p99.toFixed(2)}, ITL error p50 ${r.itlErrorMs.p50.toFixed(2)} / p99 ${r.itlErrorMs.p99.toFixed(2)} ms (failed ${r.failed})`)
+    } catch (error) {
+      log(`  skipped: ${(error as Error).message}`)
+      break
+    }
+  }
 } finally {
   await timed.stop()
 }
 results['fidelity'] = fidelity
 results['fidelityCli'] = cliFidelity
+results['floor'] = floor
 
 const openServer = await startStreamServer(['--mode', 'fast'])
 let openLoop: OpenLoopResult
