@@ -91,11 +91,10 @@ const BUSY_UTILISATION = 0.98
 /** Busy windows in a row before the loop yields: 50 ms, longer than any burst of chunks it reads. */
 const BUSY_WINDOWS_BEFORE_YIELD = 5
 
-/** A running yieldToWaitingHelpers(). */
+/** A running yieldToWaitingHelpers(): it lasts as long as the process, like the loop's real-time class. */
 export interface HelperYield {
   /** Times the loop has blocked so far. */
   readonly yields: number
-  stop(): void
 }
 
 /**
@@ -108,7 +107,7 @@ export interface HelperYield {
  * timeout every 3 µs for 800 ms), so the helpers never had the core from the SCHED_FIFO loop, until the
  * kernel's real-time throttling (a real-time class may use 95 % of each second) stopped the loop for
  * 30 ms while they caught up (`perf sched`): through `fluxperf run` at 1,000 streams over four rounds,
- * every chunk of that moment was stamped up to 33 ms late, ITL error p99 20–29 ms in 6 of 17 runs.
+ * every chunk of that moment was stamped up to 33 ms late, ITL error p99 10–29 ms in 8 of 25 runs.
  * Blocking 1 ms in 10 lets them finish within a few hundred ms, late by at most about a millisecond,
  * and keeps the loop under the throttling limit. A loop that is only saturated, helpers asleep, is
  * never blocked.
@@ -126,7 +125,7 @@ export function yieldToWaitingHelpers(helpers: readonly string[] = v8HelperThrea
       return false // the thread has ended
     }
   })
-  const timer = setInterval(() => {
+  setInterval(() => {
     const now = performance.eventLoopUtilization()
     busyWindows = performance.eventLoopUtilization(now, last).utilization > BUSY_UTILISATION ? busyWindows + 1 : 0
     last = now
@@ -139,7 +138,6 @@ export function yieldToWaitingHelpers(helpers: readonly string[] = v8HelperThrea
     get yields() {
       return yields
     },
-    stop: () => clearInterval(timer),
   }
 }
 
