@@ -11,6 +11,7 @@ import type { ChatMessage, Conversation, PrometheusRoundSummary, RequestRecord, 
 import type { DualRoundOptions } from './options.ts'
 import { openRun } from './run.ts'
 import { Session } from './session.ts'
+import type { BuiltRequest } from './session.ts'
 
 /** The requests of one conversation as round 1 sent them, replayed as-is in round 2. */
 type Plan = (ChatMessage[] | null)[]
@@ -63,23 +64,20 @@ export async function runDualRound(options: DualRoundOptions): Promise<RunResult
           for (let turn = 0; turn < conv.userMessages.length; turn++) {
             if (run.signal.aborted) return
             let messages: ChatMessage[]
-            let contextTokens: number
-            let truncatedTurns = 0
+            let built: BuiltRequest | undefined
             if (session) {
-              const built = session.next(conv.userMessages[turn] as string)
+              built = session.next(conv.userMessages[turn] as string)
               messages = built.messages
-              contextTokens = built.contextTokens
-              truncatedTurns = built.truncatedTurns
               plan[turn] = messages
             } else {
               const planned = plan[turn]
               if (!planned) continue // round 1 never sent it (interrupted)
               messages = planned
-              contextTokens = -1
             }
             const id = `c${concurrency}-r${round}-${seq++}`
             const meta = { id, index: convIndex, sessionId: conv.sessionId, turnIndex: turn, round, concurrency }
-            hooks.onDebug?.({ id, session_id: conv.sessionId, turn_index: turn, round, concurrency, messages, context_tokens: contextTokens, truncated_turns: truncatedTurns })
+            // The context is counted only for the debug log (counting every prompt slowed dispatch).
+            hooks.onDebug?.({ id, session_id: conv.sessionId, turn_index: turn, round, concurrency, messages, context_tokens: built?.contextTokens ?? -1, truncated_turns: built?.truncatedTurns ?? 0 })
             const before = perRequestSampler ? await perRequestSampler.beforeRequest() : undefined
             const record = await run.send(messages, meta)
             if (perRequestSampler) await perRequestSampler.afterRequest(before)

@@ -12,10 +12,22 @@ export interface ContextLimits {
 /** A request ready to send, with what the truncation did. */
 export interface BuiltRequest {
   messages: ChatMessage[]
-  /** Tokens in the messages sent (tokenizer count of their contents). */
-  contextTokens: number
+  /**
+   * Tokens in the messages sent (tokenizer count of their contents). Counted when first read unless
+   * `maxContextTokens` needed it: js-tiktoken takes 10–150 µs per short message, and a round that
+   * counted every prompt as it dispatched sent 1,000 requests in 100–225 ms instead of 30–50,
+   * so the first answers arrived while the client was still busy.
+   */
+  readonly contextTokens: number
   /** Earlier turns dropped to fit `maxContextTokens`. */
   truncatedTurns: number
+}
+
+/** A completed turn; `tokens` (user + assistant) is counted the first time a request needs it. */
+interface Turn {
+  user: string
+  assistant: string
+  tokens?: number
 }
 
 /**
@@ -25,7 +37,7 @@ export interface BuiltRequest {
 export class Session {
   readonly id: string
   private readonly system: string | undefined
-  private readonly turns: { user: string; assistant: string }[] = []
+  private readonly turns: Turn[] = []
   /** The user message of the request built last, until its reply arrives. */
   private pending: string | undefined
   private readonly tokenizer: Tokenizer
@@ -51,21 +63,30 @@ export class Session {
     const { maxContextTokens, maxInputTokens } = this.limits
     const user = maxInputTokens !== undefined ? this.tokenizer.truncate(userMessage, maxInputTokens) : userMessage
     const count = (text: string): number => this.tokenizer.count(text)
-    const fixed = (this.system ? count(this.system) : 0) + count(user)
-    const turnTokens = this.turns.map((t) => count(t.user) + count(t.assistant))
-    let total = fixed + turnTokens.reduce((a, b) => a + b, 0)
+    const turnTokens = (t: Turn): number => (t.tokens ??= count(t.user) + count(t.assistant))
+    const system = this.system
+    const history = this.turns.slice()
     let first = 0
+    let total: number | undefined
+    const countContext = (): number => history.slice(first).reduce((n, t) => n + turnTokens(t), (system ? count(system) : 0) + count(user))
     if (maxContextTokens !== undefined) {
-      while (first < this.turns.length && total > maxContextTokens) total -= turnTokens[first++] as number
+      total = countContext()
+      while (first < history.length && total > maxContextTokens) total -= turnTokens(history[first++] as Turn)
     }
     const messages: ChatMessage[] = []
-    if (this.system) messages.push({ role: 'system', content: this.system })
-    for (const t of this.turns.slice(first)) {
+    if (system) messages.push({ role: 'system', content: system })
+    for (const t of history.slice(first)) {
       messages.push({ role: 'user', content: t.user }, { role: 'assistant', content: t.assistant })
     }
     messages.push({ role: 'user', content: user })
     this.pending = user
-    return { messages, contextTokens: total, truncatedTurns: first }
+    return {
+      messages,
+      truncatedTurns: first,
+      get contextTokens(): number {
+        return (total ??= countContext())
+      },
+    }
   }
 
   /**

@@ -40,4 +40,32 @@ describe('Session', () => {
     expect(built.messages[0]).toEqual({ role: 'system', content: 'be brief' })
     expect(tokenizer.count(built.messages[1]?.content ?? '')).toBe(5)
   })
+
+  test('counts nothing while building unless a limit needs it; the context is counted when read', () => {
+    let counted = 0
+    const counting = { ...tokenizer, count: (text: string) => (counted++, tokenizer.count(text)), encode: tokenizer.encode }
+    const s = new Session('s1', counting, {}, 'be brief')
+    s.next('first question')
+    s.reply('first answer')
+    const built = s.next('second question')
+    expect(counted).toBe(0)
+    const expected = ['be brief', 'first question', 'first answer', 'second question'].reduce((n, t) => n + tokenizer.count(t), 0)
+    expect(built.contextTokens).toBe(expected)
+    expect(counted).toBe(4)
+    s.reply('second answer')
+    expect(built.contextTokens).toBe(expected) // a later reply does not change what was sent
+    expect(counted).toBe(4)
+  })
+
+  test('counts each history turn once however many requests carry it', () => {
+    let counted = 0
+    const counting = { ...tokenizer, count: (text: string) => (counted++, tokenizer.count(text)) }
+    const s = new Session('s1', counting, { maxContextTokens: 10_000 })
+    for (let turn = 0; turn < 5; turn++) {
+      s.next(`question ${turn}`)
+      s.reply(`answer ${turn}`)
+    }
+    // Each build counts its question (5 builds) and each new history turn's two texts once (4 turns).
+    expect(counted).toBe(5 + 4 * 2)
+  })
 })
