@@ -4,6 +4,7 @@ import type { BytesHandler, RequestDispatcher } from './http1Pool.ts'
 import type { Tokenizer } from '../tokens/index.ts'
 import type { ChatMessage, ErrorKind, RequestRecord } from '../types.ts'
 import { turnTime } from './turnClock.ts'
+import { listenForAbort, stopListening } from './abortFanOut.ts'
 import { redactSecrets } from './endpoint.ts'
 import type { Endpoint } from './endpoint.ts'
 import { classifyError, kindOfStatus, RequestFailure } from './errors.ts'
@@ -82,8 +83,6 @@ type Failure = { kind: ErrorKind; message: string }
 /** How the response body is read, decided by its status and content-type. */
 type BodyMode = 'sse' | 'json' | 'error' | 'bad'
 
-const ONCE = { once: true } as const
-
 /**
  * One attempt at a request, as a dispatch handler (Http1Pool's in-place bytes for http://, undici's for
  * https://): body bytes are stamped with their loop turn's receive time (turnClock.ts) and parsed in
@@ -157,7 +156,7 @@ class Exchange implements BytesHandler, SseSink {
     this.timer = setTimeout(timeOut, ctx.timeoutMs, this)
     if (body === undefined) return this.finish(classifyError(unbuildable, ctx.url))
     if (ctx.signal?.aborted) return this.handleEvent()
-    ctx.signal?.addEventListener('abort', this, ONCE)
+    if (ctx.signal) listenForAbort(ctx.signal, this)
     try {
       ctx.dispatcher.dispatch({
         path: ctx.path,
@@ -274,7 +273,7 @@ class Exchange implements BytesHandler, SseSink {
     // A server may echo request headers in an error body: never let a secret through.
     const failure = failed && ctx.secrets?.length ? { kind: failed.kind, message: redactSecrets(failed.message, ctx.secrets) } : failed
     clearTimeout(this.timer)
-    ctx.signal?.removeEventListener('abort', this)
+    if (ctx.signal) stopListening(ctx.signal, this)
     const endedAt = state.doneOffset === null ? performance.now() : this.t0 + state.doneOffset
     let record: RequestRecord
     try {

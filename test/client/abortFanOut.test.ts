@@ -1,0 +1,44 @@
+import { getEventListeners } from 'node:events'
+import { describe, expect, test } from 'vitest'
+import { listenForAbort, stopListening } from '../../src/client/abortFanOut.ts'
+
+function counter() {
+  return { calls: 0, handleEvent() { this.calls++ } }
+}
+
+describe('listenForAbort', () => {
+  test('reaches every listener once through a single listener on the signal', () => {
+    const controller = new AbortController()
+    const members = Array.from({ length: 1000 }, counter)
+    for (const m of members) listenForAbort(controller.signal, m)
+    expect(getEventListeners(controller.signal, 'abort')).toHaveLength(1)
+    controller.abort()
+    controller.abort()
+    expect(members.map((m) => m.calls)).toEqual(members.map(() => 1))
+  })
+
+  test('a listener that stopped listening is not called; the others still are', () => {
+    const controller = new AbortController()
+    const [gone, kept] = [counter(), counter()]
+    listenForAbort(controller.signal, gone)
+    listenForAbort(controller.signal, kept)
+    stopListening(controller.signal, gone)
+    controller.abort()
+    expect([gone.calls, kept.calls]).toEqual([0, 1])
+  })
+
+  test('on a signal that has already aborted the listener is called at once', () => {
+    const member = counter()
+    listenForAbort(AbortSignal.abort(), member)
+    expect(member.calls).toBe(1)
+  })
+
+  test('signals are independent', () => {
+    const [a, b] = [new AbortController(), new AbortController()]
+    const [onA, onB] = [counter(), counter()]
+    listenForAbort(a.signal, onA)
+    listenForAbort(b.signal, onB)
+    a.abort()
+    expect([onA.calls, onB.calls]).toEqual([1, 0])
+  })
+})
