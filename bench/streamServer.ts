@@ -3,6 +3,7 @@
  *
  *   node bench/streamServer.ts --mode fast  --tokens 64               # every chunk as fast as possible
  *   node bench/streamServer.ts --mode timed --tokens 64 --ttft 200 --itl 20
+ *   ... --no-usage                                                    # no usage chunk: the client counts tokens
  *
  * Run as a child process (bench/run.ts forks it; `SERVER_CPU=1` pins it with taskset). It prints
  * `{"port": N}` on its first stdout line. A request may override tokens/ttft/itl with `x-bench-tokens`,
@@ -27,6 +28,8 @@ const { values } = parseArgs({
     ttft: { type: 'string', default: '200' },
     itl: { type: 'string', default: '20' },
     port: { type: 'string', default: '0' },
+    // A server that reports no token usage (the client then counts tokens itself).
+    'no-usage': { type: 'boolean', default: false },
   },
 })
 
@@ -36,8 +39,9 @@ const ROLE = frame('data: {"id":"b","object":"chat.completion.chunk","created":0
 const CONTENT_EVENT = 'data: {"id":"b","object":"chat.completion.chunk","created":0,"model":"bench","choices":[{"index":0,"delta":{"content":" tok"},"finish_reason":null}]}\n\n'
 const CONTENT = Buffer.from(frame(CONTENT_EVENT))
 const CONTENT_BATCH = Buffer.from(frame(CONTENT_EVENT.repeat(64)))
-const finish = (n: number): string =>
-  frame(`data: {"id":"b","object":"chat.completion.chunk","created":0,"model":"bench","choices":[],"usage":{"prompt_tokens":8,"completion_tokens":${n},"total_tokens":${n + 8}}}\n\ndata: [DONE]\n\n`) + '0\r\n\r\n'
+const finish = (n: number): string => values['no-usage']
+  ? frame('data: {"id":"b","object":"chat.completion.chunk","created":0,"model":"bench","choices":[{"index":0,"delta":{},"finish_reason":"length"}]}\n\ndata: [DONE]\n\n') + '0\r\n\r\n'
+  : frame(`data: {"id":"b","object":"chat.completion.chunk","created":0,"model":"bench","choices":[],"usage":{"prompt_tokens":8,"completion_tokens":${n},"total_tokens":${n + 8}}}\n\ndata: [DONE]\n\n`) + '0\r\n\r\n'
 const SSE_HEAD = 'HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-cache\r\nTransfer-Encoding: chunked\r\nConnection: keep-alive\r\n\r\n'
 const json = (body: string): string =>
   `HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: keep-alive\r\n\r\n${body}`
