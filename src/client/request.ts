@@ -5,6 +5,7 @@ import type { Tokenizer } from '../tokens/index.ts'
 import type { ChatMessage, ErrorKind, RequestRecord } from '../types.ts'
 import { turnTime } from './turnClock.ts'
 import { listenForAbort, stopListening } from './abortFanOut.ts'
+import { deferPastIo } from './deferPastIo.ts'
 import { redactSecrets } from './endpoint.ts'
 import type { Endpoint } from './endpoint.ts'
 import { classifyError, kindOfStatus, RequestFailure } from './errors.ts'
@@ -265,7 +266,10 @@ class Exchange implements BytesHandler, SseSink {
     this.finish(classifyError(error, this.ctx.url))
   }
 
-  /** Settles once: the record, or a new attempt after a 429's wait. */
+  /**
+   * Settles once: the record, or a new attempt after a 429's wait. A record whose tokens the tokenizer
+   * must count (the server reported no usage) is built after the I/O that is ready (deferPastIo.ts).
+   */
   private finish(failed: Failure | undefined): void {
     if (this.settled) return
     this.settled = true
@@ -275,20 +279,27 @@ class Exchange implements BytesHandler, SseSink {
     clearTimeout(this.timer)
     if (ctx.signal) stopListening(ctx.signal, this)
     const endedAt = state.doneOffset === null ? performance.now() : this.t0 + state.doneOffset
+    const end = {
+      startedAt: this.startedAt,
+      latencyMs: endedAt - this.t0,
+      queuedMs: this.t0 - this.dispatchedAt,
+      status: this.status,
+      failure,
+    }
+    if (state.needsTokenizer) deferPastIo(() => this.settle(end))
+    else this.settle(end)
+  }
+
+  private settle(end: RecordEnd): void {
+    const { ctx, state } = this
     let record: RequestRecord
     try {
-      record = state.toRecord(ctx, this.messages, this.meta, {
-        startedAt: this.startedAt,
-        latencyMs: endedAt - this.t0,
-        queuedMs: this.t0 - this.dispatchedAt,
-        status: this.status,
-        failure,
-      })
+      record = state.toRecord(ctx, this.messages, this.meta, end)
     } catch (error) {
       this.reject(error)
       return
     }
-    if (failure?.kind === 'rate_limited' && this.retries < (ctx.retries ?? 0) && !ctx.signal?.aborted) {
+    if (end.failure?.kind === 'rate_limited' && this.retries < (ctx.retries ?? 0) && !ctx.signal?.aborted) {
       const attempt = this.retries + 1
       void sleep(Math.min(MAX_RETRY_AFTER_MS, this.retryAfterMs ?? 1000 * attempt), ctx.signal)
         .then(() => new Exchange(ctx, this.messages, this.meta, attempt, this.resolve, this.reject).start())
@@ -297,6 +308,15 @@ class Exchange implements BytesHandler, SseSink {
     if (this.retries > 0) record.retries = this.retries
     this.resolve(record)
   }
+}
+
+/** What the exchange knows of a request's end when it settles. */
+interface RecordEnd {
+  startedAt: number
+  latencyMs: number
+  queuedMs: number
+  status: number | null
+  failure: Failure | undefined
 }
 
 function timeOut(exchange: Exchange): void {
@@ -456,6 +476,11 @@ class ResponseState {
     this.textBytes = grown
   }
 
+  /** Whether building the record counts tokens with the tokenizer (the server reported no usage). */
+  get needsTokenizer(): boolean {
+    return this.promptTokens === null || this.completionTokens === null
+  }
+
   get text(): string {
     return this.textBytes === null ? '' : this.textBytes.toString('utf8', 0, this.textLength)
   }
@@ -464,7 +489,7 @@ class ResponseState {
     ctx: RequestContext,
     messages: readonly ChatMessage[],
     meta: RequestMeta,
-    end: { startedAt: number; latencyMs: number; queuedMs: number; status: number | null; failure: Failure | undefined },
+    end: RecordEnd,
   ): RequestRecord {
     const inputFromUsage = this.promptTokens !== null
     const outputFromUsage = this.completionTokens !== null

@@ -5,6 +5,7 @@ import type { ApiKind } from './openai.ts'
 import { Http1Pool } from './http1Pool.ts'
 import { sendRequest } from './request.ts'
 import type { RequestContext } from './request.ts'
+import type { Tokenizer } from '../tokens/index.ts'
 import { confinedToOneCpu, idleHelperThreads, realtimeEventLoop, yieldToWaitingHelpers } from './helperThreads.ts'
 
 /**
@@ -40,6 +41,8 @@ const WARM_TOKENS = WARM_PACKETS * EVENTS_PER_PACKET
 const WARM_ROUNDS = 16
 const SHORT_REQUESTS = 1024
 const SHORT_STREAMS = 64
+/** Streamed rounds (the last ones) and every other batch of one-token requests answer without usage. */
+const NO_USAGE_ROUNDS = 2
 
 /**
  * Calls before V8 optimises a function with TurboFan (its default is 3,000), unless the process was
@@ -51,8 +54,14 @@ const SHORT_STREAMS = 64
  */
 const TURBOFAN_AFTER_CALLS = 600
 
-export function warmUpClient(kind: ApiKind = 'chat'): Promise<void> {
-  warmed ??= warm(kind).catch(() => undefined)
+/**
+ * Warms the client once per process (later calls return the first call's promise).
+ * @param tokenizer the run's: when given, part of the warm-up answers report no usage, so the code that
+ *   counts tokens for such servers (js-tiktoken, the deferred record: deferPastIo.ts) is compiled too:
+ *   cold, its first count took 5 ms among the first answers to end.
+ */
+export function warmUpClient(kind: ApiKind = 'chat', tokenizer?: Tokenizer): Promise<void> {
+  warmed ??= warm(kind, tokenizer).catch(() => undefined)
   return warmed
 }
 
@@ -68,15 +77,20 @@ export function turbofanThresholdFlag(execArgv: readonly string[], nodeOptions =
   return chosen ? undefined : `--invocation-count-for-turbofan=${TURBOFAN_AFTER_CALLS}`
 }
 
-async function warm(kind: ApiKind): Promise<void> {
+async function warm(kind: ApiKind, tokenizer: Tokenizer | undefined): Promise<void> {
   optimiseSooner()
   const packets = syntheticResponse(kind, WARM_TOKENS)
   const short = syntheticResponse(kind, 1)
+  const packetsNoUsage = syntheticResponse(kind, WARM_TOKENS, false)
+  const shortNoUsage = syntheticResponse(kind, 1, false)
   const sockets = new Set<Socket>()
   const server = createServer((socket) => {
     sockets.add(socket)
     socket.once('close', () => sockets.delete(socket))
-    answerRequests(socket, (head) => (head.includes(' /short ') ? short : packets))
+    answerRequests(socket, (head) => {
+      const noUsage = head.includes('/no-usage')
+      return head.includes('/short') ? (noUsage ? shortNoUsage : short) : noUsage ? packetsNoUsage : packets
+    })
   })
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject)
@@ -96,9 +110,11 @@ async function warm(kind: ApiKind): Promise<void> {
     closeConnection: false,
     tokenizer: { encoding: 'o200k_base', encode: () => [], decode: () => '', count: () => 0, truncate: (t: string) => t },
   }
+  // Answers without usage make the client count tokens: with the run's tokenizer, in some rounds.
+  const noUsage = (c: RequestContext): RequestContext => tokenizer ? { ...c, path: `${c.path}/no-usage`, tokenizer } : c
   const messages = [{ role: 'user' as const, content: 'warm-up' }]
   const round = (dispatcher: Http1Pool, n: number): Promise<unknown> => Promise.all(Array.from({ length: WARM_STREAMS }, (_, i) =>
-    sendRequest({ ...ctx, dispatcher }, messages, { id: `warm-${n}-${i}`, index: i, sessionId: 'warm-up', turnIndex: 0, round: 0, concurrency: WARM_STREAMS })))
+    sendRequest(n >= WARM_ROUNDS - NO_USAGE_ROUNDS ? noUsage({ ...ctx, dispatcher }) : { ...ctx, dispatcher }, messages, { id: `warm-${n}-${i}`, index: i, sessionId: 'warm-up', turnIndex: 0, round: 0, concurrency: WARM_STREAMS })))
   try {
     await round(first, 0)
     await first.close()
@@ -107,7 +123,7 @@ async function warm(kind: ApiKind): Promise<void> {
     const shortCtx = { ...ctx, dispatcher: pool, path: '/short', generation: { model: 'warm-up', maxTokens: 1 } }
     for (let n = 0; n < SHORT_REQUESTS / SHORT_STREAMS; n++) {
       await Promise.all(Array.from({ length: SHORT_STREAMS }, (_, i) =>
-        sendRequest(shortCtx, messages, { id: `warm-short-${n}-${i}`, index: i, sessionId: 'warm-up', turnIndex: 0, round: 0, concurrency: SHORT_STREAMS })))
+        sendRequest(n % 2 === 1 ? noUsage(shortCtx) : shortCtx, messages, { id: `warm-short-${n}-${i}`, index: i, sessionId: 'warm-up', turnIndex: 0, round: 0, concurrency: SHORT_STREAMS })))
     }
     await pool.close()
   } finally {
@@ -152,8 +168,11 @@ function answerRequests(socket: Socket, packetsFor: (head: string) => Buffer[]):
   socket.on('error', () => socket.destroy())
 }
 
-/** The response's packets: the head with the role chunk, EVENTS_PER_PACKET tokens per packet, then the end. */
-function syntheticResponse(kind: ApiKind, tokens: number): Buffer[] {
+/**
+ * The response's packets: the head with the role chunk, EVENTS_PER_PACKET tokens per packet, then the
+ * end; without `usage`, no chunk reports token counts.
+ */
+function syntheticResponse(kind: ApiKind, tokens: number, usage = true): Buffer[] {
   const frame = (event: string): string => `${Buffer.byteLength(event).toString(16)}\r\n${event}\r\n`
   const object = kind === 'chat' ? 'chat.completion.chunk' : 'text_completion'
   const choice = (body: string): string => `data: {"id":"warm","object":"${object}","created":0,"model":"warm-up","choices":[{"index":0,${body}}]`
@@ -164,14 +183,15 @@ function syntheticResponse(kind: ApiKind, tokens: number): Buffer[] {
   ]
   const token = (i: number): string => {
     // Tokens with and without continuous usage, and an escaped one, as servers send them.
-    const usage = i % 2 === 0 ? `,"usage":{"prompt_tokens":8,"total_tokens":${8 + i},"completion_tokens":${i}}` : ''
-    return frame(`${choice(`${text(i % 16 === 0 ? ' "tok"\n' : ' tok')},"logprobs":null,"finish_reason":null`)}${usage}}\n\n`)
+    const continuous = usage && i % 2 === 0 ? `,"usage":{"prompt_tokens":8,"total_tokens":${8 + i},"completion_tokens":${i}}` : ''
+    return frame(`${choice(`${text(i % 16 === 0 ? ' "tok"\n' : ' tok')},"logprobs":null,"finish_reason":null`)}${continuous}}\n\n`)
   }
   for (let i = 1; i <= tokens; i += EVENTS_PER_PACKET) {
     let packet = ''
     for (let j = i; j < i + EVENTS_PER_PACKET && j <= tokens; j++) packet += token(j)
     packets.push(packet)
   }
-  packets.push(frame(`${choice(`${text('')},"logprobs":null,"finish_reason":"length"`)},"usage":{"prompt_tokens":8,"total_tokens":${8 + tokens},"completion_tokens":${tokens}}}\n\ndata: [DONE]\n\n`) + '0\r\n\r\n')
+  const final = usage ? `,"usage":{"prompt_tokens":8,"total_tokens":${8 + tokens},"completion_tokens":${tokens}}` : ''
+  packets.push(frame(`${choice(`${text('')},"logprobs":null,"finish_reason":"length"`)}${final}}\n\ndata: [DONE]\n\n`) + '0\r\n\r\n')
   return packets.map((p) => Buffer.from(p))
 }

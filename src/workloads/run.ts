@@ -46,7 +46,7 @@ export async function openRun(settings: EndpointSettings & object, workload: Run
   // and before the warm-up, which then leaves V8 time to finish sweeping.
   collectGarbageNow()
   // Before the clock starts: V8 optimises the per-chunk path now, not during the first measured tokens.
-  await warmUpClient(endpoint.kind)
+  await warmUpClient(endpoint.kind, tokenizer)
   // TCP set-up for every stream now rather than among the first measured responses; TTFT never
   // included it (a request's clock starts on its connection), but a burst of connects delays reads.
   if (endpoint.keepAlive) {

@@ -1,15 +1,23 @@
 import { describe, expect, test } from 'vitest'
 import { turbofanThresholdFlag, warmUpClient } from '../../src/client/warmUp.ts'
+import { getTokenizer } from '../../src/tokens/index.ts'
 
 const tcp = (): number => process.getActiveResourcesInfo().filter((r) => r.startsWith('TCP')).length
 
 describe('warmUpClient', () => {
   test('streams over loopback once per process and leaves no server or socket open', async () => {
     const before = tcp()
-    const first = warmUpClient('chat')
+    const counted: string[] = []
+    const tokenizer = { ...(await getTokenizer()) }
+    const count = tokenizer.count
+    tokenizer.count = (text: string) => (counted.push(text), count(text))
+    const first = warmUpClient('chat', tokenizer)
     expect(warmUpClient('chat')).toBe(first)
     await first
     expect(tcp()).toBe(before)
+    // Some answers came without usage, so the run's tokenizer counted prompts and answers.
+    expect(counted).toContain('warm-up')
+    expect(counted.some((text) => text.split('tok').length > 100)).toBe(true)
   })
 
   test('lowers the TurboFan threshold unless Node was started with one (argument or NODE_OPTIONS)', () => {
