@@ -11,7 +11,7 @@ const out = (name: string): string => join(dir, name)
 const mockRun = ['run', '--mock-server', '--dataset', 'datasets/example.jsonl', '--no-progress']
 
 describe('fluxperf run', () => {
-  test('the README example: tables, four columns, four JSON files, round 2 TTFT p50 below round 1', async () => {
+  test('the README example: tables, four columns, four JSON files, round 2 cached more and its mean TTFT below round 1', async () => {
     const r = await runCli([...mockRun, '--concurrency', '2', '4', '--num-samples', '8', '--seed', '7', '--output-dir', out('demo')])
     expect(r.stderr).not.toMatch(/error/i)
     expect(r.code).toBe(0)
@@ -27,7 +27,10 @@ describe('fluxperf run', () => {
     const run = JSON.parse(readFileSync(join(out('demo'), 'run.json'), 'utf8'))
     for (const c of [2, 4]) {
       const [r1, r2] = [1, 2].map((n) => run.rounds.find((x: { concurrency: number; round: number }) => x.concurrency === c && x.round === n))
-      expect(r2.metrics.ttft.p50).toBeLessThan(r1.metrics.ttft.p50)
+      // The prompts the cache saves prefill on are the long ones, above the median: p50 (short prompts,
+      // cached or not) differed by under 1 ms at concurrency 4 and lost to noise on a loaded machine.
+      expect(r2.cache.cachedShare).toBeGreaterThan(r1.cache.cachedShare)
+      expect(r2.metrics.ttft.avg).toBeLessThan(r1.metrics.ttft.avg)
     }
     expect(run.seed).toBe(7)
     const round = JSON.parse(readFileSync(join(out('demo'), 'concurrency_2_round_1.json'), 'utf8'))
