@@ -5,6 +5,7 @@
  *   node bench/clientBench.ts chunks --concurrency 64 --duration 5
  *   node bench/clientBench.ts fidelity --streams 100
  *   node bench/clientBench.ts fidelity-cli --streams 1000     # the same through `fluxperf run`
+ *   node bench/clientBench.ts fidelity-cli --streams 1000 --no-usage   # a server that reports no usage
  *   node bench/clientBench.ts floor --streams 1000            # the same by a minimal C client (needs cc)
  *   node bench/clientBench.ts memory --requests 1000000
  *   node bench/clientBench.ts openloop --rate 1000 --duration 60
@@ -426,10 +427,13 @@ async function cli(): Promise<void> {
       streams: { type: 'string', default: '100' },
       requests: { type: 'string', default: '1000000' },
       rate: { type: 'string', default: '1000' },
+      // The server reports no usage, so the client counts tokens itself.
+      'no-usage': { type: 'boolean', default: false },
     },
   })
   const scenario = positionals[0] ?? 'chunks'
-  const server = await startStreamServer(['--mode', scenario.startsWith('fidelity') || scenario === 'floor' ? 'timed' : 'fast'])
+  const mode = scenario.startsWith('fidelity') || scenario === 'floor' ? 'timed' : 'fast'
+  const server = await startStreamServer(['--mode', mode, ...(values['no-usage'] ? ['--no-usage'] : [])])
   try {
     const result = scenario === 'openloop'
       ? await measureOpenLoop(server.url, Number(values.rate), Number(values.duration))
