@@ -1,7 +1,7 @@
 /**
  * A fast path for the one chunk shape that makes up almost every streamed token: a single choice whose
  * delta carries only `content` (or a completion's `text`), written compactly as vLLM, SGLang, OpenAI and
- * the mock write it, optionally followed by `usage`. It reads a handful of fields at known places in
+ * the mock write it, optionally followed by `usage` (continuous usage stats, or OpenAI's `null`). It reads a handful of fields at known places in
  * the raw bytes, without decoding the event to a string or allocating anything; any other shape
  * returns false and goes to JSON.parse. Only exact byte patterns are accepted, so a field name inside
  * a string value can never be mistaken for a key: when in doubt, it declines.
@@ -36,6 +36,7 @@ const USAGE_PROMPT = bytes(',"usage":{"prompt_tokens":')
 const TOTAL = bytes(',"total_tokens":')
 const COMPLETION = bytes(',"completion_tokens":')
 const USAGE_END = bytes('}}')
+const USAGE_NULL = bytes(',"usage":null')
 const QUOTE = 0x22
 const BACKSLASH = 0x5c
 
@@ -93,6 +94,8 @@ export function readFastChunk(buf: Buffer, start: number, end: number, out: Fast
   out.promptTokens = -1
   out.completionTokens = -1
   if (at === end - 1) return true
+  // OpenAI, asked for usage, writes `"usage":null` into every chunk but the last.
+  if (matches(buf, at, end, USAGE_NULL) && at + USAGE_NULL.length === end - 1) return true
   // Optional continuous usage, the object's last member.
   if (!matches(buf, at, end, USAGE_PROMPT)) return false
   at = readInt(buf, at + USAGE_PROMPT.length, end)

@@ -45,6 +45,7 @@ const chunk = fc.record({
   stopReason: fc.boolean(),
   usage,
   vllmOrder: fc.boolean(),
+  usageNull: fc.boolean(),
   secondChoice: fc.boolean(),
 }).map((c) => {
   const choice: Record<string, unknown> = { index: 0 }
@@ -57,7 +58,7 @@ const chunk = fc.record({
   const u = c.usage && (c.vllmOrder
     ? { prompt_tokens: c.usage.prompt_tokens, total_tokens: c.usage.prompt_tokens + c.usage.completion_tokens, completion_tokens: c.usage.completion_tokens }
     : { prompt_tokens: c.usage.prompt_tokens, completion_tokens: c.usage.completion_tokens, total_tokens: 1 })
-  return { id: c.id, object: c.kind === 'chat' ? 'chat.completion.chunk' : 'text_completion', created: 1, model: c.model, choices, ...(u ? { usage: u } : {}) }
+  return { id: c.id, object: c.kind === 'chat' ? 'chat.completion.chunk' : 'text_completion', created: 1, model: c.model, choices, ...(u ? { usage: u } : c.usageNull ? { usage: null } : {}) }
 })
 
 describe('readFastChunk', () => {
@@ -81,6 +82,13 @@ describe('readFastChunk', () => {
       .toEqual({ text: ' tok', hasContent: true, finishReason: null, promptTokens: 8, completionTokens: 1, cachedTokens: null, promptEvaluated: null, errorMessage: null })
     expect(fastChunk('{"id":"c","object":"text_completion","created":1,"model":"m","choices":[{"index":0,"text":"a\\"b","logprobs":null,"finish_reason":null}]}'))
       .toMatchObject({ text: 'a"b', hasContent: true })
+  })
+
+  test('takes the fast path for the shape OpenAI writes when asked for usage (`"usage":null` until the end)', () => {
+    expect(fastChunk('{"id":"chatcmpl-1","object":"chat.completion.chunk","created":1,"model":"gpt-4o","service_tier":"default","system_fingerprint":"fp_1","choices":[{"index":0,"delta":{"content":"Hi"},"logprobs":null,"finish_reason":null}],"usage":null}'))
+      .toEqual({ text: 'Hi', hasContent: true, finishReason: null, promptTokens: null, completionTokens: null, cachedTokens: null, promptEvaluated: null, errorMessage: null })
+    // Anything after it still declines.
+    expect(fastChunk('{"choices":[{"index":0,"delta":{"content":"Hi"},"logprobs":null,"finish_reason":null}],"usage":null,"x":1}')).toBeNull()
   })
 
   test('declines role chunks, reasoning, tool calls, finish chunks, errors and broken JSON', () => {
