@@ -194,7 +194,10 @@ export class ResponseReader {
     const statusLine = /^HTTP\/1\.([01]) (\d{3})(?: (.*))?$/.exec(lines[0] ?? '')
     if (!statusLine) throw new ResponseFormatError(`invalid status line "${(lines[0] ?? '').slice(0, 80)}"`)
     const status = Number(statusLine[2])
-    const headers: Record<string, string | string[]> = {}
+    // A null-prototype object lives in V8's dictionary mode: one shape whatever headers a server sends,
+    // so the code reading them is not deoptimised (`--trace-deopt`: "wrong map") when the measured
+    // server's header set differs from the warm-up's, as it did in every first round.
+    const headers = Object.create(null) as Record<string, string | string[]>
     for (let i = 1; i < lines.length; i++) {
       const line = lines[i] as string
       const colon = line.indexOf(':')
