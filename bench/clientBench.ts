@@ -66,7 +66,7 @@ async function contextFor(url: string, connections: number, headers: Record<stri
   const tokenizer = process.env['BENCH_TIKTOKEN'] ? await getTokenizer() : noTokenizer
   const ctx = requestContext(endpoint, { model: 'bench', maxTokens: 64 }, tokenizer)
   // As a run does (workloads/run.ts): the per-chunk path is optimised before anything is measured.
-  await warmUpClient(endpoint.kind)
+  await warmUpClient(endpoint.kind, ctx)
   return { ctx, endpoint }
 }
 

@@ -5,7 +5,6 @@ import type { ApiKind } from './openai.ts'
 import { Http1Pool } from './http1Pool.ts'
 import { sendRequest } from './request.ts'
 import type { RequestContext } from './request.ts'
-import type { Tokenizer } from '../tokens/index.ts'
 import { confinedToOneCpu, idleHelperThreads, realtimeEventLoop, yieldToWaitingHelpers } from './helperThreads.ts'
 
 /**
@@ -56,12 +55,15 @@ const TURBOFAN_AFTER_CALLS = 600
 
 /**
  * Warms the client once per process (later calls return the first call's promise).
- * @param tokenizer the run's: when given, part of the warm-up answers report no usage, so the code that
- *   counts tokens for such servers (js-tiktoken, the deferred record: deferPastIo.ts) is compiled too:
- *   cold, its first count took 5 ms among the first answers to end.
+ * @param run the run's request context. The warm-up's requests are copies of it, so they have its
+ *   shape: warmed with a context of another shape, V8's optimised `start`, `buildPayload` and exchange
+ *   code met the run's first requests with "wrong map" and was thrown away (`--trace-deopt`), and round 1
+ *   dispatched its requests in the slow tiers. Its tokenizer counts the warm-up answers that report no
+ *   usage, so that path (js-tiktoken, the deferred record: deferPastIo.ts) is compiled too: cold, its
+ *   first count took 5 ms among the first answers to end.
  */
-export function warmUpClient(kind: ApiKind = 'chat', tokenizer?: Tokenizer): Promise<void> {
-  warmed ??= warm(kind, tokenizer).catch(() => undefined)
+export function warmUpClient(kind: ApiKind = 'chat', run?: RequestContext): Promise<void> {
+  warmed ??= warm(run?.kind ?? kind, run).catch(() => undefined)
   return warmed
 }
 
@@ -77,19 +79,20 @@ export function turbofanThresholdFlag(execArgv: readonly string[], nodeOptions =
   return chosen ? undefined : `--invocation-count-for-turbofan=${TURBOFAN_AFTER_CALLS}`
 }
 
-async function warm(kind: ApiKind, tokenizer: Tokenizer | undefined): Promise<void> {
+async function warm(kind: ApiKind, run: RequestContext | undefined): Promise<void> {
   optimiseSooner()
-  const packets = syntheticResponse(kind, WARM_TOKENS)
-  const short = syntheticResponse(kind, 1)
-  const packetsNoUsage = syntheticResponse(kind, WARM_TOKENS, false)
-  const shortNoUsage = syntheticResponse(kind, 1, false)
+  // Every style, streamed and one-token, with and without usage; each request gets the next style.
+  const answers = (tokens: number, usage: boolean): Buffer[][] => SERVER_STYLES.map((style) => syntheticResponse(kind, tokens, usage, style))
+  const responses = { long: answers(WARM_TOKENS, true), short: answers(1, true), longNoUsage: answers(WARM_TOKENS, false), shortNoUsage: answers(1, false) }
+  let served = 0
   const sockets = new Set<Socket>()
   const server = createServer((socket) => {
     sockets.add(socket)
     socket.once('close', () => sockets.delete(socket))
     answerRequests(socket, (head) => {
       const noUsage = head.includes('/no-usage')
-      return head.includes('/short') ? (noUsage ? shortNoUsage : short) : noUsage ? packetsNoUsage : packets
+      const set = head.includes('/short') ? (noUsage ? responses.shortNoUsage : responses.short) : noUsage ? responses.longNoUsage : responses.long
+      return set[served++ % set.length] as Buffer[]
     })
   })
   await new Promise<void>((resolve, reject) => {
@@ -99,19 +102,26 @@ async function warm(kind: ApiKind, tokenizer: Tokenizer | undefined): Promise<vo
   const { port } = server.address() as AddressInfo
   const openPool = (): Http1Pool => new Http1Pool(`http://127.0.0.1:${port}`, { connections: Math.max(WARM_STREAMS, SHORT_STREAMS), keepAliveTimeoutMs: 5_000, connectTimeoutMs: 5_000 })
   const first = openPool()
-  const ctx: RequestContext = {
-    dispatcher: first,
-    path: kind === 'chat' ? '/v1/chat/completions' : '/v1/completions',
-    url: `http://127.0.0.1:${port}/`,
-    kind,
-    headers: { 'content-type': 'application/json' },
-    generation: { model: 'warm-up', maxTokens: WARM_TOKENS },
-    timeoutMs: 30_000,
-    closeConnection: false,
-    tokenizer: { encoding: 'o200k_base', encode: () => [], decode: () => '', count: () => 0, truncate: (t: string) => t },
-  }
-  // Answers without usage make the client count tokens: with the run's tokenizer, in some rounds.
-  const noUsage = (c: RequestContext): RequestContext => tokenizer ? { ...c, path: `${c.path}/no-usage`, tokenizer } : c
+  const path = kind === 'chat' ? '/v1/chat/completions' : '/v1/completions'
+  const url = `http://127.0.0.1:${port}/`
+  // The run's context with this server's address (same properties in the same order: the same shape).
+  // Its headers too, as a copy with the same shape and no values (they may carry the API key): headers
+  // of another shape changed a field type the request code depended on (`--trace-deopt`).
+  const ctx: RequestContext = run
+    ? { ...run, dispatcher: first, path, url, headers: blankValues(run.headers), closeConnection: false }
+    : {
+        dispatcher: first,
+        path,
+        url,
+        kind,
+        headers: { 'content-type': 'application/json' },
+        generation: { model: 'warm-up', maxTokens: WARM_TOKENS },
+        timeoutMs: 30_000,
+        closeConnection: false,
+        tokenizer: { encoding: 'o200k_base', encode: () => [], decode: () => '', count: () => 0, truncate: (t: string) => t },
+      }
+  // Answers without usage make the client count tokens (with the run's tokenizer), in some rounds.
+  const noUsage = (c: RequestContext): RequestContext => (run ? { ...c, path: `${c.path}/no-usage` } : c)
   const messages = [{ role: 'user' as const, content: 'warm-up' }]
   const round = (dispatcher: Http1Pool, n: number): Promise<unknown> => Promise.all(Array.from({ length: WARM_STREAMS }, (_, i) =>
     sendRequest(n >= WARM_ROUNDS - NO_USAGE_ROUNDS ? noUsage({ ...ctx, dispatcher }) : { ...ctx, dispatcher }, messages, { id: `warm-${n}-${i}`, index: i, sessionId: 'warm-up', turnIndex: 0, round: 0, concurrency: WARM_STREAMS })))
@@ -120,7 +130,7 @@ async function warm(kind: ApiKind, tokenizer: Tokenizer | undefined): Promise<vo
     await first.close()
     const pool = openPool()
     for (let n = 1; n < WARM_ROUNDS; n++) await round(pool, n)
-    const shortCtx = { ...ctx, dispatcher: pool, path: '/short', generation: { model: 'warm-up', maxTokens: 1 } }
+    const shortCtx = { ...ctx, dispatcher: pool, path: '/short' }
     for (let n = 0; n < SHORT_REQUESTS / SHORT_STREAMS; n++) {
       await Promise.all(Array.from({ length: SHORT_STREAMS }, (_, i) =>
         sendRequest(n % 2 === 1 ? noUsage(shortCtx) : shortCtx, messages, { id: `warm-short-${n}-${i}`, index: i, sessionId: 'warm-up', turnIndex: 0, round: 0, concurrency: SHORT_STREAMS })))
@@ -139,6 +149,13 @@ async function warm(kind: ApiKind, tokenizer: Tokenizer | undefined): Promise<vo
     idleHelperThreads()
     if (realtimeEventLoop()) yieldToWaitingHelpers()
   }
+}
+
+/** A copy of `headers` (the same keys in the same order, hence the same shape in V8) with blank values. */
+function blankValues(headers: Record<string, string>): Record<string, string> {
+  const copy = { ...headers }
+  for (const name of Object.keys(copy)) copy[name] = name === 'content-type' ? 'application/json' : '-'
+  return copy
 }
 
 /** Answers each request on a connection with its packets, one per event-loop turn, like a server streaming tokens. */
@@ -169,29 +186,118 @@ function answerRequests(socket: Socket, packetsFor: (head: string) => Buffer[]):
 }
 
 /**
- * The response's packets: the head with the role chunk, EVENTS_PER_PACKET tokens per packet, then the
- * end; without `usage`, no chunk reports token counts.
+ * How servers write their chunks: the members around `choices` and their order, the choice's own
+ * members, and where the final usage goes (vLLM, vLLM with a usage chunk of its own, OpenAI, SGLang,
+ * llama.cpp, TGI, and servers that write no `logprobs`). The warm-up answers in each style in turn, so the decoder's reads of a parsed chunk have
+ * met many shapes and stay generic: warmed on one, TurboFan specialised them to it and discarded the
+ * code when a measured server's first chunk of another shape came (`--trace-deopt`: "wrong map", in the
+ * first round, while 1,000 streams ended). Content chunks of the first three styles take the fast path.
  */
-function syntheticResponse(kind: ApiKind, tokens: number, usage = true): Buffer[] {
+export interface ServerStyle {
+  /** A chunk: its members before `choices`, the choices array, and the members after it. */
+  chunk(object: string, choices: string, after: string): string
+  /** The first choice's members, given the delta (or text) member and the finish reason. */
+  choice(body: string, finish: string): string
+  /** A chat delta, given its members. */
+  delta(members: string): string
+  /** What follows `choices` in a chunk that reports no usage. */
+  noUsage: string
+  /** Whether the final usage comes in a chunk of its own, with empty `choices`. */
+  usageChunk: boolean
+  /** The usage member for `n` completion tokens (servers order its fields differently). */
+  usage(n: number): string
+}
+
+const vllmUsage = (n: number): string => `,"usage":{"prompt_tokens":8,"total_tokens":${8 + n},"completion_tokens":${n}}`
+const openAiUsage = (n: number): string => `,"usage":{"prompt_tokens":8,"completion_tokens":${n},"total_tokens":${8 + n}}`
+
+export const SERVER_STYLES: ServerStyle[] = [
+  { // vLLM
+    chunk: (o, c, a) => `{"id":"warm","object":"${o}","created":0,"model":"warm-up","choices":${c}${a}}`,
+    choice: (b, f) => `{"index":0,${b},"logprobs":null,"finish_reason":${f}}`,
+    delta: (m) => `"delta":{${m}}`,
+    noUsage: '',
+    usageChunk: false,
+    usage: vllmUsage,
+  },
+  { // vLLM asked for usage: the last chunk holds usage alone
+    chunk: (o, c, a) => `{"id":"warm","object":"${o}","created":0,"model":"warm-up","choices":${c}${a}}`,
+    choice: (b, f) => `{"index":0,${b},"logprobs":null,"finish_reason":${f},"stop_reason":null}`,
+    delta: (m) => `"delta":{${m}}`,
+    noUsage: '',
+    usageChunk: true,
+    usage: vllmUsage,
+  },
+  { // OpenAI
+    chunk: (o, c, a) => `{"id":"warm","object":"${o}","created":0,"model":"warm-up","service_tier":"default","system_fingerprint":"fp_warm","choices":${c}${a}}`,
+    choice: (b, f) => `{"index":0,${b},"logprobs":null,"finish_reason":${f}}`,
+    delta: (m) => `"delta":{${m}}`,
+    noUsage: ',"usage":null',
+    usageChunk: true,
+    usage: openAiUsage,
+  },
+  { // SGLang
+    chunk: (o, c, a) => `{"id":"warm","object":"${o}","created":0,"model":"warm-up","choices":${c}${a}}`,
+    choice: (b, f) => `{"index":0,${b},"logprobs":null,"finish_reason":${f},"matched_stop":null}`,
+    delta: (m) => `"delta":{${m.startsWith('"role"') ? m : m ? `"role":null,${m}` : '"role":null'},"reasoning_content":null,"tool_calls":null}`,
+    noUsage: ',"usage":null',
+    usageChunk: false,
+    usage: openAiUsage,
+  },
+  { // llama.cpp
+    chunk: (o, c, a) => `{"choices":${c},"created":0,"id":"warm","model":"warm-up","system_fingerprint":"b1","object":"${o}"${a}}`,
+    choice: (b, f) => `{"finish_reason":${f},"index":0,${b}}`,
+    delta: (m) => `"delta":{${m}}`,
+    noUsage: '',
+    usageChunk: false,
+    usage: vllmUsage,
+  },
+  { // Text Generation Inference
+    chunk: (o, c, a) => `{"object":"${o}","id":"","created":0,"model":"warm-up","system_fingerprint":"3.0.0-native","choices":${c}${a}}`,
+    choice: (b, f) => `{"index":0,${b},"logprobs":null,"finish_reason":${f}}`,
+    delta: (m) => `"delta":{${m.startsWith('"role"') || !m ? m : `"role":"assistant",${m}`}${m ? ',"tool_call_id":null' : ''}}`,
+    noUsage: ',"usage":null',
+    usageChunk: true,
+    usage: openAiUsage,
+  },
+  { // minimal servers (no logprobs member)
+    chunk: (o, c, a) => `{"id":"warm","object":"${o}","created":0,"model":"warm-up","choices":${c}${a}}`,
+    choice: (b, f) => `{"index":0,${b},"finish_reason":${f}}`,
+    delta: (m) => `"delta":{${m}}`,
+    noUsage: '',
+    usageChunk: false,
+    usage: openAiUsage,
+  },
+]
+
+/**
+ * A response's packets in a server's `style`: the head with the role chunk, EVENTS_PER_PACKET tokens per
+ * packet, then the end; without `usage`, no chunk reports token counts.
+ */
+export function syntheticResponse(kind: ApiKind, tokens: number, usage: boolean, style: ServerStyle): Buffer[] {
   const frame = (event: string): string => `${Buffer.byteLength(event).toString(16)}\r\n${event}\r\n`
   const object = kind === 'chat' ? 'chat.completion.chunk' : 'text_completion'
-  const choice = (body: string): string => `data: {"id":"warm","object":"${object}","created":0,"model":"warm-up","choices":[{"index":0,${body}}]`
-  const text = (t: string): string => (kind === 'chat' ? `"delta":{"content":${JSON.stringify(t)}}` : `"text":${JSON.stringify(t)}`)
+  const event = (choices: string, after = style.noUsage): string => `data: ${style.chunk(object, choices, after)}\n\n`
+  const text = (t: string): string => (kind === 'chat' ? style.delta(`"content":${JSON.stringify(t)}`) : `"text":${JSON.stringify(t)}`)
+  const usageOf = style.usage
   const packets = [
     'HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\n\r\n' +
-      frame(`${choice(`${kind === 'chat' ? '"delta":{"role":"assistant","content":""}' : '"text":""'},"logprobs":null,"finish_reason":null`)}}\n\n`),
+      frame(event(`[${style.choice(kind === 'chat' ? style.delta('"role":"assistant","content":""') : '"text":""', 'null')}]`)),
   ]
-  const token = (i: number): string => {
-    // Tokens with and without continuous usage, and an escaped one, as servers send them.
-    const continuous = usage && i % 2 === 0 ? `,"usage":{"prompt_tokens":8,"total_tokens":${8 + i},"completion_tokens":${i}}` : ''
-    return frame(`${choice(`${text(i % 16 === 0 ? ' "tok"\n' : ' tok')},"logprobs":null,"finish_reason":null`)}${continuous}}\n\n`)
-  }
+  // Tokens with and without continuous usage, and an escaped one, as servers send them.
+  const token = (i: number): string =>
+    frame(event(`[${style.choice(text(i % 16 === 0 ? ' "tok"\n' : ' tok'), 'null')}]`, usage && i % 2 === 0 ? usageOf(i) : style.noUsage))
   for (let i = 1; i <= tokens; i += EVENTS_PER_PACKET) {
     let packet = ''
     for (let j = i; j < i + EVENTS_PER_PACKET && j <= tokens; j++) packet += token(j)
     packets.push(packet)
   }
-  const final = usage ? `,"usage":{"prompt_tokens":8,"total_tokens":${8 + tokens},"completion_tokens":${tokens}}` : ''
-  packets.push(frame(`${choice(`${text('')},"logprobs":null,"finish_reason":"length"`)}${final}}\n\ndata: [DONE]\n\n`) + '0\r\n\r\n')
+  const finish = `[${style.choice(kind === 'chat' ? style.delta('') : '"text":""', '"length"')}]`
+  const end = !usage
+    ? frame(event(finish))
+    : style.usageChunk
+      ? frame(event(finish)) + frame(event('[]', usageOf(tokens)))
+      : frame(event(finish, usageOf(tokens)))
+  packets.push(`${end}${frame('data: [DONE]\n\n')}0\r\n\r\n`)
   return packets.map((p) => Buffer.from(p))
 }

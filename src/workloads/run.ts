@@ -45,18 +45,8 @@ export async function openRun(settings: EndpointSettings & object, workload: Run
   // The tokenizer's loading garbage is collected now, not in a long pause among the first tokens,
   // and before the warm-up, which then leaves V8 time to finish sweeping.
   collectGarbageNow()
-  // Before the clock starts: V8 optimises the per-chunk path now, not during the first measured tokens.
-  await warmUpClient(endpoint.kind, tokenizer)
-  // TCP set-up for every stream now rather than among the first measured responses; TTFT never
-  // included it (a request's clock starts on its connection), but a burst of connects delays reads.
-  if (endpoint.keepAlive) {
-    const open = await endpoint.preconnect(connections)
-    if (open > 0 && open < connections) notice?.(`the server accepted ${open} of ${connections} connections before the run; the others open as requests need them`)
-  }
   const signal = settings.signal ?? new AbortController().signal
   const cutInFlight = graceAfter(signal, settings.inFlightGraceMs ?? 5000)
-  const startedAt = new Date()
-  const health = monitorClientHealth()
   const ctx = requestContext(endpoint, {
     model,
     maxTokens: settings.maxOutputTokens,
@@ -66,6 +56,17 @@ export async function openRun(settings: EndpointSettings & object, workload: Run
     continuousUsageStats: settings.continuousUsageStats ?? true,
     ignoreEos: settings.ignoreEos,
   }, tokenizer, { retries: settings.retries ?? 0, signal: cutInFlight })
+  // Before the clock starts: V8 optimises the per-chunk path now, not during the first measured
+  // tokens, on requests shaped like the run's.
+  await warmUpClient(endpoint.kind, ctx)
+  // TCP set-up for every stream now rather than among the first measured responses; TTFT never
+  // included it (a request's clock starts on its connection), but a burst of connects delays reads.
+  if (endpoint.keepAlive) {
+    const open = await endpoint.preconnect(connections)
+    if (open > 0 && open < connections) notice?.(`the server accepted ${open} of ${connections} connections before the run; the others open as requests need them`)
+  }
+  const startedAt = new Date()
+  const health = monitorClientHealth()
   let closed: { eventLoopDelayP99Ms: number; saturated: boolean } | undefined
   const config = publicConfig(settings)
   return {

@@ -1,6 +1,10 @@
 import { describe, expect, test } from 'vitest'
-import { turbofanThresholdFlag, warmUpClient } from '../../src/client/warmUp.ts'
+import { SERVER_STYLES, syntheticResponse, turbofanThresholdFlag, warmUpClient } from '../../src/client/warmUp.ts'
+import { ResponseReader } from '../../src/client/http1Response.ts'
+import { decodeChunk } from '../../src/client/openai.ts'
 import { getTokenizer } from '../../src/tokens/index.ts'
+import { Http1Pool } from '../../src/client/http1Pool.ts'
+import type { RequestContext } from '../../src/client/request.ts'
 
 const tcp = (): number => process.getActiveResourcesInfo().filter((r) => r.startsWith('TCP')).length
 
@@ -11,9 +15,25 @@ describe('warmUpClient', () => {
     const tokenizer = { ...(await getTokenizer()) }
     const count = tokenizer.count
     tokenizer.count = (text: string) => (counted.push(text), count(text))
-    const first = warmUpClient('chat', tokenizer)
+    // The run's context: the warm-up copies it with its own server's address and headers.
+    const run: RequestContext = {
+      dispatcher: new Http1Pool('http://127.0.0.1:9', { connections: 1, keepAliveTimeoutMs: 1_000, connectTimeoutMs: 1_000 }),
+      path: '/v1/chat/completions',
+      url: 'http://127.0.0.1:9/v1/chat/completions',
+      kind: 'chat',
+      headers: { authorization: 'Bearer secret' },
+      generation: { model: 'm', maxTokens: 32, temperature: 0 },
+      timeoutMs: 10_000,
+      closeConnection: true,
+      tokenizer,
+      secrets: ['secret'],
+      retries: 0,
+      signal: new AbortController().signal,
+    }
+    const first = warmUpClient('chat', run)
     expect(warmUpClient('chat')).toBe(first)
     await first
+    await run.dispatcher.close()
     expect(tcp()).toBe(before)
     // Some answers came without usage, so the run's tokenizer counted prompts and answers.
     expect(counted).toContain('warm-up')
@@ -26,4 +46,32 @@ describe('warmUpClient', () => {
     expect(turbofanThresholdFlag(['--invocation-count-for-turbofan=3000'], '')).toBeUndefined()
     expect(turbofanThresholdFlag([], '--max-old-space-size=4096 --invocation_count_for_turbofan=100')).toBeUndefined()
   })
+})
+
+describe('the warm-up server styles', () => {
+  const bodyOf = (packets: Buffer[]): string => {
+    let body = ''
+    let complete = false
+    const reader = new ResponseReader({
+      onHead: () => {},
+      onBody: (buf, start, end) => { body += buf.toString('utf8', start, end) },
+      onComplete: () => { complete = true },
+    })
+    reader.expect()
+    for (const p of packets) reader.feed(p, 0, p.length)
+    expect(complete).toBe(true)
+    return body
+  }
+
+  test.each(SERVER_STYLES.flatMap((style, i) => (['chat', 'completions'] as const).flatMap((kind) => [true, false].map((usage) => ({ i, style, kind, usage })))))(
+    'style $i, $kind, usage $usage: framed right, every event JSON, the answer and its usage as sent',
+    ({ style, kind, usage }) => {
+      const events = [...bodyOf(syntheticResponse(kind, 32, usage, style)).matchAll(/data: (.*)\n\n/g)].map((m) => m[1] as string)
+      expect(events.at(-1)).toBe('[DONE]')
+      const decoded = events.slice(0, -1).map((e) => decodeChunk(e))
+      expect(decoded.map((d) => d.text).join('')).toBe(Array.from({ length: 32 }, (_, i) => (i + 1) % 16 === 0 ? ' "tok"\n' : ' tok').join(''))
+      expect(decoded.some((d) => d.finishReason === 'length')).toBe(true)
+      expect(decoded.at(-1)?.completionTokens ?? null).toBe(usage ? 32 : null)
+    },
+  )
 })
