@@ -267,8 +267,9 @@ class Exchange implements BytesHandler, SseSink {
   }
 
   /**
-   * Settles once: the record, or a new attempt after a 429's wait. A record whose tokens the tokenizer
-   * must count (the server reported no usage) is built after the I/O that is ready (deferPastIo.ts).
+   * Settles once: a new attempt after a 429's wait, or the record. A record whose tokens the tokenizer
+   * must count (no usage arrived: a server that reports none, or a failed request) is built after the
+   * I/O that is ready (deferPastIo.ts), so counting never delays the stamps of other streams' chunks.
    */
   private finish(failed: Failure | undefined): void {
     if (this.settled) return
@@ -278,6 +279,12 @@ class Exchange implements BytesHandler, SseSink {
     const failure = failed && ctx.secrets?.length ? { kind: failed.kind, message: redactSecrets(failed.message, ctx.secrets) } : failed
     clearTimeout(this.timer)
     if (ctx.signal) stopListening(ctx.signal, this)
+    if (failure?.kind === 'rate_limited' && this.retries < (ctx.retries ?? 0) && !ctx.signal?.aborted) {
+      const attempt = this.retries + 1
+      void sleep(Math.min(MAX_RETRY_AFTER_MS, this.retryAfterMs ?? 1000 * attempt), ctx.signal)
+        .then(() => new Exchange(ctx, this.messages, this.meta, attempt, this.resolve, this.reject).start())
+      return
+    }
     const endedAt = state.doneOffset === null ? performance.now() : this.t0 + state.doneOffset
     const end = {
       startedAt: this.startedAt,
@@ -291,18 +298,11 @@ class Exchange implements BytesHandler, SseSink {
   }
 
   private settle(end: RecordEnd): void {
-    const { ctx, state } = this
     let record: RequestRecord
     try {
-      record = state.toRecord(ctx, this.messages, this.meta, end)
+      record = this.state.toRecord(this.ctx, this.messages, this.meta, end)
     } catch (error) {
       this.reject(error)
-      return
-    }
-    if (end.failure?.kind === 'rate_limited' && this.retries < (ctx.retries ?? 0) && !ctx.signal?.aborted) {
-      const attempt = this.retries + 1
-      void sleep(Math.min(MAX_RETRY_AFTER_MS, this.retryAfterMs ?? 1000 * attempt), ctx.signal)
-        .then(() => new Exchange(ctx, this.messages, this.meta, attempt, this.resolve, this.reject).start())
       return
     }
     if (this.retries > 0) record.retries = this.retries
@@ -562,10 +562,16 @@ function oneLine(text: string): string {
 
 function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
-    const timer = setTimeout(resolve, ms)
-    signal?.addEventListener('abort', () => {
-      clearTimeout(timer)
+    const wake = {
+      handleEvent(): void {
+        clearTimeout(timer)
+        resolve()
+      },
+    }
+    const timer = setTimeout(() => {
+      if (signal) stopListening(signal, wake)
       resolve()
-    }, { once: true })
+    }, ms)
+    if (signal) listenForAbort(signal, wake)
   })
 }
