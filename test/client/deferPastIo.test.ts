@@ -4,21 +4,50 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import { deferPastIo } from '../../src/client/deferPastIo.ts'
 
 const loopCount = (): number => performance.nodeTiming.uvMetricsInfo.loopCount
+/** Keeps the thread busy for `ms` (longer than the per-iteration budget of 0.25 ms). */
+const spin = (ms: number): void => {
+  const until = performance.now() + ms
+  while (performance.now() < until) { /* busy */ }
+}
 
-describe('deferPastIo', () => {
-  test('runs jobs later, in order, one per event-loop iteration', async () => {
-    const ran: { job: number; loop: number }[] = []
-    const done = new Promise<void>((resolve) => {
-      for (let job = 0; job < 5; job++) deferPastIo(() => {
-        ran.push({ job, loop: loopCount() })
-        if (job === 4) resolve()
-      })
+/** Queues `n` jobs that record their index and loop iteration; resolves after the last. */
+function queue(n: number, work: () => void = () => {}): Promise<{ job: number; loop: number }[]> {
+  const ran: { job: number; loop: number }[] = []
+  return new Promise((resolve) => {
+    for (let job = 0; job < n; job++) deferPastIo(() => {
+      work()
+      ran.push({ job, loop: loopCount() })
+      if (job === n - 1) resolve(ran)
     })
     expect(ran).toEqual([]) // nothing runs synchronously
-    await done
-    expect(ran.map((r) => r.job)).toEqual([0, 1, 2, 3, 4])
-    const loops = ran.map((r) => r.loop)
-    expect(new Set(loops).size).toBe(5)
+  })
+}
+
+describe('deferPastIo', () => {
+  test('runs jobs later and in order; a job longer than the budget ends its iteration', async () => {
+    const slow = await queue(4, () => spin(1))
+    expect(slow.map((r) => r.job)).toEqual([0, 1, 2, 3])
+    expect(new Set(slow.map((r) => r.loop)).size).toBe(4)
+  })
+
+  test('short jobs share iterations', async () => {
+    const quick = await queue(200)
+    expect(quick.map((r) => r.job)).toEqual([...Array(200).keys()])
+    expect(new Set(quick.map((r) => r.loop)).size).toBeLessThan(50)
+  })
+
+  test('a job that throws does not stop the ones after it', async () => {
+    const errors: unknown[] = []
+    const onError = (error: unknown): void => { errors.push(error) }
+    process.on('uncaughtException', onError)
+    try {
+      deferPastIo(() => { throw new Error('boom') })
+      const after = await queue(2)
+      expect(after.map((r) => r.job)).toEqual([0, 1])
+      expect(errors).toHaveLength(1)
+    } finally {
+      process.off('uncaughtException', onError)
+    }
   })
 
   describe('with a loopback connection', () => {
@@ -45,7 +74,8 @@ describe('deferPastIo', () => {
       await new Promise<void>((resolve) => {
         deferPastIo(() => {
           order.push('job 1')
-          sender.write('a') // on loopback the bytes are in the receiver's queue when write returns
+          sender.write('a')
+          spin(5) // past the budget, and time for the bytes to reach the other socket
         })
         deferPastIo(() => {
           order.push('job 2')
