@@ -25,7 +25,16 @@ export function listenForAbort(signal: AbortSignal, listener: AbortListener): vo
     const members = new Set<AbortListener>()
     signal.addEventListener('abort', () => {
       listeners.delete(signal)
-      for (const member of members) member.handleEvent()
+      for (const member of members) {
+        // Each listener runs whatever the others do, as EventTarget's would; an error still surfaces.
+        try {
+          member.handleEvent()
+        } catch (error) {
+          queueMicrotask(() => {
+            throw error
+          })
+        }
+      }
     }, { once: true })
     listeners.set(signal, members)
     set = members

@@ -41,4 +41,23 @@ describe('listenForAbort', () => {
     a.abort()
     expect([onA.calls, onB.calls]).toEqual([1, 0])
   })
+
+  test('a listener that throws does not keep the others from the abort; its error still surfaces', async () => {
+    const errors: unknown[] = []
+    const onError = (error: unknown): void => { errors.push(error) }
+    process.on('uncaughtException', onError)
+    try {
+      const controller = new AbortController()
+      const [before, after] = [counter(), counter()]
+      listenForAbort(controller.signal, before)
+      listenForAbort(controller.signal, { handleEvent() { throw new Error('boom') } })
+      listenForAbort(controller.signal, after)
+      controller.abort()
+      expect([before.calls, after.calls]).toEqual([1, 1])
+      await new Promise((resolve) => setImmediate(resolve))
+      expect(errors.map((e) => (e as Error).message)).toEqual(['boom'])
+    } finally {
+      process.off('uncaughtException', onError)
+    }
+  })
 })
