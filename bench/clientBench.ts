@@ -63,14 +63,15 @@ export async function startStreamServer(args: string[]): Promise<ServerHandle> {
 
 async function contextFor(url: string, connections: number, headers: Record<string, string> = {}): Promise<{ ctx: RequestContext; endpoint: Endpoint }> {
   const endpoint = openEndpoint({ url, connections, timeoutMs: 120_000, headers })
-  const tokenizer = process.env['BENCH_TIKTOKEN'] ? await getTokenizer() : noTokenizer
+  const tokenizer = process.env['BENCH_TIKTOKEN'] || noUsage ? await getTokenizer() : noTokenizer
   const ctx = requestContext(endpoint, { model: 'bench', maxTokens: 64 }, tokenizer)
   // As a run does (workloads/run.ts): the per-chunk path is optimised before anything is measured.
   await warmUpClient(endpoint.kind, ctx)
   return { ctx, endpoint }
 }
 
-/** The bench server always reports usage, so the tokenizer is never consulted. */
+/** The bench server reports usage (unless --no-usage, which loads the real tokenizer): never consulted. */
+let noUsage = false
 const noTokenizer = { encoding: 'o200k_base' as const, encode: () => [], decode: () => '', count: () => 0, truncate: (t: string) => t }
 
 const MESSAGES = [{ role: 'user' as const, content: 'bench' }]
@@ -433,6 +434,7 @@ async function cli(): Promise<void> {
   })
   const scenario = positionals[0] ?? 'chunks'
   const mode = scenario.startsWith('fidelity') || scenario === 'floor' ? 'timed' : 'fast'
+  noUsage = values['no-usage'] ?? false
   const server = await startStreamServer(['--mode', mode, ...(values['no-usage'] ? ['--no-usage'] : [])])
   try {
     const result = scenario === 'openloop'

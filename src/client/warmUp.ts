@@ -106,9 +106,10 @@ async function warm(kind: ApiKind, run: RequestContext | undefined): Promise<voi
   const url = `http://127.0.0.1:${port}/`
   // The run's context with this server's address (same properties in the same order: the same shape).
   // Its headers too, as a copy with the same shape and no values (they may carry the API key): headers
-  // of another shape changed a field type the request code depended on (`--trace-deopt`).
+  // of another shape changed a field type the request code depended on (`--trace-deopt`). Streamed
+  // even for a --no-stream run: this server only streams, and the streamed path is the one timed.
   const ctx: RequestContext = run
-    ? { ...run, dispatcher: first, path, url, headers: blankValues(run.headers), closeConnection: false }
+    ? { ...run, dispatcher: first, path, url, headers: blankValues(run.headers), generation: { ...run.generation, stream: true }, closeConnection: false }
     : {
         dispatcher: first,
         path,
@@ -191,7 +192,8 @@ function answerRequests(socket: Socket, packetsFor: (head: string) => Buffer[]):
  * llama.cpp, TGI, and servers that write no `logprobs`). The warm-up answers in each style in turn, so the decoder's reads of a parsed chunk have
  * met many shapes and stay generic: warmed on one, TurboFan specialised them to it and discarded the
  * code when a measured server's first chunk of another shape came (`--trace-deopt`: "wrong map", in the
- * first round, while 1,000 streams ended). Content chunks of the first three styles take the fast path.
+ * first round, while 1,000 streams ended). Content chunks take the fast path in the vLLM, OpenAI and
+ * minimal styles, JSON.parse in the others.
  */
 export interface ServerStyle {
   /** A chunk: its members before `choices`, the choices array, and the members after it. */

@@ -22,7 +22,7 @@ describe('warmUpClient', () => {
       url: 'http://127.0.0.1:9/v1/chat/completions',
       kind: 'chat',
       headers: { authorization: 'Bearer secret' },
-      generation: { model: 'm', maxTokens: 32, temperature: 0 },
+      generation: { model: 'm', maxTokens: 32, temperature: 0, stream: false }, // the warm-up streams anyway
       timeoutMs: 10_000,
       closeConnection: true,
       tokenizer,
