@@ -1,7 +1,5 @@
 import { describe, expect, test } from 'vitest'
-import { SERVER_STYLES, syntheticResponse, turbofanThresholdFlag, warmUpClient } from '../../src/client/warmUp.ts'
-import { ResponseReader } from '../../src/client/http1Response.ts'
-import { decodeChunk } from '../../src/client/openai.ts'
+import { turbofanThresholdFlag, warmUpClient } from '../../src/client/warmUp.ts'
 import { getTokenizer } from '../../src/tokens/index.ts'
 import { Http1Pool } from '../../src/client/http1Pool.ts'
 import type { RequestContext } from '../../src/client/request.ts'
@@ -46,32 +44,4 @@ describe('warmUpClient', () => {
     expect(turbofanThresholdFlag(['--invocation-count-for-turbofan=3000'], '')).toBeUndefined()
     expect(turbofanThresholdFlag([], '--max-old-space-size=4096 --invocation_count_for_turbofan=100')).toBeUndefined()
   })
-})
-
-describe('the warm-up server styles', () => {
-  const bodyOf = (packets: Buffer[]): string => {
-    let body = ''
-    let complete = false
-    const reader = new ResponseReader({
-      onHead: () => {},
-      onBody: (buf, start, end) => { body += buf.toString('utf8', start, end) },
-      onComplete: () => { complete = true },
-    })
-    reader.expect()
-    for (const p of packets) reader.feed(p, 0, p.length)
-    expect(complete).toBe(true)
-    return body
-  }
-
-  test.each(SERVER_STYLES.flatMap((style, i) => (['chat', 'completions'] as const).flatMap((kind) => [true, false].map((usage) => ({ i, style, kind, usage })))))(
-    'style $i, $kind, usage $usage: framed right, every event JSON, the answer and its usage as sent',
-    ({ style, kind, usage }) => {
-      const events = [...bodyOf(syntheticResponse(kind, 32, usage, style)).matchAll(/data: (.*)\n\n/g)].map((m) => m[1] as string)
-      expect(events.at(-1)).toBe('[DONE]')
-      const decoded = events.slice(0, -1).map((e) => decodeChunk(e))
-      expect(decoded.map((d) => d.text).join('')).toBe(Array.from({ length: 32 }, (_, i) => (i + 1) % 16 === 0 ? ' "tok"\n' : ' tok').join(''))
-      expect(decoded.some((d) => d.finishReason === 'length')).toBe(true)
-      expect(decoded.at(-1)?.completionTokens ?? null).toBe(usage ? 32 : null)
-    },
-  )
 })
