@@ -29,6 +29,7 @@ import { JsonlWriter } from '../src/report/index.ts'
 import { createRandom } from '../src/random.ts'
 import { arrivalOffsets, runOpenLoop } from '../src/schedule/index.ts'
 import { getTokenizer } from '../src/tokens/index.ts'
+import { awakeCpuMs } from '../src/client/helperThreads.ts'
 import type { MetricSummary, RequestRecord } from '../src/types.ts'
 
 export interface ServerHandle {
@@ -70,6 +71,17 @@ async function contextFor(url: string, connections: number, headers: Record<stri
   return { ctx, endpoint }
 }
 
+/** Where a CPU measurement starts: the process's CPU time, and the idle-class spinner's (keepCpuAwake). */
+async function cpuStart(): Promise<{ usage: NodeJS.CpuUsage; spinMs: number }> {
+  return { usage: process.cpuUsage(), spinMs: await awakeCpuMs() }
+}
+
+/** The client's CPU time (µs) since `start`, without the spinner's, which only fills the core's idle time. */
+async function cpuSince(start: { usage: NodeJS.CpuUsage; spinMs: number }): Promise<number> {
+  const usage = process.cpuUsage(start.usage)
+  return usage.user + usage.system - ((await awakeCpuMs()) - start.spinMs) * 1000
+}
+
 /** The bench server reports usage (unless --no-usage, which loads the real tokenizer): never consulted. */
 let noUsage = false
 const noTokenizer = { encoding: 'o200k_base' as const, encode: () => [], decode: () => '', count: () => 0, truncate: (t: string) => t }
@@ -109,7 +121,7 @@ export async function measureChunks(url: string, concurrency: number, durationS:
   let requests = 0
   let failed = 0
   const stopAt = performance.now() + durationS * 1000
-  const cpu0 = process.cpuUsage()
+  const cpu0 = await cpuStart()
   const t0 = performance.now()
   loop.enable()
   await Promise.all(Array.from({ length: concurrency }, async () => {
@@ -123,7 +135,7 @@ export async function measureChunks(url: string, concurrency: number, durationS:
   }))
   loop.disable()
   const elapsedS = (performance.now() - t0) / 1000
-  const cpu = process.cpuUsage(cpu0)
+  const cpuUs = await cpuSince(cpu0)
   acc.finish()
   await endpoint.close()
   return {
@@ -132,7 +144,7 @@ export async function measureChunks(url: string, concurrency: number, durationS:
     chunksPerS: chunks / elapsedS,
     requestsPerS: requests / elapsedS,
     failed,
-    clientCpuMsPerKChunks: chunks ? ((cpu.user + cpu.system) / 1000 / chunks) * 1000 : 0,
+    clientCpuMsPerKChunks: chunks ? (cpuUs / 1000 / chunks) * 1000 : 0,
     eventLoopDelayP99Ms: loop.percentile(99) / 1e6,
   }
 }
@@ -173,19 +185,19 @@ export async function measureFidelity(url: string, streams: number, ttft = 200, 
   const vsInjected = new MetricRecorder()
   const errors = new TruthErrors()
   const runId = `f${Date.now()}`
-  const cpu0 = process.cpuUsage()
+  const cpu0 = await cpuStart()
   const sent = Array.from({ length: streams }, (_, i) =>
     sendRequest({ ...ctx, headers: { ...ctx.headers, 'x-bench-id': `${runId}-${i}` } }, MESSAGES, meta(streams)))
   // As a closed-loop round does once its first requests are out (schedule/closedLoop.ts, onStarted).
   promoteYoungObjects()
   const records = await Promise.all(sent)
-  const cpu = process.cpuUsage(cpu0)
+  const cpuUs = await cpuSince(cpu0)
   for (let i = 0; i < records.length; i++) {
     const r = records[i] as RequestRecord
     if (errors.add(r, await fetchTruth(url, `${runId}-${i}`)) && r.ttftMs !== null) vsInjected.record(Math.abs(r.ttftMs - ttft))
   }
   await endpoint.close()
-  return { streams, ttftTruthMs: ttft, itlTruthMs: itl, tokens, preconnectMs, ttftErrorVsInjectedMs: vsInjected.summary(), ...errors.summary(), clientCpuUsPerChunk: (cpu.user + cpu.system) / (streams * tokens) }
+  return { streams, ttftTruthMs: ttft, itlTruthMs: itl, tokens, preconnectMs, ttftErrorVsInjectedMs: vsInjected.summary(), ...errors.summary(), clientCpuUsPerChunk: cpuUs / (streams * tokens) }
 }
 
 /** A client's TTFT and ITL errors against the server's truth, over the records of one measurement. */

@@ -1,6 +1,7 @@
 import { spawnSync } from 'node:child_process'
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs'
 import { availableParallelism } from 'node:os'
+import { Worker } from 'node:worker_threads'
 
 /**
  * Moves V8's helper threads (background compiler, concurrent and parallel GC) to Linux's SCHED_IDLE
@@ -150,4 +151,84 @@ export function yieldToWaitingHelpers(helpers: readonly string[] = v8HelperThrea
  */
 export function confinedToOneCpu(): boolean {
   return availableParallelism() === 1
+}
+
+/** A running keepCpuAwake(): the spinning thread, until stopped. */
+export interface AwakeCpu {
+  /** The spinning thread's id (in /proc/self/task). */
+  readonly tid: string
+  /** CPU time the spinning thread has used so far, in ms (to leave out of the process's CPU figures). */
+  cpuMs(): number
+  stop(): Promise<void>
+}
+
+/** Runs in the worker: moves its own thread to SCHED_IDLE, says whether that worked, then spins. */
+const SPINNER = `
+const { readlinkSync } = require('node:fs')
+const { spawnSync } = require('node:child_process')
+const { parentPort } = require('node:worker_threads')
+let tid = ''
+try { tid = readlinkSync('/proc/thread-self').split('/').at(-1) } catch {}
+const idle = tid !== '' && spawnSync('chrt', ['--idle', '--pid', '0', tid], { stdio: 'ignore', timeout: 2000 }).status === 0
+parentPort.postMessage({ idle, tid })
+if (idle) for (;;) {}
+`
+
+let awake: Promise<AwakeCpu | undefined> | undefined
+
+/**
+ * Keeps the event loop's core from halting while the loop sleeps: a worker thread in Linux's idle
+ * class spins, so the core always runs something and the loop, woken by arriving bytes, takes it at
+ * once (a SCHED_FIFO loop preempts an idle-class thread on wake-up). Once per process; later calls
+ * return the same handle.
+ *
+ * Why: in a virtual machine a core with nothing to run halts (`HLT`), and an interrupt for it goes
+ * through the hypervisor to wake it, which on this repository's VM took milliseconds now and then: at
+ * 100 streams the loop sleeps most of the time, and `perf sched` showed it idle and not woken for up to
+ * 14 ms while the server's chunks were due. 10 interleaved pairs of `fluxperf run` at 100 streams, in an
+ * hour when the VM was noisy: ITL error p99 over 1 ms in 12 of 20 rounds without a spinning idle-class
+ * thread (0.44–4.96 ms), in 2 of 20 with one (0.04–3.43 ms). It is the user-space form of the kernel's
+ * `idle=poll`. The cost: the client's core shows 100 % busy (the idle class yields it to any other
+ * thread at once), and the process's CPU time includes the spinning (cpuMs() says how much).
+ *
+ * Only for a real-time event loop on a process confined to one CPU (the warm-up decides): a loop in
+ * the normal class was not always preempted for an idle-class thread until the next scheduler tick.
+ * Without `chrt`, or where the thread cannot enter the idle class, nothing spins (undefined).
+ */
+export function keepCpuAwake(): Promise<AwakeCpu | undefined> {
+  awake ??= startSpinner()
+  return awake
+}
+
+async function startSpinner(): Promise<AwakeCpu | undefined> {
+  if (process.platform !== 'linux' || process.env['FLUXPERF_NO_SPIN'] === '1') return undefined
+  const worker = new Worker(SPINNER, { eval: true, stdout: true, stderr: true, resourceLimits: { maxOldGenerationSizeMb: 8, maxYoungGenerationSizeMb: 2 } })
+  worker.unref()
+  const started = await new Promise<{ idle: boolean; tid: string }>((resolve) => {
+    worker.once('message', resolve)
+    worker.once('error', () => resolve({ idle: false, tid: '' }))
+    worker.once('exit', () => resolve({ idle: false, tid: '' }))
+  })
+  if (!started.idle) {
+    await worker.terminate()
+    return undefined
+  }
+  const schedstat = `/proc/self/task/${started.tid}/schedstat`
+  let stopped: Promise<void> | undefined
+  return {
+    tid: started.tid,
+    cpuMs: () => {
+      try {
+        return Number(readFileSync(schedstat, 'utf8').split(' ')[0]) / 1e6
+      } catch {
+        return 0
+      }
+    },
+    stop: () => (stopped ??= worker.terminate().then(() => undefined)),
+  }
+}
+
+/** CPU time (ms) of the thread keepCpuAwake() started, 0 when none: benchmarks leave it out. */
+export async function awakeCpuMs(): Promise<number> {
+  return (await awake)?.cpuMs() ?? 0
 }

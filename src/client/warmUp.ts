@@ -6,7 +6,7 @@ import { Http1Pool } from './http1Pool.ts'
 import { sendRequest } from './request.ts'
 import { EVENTS_PER_PACKET, SERVER_STYLES, syntheticResponse } from './syntheticAnswers.ts'
 import type { RequestContext } from './request.ts'
-import { confinedToOneCpu, idleHelperThreads, realtimeEventLoop, yieldToWaitingHelpers } from './helperThreads.ts'
+import { confinedToOneCpu, idleHelperThreads, keepCpuAwake, realtimeEventLoop, yieldToWaitingHelpers } from './helperThreads.ts'
 
 /**
  * Streams synthetic tokens over loopback through the client's own per-chunk path (socket read → HTTP
@@ -144,11 +144,15 @@ async function warm(kind: ApiKind, run: RequestContext | undefined): Promise<voi
   // Let the background compiler finish while nothing is measured, then, on a client confined to one
   // core, keep V8's helper threads and other threads from taking it from the event loop during the run
   // (helpers to SCHED_IDLE; the loop to SCHED_FIFO 1 where permitted, then yielding to helpers that
-  // wait for the core while it is kept busy: helperThreads.ts).
+  // wait for the core while it is kept busy, and an idle-class thread spinning so the core never
+  // halts: helperThreads.ts).
   await new Promise((resolve) => setTimeout(resolve, 25))
   if (confinedToOneCpu()) {
     idleHelperThreads()
-    if (realtimeEventLoop()) yieldToWaitingHelpers()
+    if (realtimeEventLoop()) {
+      yieldToWaitingHelpers()
+      await keepCpuAwake()
+    }
   }
 }
 

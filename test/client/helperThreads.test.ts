@@ -3,7 +3,8 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'n
 import { availableParallelism, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, test } from 'vitest'
-import { idleHelperThreads, threadPolicy, threadState, v8HelperThreads } from '../../src/client/helperThreads.ts'
+import { awakeCpuMs, idleHelperThreads, keepCpuAwake, threadPolicy, threadState, v8HelperThreads } from '../../src/client/helperThreads.ts'
+import type { AwakeCpu } from '../../src/client/helperThreads.ts'
 
 /** A thread's scheduling policy (0 = SCHED_OTHER, 1 = SCHED_FIFO, 3 = SCHED_BATCH, 5 = SCHED_IDLE). */
 const policyOf = (tid: string): number => threadPolicy(`/proc/self/task/${tid}/stat`)
@@ -129,5 +130,23 @@ describe('the warm-up', () => {
     expect(yielding.yields).toBeGreaterThan(5)
     expect(yielding.counted).toBeGreaterThan(0)
     expect(starved.counted).toBeLessThan(yielding.counted / 10)
+  })
+})
+
+describe('keepCpuAwake', () => {
+  test.runIf(linuxWithChrt)('spins one idle-class thread, once per process, counts its CPU, and stops', async () => {
+    const awake = await keepCpuAwake()
+    expect(awake).toBeDefined()
+    const { tid } = awake as AwakeCpu
+    expect(await keepCpuAwake()).toBe(awake)
+    expect(policyOf(tid)).toBe(5) // SCHED_IDLE: any other thread takes the core from it at once
+    expect(threadState(`/proc/self/task/${tid}/stat`)).toBe('R') // spinning, never asleep
+    // The idle class gets the core only when nothing else wants it: on a loaded machine that can take a while.
+    const before = awake?.cpuMs() ?? 0
+    for (let waited = 0; waited < 10_000 && (awake?.cpuMs() ?? 0) <= before; waited += 20) await new Promise((resolve) => setTimeout(resolve, 20))
+    expect(awake?.cpuMs()).toBeGreaterThan(before)
+    expect(await awakeCpuMs()).toBeGreaterThan(0)
+    await awake?.stop()
+    expect(readdirSync('/proc/self/task')).not.toContain(tid)
   })
 })
