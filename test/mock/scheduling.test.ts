@@ -161,7 +161,9 @@ describe('queueing through HTTP', () => {
         return first
       }),
     )
-    for (let k = 0; k < 4; k++) expect(firstTokenAt[k]).toBeGreaterThanOrEqual(k * 9 * 10 - 1)
+    // Each request's last step may run up to ~1 ms before its target (libuv's millisecond timer clock),
+    // and the next request starts from when it ran: allow that once per request ahead.
+    for (let k = 0; k < 4; k++) expect(firstTokenAt[k]).toBeGreaterThanOrEqual(k * 9 * 10 - 2 * k - 1)
     expect(mock.stats()).toMatchObject({ completed: 4, running: 0, waiting: 0 })
   })
 })
