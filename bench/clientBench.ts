@@ -2,15 +2,15 @@
  * Macro benchmarks of the load generator against bench/streamServer.ts (a child process with known
  * timing). Each scenario drives fluxperf's own request path (sendRequest → RequestRecord → histograms).
  *
- *   node bench/clientBench.ts chunks --concurrency 64 --duration 5
- *   node bench/clientBench.ts fidelity --streams 100
- *   node bench/clientBench.ts fidelity-cli --streams 1000     # the same through `fluxperf run`
- *   node bench/clientBench.ts fidelity-cli --streams 1000 --no-usage   # a server that reports no usage
- *   node bench/clientBench.ts floor --streams 1000            # the same by a minimal C client (needs cc)
- *   node bench/clientBench.ts memory --requests 1000000
- *   node bench/clientBench.ts openloop --rate 1000 --duration 60
+ *   npx node bench/clientBench.ts chunks --concurrency 64 --duration 5
+ *   npx node bench/clientBench.ts fidelity --streams 100
+ *   npx node bench/clientBench.ts fidelity-cli --streams 1000     # the same through `fluxperf run`
+ *   npx node bench/clientBench.ts fidelity-cli --streams 1000 --no-usage   # a server that reports no usage
+ *   npx node bench/clientBench.ts floor --streams 1000            # the same by a minimal C client (needs cc)
+ *   npx node bench/clientBench.ts memory --requests 1000000
+ *   npx node bench/clientBench.ts openloop --rate 1000 --duration 60
  *
- * Pin the two sides to separate cores: `SERVER_CPU=1 taskset -c 0 node bench/clientBench.ts ...`.
+ * Pin the two sides to separate cores: `SERVER_CPU=1 taskset -c 0 npx node bench/clientBench.ts ...`.
  */
 import { execFile, spawn } from 'node:child_process'
 import type { ChildProcess } from 'node:child_process'
