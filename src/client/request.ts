@@ -267,9 +267,10 @@ class Exchange implements BytesHandler, SseSink {
   }
 
   /**
-   * Settles once: a new attempt after a 429's wait, or the record. A record whose tokens the tokenizer
-   * must count (no usage arrived: a server that reports none, or a failed request) is built after the
-   * I/O that is ready (deferPastIo.ts), so counting never delays the stamps of other streams' chunks.
+   * Settles once: a new attempt after a 429's wait, or the record. The record is built after the I/O
+   * that is ready (deferPastIo.ts): when many streams end together, building and settling them (and
+   * counting tokens, for a server that reports no usage) never delays the stamps of the others' chunks.
+   * Its latency is fixed here, from the bytes' stamp.
    */
   private finish(failed: Failure | undefined): void {
     if (this.settled) return
@@ -293,8 +294,7 @@ class Exchange implements BytesHandler, SseSink {
       status: this.status,
       failure,
     }
-    if (state.needsTokenizer) deferPastIo(() => this.settle(end))
-    else this.settle(end)
+    deferPastIo(() => this.settle(end))
   }
 
   private settle(end: RecordEnd): void {
@@ -474,11 +474,6 @@ class ResponseState {
     const grown = Buffer.allocUnsafe(Math.max(256, size * 2, this.textLength + n))
     this.textBytes?.copy(grown, 0, 0, this.textLength)
     this.textBytes = grown
-  }
-
-  /** Whether building the record counts tokens with the tokenizer (the server reported no usage). */
-  get needsTokenizer(): boolean {
-    return this.promptTokens === null || this.completionTokens === null
   }
 
   get text(): string {

@@ -24,10 +24,31 @@ function queue(n: number, work: () => void = () => {}): Promise<{ job: number; l
 }
 
 describe('deferPastIo', () => {
-  test('runs jobs later, in order, one per event-loop iteration', async () => {
-    const ran = await queue(5)
-    expect(ran.map((r) => r.job)).toEqual([0, 1, 2, 3, 4])
-    expect(new Set(ran.map((r) => r.loop)).size).toBe(5)
+  test('runs jobs later, in order; cheap jobs share an iteration', async () => {
+    const ran = await queue(200)
+    expect(ran.map((r) => r.job)).toEqual(Array.from({ length: 200 }, (_, i) => i))
+    // Each of 200 empty jobs would have to be preempted past the budget to get an iteration of its own.
+    expect(new Set(ran.map((r) => r.loop)).size).toBeLessThan(200)
+  })
+
+  test('a job longer than the budget ends its iteration', async () => {
+    const ran = await queue(3, () => spin(1))
+    expect(new Set(ran.map((r) => r.loop)).size).toBe(3)
+  })
+
+  test("a job's promise reactions run before the next job, inside the budget", async () => {
+    const order: string[] = []
+    await new Promise<void>((resolve) => {
+      deferPastIo(() => {
+        order.push('job 1')
+        void Promise.resolve().then(() => order.push('reaction 1'))
+      })
+      deferPastIo(() => {
+        order.push('job 2')
+        resolve()
+      })
+    })
+    expect(order).toEqual(['job 1', 'reaction 1', 'job 2'])
   })
 
   test('a job that throws does not stop the ones after it', async () => {
@@ -36,9 +57,11 @@ describe('deferPastIo', () => {
     process.on('uncaughtException', onError)
     try {
       deferPastIo(() => { throw new Error('boom') })
-      const after = await queue(2)
+      const errorsSeenByNextJobs: number[] = []
+      const after = await queue(2, () => errorsSeenByNextJobs.push(errors.length))
       expect(after.map((r) => r.job)).toEqual([0, 1])
       expect(errors).toHaveLength(1)
+      expect(errorsSeenByNextJobs).toEqual([1, 1]) // raised before the next job ran
     } finally {
       process.off('uncaughtException', onError)
     }
