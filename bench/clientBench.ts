@@ -6,6 +6,7 @@
  *   npx node bench/clientBench.ts fidelity --streams 100
  *   npx node bench/clientBench.ts fidelity-cli --streams 1000     # the same through `fluxperf run`
  *   npx node bench/clientBench.ts fidelity-cli --streams 1000 --no-usage   # a server that reports no usage
+ *   npx node bench/clientBench.ts fidelity-cli --streams 1000 --server c   # against bench/timedServer.c (needs cc)
  *   npx node bench/clientBench.ts floor --streams 1000            # the same by a minimal C client (needs cc)
  *   npx node bench/clientBench.ts memory --requests 1000000
  *   npx node bench/clientBench.ts openloop --rate 1000 --duration 60
@@ -34,8 +35,16 @@ import type { MetricSummary, RequestRecord } from '../src/types.ts'
 
 export interface ServerHandle {
   url: string
+  /**
+   * What the server stamped, once the client is done: per truth id and round (a workload's second
+   * round sends the same prompts again). May stop the server to read its stamps.
+   */
+  truthAfterRun(): Promise<TruthOf>
   stop(): Promise<void>
 }
+
+/** The server's stamps for one request id in one round (1, 2), or null when it has none. */
+export type TruthOf = (id: string, round: number) => Promise<Truth | null>
 
 /** Starts bench/streamServer.ts in a child process (pinned with taskset when SERVER_CPU is set). */
 export async function startStreamServer(args: string[]): Promise<ServerHandle> {
@@ -53,13 +62,69 @@ export async function startStreamServer(args: string[]): Promise<ServerHandle> {
     child.once('exit', (code) => reject(new Error(`stream server exited (${code})`)))
   })
   const { port } = JSON.parse(line) as { port: number }
+  const url = `http://127.0.0.1:${port}/v1/chat/completions`
+  return {
+    url,
+    // The server files a repeated id (round 2 sends the same prompts) as `<id>#2`.
+    truthAfterRun: async () => (id, round) => fetchTruth(url, round === 2 ? `${id}#2` : id),
+    stop: () => stopChild(child),
+  }
+}
+
+/**
+ * Compiles and starts bench/timedServer.c (pinned with taskset when SERVER_CPU is set): a second,
+ * independent server with known timing, in C, answering as vLLM does (head with the first token, each
+ * stream's end in the same write as its last token). Its stamps are read from its log once stopped.
+ */
+export async function startTimedServerC(ttft = 200, itl = 20, tokens = 64): Promise<ServerHandle> {
+  const dir = mkdtempSync(join(tmpdir(), 'fluxperf-timed-'))
+  const binary = join(dir, 'timedServer')
+  try {
+    await promisify(execFile)('cc', ['-O2', '-o', binary, fileURLToPath(new URL('./timedServer.c', import.meta.url))])
+  } catch (error) {
+    rmSync(dir, { recursive: true, force: true })
+    throw new Error(`--server c compiles bench/timedServer.c with cc, which failed: ${(error as Error).message.split('\n')[0]}`)
+  }
+  const log = join(dir, 'truth.log')
+  const args = [binary, String(ttft), String(itl), String(tokens), log]
+  const cpu = process.env['SERVER_CPU']
+  const child = cpu === undefined ? spawn(args[0] as string, args.slice(1), { stdio: ['ignore', 'pipe', 'inherit'] }) : spawn('taskset', ['-c', cpu, ...args], { stdio: ['ignore', 'pipe', 'inherit'] })
+  const port = await new Promise<string>((resolve, reject) => {
+    createInterface({ input: child.stdout! }).once('line', resolve)
+    child.once('exit', (code) => reject(new Error(`bench/timedServer.c exited (${code})`)))
+  })
+  let stopped: Promise<void> | undefined
+  const stop = (): Promise<void> => (stopped ??= stopChild(child))
   return {
     url: `http://127.0.0.1:${port}/v1/chat/completions`,
-    stop: () => new Promise((resolve) => {
-      child.once('exit', () => resolve())
-      child.kill('SIGTERM')
-    }),
+    truthAfterRun: async () => {
+      await stop()
+      const truths = new Map<string, Truth[]>()
+      for (const line of readFileSync(log, 'utf8').split('\n').filter(Boolean)) {
+        const [id = '', arrived = '0', ...stamps] = line.split(' ')
+        const before = stamps.filter((_, i) => i % 2 === 0).map(Number)
+        const writes = stamps.filter((_, i) => i % 2 === 1).map(Number)
+        const list = truths.get(id) ?? []
+        list.push({ arrived: Number(arrived), writes, spans: writes.map((w, i) => w - (before[i] as number)) })
+        truths.set(id, list)
+      }
+      rmSync(dir, { recursive: true, force: true })
+      // Lines come in the order requests finished: round 1's before round 2's.
+      return async (id, round) => truths.get(id)?.[round - 1] ?? null
+    },
+    stop: async () => {
+      await stop()
+      rmSync(dir, { recursive: true, force: true })
+    },
   }
+}
+
+function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve()
+  return new Promise((resolve) => {
+    child.once('exit', () => resolve())
+    child.kill('SIGTERM')
+  })
 }
 
 async function contextFor(url: string, connections: number, headers: Record<string, string> = {}): Promise<{ ctx: RequestContext; endpoint: Endpoint }> {
@@ -167,6 +232,8 @@ export interface FidelityResult {
    * client's; they are still counted in itlErrorMs.
    */
   uncertainTruthItls: number
+  /** Streams whose last chunk was stamped over 1 ms late. */
+  lateLastChunks: number
   /** Client CPU (user + system) over the measured streams per content chunk; here one chunk per packet. */
   clientCpuUsPerChunk: number
   failed: number
@@ -205,6 +272,7 @@ class TruthErrors {
   private readonly ttft = new MetricRecorder()
   private readonly itl = new MetricRecorder()
   private uncertain = 0
+  private lateLast = 0
   private failed = 0
 
   /** Adds one record; false (counted as failed) when it or its truth is missing or incomplete. */
@@ -220,11 +288,13 @@ class TruthErrors {
       // The chunk left at some moment of the server's write: a long write makes that gap's truth uncertain.
       if ((truth.spans[k] as number) + (truth.spans[k - 1] as number) > 0.25) this.uncertain++
     }
+    const last = o.length - 1
+    if (last > 0 && (o[last] as number) - (o[last - 1] as number) - ((truth.writes[last] as number) - (truth.writes[last - 1] as number)) > 1) this.lateLast++
     return true
   }
 
-  summary(): { ttftErrorMs: MetricSummary; itlErrorMs: MetricSummary; uncertainTruthItls: number; failed: number } {
-    return { ttftErrorMs: this.ttft.summary(), itlErrorMs: this.itl.summary(), uncertainTruthItls: this.uncertain, failed: this.failed }
+  summary(): { ttftErrorMs: MetricSummary; itlErrorMs: MetricSummary; uncertainTruthItls: number; lateLastChunks: number; failed: number } {
+    return { ttftErrorMs: this.ttft.summary(), itlErrorMs: this.itl.summary(), uncertainTruthItls: this.uncertain, lateLastChunks: this.lateLast, failed: this.failed }
   }
 }
 
@@ -233,6 +303,8 @@ export interface CliFidelityRound {
   ttftErrorMs: MetricSummary
   itlErrorMs: MetricSummary
   uncertainTruthItls: number
+  /** Streams whose last chunk was stamped over 1 ms late: where the ends of many streams meet. */
+  lateLastChunks: number
   failed: number
 }
 
@@ -251,7 +323,8 @@ export interface CliFidelityResult {
  * concurrency. Each prompt carries its truth id (`bench-id:...`, which the server reads from the body);
  * the records come from the command's request JSONL.
  */
-export async function measureCliFidelity(url: string, streams: number, ttft = 200, itl = 20, tokens = 64): Promise<CliFidelityResult> {
+export async function measureCliFidelity(server: ServerHandle, streams: number, ttft = 200, itl = 20, tokens = 64): Promise<CliFidelityResult> {
+  const { url } = server
   const dir = mkdtempSync(join(tmpdir(), 'fluxperf-fidelity-'))
   try {
     const runId = `c${Date.now()}`
@@ -263,13 +336,13 @@ export async function measureCliFidelity(url: string, streams: number, ttft = 20
       '--save-requests', '--no-progress', '--output-dir', dir, '--seed', '1',
       '--header', `x-bench-tokens: ${tokens}`, '--header', `x-bench-ttft: ${ttft}`, '--header', `x-bench-itl: ${itl}`,
     ], { maxBuffer: 64 * 1024 * 1024 })
+    const truthOf = await server.truthAfterRun()
     const rounds: CliFidelityRound[] = []
     for (const file of readdirSync(dir).filter((f) => f.startsWith('requests_round')).sort()) {
       const records = readFileSync(join(dir, file), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as RequestRecord & { promptPreview: string })
       const round = records[0]?.round ?? 0
       const errors = new TruthErrors()
-      // The server files a repeated id (round 2 sends the same prompts) as `<id>#2`.
-      for (const r of records) errors.add(r, await fetchTruth(url, round === 2 ? `${r.promptPreview}#2` : r.promptPreview))
+      for (const r of records) errors.add(r, await truthOf(r.promptPreview, round))
       rounds.push({ round, ...errors.summary() })
     }
     return { streams, ttftTruthMs: ttft, itlTruthMs: itl, tokens, rounds }
@@ -286,6 +359,7 @@ export interface FloorFidelityResult {
   ttftErrorMs: MetricSummary
   itlErrorMs: MetricSummary
   uncertainTruthItls: number
+  lateLastChunks: number
   failed: number
 }
 
@@ -322,8 +396,8 @@ export function commandNodeFlags(): string[] {
   return shebang.split(/\s+/).filter((arg) => arg.startsWith('--'))
 }
 
-/** What bench/streamServer.ts stamped for one request: its arrival and each content write (epoch ms). */
-interface Truth {
+/** What a bench server stamped for one request: its arrival and each content write (epoch ms). */
+export interface Truth {
   arrived: number
   writes: number[]
   spans: number[]
@@ -442,19 +516,24 @@ async function cli(): Promise<void> {
       rate: { type: 'string', default: '1000' },
       // The server reports no usage, so the client counts tokens itself.
       'no-usage': { type: 'boolean', default: false },
+      // fidelity-cli against bench/timedServer.c instead of bench/streamServer.ts.
+      server: { type: 'string', default: 'node' },
     },
   })
   const scenario = positionals[0] ?? 'chunks'
   const mode = scenario.startsWith('fidelity') || scenario === 'floor' ? 'timed' : 'fast'
   noUsage = values['no-usage'] ?? false
-  const server = await startStreamServer(['--mode', mode, ...(values['no-usage'] ? ['--no-usage'] : [])])
+  if (values.server !== 'node' && (values.server !== 'c' || scenario !== 'fidelity-cli' || values['no-usage'])) {
+    throw new Error(`--server ${values.server}: expected node, or c with fidelity-cli (bench/timedServer.c always reports usage)`)
+  }
+  const server = values.server === 'c' ? await startTimedServerC() : await startStreamServer(['--mode', mode, ...(values['no-usage'] ? ['--no-usage'] : [])])
   try {
     const result = scenario === 'openloop'
       ? await measureOpenLoop(server.url, Number(values.rate), Number(values.duration))
       : scenario === 'fidelity'
       ? await measureFidelity(server.url, Number(values.streams))
       : scenario === 'fidelity-cli'
-      ? await measureCliFidelity(server.url, Number(values.streams))
+      ? await measureCliFidelity(server, Number(values.streams))
       : scenario === 'floor'
       ? await measureFloorFidelity(server.url, Number(values.streams))
       : scenario === 'memory'
@@ -466,4 +545,9 @@ async function cli(): Promise<void> {
   }
 }
 
-if (process.argv[1] === fileURLToPath(import.meta.url)) await cli()
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  await cli().catch((error: unknown) => {
+    process.stderr.write(`clientBench: ${(error as Error).message}\n`)
+    process.exitCode = 2
+  })
+}

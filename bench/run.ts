@@ -1,7 +1,7 @@
 /**
  * `npm run bench`: micro-benchmarks of the hot paths, then macro benchmarks of the load generator
- * against bench/streamServer.ts, and the mock's own throughput. Prints a table and writes
- * bench-results.json.
+ * against bench/streamServer.ts (and, for fidelity, bench/timedServer.c), and the mock's own
+ * throughput. Prints a table and writes bench-results.json.
  *
  *   npm run bench                      # full: includes 1,000,000 requests for the memory figure
  *   npm run bench -- --quick           # shorter runs (100,000 requests for memory)
@@ -14,7 +14,7 @@ import { writeFileSync } from 'node:fs'
 import { cpus } from 'node:os'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
-import { commandNodeFlags, measureChunks, measureCliFidelity, measureFloorFidelity, measureOpenLoop, startStreamServer } from './clientBench.ts'
+import { commandNodeFlags, measureChunks, measureCliFidelity, measureFloorFidelity, measureOpenLoop, startStreamServer, startTimedServerC } from './clientBench.ts'
 import type { ChunkResult, CliFidelityResult, FidelityResult, FloorFidelityResult, MemoryResult, OpenLoopResult } from './clientBench.ts'
 import { runMicro } from './micro.ts'
 import { collectGarbageNow } from '../src/client/index.ts'
@@ -56,6 +56,10 @@ results['throughput'] = chunks
 const timed = await startStreamServer(['--mode', 'timed'])
 const fidelity: FidelityResult[] = []
 const cliFidelity: CliFidelityResult[] = []
+const cliFidelityC: CliFidelityResult[] = []
+/** One round of a `fluxperf run` fidelity measurement, as a table cell. */
+const cliRound = (x: CliFidelityResult['rounds'][number]): string =>
+  `round ${x.round}: TTFT error p99 ${x.ttftErrorMs.p99.toFixed(2)}, ITL error p50 ${x.itlErrorMs.p50.toFixed(2)} / p99 ${x.itlErrorMs.p99.toFixed(2)} ms, last chunk > 1 ms late ${x.lateLastChunks} (failed ${x.failed})`
 const floor: FloorFidelityResult[] = []
 try {
   // Each in a fresh process, as a user's run is: after the saturated throughput phases, this process's
@@ -69,10 +73,26 @@ try {
   }
   log('\ntiming fidelity through `fluxperf run` (a process of its own, tokenizer loaded, --save-requests; round 1 / round 2)')
   for (const streams of [100, 1000]) {
-    const r = await measureCliFidelity(timed.url, streams)
+    const r = await measureCliFidelity(timed, streams)
     cliFidelity.push(r)
-    const part = (x: CliFidelityResult['rounds'][number]): string => `TTFT error p99 ${x.ttftErrorMs.p99.toFixed(2)}, ITL error p50 ${x.itlErrorMs.p50.toFixed(2)} / p99 ${x.itlErrorMs.p99.toFixed(2)} ms (failed ${x.failed})`
-    log(`  ${String(streams).padStart(4)} streams: ${r.rounds.map((x) => `round ${x.round}: ${part(x)}`).join('; ')}`)
+    log(`  ${String(streams).padStart(4)} streams: ${r.rounds.map(cliRound).join('; ')}`)
+  }
+  log('\nthe same against bench/timedServer.c (C; head with the first token, each stream\'s end with its last token)')
+  for (const streams of [100, 1000]) {
+    let server
+    try {
+      server = await startTimedServerC()
+    } catch (error) {
+      log(`  skipped: ${(error as Error).message}`)
+      break
+    }
+    try {
+      const r = await measureCliFidelity(server, streams)
+      cliFidelityC.push(r)
+      log(`  ${String(streams).padStart(4)} streams: ${r.rounds.map(cliRound).join('; ')}`)
+    } finally {
+      await server.stop()
+    }
   }
   log('\nthe machine\'s floor: the same truth read by bench/floorClient.c (C, epoll, one stamp per read, no parsing)')
   for (const streams of [100, 1000]) {
@@ -90,6 +110,7 @@ try {
 }
 results['fidelity'] = fidelity
 results['fidelityCli'] = cliFidelity
+results['fidelityCliTimedServerC'] = cliFidelityC
 results['floor'] = floor
 
 const openServer = await startStreamServer(['--mode', 'fast'])
