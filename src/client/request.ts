@@ -382,11 +382,13 @@ class ResponseState {
       return true
     }
     if (!readFastChunk(buf, start, end, fast)) return false
-    if (fast.escaped) this.appendText(JSON.parse(buf.toString('utf8', fast.textStart - 1, fast.textEnd + 1)) as string)
-    else this.appendBytes(buf, fast.textStart, fast.textEnd)
     if (fast.promptTokens >= 0) this.promptTokens = fast.promptTokens
     if (fast.completionTokens >= 0) this.completionTokens = fast.completionTokens
-    if (fast.textEnd > fast.textStart) this.addContent(offsetMs, fast.completionTokens >= 0 ? fast.completionTokens : null)
+    // Empty content (a stream's opening or finish chunk, a usage chunk) is no token.
+    if (fast.textEnd === fast.textStart) return true
+    if (fast.escaped) this.appendText(JSON.parse(buf.toString('utf8', fast.textStart - 1, fast.textEnd + 1)) as string)
+    else this.appendBytes(buf, fast.textStart, fast.textEnd)
+    this.addContent(offsetMs, fast.completionTokens >= 0 ? fast.completionTokens : null)
     return true
   }
 

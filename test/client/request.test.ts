@@ -167,6 +167,21 @@ describe('sendRequest against other servers', () => {
     expect(r.outputText).toContain('Александ')
   })
 
+  test('a stream that opens with an empty content chunk, and vLLM\'s finish and usage chunks', async () => {
+    const chunk = (choice: string): string => `data: {"id":"c","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,${choice}}]}\n\n`
+    const server = await rawServer(
+      chunk('"delta":{"content":""},"logprobs":null,"finish_reason":null') +
+      chunk('"delta":{"content":"Hi"},"logprobs":null,"finish_reason":null') +
+      chunk('"delta":{"content":""},"logprobs":null,"finish_reason":"length","stop_reason":null') +
+      'data: {"id":"c","object":"chat.completion.chunk","created":1,"model":"m","choices":[],"usage":{"prompt_tokens":5,"total_tokens":6,"completion_tokens":1}}\n\ndata: [DONE]\n\n',
+    )
+    const { ctx, endpoint } = contextFor(server.url)
+    closers.push(() => endpoint.close())
+    const r = await send(ctx, 'x')
+    expect(r).toMatchObject({ ok: true, outputText: 'Hi', inputTokens: 5, outputTokens: 1, inputTokenSource: 'usage', outputTokenSource: 'usage', finishReason: 'length' })
+    expect(r.chunkOffsetsMs).toHaveLength(1)
+  })
+
   test('without usage the tokenizer counts, and the record says so', async () => {
     const server = await rawServer('data: {"choices":[{"delta":{"content":"hello world"}}]}\n\ndata: [DONE]\n\n')
     const { ctx, endpoint } = contextFor(server.url)
