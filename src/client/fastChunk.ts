@@ -5,6 +5,11 @@
  * the raw bytes, without decoding the event to a string or allocating anything; any other shape
  * returns false and goes to JSON.parse. Only exact byte patterns are accepted, so a field name inside
  * a string value can never be mistaken for a key: when in doubt, it declines.
+ *
+ * Two shapes that end every stream are read too, since at 1,000 streams the ends come together and
+ * each JSON.parse there delays the other streams' last chunks: the same choice with `finish_reason`
+ * "stop" or "length" (vLLM's finish chunk), and vLLM's usage chunk, `"choices":[]` then only the three
+ * token counts. A usage chunk with anything more (`prompt_tokens_details`) still goes to JSON.parse.
  */
 
 /** What readFastChunk found; one object is reused for every chunk. */
@@ -14,13 +19,15 @@ export interface FastChunkFields {
   textEnd: number
   /** The value holds JSON escapes (`\n`, `\"`, `\u00e9`): decode it with JSON.parse. */
   escaped: boolean
-  /** From continuous usage stats; -1 when the chunk has none. */
+  /** From continuous usage stats or a usage chunk; -1 when the chunk has none. */
   promptTokens: number
   completionTokens: number
+  /** "stop" or "length" when the chunk finishes the choice, else null. */
+  finishReason: 'stop' | 'length' | null
 }
 
 export function newFastChunkFields(): FastChunkFields {
-  return { textStart: 0, textEnd: 0, escaped: false, promptTokens: -1, completionTokens: -1 }
+  return { textStart: 0, textEnd: 0, escaped: false, promptTokens: -1, completionTokens: -1, finishReason: null }
 }
 
 const bytes = (s: string): Buffer => Buffer.from(s, 'latin1')
@@ -30,6 +37,9 @@ const DELTA_CONTENT = bytes('"delta":{"content":"')
 const TEXT = bytes('"text":"')
 const LOGPROBS_NULL = bytes(',"logprobs":null')
 const FINISH_NULL = bytes(',"finish_reason":null')
+const FINISH_STOP = bytes(',"finish_reason":"stop"')
+const FINISH_LENGTH = bytes(',"finish_reason":"length"')
+const NO_CHOICES = bytes('[]')
 const STOP_REASON_NULL = bytes(',"stop_reason":null')
 const CHOICE_END = bytes('}]')
 const USAGE_PROMPT = bytes(',"usage":{"prompt_tokens":')
@@ -49,6 +59,7 @@ export function readFastChunk(buf: Buffer, start: number, end: number, out: Fast
   if (end - start < 40 || buf[start] !== 0x7b || buf[end - 1] !== 0x7d) return false
   // Byte loops rather than Buffer#indexOf: a native call costs more than scanning a hundred bytes here.
   let at = findChoices(buf, start, end)
+  if (at === USAGE_ONLY) return readUsage(buf, usageAt, end, out, true)
   if (at < 0) return false
   const chat = matches(buf, at, end, DELTA_CONTENT)
   if (chat) at += DELTA_CONTENT.length
@@ -86,17 +97,42 @@ export function readFastChunk(buf: Buffer, start: number, end: number, out: Fast
   }
   // Then only these may follow inside the choice; anything else (a second choice included) declines.
   if (matches(buf, at, end, LOGPROBS_NULL)) at += LOGPROBS_NULL.length
-  if (!matches(buf, at, end, FINISH_NULL)) return false
-  at += FINISH_NULL.length
+  if (matches(buf, at, end, FINISH_NULL)) {
+    at += FINISH_NULL.length
+    out.finishReason = null
+  } else if (matches(buf, at, end, FINISH_LENGTH)) {
+    at += FINISH_LENGTH.length
+    out.finishReason = 'length'
+  } else if (matches(buf, at, end, FINISH_STOP)) {
+    at += FINISH_STOP.length
+    out.finishReason = 'stop'
+  } else {
+    return false
+  }
   if (matches(buf, at, end, STOP_REASON_NULL)) at += STOP_REASON_NULL.length
   if (!matches(buf, at, end, CHOICE_END)) return false
-  at += CHOICE_END.length
+  return readUsage(buf, at + CHOICE_END.length, end, out, false)
+}
+
+/**
+ * What may follow the choices up to the object's end, from `at`: nothing, OpenAI's `"usage":null`, or
+ * usage with the three token counts as its only members (`required`: the usage chunk, which has them).
+ */
+function readUsage(buf: Buffer, from: number, end: number, out: FastChunkFields, required: boolean): boolean {
+  let at = from
   out.promptTokens = -1
   out.completionTokens = -1
-  if (at === end - 1) return true
-  // OpenAI, asked for usage, writes `"usage":null` into every chunk but the last.
-  if (matches(buf, at, end, USAGE_NULL) && at + USAGE_NULL.length === end - 1) return true
-  // Optional continuous usage, the object's last member.
+  if (required) {
+    out.textStart = 0
+    out.textEnd = 0
+    out.escaped = false
+    out.finishReason = null
+  } else {
+    if (at === end - 1) return true
+    // OpenAI, asked for usage, writes `"usage":null` into every chunk but the last.
+    if (matches(buf, at, end, USAGE_NULL) && at + USAGE_NULL.length === end - 1) return true
+  }
+  // Continuous usage, or the usage chunk's: the object's last member.
   if (!matches(buf, at, end, USAGE_PROMPT)) return false
   at = readInt(buf, at + USAGE_PROMPT.length, end)
   if (at < 0) return false
@@ -117,13 +153,23 @@ export function readFastChunk(buf: Buffer, start: number, end: number, out: Fast
   return matches(buf, at, end, USAGE_END) && at + USAGE_END.length === end
 }
 
-/** Where the first choice's members begin: just after `"choices":[{"index":0,`; -1 if absent. */
+/** findChoices() found `"choices":[]`; the members after it begin at `usageAt`. */
+const USAGE_ONLY = -2
+let usageAt = 0
+
+/**
+ * Where the first choice's members begin: just after `"choices":[{"index":0,`; USAGE_ONLY for
+ * `"choices":[]` (setting usageAt); -1 if absent.
+ */
 function findChoices(buf: Buffer, start: number, end: number): number {
   const keyLength = CHOICES_KEY.length
   for (let i = start + keyLength; i < end; i++) {
     // The first `[` after the key; a `[` inside an earlier string value fails the key check and the search goes on.
     if (buf[i] === 0x5b && matches(buf, i - keyLength, end, CHOICES_KEY)) {
-      return matches(buf, i, end, FIRST_CHOICE) ? i + FIRST_CHOICE.length : -1
+      if (matches(buf, i, end, FIRST_CHOICE)) return i + FIRST_CHOICE.length
+      if (!matches(buf, i, end, NO_CHOICES)) return -1
+      usageAt = i + NO_CHOICES.length
+      return USAGE_ONLY
     }
   }
   return -1

@@ -384,6 +384,7 @@ class ResponseState {
     if (!readFastChunk(buf, start, end, fast)) return false
     if (fast.promptTokens >= 0) this.promptTokens = fast.promptTokens
     if (fast.completionTokens >= 0) this.completionTokens = fast.completionTokens
+    if (fast.finishReason !== null) this.finishReason = fast.finishReason
     // Empty content (a stream's opening or finish chunk, a usage chunk) is no token.
     if (fast.textEnd === fast.textStart) return true
     if (fast.escaped) this.appendText(JSON.parse(buf.toString('utf8', fast.textStart - 1, fast.textEnd + 1)) as string)

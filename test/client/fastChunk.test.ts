@@ -17,7 +17,7 @@ function fastChunk(json: string, pad = ''): ChunkInfo | null {
   return {
     text,
     hasContent: text.length > 0,
-    finishReason: null,
+    finishReason: out.finishReason,
     promptTokens: out.promptTokens >= 0 ? out.promptTokens : null,
     completionTokens: out.completionTokens >= 0 ? out.completionTokens : null,
     cachedTokens: null,
@@ -29,7 +29,7 @@ function fastChunk(json: string, pad = ''): ChunkInfo | null {
 // Strings with quotes, backslashes, key-like words, unicode escapes and multi-byte characters.
 const tricky = fc.oneof(
   fc.string({ unit: 'grapheme', maxLength: 12 }),
-  fc.constantFrom('"content":"x"', '\\', '\\\\', '\\"', '"}],"usage":{"prompt_tokens":1}}', ' tok', '', 'a\nb', '\u2028', '"delta":{"content":"'),
+  fc.constantFrom('"content":"x"', '\\', '\\\\', '\\"', '"}],"usage":{"prompt_tokens":1}}', ' tok', '', 'a\nb', '\u2028', '"delta":{"content":"', '"choices":[]'),
 )
 const usage = fc.option(fc.record({ prompt_tokens: fc.nat(100000), completion_tokens: fc.nat(100000) }), { nil: undefined })
 
@@ -41,12 +41,15 @@ const chunk = fc.record({
   content: tricky,
   role: fc.boolean(),
   logprobs: fc.boolean(),
-  finish: fc.option(fc.constantFrom('stop', 'length'), { nil: null }),
+  finish: fc.option(fc.constantFrom('stop', 'length', 'tool_calls'), { nil: null }),
   stopReason: fc.boolean(),
   usage,
   vllmOrder: fc.boolean(),
   usageNull: fc.boolean(),
   secondChoice: fc.boolean(),
+  // A usage chunk: no choices (vLLM's last chunk when asked for usage).
+  noChoices: fc.boolean(),
+  cachedTokens: fc.option(fc.nat(1000), { nil: undefined }),
 }).map((c) => {
   const choice: Record<string, unknown> = { index: 0 }
   if (c.kind === 'chat') choice['delta'] = c.role ? { role: 'assistant', content: c.content } : { content: c.content }
@@ -54,10 +57,11 @@ const chunk = fc.record({
   if (c.logprobs) choice['logprobs'] = null
   choice['finish_reason'] = c.finish
   if (c.stopReason) choice['stop_reason'] = null
-  const choices = c.secondChoice ? [choice, { ...choice, index: 1 }] : [choice]
-  const u = c.usage && (c.vllmOrder
+  const choices = c.noChoices ? [] : c.secondChoice ? [choice, { ...choice, index: 1 }] : [choice]
+  const u: Record<string, unknown> | undefined = c.usage && (c.vllmOrder
     ? { prompt_tokens: c.usage.prompt_tokens, total_tokens: c.usage.prompt_tokens + c.usage.completion_tokens, completion_tokens: c.usage.completion_tokens }
     : { prompt_tokens: c.usage.prompt_tokens, completion_tokens: c.usage.completion_tokens, total_tokens: 1 })
+  if (u && c.cachedTokens !== undefined) u['prompt_tokens_details'] = { cached_tokens: c.cachedTokens }
   return { id: c.id, object: c.kind === 'chat' ? 'chat.completion.chunk' : 'text_completion', created: 1, model: c.model, choices, ...(u ? { usage: u } : c.usageNull ? { usage: null } : {}) }
 })
 
@@ -91,12 +95,25 @@ describe('readFastChunk', () => {
     expect(fastChunk('{"choices":[{"index":0,"delta":{"content":"Hi"},"logprobs":null,"finish_reason":null}],"usage":null,"x":1}')).toBeNull()
   })
 
-  test('declines role chunks, reasoning, tool calls, finish chunks, errors and broken JSON', () => {
+  test("takes the fast path for vLLM's finish chunk and usage chunk, which end every stream", () => {
+    expect(fastChunk('{"id":"c","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{"content":""},"logprobs":null,"finish_reason":"length","stop_reason":null}]}'))
+      .toEqual({ text: '', hasContent: false, finishReason: 'length', promptTokens: null, completionTokens: null, cachedTokens: null, promptEvaluated: null, errorMessage: null })
+    expect(fastChunk('{"id":"c","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{"content":"."},"finish_reason":"stop"}]}'))
+      .toEqual({ text: '.', hasContent: true, finishReason: 'stop', promptTokens: null, completionTokens: null, cachedTokens: null, promptEvaluated: null, errorMessage: null })
+    expect(fastChunk('{"id":"c","object":"chat.completion.chunk","created":1,"model":"m","choices":[],"usage":{"prompt_tokens":12,"total_tokens":76,"completion_tokens":64}}'))
+      .toEqual({ text: '', hasContent: false, finishReason: null, promptTokens: 12, completionTokens: 64, cachedTokens: null, promptEvaluated: null, errorMessage: null })
+  })
+
+  test('declines role chunks, reasoning, tool calls, other finish reasons, usage with details, errors and broken JSON', () => {
     for (const json of [
       '{"choices":[{"index":0,"delta":{"role":"assistant","content":""},"finish_reason":null}]}',
       '{"choices":[{"index":0,"delta":{"reasoning_content":"r"},"finish_reason":null}]}',
       '{"choices":[{"index":0,"delta":{"content":"a","tool_calls":[]},"finish_reason":null}]}',
-      '{"id":"x","choices":[{"index":0,"delta":{"content":"a"},"finish_reason":"stop"}]}',
+      '{"id":"x","choices":[{"index":0,"delta":{"content":"a"},"finish_reason":"tool_calls"}]}',
+      '{"id":"x","choices":[{"index":0,"delta":{"content":"a"},"finish_reason":"stop","stop_reason":"</s>"}]}',
+      '{"id":"x","choices":[],"usage":{"prompt_tokens":12,"total_tokens":76,"completion_tokens":64,"prompt_tokens_details":{"cached_tokens":8}}}',
+      '{"id":"x","object":"chat.completion.chunk","choices":[]}',
+      '{"id":"x","object":"chat.completion.chunk","choices":[],"usage":null}',
       '{"error":{"message":"boom","choices":[{"index":0,"delta":{"content":"a"},"finish_reason":null}]}}',
       '{"id":"x","choices":[{"index":0,"delta":{"content":"a"},"finish_reason":null}',
     ]) expect(fastChunk(json)).toBeNull()
