@@ -49,18 +49,9 @@ export type TruthOf = (id: string, round: number) => Promise<Truth | null>
 /** Starts bench/streamServer.ts in a child process (pinned with taskset when SERVER_CPU is set). */
 export async function startStreamServer(args: string[]): Promise<ServerHandle> {
   const file = fileURLToPath(new URL('./streamServer.ts', import.meta.url))
-  const cpu = process.env['SERVER_CPU']
   // A young generation large enough that the server does not collect during a measured burst: a
   // pause between a write and its truth stamp would be counted as the client's error.
-  const node = [process.execPath, '--min-semi-space-size=64', '--max-semi-space-size=64', file, ...args]
-  const child: ChildProcess = cpu === undefined
-    ? spawn(node[0] as string, node.slice(1), { stdio: ['ignore', 'pipe', 'inherit'] })
-    : spawn('taskset', ['-c', cpu, ...node], { stdio: ['ignore', 'pipe', 'inherit'] })
-  const line = await new Promise<string>((resolve, reject) => {
-    const rl = createInterface({ input: child.stdout! })
-    rl.once('line', (l) => resolve(l))
-    child.once('exit', (code) => reject(new Error(`stream server exited (${code})`)))
-  })
+  const { child, line } = await startServerProcess([process.execPath, '--min-semi-space-size=64', '--max-semi-space-size=64', file, ...args], 'stream server')
   const { port } = JSON.parse(line) as { port: number }
   const url = `http://127.0.0.1:${port}/v1/chat/completions`
   return {
@@ -86,13 +77,7 @@ export async function startTimedServerC(ttft = 200, itl = 20, tokens = 64): Prom
     throw new Error(`--server c compiles bench/timedServer.c with cc, which failed: ${(error as Error).message.split('\n')[0]}`)
   }
   const log = join(dir, 'truth.log')
-  const args = [binary, String(ttft), String(itl), String(tokens), log]
-  const cpu = process.env['SERVER_CPU']
-  const child = cpu === undefined ? spawn(args[0] as string, args.slice(1), { stdio: ['ignore', 'pipe', 'inherit'] }) : spawn('taskset', ['-c', cpu, ...args], { stdio: ['ignore', 'pipe', 'inherit'] })
-  const port = await new Promise<string>((resolve, reject) => {
-    createInterface({ input: child.stdout! }).once('line', resolve)
-    child.once('exit', (code) => reject(new Error(`bench/timedServer.c exited (${code})`)))
-  })
+  const { child, line: port } = await startServerProcess([binary, String(ttft), String(itl), String(tokens), log], 'bench/timedServer.c')
   let stopped: Promise<void> | undefined
   const stop = (): Promise<void> => (stopped ??= stopChild(child))
   return {
@@ -117,6 +102,18 @@ export async function startTimedServerC(ttft = 200, itl = 20, tokens = 64): Prom
       rmSync(dir, { recursive: true, force: true })
     },
   }
+}
+
+/** Starts a server (on CPU SERVER_CPU when set, with taskset) and waits for the first line it prints. */
+async function startServerProcess(command: string[], name: string): Promise<{ child: ChildProcess; line: string }> {
+  const cpu = process.env['SERVER_CPU']
+  const argv = cpu === undefined ? command : ['taskset', '-c', cpu, ...command]
+  const child = spawn(argv[0] as string, argv.slice(1), { stdio: ['ignore', 'pipe', 'inherit'] })
+  const line = await new Promise<string>((resolve, reject) => {
+    createInterface({ input: child.stdout! }).once('line', resolve)
+    child.once('exit', (code) => reject(new Error(`${name} exited (${code})`)))
+  })
+  return { child, line }
 }
 
 function stopChild(child: ChildProcess): Promise<void> {

@@ -6,8 +6,9 @@
  * it whatever the caller does next (the workload's bookkeeping, the next request of a closed loop). At
  * 1,000 streams the ends come together, within the last ITL. Done in the data callback that read
  * `[DONE]`, they kept the loop from reading the other streams' last chunks, whose stamps came late:
- * against a C server writing each stream's last token with its end, 1,000 streams, 8 interleaved
- * pairs, the median round had ~400 last tokens over 1 ms late at once and ~100 deferred. For a server
+ * against bench/timedServer.c (each stream's end in the write of its last token), 1,000 streams, 7
+ * interleaved runs, the median round had ~260 last chunks over 1 ms late, ~50 deferred, and ~300 in
+ * round 1 when the budget left out the reactions (there the workload's code still runs cold). For a server
  * that reports no usage each end also counts tokens with js-tiktoken (~150 µs for a 128-token answer,
  * milliseconds for long prompts): counted in the data callback, ITL error p99 11–20 ms, chunks up to
  * 92 ms late (`bench/streamServer.ts --no-usage`).

@@ -115,7 +115,7 @@ export function readFastChunk(buf: Buffer, start: number, end: number, out: Fast
 }
 
 /**
- * What may follow the choices up to the object's end, from `at`: nothing, OpenAI's `"usage":null`, or
+ * What may follow the choices, from `from` to the object's end: nothing, OpenAI's `"usage":null`, or
  * usage with the three token counts as its only members (`required`: the usage chunk, which has them).
  */
 function readUsage(buf: Buffer, from: number, end: number, out: FastChunkFields, required: boolean): boolean {
