@@ -7,6 +7,7 @@
  *   npx node bench/clientBench.ts fidelity-cli --streams 1000     # the same through `fluxperf run`
  *   npx node bench/clientBench.ts fidelity-cli --streams 1000 --no-usage   # a server that reports no usage
  *   npx node bench/clientBench.ts fidelity-cli --streams 1000 --server c   # against bench/timedServer.c (needs cc)
+ *   npx node bench/clientBench.ts fidelity-cli --streams 1000 --ttft 50 --itl 10 --tokens 128   # another truth
  *   npx node bench/clientBench.ts floor --streams 1000            # the same by a minimal C client (needs cc)
  *   npx node bench/clientBench.ts memory --requests 1000000
  *   npx node bench/clientBench.ts openloop --rate 1000 --duration 60
@@ -515,24 +516,35 @@ async function cli(): Promise<void> {
       'no-usage': { type: 'boolean', default: false },
       // fidelity-cli against bench/timedServer.c instead of bench/streamServer.ts.
       server: { type: 'string', default: 'node' },
+      // The truth of the fidelity scenarios (with --tokens per stream).
+      ttft: { type: 'string', default: '200' },
+      itl: { type: 'string', default: '20' },
     },
   })
+  const number = (flag: 'ttft' | 'itl' | 'tokens' | 'streams'): number => {
+    const value = Number(values[flag])
+    if (!(value > 0) || !Number.isFinite(value) || (flag !== 'ttft' && flag !== 'itl' && !Number.isInteger(value))) {
+      throw new Error(`--${flag}: expected a positive ${flag === 'ttft' || flag === 'itl' ? 'number of ms' : 'whole number'}, got "${values[flag]}"`)
+    }
+    return value
+  }
+  const [ttft, itl, tokens, streams] = [number('ttft'), number('itl'), number('tokens'), number('streams')]
   const scenario = positionals[0] ?? 'chunks'
   const mode = scenario.startsWith('fidelity') || scenario === 'floor' ? 'timed' : 'fast'
   noUsage = values['no-usage'] ?? false
   if (values.server !== 'node' && (values.server !== 'c' || scenario !== 'fidelity-cli' || values['no-usage'])) {
     throw new Error(`--server ${values.server}: expected node, or c with fidelity-cli (bench/timedServer.c always reports usage)`)
   }
-  const server = values.server === 'c' ? await startTimedServerC() : await startStreamServer(['--mode', mode, ...(values['no-usage'] ? ['--no-usage'] : [])])
+  const server = values.server === 'c' ? await startTimedServerC(ttft, itl, tokens) : await startStreamServer(['--mode', mode, ...(values['no-usage'] ? ['--no-usage'] : [])])
   try {
     const result = scenario === 'openloop'
       ? await measureOpenLoop(server.url, Number(values.rate), Number(values.duration))
       : scenario === 'fidelity'
-      ? await measureFidelity(server.url, Number(values.streams))
+      ? await measureFidelity(server.url, streams, ttft, itl, tokens)
       : scenario === 'fidelity-cli'
-      ? await measureCliFidelity(server, Number(values.streams))
+      ? await measureCliFidelity(server, streams, ttft, itl, tokens)
       : scenario === 'floor'
-      ? await measureFloorFidelity(server.url, Number(values.streams))
+      ? await measureFloorFidelity(server.url, streams, ttft, itl, tokens)
       : scenario === 'memory'
         ? await measureMemory(server.url, Number(values.requests), Number(values.concurrency), '/dev/null')
         : await measureChunks(server.url, Number(values.concurrency), Number(values.duration), Number(values.tokens))
