@@ -1,3 +1,4 @@
+import './nodeGuard.ts'
 import './augment.ts'
 export { fluxperf } from './plugin.ts'
 export type { FluxperfPluginOptions } from './plugin.ts'
