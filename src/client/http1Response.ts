@@ -1,3 +1,5 @@
+import { maxHeaderSize } from 'node:http'
+
 /**
  * An incremental HTTP/1.1 response reader: status line and headers, then the body framed by
  * `Transfer-Encoding: chunked`, `Content-Length` or the end of the connection (RFC 9112 §6.3).
@@ -5,6 +7,16 @@
  * Body bytes are handed on as ranges of the caller's buffer, never copied and never wrapped in a new
  * object, so a streamed token costs no allocation here: the per-packet path of a benchmark client
  * must not feed the garbage collector (its pauses land on every chunk that arrives meanwhile).
+ *
+ * It accepts and refuses what undici (llhttp in its default, strict mode) does, so that a server passes
+ * or fails the same over http:// (this reader) and https:// (undici); test/conformance/framing.test.ts
+ * checks it case by case against undici. Refused: a line ending in a bare LF or holding a bare CR,
+ * obsolete line folding, a header name that is not a token or a space before its colon, control
+ * characters in a header value, a head whose header names and values reach undici's `maxHeaderSize`
+ * (Node's `--max-http-header-size`, 16 KiB by default) however many reads it came in, a duplicate or
+ * non-numeric Content-Length, Content-Length with Transfer-Encoding, an unsolicited 100 Continue or 101
+ * Switching Protocols, and chunk-size lines with anything but hex digits, `;extensions` and CR LF.
+ * Other 1xx responses (102, 103 Early Hints) are skipped. Empty lines before a status line are skipped.
  */
 
 /** What the reader reports, in order: a head, body ranges, then the end. */
@@ -22,38 +34,88 @@ export class ResponseFormatError extends Error {
   override readonly name = 'ResponseFormatError'
 }
 
-/** Longest status line plus headers accepted, like Node's own default limit. */
-const MAX_HEAD_BYTES = 16 * 1024
-const CR = 0x0d
+/**
+ * Header bytes accepted in one head (and in one trailer section), counted as undici counts them: the
+ * names and values, not the status line, colons or line ends; a head that reaches it is refused. It is
+ * undici's default `maxHeaderSize`: Node's `--max-http-header-size` (16 KiB unless set).
+ */
+export const MAX_HEADER_BYTES = maxHeaderSize
+/**
+ * Longest status line. undici sets no limit (it keeps only the last read's part of the reason phrase);
+ * this reader keeps the line whole, so it is bounded. No server sends more than a few dozen bytes.
+ */
+const MAX_STATUS_LINE = 64 * 1024
+const HTAB = 0x09
 const LF = 0x0a
+const CR = 0x0d
+const SPACE = 0x20
+const QUOTE = 0x22
+const COLON = 0x3a
+const SEMICOLON = 0x3b
+const EQUALS = 0x3d
+const BACKSLASH = 0x5c
+
+/** RFC 9110 `tchar`: what a header name or a chunk extension name or value may hold. */
+const TOKEN = new Uint8Array(256)
+for (const c of "!#$%&'*+-.^_`|~") TOKEN[c.charCodeAt(0)] = 1
+for (let c = 0x30; c <= 0x39; c++) TOKEN[c] = 1
+for (let c = 0x41; c <= 0x5a; c++) TOKEN[c] = 1
+for (let c = 0x61; c <= 0x7a; c++) TOKEN[c] = 1
+/** What a quoted chunk extension value may hold unescaped (`qdtext`). */
+const QDTEXT = new Uint8Array(256)
+for (let c = 0x20; c <= 0xff; c++) QDTEXT[c] = c === QUOTE || c === BACKSLASH || c === 0x7f ? 0 : 1
+QDTEXT[HTAB] = 1
+/** A header value's characters, as llhttp accepts them: HTAB, visible ASCII, space, obs-text (not DEL). */
+const FIELD_VCHAR = /^[\t\x20-\x7e\x80-\xff]*$/
+const STATUS_LINE = /^HTTP\/(\d)\.(\d) (\d{3})(?: ([^\r]*))?$/
+/** The HTTP versions llhttp accepts in a status line. */
+const VERSIONS = new Set(['0.9', '1.0', '1.1', '2.0'])
 
 /** Where the reader is in a response (plain numbers: Node's type stripping has no enums). */
 const State = {
   Head: 0,
   ChunkSize: 1,
-  ChunkExtension: 2,
-  ChunkSizeLf: 3,
-  ChunkData: 4,
-  ChunkDataCr: 5,
-  ChunkDataLf: 6,
-  Trailer: 7,
-  Length: 8,
-  UntilClose: 9,
-  Done: 10,
+  ChunkSizeLf: 2,
+  /** Just after a `;` of a chunk extension. */
+  ChunkExtStart: 3,
+  ChunkExtName: 4,
+  ChunkExtValue: 5,
+  ChunkExtQuoted: 6,
+  ChunkExtQuotedPair: 7,
+  ChunkExtQuotedDone: 8,
+  ChunkData: 9,
+  ChunkDataCr: 10,
+  ChunkDataLf: 11,
+  Trailer: 12,
+  Length: 13,
+  UntilClose: 14,
+  Done: 15,
 } as const
 type State = (typeof State)[keyof typeof State]
 
 export class ResponseReader {
   private readonly events: ResponseEvents
   private state: State = State.Done
+  /** The head (or trailer section) read so far, as latin1 text; lines before `lineStart` are done. */
   private head = ''
+  private lineStart = 0
+  /** The status line of the head being read has been parsed. */
+  private statusSeen = false
+  private status = 0
+  private statusText = ''
+  /** HTTP/1.1: persistent unless `Connection: close`; any other version only with `keep-alive`. */
+  private persistentByDefault = true
+  private headers: Record<string, string | string[]> = Object.create(null) as Record<string, string | string[]>
+  /** Header names and values so far in this head or trailer section (see MAX_HEADER_BYTES). */
+  private headerBytes = 0
+  /** Content-Length of the head being read; -1 when it has none. */
+  private contentLength = -1
+  private hasTransferEncoding = false
   private noBody = false
   private keepAlive = true
   /** Bytes left in the current chunk or Content-Length body. */
   private left = 0
   private sizeDigits = 0
-  /** Characters of the current trailer line (0 at the blank line that ends the trailers). */
-  private trailerLine = 0
 
   constructor(events: ResponseEvents) {
     this.events = events
@@ -62,7 +124,8 @@ export class ResponseReader {
   /** Expects the response to a new request; `noBody` for HEAD requests. */
   expect(noBody = false): void {
     this.state = State.Head
-    this.head = ''
+    this.startLines()
+    this.statusSeen = false
     this.noBody = noBody
   }
 
@@ -80,33 +143,34 @@ export class ResponseReader {
     while (at < end) {
       switch (this.state) {
         case State.Head:
-          at = this.readHead(buf, at, end)
+          at = this.readLines(buf, at, end)
           break
         case State.ChunkSize: {
           const c = buf[at++] as number
           const digit = hexValue(c)
           if (digit >= 0) {
-            if (++this.sizeDigits > 12) throw new ResponseFormatError('chunk size too large')
+            this.sizeDigits++
             this.left = this.left * 16 + digit
+            if (this.left > Number.MAX_SAFE_INTEGER) throw new ResponseFormatError('chunk size too large')
           } else if (this.sizeDigits === 0) {
             throw new ResponseFormatError('invalid chunk size')
           } else if (c === CR) this.state = State.ChunkSizeLf
-          else if (c === LF) this.endOfSizeLine()
-          else if (c === 0x3b || c === 0x20 || c === 0x09) this.state = State.ChunkExtension
+          else if (c === SEMICOLON) this.state = State.ChunkExtStart
+          else if (c === LF) throw new ResponseFormatError('chunk size line ends in a bare LF (no CR)')
           else throw new ResponseFormatError('invalid chunk size')
           break
         }
-        case State.ChunkExtension: {
-          // Extensions (`;name=value`) are allowed and ignored.
-          const lf = buf.indexOf(LF, at)
-          if (lf === -1 || lf >= end) return end
-          at = lf + 1
+        case State.ChunkSizeLf:
+          if (buf[at++] !== LF) throw new ResponseFormatError('invalid chunk size line: CR without LF')
           this.endOfSizeLine()
           break
-        }
-        case State.ChunkSizeLf:
-          if (buf[at++] !== LF) throw new ResponseFormatError('invalid chunk size line')
-          this.endOfSizeLine()
+        case State.ChunkExtStart:
+        case State.ChunkExtName:
+        case State.ChunkExtValue:
+        case State.ChunkExtQuoted:
+        case State.ChunkExtQuotedPair:
+        case State.ChunkExtQuotedDone:
+          this.extensionByte(buf[at++] as number)
           break
         case State.ChunkData: {
           const n = Math.min(this.left, end - at)
@@ -119,7 +183,7 @@ export class ResponseReader {
         case State.ChunkDataCr: {
           const c = buf[at++]
           if (c === CR) this.state = State.ChunkDataLf
-          else if (c === LF) this.nextChunk()
+          else if (c === LF) throw new ResponseFormatError('chunk data ends in a bare LF (no CR)')
           else throw new ResponseFormatError('chunk data longer than its size')
           break
         }
@@ -127,14 +191,15 @@ export class ResponseReader {
           if (buf[at++] !== LF) throw new ResponseFormatError('chunk data longer than its size')
           this.nextChunk()
           break
-        case State.Trailer: {
-          const c = buf[at++]
-          if (c === LF) {
-            if (this.trailerLine === 0) this.complete(this.keepAlive)
-            this.trailerLine = 0
-          } else if (c !== CR) this.trailerLine++
+        case State.Trailer:
+          // The usual end of a chunked body, no trailers: the blank line alone, read in place.
+          if (this.head.length === 0 && at + 1 < end && buf[at] === CR && buf[at + 1] === LF) {
+            at += 2
+            this.complete(this.keepAlive)
+          } else {
+            at = this.readLines(buf, at, end)
+          }
           break
-        }
         case State.Length: {
           const n = Math.min(this.left, end - at)
           this.events.onBody(buf, at, at + n)
@@ -166,73 +231,179 @@ export class ResponseReader {
     return this.state === State.Done
   }
 
-  private readHead(buf: Buffer, at: number, end: number): number {
-    const before = this.head.length
-    this.head += buf.toString('latin1', at, end)
-    // The blank line may straddle two reads: search from just before the new bytes.
-    const from = Math.max(0, before - 3)
-    let blank = this.head.indexOf('\r\n\r\n', from)
-    let skip = 4
-    const lfOnly = this.head.indexOf('\n\n', from)
-    if (lfOnly !== -1 && (blank === -1 || lfOnly < blank)) {
-      blank = lfOnly
-      skip = 2
-    }
-    if (blank === -1) {
-      if (this.head.length > MAX_HEAD_BYTES) throw new ResponseFormatError(`response head longer than ${MAX_HEAD_BYTES} bytes`)
-      return end
-    }
-    const used = blank + skip - before
-    const text = this.head.slice(0, blank)
+  private startLines(): void {
     this.head = ''
-    this.startBody(text)
-    return at + used
+    this.lineStart = 0
+    this.headerBytes = 0
   }
 
-  private startBody(text: string): void {
-    const lines = text.split(/\r?\n/)
-    const statusLine = /^HTTP\/1\.([01]) (\d{3})(?: (.*))?$/.exec(lines[0] ?? '')
-    if (!statusLine) throw new ResponseFormatError(`invalid status line "${(lines[0] ?? '').slice(0, 80)}"`)
-    const status = Number(statusLine[2])
+  /**
+   * Reads the lines of a head (or of a chunked body's trailer section) up to its blank line, from
+   * `buf[at, end)` and what earlier reads left. Returns where the bytes after the blank line begin, or
+   * `end` when it has not come yet. (A head is read once per response: these strings are not per chunk.)
+   */
+  private readLines(buf: Buffer, at: number, end: number): number {
+    const before = this.head.length
+    const text = (this.head += buf.toString('latin1', at, end))
+    const inHead = this.state === State.Head
+    let lineStart = this.lineStart
+    for (;;) {
+      if (inHead && !this.statusSeen) {
+        // Empty lines before a status line are skipped, as llhttp does.
+        while (lineStart < text.length && (text.charCodeAt(lineStart) === CR || text.charCodeAt(lineStart) === LF)) lineStart++
+      }
+      const lf = text.indexOf('\n', Math.max(lineStart, before))
+      if (lf === -1) break
+      if (lf === lineStart || text.charCodeAt(lf - 1) !== CR) {
+        throw new ResponseFormatError(`a ${inHead ? (this.statusSeen ? 'header' : 'status') : 'trailer'} line ends in a bare LF (no CR)`)
+      }
+      const lineEnd = lf - 1
+      if (inHead && !this.statusSeen) {
+        this.statusLine(text.slice(lineStart, lineEnd))
+      } else if (lineEnd === lineStart) {
+        // The blank line: the head (or the trailers) ends here.
+        const next = at + (lf + 1 - before)
+        this.startLines()
+        if (inHead) this.endOfHead()
+        else this.complete(this.keepAlive)
+        return next
+      } else {
+        this.headerLine(text, lineStart, lineEnd, inHead)
+      }
+      lineStart = lf + 1
+    }
+    this.lineStart = lineStart
+    // The open line is bounded now, not only once it ends.
+    if (inHead && !this.statusSeen) {
+      if (text.length - lineStart > MAX_STATUS_LINE) throw new ResponseFormatError(`status line longer than ${MAX_STATUS_LINE} bytes`)
+    } else if (this.headerBytes + text.length - lineStart >= MAX_HEADER_BYTES && this.headerBytes + openLineBytes(text, lineStart) >= MAX_HEADER_BYTES) {
+      throw headerOverflow()
+    }
+    return end
+  }
+
+  private statusLine(line: string): void {
+    const match = STATUS_LINE.exec(line)
+    if (!match) throw new ResponseFormatError(`invalid status line "${line.slice(0, 80)}"`)
+    const version = `${match[1]}.${match[2]}`
+    if (!VERSIONS.has(version)) throw new ResponseFormatError(`invalid HTTP version in status line "${line.slice(0, 80)}"`)
+    const status = Number(match[3])
+    if (status < 100) throw new ResponseFormatError(`invalid status code in status line "${line.slice(0, 80)}"`)
+    this.statusSeen = true
+    this.status = status
+    this.statusText = match[4] ?? ''
+    this.persistentByDefault = version === '1.1'
     // A null-prototype object lives in V8's dictionary mode: one shape whatever headers a server sends,
     // so the code reading them is not deoptimised (`--trace-deopt`: "wrong map") when the measured
     // server's header set differs from the warm-up's, as it did in every first round.
-    const headers = Object.create(null) as Record<string, string | string[]>
-    for (let i = 1; i < lines.length; i++) {
-      const line = lines[i] as string
-      const colon = line.indexOf(':')
-      if (colon <= 0) throw new ResponseFormatError(`invalid header line "${line.slice(0, 80)}"`)
-      const name = line.slice(0, colon).trim().toLowerCase()
-      const value = line.slice(colon + 1).trim()
-      const prior = headers[name]
-      headers[name] = prior === undefined ? value : Array.isArray(prior) ? [...prior, value] : [prior, value]
+    this.headers = Object.create(null) as Record<string, string | string[]>
+    this.contentLength = -1
+    this.hasTransferEncoding = false
+  }
+
+  /** One header (or trailer) line `text[start, end)`, without its CR LF. */
+  private headerLine(text: string, start: number, end: number, inHead: boolean): void {
+    const first = text.charCodeAt(start)
+    if (first === SPACE || first === HTAB) throw new ResponseFormatError(`obsolete line folding (a line starting with whitespace): "${text.slice(start, end).slice(0, 80)}"`)
+    let colon = start
+    while (colon < end && TOKEN[text.charCodeAt(colon)] === 1) colon++
+    if (colon === start || colon === end || text.charCodeAt(colon) !== COLON) {
+      throw new ResponseFormatError(`invalid header line "${text.slice(start, end).slice(0, 80)}"`)
     }
-    if (status < 200 && status !== 101) {
-      // 100 Continue, 103 Early Hints: informational, the real response follows.
-      this.state = State.Head
-      return
+    let valueStart = colon + 1
+    while (valueStart < end && (text.charCodeAt(valueStart) === SPACE || text.charCodeAt(valueStart) === HTAB)) valueStart++
+    const raw = text.slice(valueStart, end)
+    const name = text.slice(start, colon).toLowerCase()
+    if (!FIELD_VCHAR.test(raw)) throw new ResponseFormatError(`invalid character in the value of header "${name}"`)
+    this.countHeaderBytes(colon - start + end - valueStart)
+    if (name === 'content-length') {
+      // Digits only: undici refuses a list ("5, 5"), a sign, and trailing whitespace too.
+      if (!inHead) throw new ResponseFormatError('Content-Length in the trailers of a chunked body')
+      if (this.contentLength !== -1) throw new ResponseFormatError('duplicate Content-Length')
+      if (!/^\d+$/.test(raw) || Number(raw) > Number.MAX_SAFE_INTEGER) throw new ResponseFormatError(`invalid content-length "${raw.slice(0, 40)}"`)
+      this.contentLength = Number(raw)
+    } else if (name === 'transfer-encoding' && inHead) {
+      this.hasTransferEncoding = true
     }
-    const connection = String(headers['connection'] ?? '').toLowerCase()
-    this.keepAlive = statusLine[1] === '1' ? !/\bclose\b/.test(connection) : /\bkeep-alive\b/.test(connection)
-    this.events.onHead(status, statusLine[3] ?? '', headers)
+    if (!inHead) return
+    const value = raw.replace(/[\t ]+$/, '')
+    const prior = this.headers[name]
+    this.headers[name] = prior === undefined ? value : Array.isArray(prior) ? [...prior, value] : [prior, value]
+  }
+
+  private countHeaderBytes(n: number): void {
+    this.headerBytes += n
+    if (this.headerBytes >= MAX_HEADER_BYTES) throw headerOverflow()
+  }
+
+  private endOfHead(): void {
+    const status = this.status
+    this.statusSeen = false
+    if (this.hasTransferEncoding && this.contentLength !== -1) throw new ResponseFormatError('both Transfer-Encoding and Content-Length (a request-smuggling shape undici refuses)')
+    // undici refuses both: it never sends `Expect: 100-continue` nor asks for an upgrade.
+    if (status === 100) throw new ResponseFormatError('unexpected 100 Continue (the request did not ask for one)')
+    if (status === 101) throw new ResponseFormatError('unexpected 101 Switching Protocols (the request asked for no upgrade)')
+    // 102 Processing, 103 Early Hints: informational, the real response follows.
+    if (status < 200) return
+    const headers = this.headers
+    const connection = String(headers['connection'] ?? '')
+    this.keepAlive = this.persistentByDefault ? !/(?:^|,)[\t ]*close[\t ]*(?:,|$)/i.test(connection) : /(?:^|,)[\t ]*keep-alive[\t ]*(?:,|$)/i.test(connection)
+    this.events.onHead(status, this.statusText, headers)
     const transferEncoding = headers['transfer-encoding']
-    const contentLength = headers['content-length']
     if (this.noBody || status === 204 || status === 304) {
-      this.complete(this.keepAlive)
+      // A 204 or 304 that announces a body may have sent one: its connection is not reused (as undici).
+      this.complete(this.keepAlive && (this.noBody || (!this.hasTransferEncoding && this.contentLength <= 0)))
     } else if (transferEncoding !== undefined) {
       if (/(^|,)\s*chunked\s*$/i.test(String(transferEncoding))) this.nextChunk()
-      else {
-        this.state = State.UntilClose
-      }
-    } else if (contentLength !== undefined) {
-      const values = String(contentLength).split(',').map((v) => v.trim())
-      if (!values.every((v) => /^\d+$/.test(v) && v === values[0])) throw new ResponseFormatError(`invalid content-length "${String(contentLength)}"`)
-      this.left = Number(values[0])
+      else this.state = State.UntilClose
+    } else if (this.contentLength !== -1) {
+      this.left = this.contentLength
       if (this.left === 0) this.complete(this.keepAlive)
       else this.state = State.Length
     } else {
       this.state = State.UntilClose
     }
+  }
+
+  /** A byte of a chunk extension (`;name`, `;name=token`, `;name="quoted"`), checked as llhttp does. */
+  private extensionByte(c: number): void {
+    switch (this.state) {
+      case State.ChunkExtStart:
+        if (c === CR || c === SPACE) throw new ResponseFormatError('invalid character in chunk extension')
+        this.extensionNameByte(c)
+        return
+      case State.ChunkExtName:
+        this.extensionNameByte(c)
+        return
+      case State.ChunkExtValue:
+        if (c === QUOTE) this.state = State.ChunkExtQuoted
+        else if (c === SEMICOLON) this.state = State.ChunkExtStart
+        else if (c === CR) this.state = State.ChunkSizeLf
+        else if (TOKEN[c] !== 1) throw extensionError(c)
+        return
+      case State.ChunkExtQuoted:
+        if (c === QUOTE) this.state = State.ChunkExtQuotedDone
+        else if (c === BACKSLASH) this.state = State.ChunkExtQuotedPair
+        else if (QDTEXT[c] !== 1) throw extensionError(c)
+        return
+      case State.ChunkExtQuotedPair:
+        if (c !== HTAB && (c < SPACE || c === 0x7f)) throw extensionError(c)
+        this.state = State.ChunkExtQuoted
+        return
+      case State.ChunkExtQuotedDone:
+        if (c === SEMICOLON) this.state = State.ChunkExtStart
+        else if (c === CR) this.state = State.ChunkSizeLf
+        else throw extensionError(c)
+        return
+    }
+  }
+
+  private extensionNameByte(c: number): void {
+    if (TOKEN[c] === 1) this.state = State.ChunkExtName
+    else if (c === EQUALS) this.state = State.ChunkExtValue
+    else if (c === SEMICOLON) this.state = State.ChunkExtStart
+    else if (c === CR) this.state = State.ChunkSizeLf
+    else throw extensionError(c)
   }
 
   private nextChunk(): void {
@@ -244,7 +415,7 @@ export class ResponseReader {
   private endOfSizeLine(): void {
     if (this.left === 0) {
       this.state = State.Trailer
-      this.trailerLine = 0
+      this.startLines()
     } else {
       this.state = State.ChunkData
     }
@@ -254,6 +425,26 @@ export class ResponseReader {
     this.state = State.Done
     this.events.onComplete(reusable)
   }
+}
+
+function headerOverflow(): ResponseFormatError {
+  return new ResponseFormatError(`response head longer than the ${MAX_HEADER_BYTES}-byte header limit (header names and values, as undici counts them; Node's --max-http-header-size)`)
+}
+
+function extensionError(c: number): ResponseFormatError {
+  return new ResponseFormatError(c === LF ? 'chunk extension ends in a bare LF (no CR)' : 'invalid character in chunk extension')
+}
+
+/** The header bytes (name, and value after its leading whitespace) of a line not yet ended. */
+function openLineBytes(text: string, lineStart: number): number {
+  let end = text.length
+  // A CR at the very end is the line's terminator, not part of it.
+  if (end > lineStart && text.charCodeAt(end - 1) === CR) end--
+  const colon = text.indexOf(':', lineStart)
+  if (colon === -1 || colon >= end) return end - lineStart
+  let valueStart = colon + 1
+  while (valueStart < end && (text.charCodeAt(valueStart) === SPACE || text.charCodeAt(valueStart) === HTAB)) valueStart++
+  return colon - lineStart + end - valueStart
 }
 
 function hexValue(c: number): number {

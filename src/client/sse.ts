@@ -5,7 +5,9 @@
  * terminator byte (LF or CR) never occurs inside a multi-byte UTF-8 sequence, so a character split
  * across network chunks is reassembled before decoding. Handles LF, CRLF and lone CR terminators
  * (including a CRLF split across chunks), comment lines (`: keep-alive`), multi-line `data:` fields,
- * `event:` names, and a missing space after the colon. Only `data` and `event` fields are kept.
+ * `event:` names, and a missing space after the colon. Only `data` and `event` fields are kept. A UTF-8
+ * byte-order mark at the very start of the stream is skipped, as the WHATWG EventSource parser does
+ * (read as part of the first field's name, it would drop the first event).
  *
  * Hot path: lines inside a network chunk are read in place (no copy, no sub-array); with a bytes
  * handler an event's data is offered in place too, so a token need not become a string at all. Bytes
@@ -26,6 +28,8 @@ const LF = 0x0a
 const CR = 0x0d
 const COLON = 0x3a
 const SPACE = 0x20
+/** A UTF-8 byte-order mark (U+FEFF). */
+const BOM = Buffer.from([0xef, 0xbb, 0xbf])
 
 /**
  * What a parser reports to, as one object: a parser per stream then needs no closures of its own.
@@ -51,6 +55,8 @@ export class SseParser {
   private dataBuf: Buffer | null = null
   private dataStart = 0
   private dataEnd = 0
+  /** Bytes of a leading byte-order mark matched so far; -1 once past the start of the stream. */
+  private bom = 0
 
   /** Events go to `sink`, or to `onEvent` (and data in place to `onEventBytes`, when given). */
   constructor(sink: SseSink | SseEventHandler, onEventBytes?: SseBytesHandler) {
@@ -67,6 +73,7 @@ export class SseParser {
   /** Feeds bytes `buf[from, end)`; the caller may reuse `buf` afterwards. */
   pushRange(buf: Buffer, from: number, end: number, receivedAt: number): void {
     let start = from
+    if (this.bom !== -1) start = this.skipBom(buf, start, end)
     if (this.skipLeadingLf) {
       this.skipLeadingLf = false
       if (start < end && buf[start] === LF) start++
@@ -122,6 +129,25 @@ export class SseParser {
       this.processLine(line, 0, line.length, receivedAt)
     }
     this.dispatch(receivedAt)
+  }
+
+  /**
+   * At the start of the stream: skips a byte-order mark, even one split across chunks. Bytes that began
+   * like one but were not are kept as the start of the first line.
+   */
+  private skipBom(buf: Buffer, from: number, end: number): number {
+    let at = from
+    while (at < end && this.bom < BOM.length) {
+      if (buf[at] !== BOM[this.bom]) {
+        if (this.bom > 0) this.pending = Buffer.from(BOM.subarray(0, this.bom))
+        this.bom = -1
+        return at
+      }
+      this.bom++
+      at++
+    }
+    if (this.bom === BOM.length) this.bom = -1
+    return at
   }
 
   private processLine(buf: Buffer, start: number, end: number, receivedAt: number): void {

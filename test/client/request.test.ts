@@ -114,7 +114,6 @@ describe('sendRequest against the mock', () => {
   test.each([
     ['drop-after=3', 'server_disconnected'],
     ['malformed-after=2', 'malformed_stream'],
-    ['no-done', 'incomplete_stream'],
     ['status=503', 'http_error'],
     ['status=429', 'rate_limited'],
   ])('fault %s is recorded as %s', async (fault, kind) => {
