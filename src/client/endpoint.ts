@@ -1,5 +1,8 @@
-import { Pool } from 'undici'
+import { readFileSync } from 'node:fs'
+import { EnvHttpProxyAgent, Pool } from 'undici'
+import type { Dispatcher } from 'undici'
 import { InputError } from '../errors.ts'
+import type { TransportSummary } from '../types.ts'
 import { Http1Pool } from './http1Pool.ts'
 import type { RequestDispatcher } from './http1Pool.ts'
 import { apiKindOf } from './openai.ts'
@@ -19,8 +22,20 @@ export interface EndpointOptions {
   timeoutMs?: number
   /** Reuse connections between requests. @default true */
   keepAlive?: boolean
-  /** How long an idle connection is kept open, ms; longer than any think time between turns. @default 120000 */
+  /**
+   * How long an idle connection is kept for reuse, ms; a server's shorter `Keep-Alive: timeout=` hint (less
+   * a 1 s margin) wins. Shorter than the idle timeouts of common servers (uvicorn 5 s), as undici's. @default 4000
+   */
   keepAliveTimeoutMs?: number
+  /**
+   * Forward proxy for every request, e.g. `http://proxy:3128`; `false` ignores the environment. By default
+   * `HTTP_PROXY` / `HTTPS_PROXY` / `NO_PROXY` (and their lower-case forms) apply, as in undici's EnvHttpProxyAgent.
+   */
+  proxy?: string | false
+  /** PEM file of certificate authorities to trust for https:// (besides Node's own and NODE_EXTRA_CA_CERTS). */
+  caFile?: string
+  /** Accept any TLS certificate (self-signed, expired, wrong host). @default false */
+  insecure?: boolean
   /** Headers whose values are secrets (redacted from every message), besides Authorization and the API key. */
   secretHeaders?: string[]
 }
@@ -38,6 +53,8 @@ export interface Endpoint {
   keepAlive: boolean
   /** Values never to print or write: the API key, Authorization, and `secretHeaders` values. */
   secrets: string[]
+  /** How requests travel (client, keep-alive, proxy, TLS) and what the pool saw so far. */
+  transport(): TransportSummary
   /**
    * Opens idle connections up to `count` (capped at the pool size) before a run's clock starts, and
    * resolves with how many are open. Plain http:// only; over https:// (undici) it resolves 0 and
@@ -61,26 +78,42 @@ export function parseEndpointUrl(url: string, flag = '--endpoint'): URL {
   return parsed
 }
 
+/** undici's default idle time for a kept-alive connection, shorter than common servers' own (uvicorn 5 s). */
+export const DEFAULT_KEEP_ALIVE_TIMEOUT_MS = 4_000
+
 /** Opens a connection pool sized for the workload (no pipelining: one stream per connection). */
 export function openEndpoint(options: EndpointOptions): Endpoint {
   const parsed = parseEndpointUrl(options.url)
   const timeoutMs = options.timeoutMs ?? 300_000
   const keepAlive = options.keepAlive ?? true
-  const keepAliveTimeout = options.keepAliveTimeoutMs ?? 120_000
+  const keepAliveTimeout = options.keepAliveTimeoutMs ?? DEFAULT_KEEP_ALIVE_TIMEOUT_MS
   const connections = Math.max(1, options.connections ?? 1)
   const connectTimeoutMs = Math.min(timeoutMs, 30_000)
-  // Plain HTTP gets the allocation-free reader of http1Pool.ts; TLS stays with undici.
-  const dispatcher: RequestDispatcher = parsed.protocol === 'http:'
-    ? new Http1Pool(parsed.origin, { connections, keepAliveTimeoutMs: keepAliveTimeout, connectTimeoutMs })
-    : new Pool(parsed.origin, {
-      connections,
-      pipelining: 1,
-      keepAliveTimeout,
-      keepAliveMaxTimeout: Math.max(keepAliveTimeout, 600_000),
-      headersTimeout: timeoutMs,
-      bodyTimeout: timeoutMs,
-      connect: { timeout: connectTimeoutMs },
-    })
+  const proxy = proxySettings(parsed, options.proxy)
+  const tls = tlsOptions(options)
+  const undiciOptions = {
+    connections,
+    pipelining: 1,
+    keepAliveTimeout,
+    keepAliveMaxTimeout: Math.max(keepAliveTimeout, 600_000),
+    headersTimeout: timeoutMs,
+    bodyTimeout: timeoutMs,
+    connect: { timeout: connectTimeoutMs, ...tls },
+  }
+  // Plain HTTP gets the allocation-free reader of http1Pool.ts; TLS and proxies stay with undici.
+  let dispatcher: RequestDispatcher
+  let client: TransportSummary['client']
+  if (proxy) {
+    const agent = new EnvHttpProxyAgent({ ...undiciOptions, ...proxy.agent, requestTls: tls })
+    dispatcher = withOrigin(agent, parsed.origin)
+    client = 'undici-proxy'
+  } else if (parsed.protocol === 'http:') {
+    dispatcher = new Http1Pool(parsed.origin, { connections, keepAliveTimeoutMs: keepAliveTimeout, connectTimeoutMs })
+    client = 'fluxperf-http1'
+  } else {
+    dispatcher = new Pool(parsed.origin, undiciOptions)
+    client = 'undici'
+  }
   const headers: Record<string, string> = { 'content-type': 'application/json', accept: 'text/event-stream, application/json' }
   for (const [k, v] of Object.entries(options.headers ?? {})) headers[k.toLowerCase()] = v
   if (options.apiKey) headers['authorization'] = `Bearer ${options.apiKey}`
@@ -101,8 +134,56 @@ export function openEndpoint(options: EndpointOptions): Endpoint {
     timeoutMs,
     keepAlive,
     secrets: secrets.filter((v) => v.length >= 4),
+    transport: () => {
+      const summary: TransportSummary = { client, keepAlive, idleTimeoutMs: keepAliveTimeout }
+      if (proxy) summary.proxy = proxy.described
+      if (parsed.protocol === 'https:') summary.tls = { insecure: options.insecure === true, ...(options.caFile ? { caFile: options.caFile } : {}) }
+      if (dispatcher instanceof Http1Pool) summary.connections = { ...dispatcher.stats }
+      return summary
+    },
     preconnect: (count) => (dispatcher instanceof Http1Pool ? dispatcher.preconnect(count) : Promise.resolve(0)),
     close: () => dispatcher.close(),
+  }
+}
+
+/** Which proxy settings apply to `url`: none, the `proxy` option, or the environment's (undici reads NO_PROXY itself). */
+function proxySettings(url: URL, proxy: string | false | undefined): { agent: { httpProxy?: string; httpsProxy?: string; noProxy?: string }; described: string } | undefined {
+  if (proxy === false) return undefined
+  if (proxy !== undefined) {
+    const parsed = parseEndpointUrl(proxy, '--proxy')
+    return { agent: { httpProxy: parsed.href, httpsProxy: parsed.href }, described: redactUrl(parsed) }
+  }
+  const env = process.env
+  const fromEnv = url.protocol === 'https:'
+    ? env['https_proxy'] ?? env['HTTPS_PROXY'] ?? env['http_proxy'] ?? env['HTTP_PROXY']
+    : env['http_proxy'] ?? env['HTTP_PROXY']
+  if (!fromEnv) return undefined
+  const noProxy = env['no_proxy'] ?? env['NO_PROXY']
+  const name = url.protocol === 'https:' && (env['https_proxy'] ?? env['HTTPS_PROXY']) ? 'HTTPS_PROXY' : 'HTTP_PROXY'
+  const parsed = parseEndpointUrl(fromEnv, name)
+  return { agent: {}, described: `${redactUrl(parsed)} (from ${name}${noProxy ? `; NO_PROXY=${noProxy} applies` : ''})` }
+}
+
+/** TLS options for undici's connector: extra CAs, or no verification at all. */
+function tlsOptions(options: EndpointOptions): { ca?: string; rejectUnauthorized?: boolean } {
+  const tls: { ca?: string; rejectUnauthorized?: boolean } = {}
+  if (options.caFile) {
+    try {
+      tls.ca = readFileSync(options.caFile, 'utf8')
+    } catch (error) {
+      throw new InputError(`cannot read "${options.caFile}": ${(error as Error).message}`, '--ca-file')
+    }
+    if (!tls.ca.includes('-----BEGIN CERTIFICATE-----')) throw new InputError(`"${options.caFile}" holds no PEM certificate (expected -----BEGIN CERTIFICATE-----)`, '--ca-file')
+  }
+  if (options.insecure) tls.rejectUnauthorized = false
+  return tls
+}
+
+/** An Agent bound to one origin, so it takes the same dispatch options as a Pool. */
+function withOrigin(agent: Dispatcher, origin: string): RequestDispatcher {
+  return {
+    dispatch: (options, handler) => agent.dispatch({ ...options, origin }, handler),
+    close: () => agent.close(),
   }
 }
 
@@ -125,39 +206,58 @@ export function baseUrlOf(endpointUrl: string): string {
  * Used when no `--model` is given.
  */
 export async function firstModelId(endpoint: Endpoint): Promise<string | undefined> {
-  const path = baseUrlOf(endpoint.path) + '/models'
+  const id = (await listModels(endpoint))?.data?.[0]?.id
+  return typeof id === 'string' ? id : undefined
+}
+
+/** What `GET <base>/models` answered (OpenAI's list shape), or undefined when it did not answer 200 with JSON. */
+export async function listModels(endpoint: Endpoint): Promise<{ data?: { id?: unknown; owned_by?: unknown }[]; headers: Record<string, string | string[] | undefined> } | undefined> {
   try {
-    const { status, body } = await getText(endpoint.dispatcher, path, pick(endpoint.headers, 'authorization'), 10_000)
+    const { status, body, headers } = await httpText(endpoint, 'GET', baseUrlOf(endpoint.path) + '/models', 10_000)
     if (status !== 200) return undefined
-    const json = JSON.parse(body) as { data?: { id?: unknown }[] }
-    const id = json.data?.[0]?.id
-    return typeof id === 'string' ? id : undefined
+    return { ...(JSON.parse(body) as { data?: { id?: unknown; owned_by?: unknown }[] }), headers }
   } catch {
     return undefined
   }
 }
 
-/** A GET through the endpoint's dispatcher: its status and body text. Rejects on failure or after `timeoutMs`. */
-function getText(dispatcher: RequestDispatcher, path: string, headers: Record<string, string>, timeoutMs: number): Promise<{ status: number; body: string }> {
+/** The answer of a small request: status, headers and body text. */
+export interface TextAnswer {
+  status: number
+  headers: Record<string, string | string[] | undefined>
+  body: string
+}
+
+/**
+ * A small request (GET, or a POST without body) through the endpoint's own dispatcher, so that its proxy,
+ * TLS and authorization apply: for model lists, cache resets and engine probes. Rejects on a network
+ * failure or after `timeoutMs`; the body is cut at 64 KB.
+ */
+export function httpText(endpoint: Endpoint, method: 'GET' | 'POST', path: string, timeoutMs = 10_000): Promise<TextAnswer> {
+  const headers = pick(endpoint.headers, 'authorization')
   return new Promise((resolve, reject) => {
     let status = 0
+    let responseHeaders: TextAnswer['headers'] = {}
     const parts: Buffer[] = []
+    let size = 0
     let controller: { abort(reason: Error): void } | undefined
     const timer = setTimeout(() => controller?.abort(new Error(`no answer within ${timeoutMs / 1000} s`)), timeoutMs)
-    dispatcher.dispatch({ path, method: 'GET', headers, headersTimeout: timeoutMs, bodyTimeout: timeoutMs }, {
+    endpoint.dispatcher.dispatch({ path, method, headers, headersTimeout: timeoutMs, bodyTimeout: timeoutMs }, {
       onRequestStart: (c) => {
         controller = c
       },
-      onResponseStart: (_c, statusCode) => {
+      onResponseStart: (_c, statusCode, h) => {
         status = statusCode
+        responseHeaders = { ...h }
       },
       // Copied: a chunk is only valid during the call.
       onResponseData: (_c, chunk) => {
-        parts.push(Buffer.from(chunk))
+        if (size < 65_536) parts.push(Buffer.from(chunk))
+        size += chunk.length
       },
       onResponseEnd: () => {
         clearTimeout(timer)
-        resolve({ status, body: Buffer.concat(parts).toString('utf8') })
+        resolve({ status, headers: responseHeaders, body: Buffer.concat(parts).toString('utf8') })
       },
       onResponseError: (_c, error) => {
         clearTimeout(timer)

@@ -20,8 +20,9 @@ const byCode: Record<string, ErrorKind> = {
   UND_ERR_HEADERS_TIMEOUT: 'timeout',
   UND_ERR_CONNECT_TIMEOUT: 'timeout',
   ETIMEDOUT: 'timeout',
-  ENOTFOUND: 'connection_refused',
-  EAI_AGAIN: 'connection_refused',
+  ENOTFOUND: 'dns_failed',
+  EAI_AGAIN: 'dns_failed',
+  EAI_NONAME: 'dns_failed',
   EHOSTUNREACH: 'connection_refused',
   ENETUNREACH: 'connection_refused',
 }
@@ -37,6 +38,8 @@ export function classifyError(error: unknown, url: string): { kind: ErrorKind; m
   switch (kind) {
     case 'connection_refused':
       return { kind, message: `cannot connect to ${url} (${code ?? base})` }
+    case 'dns_failed':
+      return { kind, message: `cannot resolve the host of ${url}: DNS lookup failed (${code}${hostOf(err) ? ` for ${hostOf(err)}` : ''})` }
     case 'server_disconnected':
       return { kind, message: `server disconnected (${code}: ${base})` }
     case 'timeout':
@@ -44,6 +47,12 @@ export function classifyError(error: unknown, url: string): { kind: ErrorKind; m
     default:
       return { kind, message: base }
   }
+}
+
+/** The host name a failed DNS lookup names, if any. */
+function hostOf(err: { hostname?: unknown; cause?: unknown }): string | undefined {
+  const host = err.hostname ?? (err.cause as { hostname?: unknown } | undefined)?.hostname
+  return typeof host === 'string' ? host : undefined
 }
 
 /** Error kind for a non-2xx HTTP status and its body. */

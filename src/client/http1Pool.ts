@@ -1,5 +1,6 @@
 import { connect } from 'node:net'
 import type { Socket } from 'node:net'
+import { performance } from 'node:perf_hooks'
 import type { Dispatcher } from 'undici'
 import { RequestFailure } from './errors.ts'
 import { ResponseFormatError, ResponseReader } from './http1Response.ts'
@@ -59,8 +60,28 @@ const readBuffer = readArea.subarray(0, READ_SIZE)
 
 /** Connections preconnect sets up at once. */
 const PRECONNECT_WAVE = 128
-/** The server's keep-alive hint is shortened by this much, so we never send on a socket it is closing. */
-const KEEP_ALIVE_MARGIN_MS = 1000
+/**
+ * The server's keep-alive hint, and the idle time after which it was seen to close a connection, are
+ * shortened by this much, so we never send on a socket it is closing (undici's `keepAliveTimeoutThreshold`
+ * plays this part there). A hint at or under it means no reuse.
+ */
+export const KEEP_ALIVE_MARGIN_MS = 1000
+
+/** What a pool saw of the server's connection handling, for the run's results. */
+export interface ConnectionStats {
+  /** Connections opened. */
+  opened: number
+  /** Requests sent on a connection that had carried an earlier one. */
+  reused: number
+  /** Idle connections the server closed (a close after a response, or an idle timeout shorter than ours). */
+  closedByServerWhileIdle: number
+  /**
+   * The longest idle time a connection is still reused for, learned from the server's closes (ms); 0 once
+   * it closed a connection right after a response (llama.cpp's server does, advertising keep-alive), so
+   * that every request then gets a fresh connection. Absent while the server has closed none.
+   */
+  learnedIdleLimitMs?: number
+}
 
 export class Http1Pool implements RequestDispatcher {
   private readonly host: string
@@ -72,6 +93,11 @@ export class Http1Pool implements RequestDispatcher {
   private readonly open = new Set<Connection>()
   private closing: Promise<void> | null = null
   private whenDrained: (() => void) | null = null
+  /** See ConnectionStats.learnedIdleLimitMs. */
+  private idleLimitMs = Infinity
+  /** Connections whose response just ended, back in the pool after the ready I/O (see settleSoon). */
+  private readonly settling = new Set<Connection>()
+  readonly stats: ConnectionStats = { opened: 0, reused: 0, closedByServerWhileIdle: 0 }
 
   constructor(origin: string | URL, options: Http1PoolOptions) {
     const url = new URL(origin)
@@ -138,36 +164,93 @@ export class Http1Pool implements RequestDispatcher {
     return this.closing
   }
 
-  /** Hands waiting requests to idle connections, opening new ones up to the limit. */
+  /**
+   * Hands waiting requests to idle connections, opening new ones up to the limit. A request re-sent
+   * after its reused connection died (`fresh`) never takes an idle one: it may be just as stale.
+   */
   drain(): void {
     while (this.queue.length > 0) {
-      const exchange = this.queue.shift() as Exchange
-      const idle = this.idle.pop()
-      if (idle) idle.start(exchange)
-      else if (this.open.size < this.options.connections) this.open.add(new Connection(this, exchange))
-      else {
-        this.queue.unshift(exchange)
-        break
+      const exchange = this.queue[0] as Exchange
+      if (!exchange.fresh && this.idle.length > 0) {
+        this.queue.shift()
+        ;(this.idle.pop() as Connection).start(exchange)
+        continue
       }
+      // A connection about to be back (see settleSoon) serves it, rather than a new one.
+      if (!exchange.fresh && this.settling.size > 0) break
+      // At the limit, a fresh request makes room by closing an idle connection.
+      if (this.open.size >= this.options.connections && this.idle.length > 0) this.retire(this.idle.shift() as Connection)
+      if (this.open.size >= this.options.connections) break
+      this.queue.shift()
+      this.open.add(new Connection(this, exchange))
     }
-    if (this.closing && this.queue.length === 0 && this.idle.length === this.open.size) {
+    if (this.closing && this.queue.length === 0 && this.settling.size === 0 && this.idle.length === this.open.size) {
       for (const connection of this.idle) connection.socket.destroy()
       if (this.open.size === 0) this.whenDrained?.()
     }
   }
 
-  /** A request ended with its connection still usable. */
+  /**
+   * A response ended with its connection reusable. It goes back to the pool after the I/O ready now has
+   * been handled: a server that closes after its response (llama.cpp's, while it advertises keep-alive)
+   * often sends its FIN with the last bytes, and a request written in this same turn would be lost.
+   */
+  settleSoon(connection: Connection): void {
+    this.settling.add(connection)
+    setImmediate(settle, this, connection)
+  }
+
+  /** Back to the pool, unless the server closed it meanwhile (then `closedWhileSettling` took it out). */
+  settle(connection: Connection): void {
+    if (!this.settling.delete(connection)) return
+    if (!connection.socket.destroyed && connection.socket.readable) this.release(connection)
+    else this.drain()
+  }
+
+  /** The server closed a connection right after its response: true when it was settling. */
+  closedWhileSettling(connection: Connection): boolean {
+    return this.settling.delete(connection)
+  }
+
+  /**
+   * A request ended with its connection still usable: it becomes idle for as long as our timeout, the
+   * server's hint and what the server was seen to do allow; with none left, it is closed instead.
+   */
   release(connection: Connection): void {
+    const idleMs = Math.min(connection.keepAliveMs ?? Infinity, this.options.keepAliveTimeoutMs, this.idleLimitMs)
+    if (!(idleMs > 0)) {
+      this.retire(connection)
+      this.drain()
+      return
+    }
+    connection.idleSince = performance.now()
     this.idle.push(connection)
     // An idle connection does not keep the process alive, as with undici.
     connection.socket.unref()
-    connection.socket.setTimeout(connection.keepAliveMs ?? this.options.keepAliveTimeoutMs)
+    connection.socket.setTimeout(idleMs)
     this.drain()
+  }
+
+  /**
+   * The server closed a connection that had been idle `idleMs`: connections are reused only while idle
+   * for less than that, less the margin (none at all when it closes right after a response).
+   */
+  serverClosedIdle(idleMs: number): void {
+    this.stats.closedByServerWhileIdle++
+    this.idleLimitMs = Math.min(this.idleLimitMs, Math.max(0, idleMs - KEEP_ALIVE_MARGIN_MS))
+    this.stats.learnedIdleLimitMs = this.idleLimitMs
+  }
+
+  /** Closes a connection we no longer want, and takes it out of the pool at once. */
+  private retire(connection: Connection): void {
+    connection.socket.destroy()
+    this.forget(connection)
   }
 
   /** A connection is gone (closed by either side or failed). */
   forget(connection: Connection): void {
     this.open.delete(connection)
+    this.settling.delete(connection)
     const at = this.idle.indexOf(connection)
     if (at !== -1) this.idle.splice(at, 1)
     this.drain()
@@ -192,6 +275,10 @@ class Exchange implements Dispatcher.DispatchController {
   readonly reset: boolean
   /** A HEAD request: its response has no body. */
   readonly head: boolean
+  /** Must go on a new connection (a re-send after a reused one died): see FreshDispatchOptions. */
+  readonly fresh: boolean
+  /** The request went out on a connection that had carried an earlier one. */
+  reused = false
   request: string | Buffer = ''
   connection: Connection | null = null
   /** onResponseEnd or onResponseError has been called. */
@@ -206,6 +293,7 @@ class Exchange implements Dispatcher.DispatchController {
     this.handler = handler
     this.reset = options.reset === true
     this.head = options.method === 'HEAD'
+    this.fresh = (options as FreshDispatchOptions).freshConnection === true
   }
 
   get aborted(): boolean {
@@ -261,6 +349,12 @@ class Connection {
   exchange: Exchange | null = null
   /** The server's keep-alive hint, shortened by KEEP_ALIVE_MARGIN_MS. */
   keepAliveMs: number | undefined
+  /** When it last became idle (performance.now()). */
+  idleSince = 0
+  /** Requests it has carried. */
+  private served = 0
+  /** The current request's response has begun (a byte arrived). */
+  private answered = false
   private connected = false
   /** The current response is complete: set while reading, acted on after the read. */
   private completed: boolean | null = null
@@ -288,6 +382,7 @@ class Connection {
       },
     })
     const { host, port, timeoutMs } = pool.connectOptions
+    pool.stats.opened++
     this.socket = connect({
       host,
       port,
@@ -333,6 +428,10 @@ class Connection {
     }
     this.completed = null
     this.reader.expect(exchange.head)
+    exchange.reused = this.served > 0
+    if (exchange.reused) this.pool.stats.reused++
+    this.served++
+    this.answered = false
     exchange.sent = true
     this.socket.write(exchange.request)
     // The request is on the wire: its text need not stay in memory for the rest of the stream.
@@ -346,6 +445,7 @@ class Connection {
       this.socket.destroy()
       return false
     }
+    this.answered = true
     let used: number
     try {
       readArea[n] = CR
@@ -365,13 +465,20 @@ class Connection {
   private onEnd(): void {
     const exchange = this.exchange
     if (exchange === null) {
-      // Closed by the server while idle: out of the pool now, not when the socket's close event comes.
+      // Closed by the server while idle (or just after a response): out of the pool now, not when the
+      // socket's close event comes, and reuse is limited to shorter idle times from now on.
+      const settling = this.pool.closedWhileSettling(this)
+      if (this.served > 0) this.pool.serverClosedIdle(settling ? 0 : performance.now() - this.idleSince)
       this.pool.forget(this)
       this.socket.destroy()
       return
     }
     if (this.reader.end()) this.finishExchange(false)
-    else exchange.fail(new RequestFailure('server_disconnected', 'the server closed the connection before the response ended'))
+    else if (!this.answered && exchange.reused) {
+      // The server had closed it, idle, as we sent: reuse only shorter idle times from now on.
+      this.pool.serverClosedIdle(performance.now() - this.idleSince)
+      exchange.fail(new RequestFailure('server_disconnected', 'the server closed the reused connection before any response byte'))
+    } else exchange.fail(new RequestFailure('server_disconnected', 'the server closed the connection before the response ended'))
   }
 
   private finishExchange(reusable: boolean): void {
@@ -380,9 +487,28 @@ class Connection {
     this.completed = null
     exchange.connection = null
     exchange.end()
-    if (reusable && !exchange.reset && !this.socket.destroyed) this.pool.release(this)
+    if (reusable && !exchange.reset && !this.socket.destroyed) this.pool.settleSoon(this)
     else this.socket.destroy()
   }
+}
+
+function settle(pool: Http1Pool, connection: Connection): void {
+  pool.settle(connection)
+}
+
+/**
+ * `freshConnection: true` sends the request on a new connection, never an idle one: how a request is
+ * re-sent after its reused connection closed before any response byte (request.ts).
+ */
+export interface FreshDispatchOptions extends Dispatcher.DispatchOptions {
+  freshConnection?: boolean
+}
+
+/** Whether a request went out on a connection that had carried an earlier one (Http1Pool's controllers say; undici's do not). */
+export function sentOnReusedConnection(controller: Dispatcher.DispatchController | undefined): boolean | undefined {
+  // undici reports a failed connect with no controller: nothing was sent.
+  if (controller === undefined) return false
+  return (controller as { reused?: boolean }).reused
 }
 
 /** `Keep-Alive: timeout=5` → 4,000 ms; undefined when absent. */

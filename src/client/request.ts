@@ -1,6 +1,7 @@
 import { performance } from 'node:perf_hooks'
 import type { Dispatcher } from 'undici'
-import type { BytesHandler, RequestDispatcher } from './http1Pool.ts'
+import { sentOnReusedConnection } from './http1Pool.ts'
+import type { BytesHandler, FreshDispatchOptions, RequestDispatcher } from './http1Pool.ts'
 import type { Tokenizer } from '../tokens/index.ts'
 import type { ChatMessage, ErrorKind, RequestRecord } from '../types.ts'
 import { turnTime } from './turnClock.ts'
@@ -9,6 +10,8 @@ import { deferPastIo } from './deferPastIo.ts'
 import { redactSecrets } from './endpoint.ts'
 import type { Endpoint } from './endpoint.ts'
 import { classifyError, kindOfStatus, RequestFailure } from './errors.ts'
+import { BodyDecoder, contentCodingOf } from './contentEncoding.ts'
+import type { DecodedSink } from './contentEncoding.ts'
 import { buildPayload, decodeChunk } from './openai.ts'
 import type { ApiKind, ChunkInfo, GenerationOptions } from './openai.ts'
 import { newFastChunkFields, readFastChunk } from './fastChunk.ts'
@@ -84,6 +87,10 @@ type Failure = { kind: ErrorKind; message: string }
 /** How the response body is read, decided by its status and content-type. */
 type BodyMode = 'sse' | 'json' | 'error' | 'bad'
 
+/** Content-types, matched case-insensitively (`Text/Event-Stream; charset=UTF-8` is an event stream). */
+const EVENT_STREAM = /text\/event-stream/i
+const JSON_TYPE = /json/i
+
 /**
  * One attempt at a request, as a dispatch handler (Http1Pool's in-place bytes for http://, undici's for
  * https://): body bytes are stamped with their loop turn's receive time (turnClock.ts) and parsed in
@@ -95,7 +102,7 @@ type BodyMode = 'sse' | 'json' | 'error' | 'bad'
  * while their tokens stream, and the young-generation GC copies each one twice (as closures they
  * held ~2.5 KB each, a 5–7 ms pause in the middle of a 1,000-stream run).
  */
-class Exchange implements BytesHandler, SseSink {
+class Exchange implements BytesHandler, SseSink, DecodedSink {
   private readonly ctx: RequestContext
   private readonly messages: readonly ChatMessage[]
   private readonly meta: RequestMeta
@@ -120,9 +127,21 @@ class Exchange implements BytesHandler, SseSink {
   private mode: BodyMode = 'error'
   /** The content-type, kept only when it is the problem (a slice would keep the whole response head). */
   private unexpectedType = ''
-  private collected = ''
+  /** A redirect's Location (3xx), for its failure message. */
+  private location: string | undefined = undefined
+  /** A JSON or error body, as its bytes (a character may be split between two reads); none for a stream. */
+  private collected: Buffer[] | null = null
+  private collectedBytes = 0
+  /** Decodes a body the server compressed (Content-Encoding); null for the usual identity body. */
+  private decoder: BodyDecoder | null = null
+  /** When the (compressed) body ended, while its last bytes are still being decoded. */
+  private bodyEndedAt = 0
   private controller: Dispatcher.DispatchController | null = null
   private timer: ReturnType<typeof setTimeout> | undefined = undefined
+  /** The request body, kept until the response begins in case it must be re-sent (see resend). */
+  private body: string | undefined = undefined
+  /** Re-sent once on a fresh connection after its reused one closed before answering. */
+  private resent = false
 
   constructor(
     ctx: RequestContext,
@@ -158,19 +177,39 @@ class Exchange implements BytesHandler, SseSink {
     if (body === undefined) return this.finish(classifyError(unbuildable, ctx.url))
     if (ctx.signal?.aborted) return this.handleEvent()
     if (ctx.signal) listenForAbort(ctx.signal, this)
+    this.body = body
+    this.dispatch(false)
+  }
+
+  private dispatch(freshConnection: boolean): void {
+    const { ctx } = this
+    const options: FreshDispatchOptions = {
+      path: ctx.path,
+      method: 'POST',
+      headers: ctx.headers,
+      body: this.body,
+      reset: ctx.closeConnection,
+      headersTimeout: ctx.timeoutMs,
+      bodyTimeout: ctx.timeoutMs,
+    }
+    if (freshConnection) options.freshConnection = true
     try {
-      ctx.dispatcher.dispatch({
-        path: ctx.path,
-        method: 'POST',
-        headers: ctx.headers,
-        body,
-        reset: ctx.closeConnection,
-        headersTimeout: ctx.timeoutMs,
-        bodyTimeout: ctx.timeoutMs,
-      }, this)
+      ctx.dispatcher.dispatch(options, this)
     } catch (error) {
       this.finish(classifyError(error, ctx.url))
     }
+  }
+
+  /**
+   * A server may close an idle connection just as a request goes out on it (its idle timeout, or a
+   * close after every response while it advertises keep-alive): the request was never seen, so it is
+   * sent again, once, on a new connection, and timed from the first send. Over undici (https://) the
+   * controller does not say whether the connection was reused; a close before any byte is re-sent there too.
+   */
+  private shouldResend(controller: Dispatcher.DispatchController | undefined, error: Error): boolean {
+    if (this.resent || this.settled || this.status !== null || this.body === undefined) return false
+    if (sentOnReusedConnection(controller) === false || this.ctx.signal?.aborted) return false
+    return classifyError(error, this.ctx.url).kind === 'server_disconnected'
   }
 
   /** The run's signal fired (this object is its abort listener). */
@@ -194,22 +233,45 @@ class Exchange implements BytesHandler, SseSink {
       controller.abort(new RequestFailure('interrupted', 'given up before it was sent'))
       return
     }
+    // A re-send keeps the first send's clock.
+    if (this.resent) return
     this.t0 = performance.now()
     this.startedAt = performance.timeOrigin + this.t0
   }
 
   onResponseStart(_controller: Dispatcher.DispatchController, statusCode: number, headers: Record<string, string | string[] | undefined>): void {
     this.status = statusCode
+    this.body = undefined
     const contentType = String(headers['content-type'] ?? '')
+    this.location = undefined
     if (statusCode < 200 || statusCode > 299) {
       this.mode = 'error'
       this.retryAfterMs = parseRetryAfter(headers['retry-after'])
-    } else if ((this.ctx.generation.stream ?? true) && contentType.includes('text/event-stream')) this.mode = 'sse'
-    else if (contentType.includes('json')) this.mode = 'json'
+      if (statusCode >= 300 && statusCode <= 399) this.location = firstValue(headers['location']) ?? ''
+    } else if ((this.ctx.generation.stream ?? true) && EVENT_STREAM.test(contentType)) this.mode = 'sse'
+    else if (JSON_TYPE.test(contentType)) this.mode = 'json'
     else {
       this.mode = 'bad'
       this.unexpectedType = contentType || 'none'
     }
+    // undici hands interim responses (103 Early Hints) to this callback too: only a final one has a body.
+    if (statusCode >= 200) this.startDecoding(headers['content-encoding'])
+  }
+
+  /** A compressed body is decoded (contentEncoding.ts); an identity one, the usual case, goes on as it is. */
+  private startDecoding(header: string | string[] | undefined): void {
+    this.decoder?.close()
+    this.decoder = null
+    const coding = contentCodingOf(header)
+    if (coding === null) return
+    if (typeof coding === 'string') {
+      this.decoder = new BodyDecoder(coding, this)
+      return
+    }
+    const unsupported = `content-encoding "${coding.unsupported}" (fluxperf sends no Accept-Encoding and decodes only gzip, deflate and br)`
+    this.abort(this.mode === 'error'
+      ? { kind: kindOfStatus(this.status ?? 0, ''), message: `HTTP ${this.status}, its body in unsupported ${unsupported}` }
+      : { kind: 'bad_content_type', message: `unsupported ${unsupported}` })
   }
 
   onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
@@ -218,19 +280,41 @@ class Exchange implements BytesHandler, SseSink {
 
   onResponseBytes(_controller: Dispatcher.DispatchController, buf: Buffer, start: number, end: number): void {
     if (this.settled) return
-    if (this.mode === 'sse') {
-      // Stamped with the time this loop turn's I/O began (see turnClock.ts), so parsing here
-      // does not make the stamps of later callbacks in a burst late.
-      try {
-        this.parser.pushRange(buf, start, end, turnTime())
-      } catch (error) {
-        this.abort(classifyError(error, this.ctx.url))
-        return
-      }
-      if (this.state.done) this.finish(undefined)
-    } else if (this.mode === 'json' || this.collected.length < MAX_ERROR_BODY) {
-      this.collected += buf.toString('utf8', start, end)
+    // Stamped with the time this loop turn's I/O began (see turnClock.ts), so parsing here
+    // does not make the stamps of later callbacks in a burst late.
+    if (this.decoder !== null) this.decoder.write(buf, start, end, turnTime())
+    else if (this.mode === 'sse') this.readEvents(buf, start, end, turnTime())
+    else this.collect(buf, start, end)
+  }
+
+  /** Bytes of an event stream, as the server meant them (decoded, when it compressed them). */
+  private readEvents(buf: Buffer, start: number, end: number, receivedAt: number): void {
+    try {
+      this.parser.pushRange(buf, start, end, receivedAt)
+    } catch (error) {
+      this.abort(classifyError(error, this.ctx.url))
+      return
     }
+    if (this.state.done) this.finish(undefined)
+  }
+
+  /** A JSON body is kept whole; an error body, its start. */
+  private collect(buf: Buffer, start: number, end: number): void {
+    if (this.mode !== 'json' && this.collectedBytes >= MAX_ERROR_BODY * 4) return
+    ;(this.collected ??= []).push(Buffer.from(buf.subarray(start, end)))
+    this.collectedBytes += end - start
+  }
+
+  onDecoded(buf: Buffer, receivedAt: number): void {
+    if (this.settled) return
+    if (this.mode === 'sse') this.readEvents(buf, 0, buf.length, receivedAt)
+    else this.collect(buf, 0, buf.length)
+  }
+
+  onDecodedEnd(error: string | null): void {
+    if (this.settled) return
+    if (error === null) this.endBody(this.bodyEndedAt)
+    else this.finish({ kind: 'malformed_stream', message: error })
   }
 
   onSseEvent(data: string, _event: string | undefined, receivedAt: number): void {
@@ -244,16 +328,28 @@ class Exchange implements BytesHandler, SseSink {
   onResponseEnd(): void {
     if (this.settled) return
     const now = turnTime()
+    if (this.decoder === null) return this.endBody(now)
+    // The end counts from the last compressed byte, once what is still being decoded has been read.
+    this.bodyEndedAt = now
+    this.decoder.end()
+  }
+
+  /** The body ended at `now` (a receive stamp) and every byte of it has been read. */
+  private endBody(now: number): void {
+    const stream = this.ctx.generation.stream ?? true
     try {
       if (this.mode === 'sse') {
         this.parser.end(now)
-        if (!this.state.done) throw new RequestFailure('incomplete_stream', 'stream ended without data: [DONE]')
+        // A stream that finished (a finish_reason came) may end with its body rather than `[DONE]`.
+        if (!this.state.done) this.state.endWithoutDone(now - this.t0)
       } else if (this.mode === 'json') {
-        this.state.addWhole(this.collected, now - this.t0)
+        this.state.addWhole(this.collectedText(), now - this.t0)
+        // A stream was asked for and one JSON body came: measured as a non-streamed answer, and said so.
+        if (stream) this.state.streamed = false
       } else {
-        const text = this.collected.slice(0, MAX_ERROR_BODY)
-        if (this.mode === 'error') throw new RequestFailure(kindOfStatus(this.status ?? 0, text), `HTTP ${this.status}: ${oneLine(text)}`)
-        const expected = (this.ctx.generation.stream ?? true) ? 'text/event-stream' : 'application/json'
+        const text = this.collectedText().slice(0, MAX_ERROR_BODY)
+        if (this.mode === 'error') throw this.statusFailure(text)
+        const expected = stream ? 'text/event-stream' : 'application/json'
         throw new RequestFailure('bad_content_type', `unexpected content-type "${this.unexpectedType}" (expected ${expected}): ${oneLine(text)}`)
       }
       this.finish(undefined)
@@ -262,7 +358,26 @@ class Exchange implements BytesHandler, SseSink {
     }
   }
 
-  onResponseError(_controller: Dispatcher.DispatchController, error: Error): void {
+  private collectedText(): string {
+    return this.collected === null ? '' : Buffer.concat(this.collected).toString('utf8')
+  }
+
+  /** A non-2xx answer. A redirect names where it points: fluxperf does not follow redirects (a POST's body would have to be re-sent). */
+  private statusFailure(text: string): RequestFailure {
+    const status = this.status ?? 0
+    const body = text ? `: ${oneLine(text)}` : ''
+    if (this.location === undefined) return new RequestFailure(kindOfStatus(status, text), `HTTP ${this.status}${body}`)
+    const target = this.location ? `to ${resolveLocation(this.location, this.ctx.url)}` : 'without a Location header'
+    return new RequestFailure('http_error', `HTTP ${status} redirect ${target}: fluxperf does not follow redirects of its POST requests; use the final URL as the endpoint${body}`)
+  }
+
+  onResponseError(controller: Dispatcher.DispatchController | undefined, error: Error): void {
+    if (this.shouldResend(controller, error)) {
+      this.resent = true
+      this.controller = null
+      this.dispatch(true)
+      return
+    }
     this.finish(classifyError(error, this.ctx.url))
   }
 
@@ -275,6 +390,8 @@ class Exchange implements BytesHandler, SseSink {
   private finish(failed: Failure | undefined): void {
     if (this.settled) return
     this.settled = true
+    this.body = undefined
+    this.decoder?.close()
     const { ctx, state } = this
     // A server may echo request headers in an error body: never let a secret through.
     const failure = failed && ctx.secrets?.length ? { kind: failed.kind, message: redactSecrets(failed.message, ctx.secrets) } : failed
@@ -306,6 +423,7 @@ class Exchange implements BytesHandler, SseSink {
       return
     }
     if (this.retries > 0) record.retries = this.retries
+    if (this.resent) record.resent = true
     this.resolve(record)
   }
 }
@@ -362,6 +480,10 @@ class ResponseState {
   completionTokens: number | null = null
   cachedTokens: number | null = null
   promptEvaluated: number | null = null
+  /** The stream ended with its body after a finish chunk, without `[DONE]` (see endWithoutDone). */
+  noDoneMarker = false
+  /** false: a stream was asked for and one JSON body answered. */
+  streamed = true
 
   constructor(maxTokens: number | undefined) {
     const capacity = chunkCapacity(maxTokens)
@@ -426,6 +548,18 @@ class ResponseState {
     }
   }
 
+  /**
+   * The event stream's body ended without `data: [DONE]`. After a chunk with a finish_reason the answer is
+   * complete (some servers and proxies never send the marker): the end of the body is the end of the
+   * stream for latency. Without one, the stream was cut short.
+   */
+  endWithoutDone(offsetMs: number): void {
+    if (this.finishReason === null) throw new RequestFailure('incomplete_stream', 'stream ended without data: [DONE] (and no chunk with a finish_reason came)')
+    this.done = true
+    this.doneOffset = offsetMs
+    this.noDoneMarker = true
+  }
+
   /** A non-streamed response: the first byte arrives with the whole answer, so TTFT = latency. */
   addWhole(json: string, offsetMs: number): void {
     let info: ChunkInfo
@@ -441,6 +575,8 @@ class ResponseState {
       this.addOffset(offsetMs)
     }
     this.done = true
+    // Its end is the same stamp: latency = TTFT.
+    this.doneOffset = offsetMs
   }
 
   private addOffset(offsetMs: number): void {
@@ -540,6 +676,8 @@ class ResponseState {
     if (end.queuedMs >= 0.05) record.queuedMs = end.queuedMs
     if (this.perChunkUsage && this.tokenChunks === this.chunks && this.chunks > 0) record.chunkTokens = this.chunkTokens
     if (cachedTokenSource) record.cachedTokenSource = cachedTokenSource
+    if (this.noDoneMarker) record.noDoneMarker = true
+    if (!this.streamed) record.streamed = false
     if (end.failure) record.error = end.failure
     return record
   }
@@ -552,6 +690,19 @@ function parseRetryAfter(value: string | string[] | undefined): number | undefin
   if (Number.isFinite(seconds)) return Math.max(0, seconds * 1000)
   const date = Date.parse(v)
   return Number.isNaN(date) ? undefined : Math.max(0, date - Date.now())
+}
+
+function firstValue(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value[0] : value
+}
+
+/** A Location made absolute against the request's URL (it may be relative). */
+function resolveLocation(location: string, base: string): string {
+  try {
+    return new URL(location, base).href
+  } catch {
+    return location
+  }
 }
 
 function oneLine(text: string): string {

@@ -38,7 +38,10 @@ export interface PrometheusOptions {
   timeoutMs?: number
 }
 
-/** Reported when no `--prometheus-metrics` are given (each only if the endpoint exposes it). */
+/**
+ * Reported when no `--prometheus-metrics` are given, each only if the endpoint exposes it: the main load,
+ * queue, KV-cache and token series of vLLM, SGLang, llama.cpp's server (`--metrics`) and TGI.
+ */
 export const DEFAULT_METRICS = [
   'vllm:num_requests_running',
   'vllm:num_requests_waiting',
@@ -47,6 +50,26 @@ export const DEFAULT_METRICS = [
   'vllm:prompt_tokens_total',
   'vllm:generation_tokens_total',
   'vllm:time_to_first_token_seconds',
+  'sglang:num_running_reqs',
+  'sglang:num_queue_reqs',
+  'sglang:token_usage',
+  'sglang:cache_hit_rate',
+  'sglang:prompt_tokens_total',
+  'sglang:generation_tokens_total',
+  'sglang:time_to_first_token_seconds',
+  'llamacpp:requests_processing',
+  'llamacpp:requests_deferred',
+  'llamacpp:kv_cache_usage_ratio',
+  'llamacpp:prompt_tokens_total',
+  'llamacpp:tokens_predicted_total',
+  'llamacpp:prompt_seconds_total',
+  'llamacpp:tokens_predicted_seconds_total',
+  'tgi_queue_size',
+  'tgi_batch_current_size',
+  'tgi_request_count',
+  'tgi_request_input_length',
+  'tgi_request_generated_tokens',
+  'tgi_request_duration',
 ]
 
 /** vLLM's prefix-cache counters (V1 names first, then V0's `gpu_` names), as (hits, queries) pairs. */

@@ -100,6 +100,8 @@ export class PrometheusSampler {
   #timer: NodeJS.Timeout | undefined
   #inFlight: Promise<void> | undefined
   #warned = false
+  /** The defaults were checked against a first successful scrape. */
+  #checkedDefaults = false
 
   /** @throws InputError for a malformed selector. */
   constructor(options: PrometheusOptions, notice?: (message: string) => void) {
@@ -182,7 +184,27 @@ export class PrometheusSampler {
       return undefined
     }
     const reading = readSelected(result.exposition, this.#selectors, result.at)
+    if (!this.#checkedDefaults && this.#requested === undefined) {
+      this.#checkedDefaults = true
+      if (reading.unmatched.length === this.#selectors.length) this.#notice?.(noDefaultsNotice(this.#url, result.exposition))
+    }
     this.#readings.push(reading)
     return reading
   }
+}
+
+/** Most metric names listed when none of the defaults is exposed. */
+const LISTED_FAMILIES = 25
+
+/**
+ * None of the known engines' metrics is at `url`: says so, and names what is there, so that the user can
+ * pick with `--prometheus-metrics` instead of reading an empty section.
+ */
+export function noDefaultsNotice(url: string, exposition: Exposition): string {
+  const names = [...exposition.families.keys()].sort()
+  const listed = names.slice(0, LISTED_FAMILIES).join(', ')
+  const more = names.length > LISTED_FAMILIES ? `, and ${names.length - LISTED_FAMILIES} more (fluxperf prometheus check ${url})` : ''
+  return names.length === 0
+    ? `${url} exposes no metrics at all; the Prometheus section will be empty`
+    : `none of the default metrics (vLLM, SGLang, llama.cpp, TGI) is exposed at ${url}; it has ${names.length}: ${listed}${more}. Choose with --prometheus-metrics <name...>`
 }

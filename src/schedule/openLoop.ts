@@ -188,3 +188,12 @@ export interface ScheduledSend {
   /** Id of the request, once sent. */
   requestId: string | null
 }
+
+/**
+ * Adds the time a request spent inside the client before it was written (the record's `queuedMs`: a wait
+ * for a free connection) to its send's lag, so that lag runs from the intended time to the request's
+ * write, as open-loop accounting requires: coordinated omission would otherwise hide the wait.
+ */
+export function addClientWait(send: ScheduledSend, queuedMs: number | undefined): void {
+  if (send.lagMs !== null && queuedMs !== undefined) send.lagMs += queuedMs
+}

@@ -29,7 +29,7 @@ export async function dualRound(options: DualRoundInput): Promise<RunResult> {
     ...options,
     endpoint,
     resetCacheUrl,
-    resetCacheBetweenRounds: options.resetCacheBetweenRounds ?? resetCacheUrl !== undefined,
+    resetCacheBetweenRounds: options.resetCacheBetweenRounds ?? (resetCacheUrl !== undefined || (options.resetCache ?? settings.resetCache) === true),
   })
   finished?.(run)
   return run

@@ -1,11 +1,14 @@
-import { collectGarbageNow, firstModelId, openEndpoint, requestContext, sendRequest, warmUpClient } from '../client/index.ts'
+import { collectGarbageNow, firstModelId, openEndpoint, redactUrl, requestContext, sendRequest, warmUpClient } from '../client/index.ts'
 import type { Endpoint, RequestMeta } from '../client/index.ts'
 import { monitorClientHealth } from '../metrics/index.ts'
 import { randomSeed } from '../random.ts'
 import { VERSION } from '../version.ts'
 import { getTokenizer } from '../tokens/index.ts'
 import type { Tokenizer } from '../tokens/index.ts'
-import type { CacheSpeedup, ChatMessage, RequestRecord, RoundResult, RunResult } from '../types.ts'
+import { detectEngine, ENGINES } from '../engines/index.ts'
+import type { DetectedEngine } from '../engines/index.ts'
+import type { CacheResetOutcome, CacheSpeedup, ChatMessage, RequestRecord, RoundResult, RunResult } from '../types.ts'
+import { NO_RESET, resetPrefixCache } from './resetCache.ts'
 import type { EndpointSettings, RunContext } from './options.ts'
 
 
@@ -19,7 +22,20 @@ export interface OpenRun {
   readonly context: RunContext
   /** Aborts when the caller's signal does: stop sending. */
   readonly signal: AbortSignal
+  /** The serving engine, as named or detected; undefined when unknown. */
+  readonly engine: DetectedEngine | undefined
   send(messages: readonly ChatMessage[], meta: RequestMeta): Promise<RequestRecord>
+  /**
+   * Empties the server's prefix cache before a cold round: POSTs `url` when given, else the engine's way
+   * when the settings ask for `resetCache`; otherwise does nothing. Never throws: a refusal is a notice,
+   * and the outcome (recorded with the round) carries the server's own words.
+   */
+  resetCache(url?: string): Promise<CacheResetOutcome>
+  /**
+   * Warns when the run has more distinct prompts than the engine keeps at once (llama.cpp: one per slot),
+   * so that a warm round would find evicted prompts.
+   */
+  checkPromptCapacity(distinctPrompts: number): Promise<void>
   close(): Promise<void>
   /** The finished RunResult. */
   result(rounds: RoundResult[], speedups: CacheSpeedup[]): RunResult
@@ -39,9 +55,17 @@ export async function openRun(settings: EndpointSettings & object, workload: Run
     connections,
     timeoutMs: (settings.timeout ?? 300) * 1000,
     keepAlive: settings.keepAlive ?? true,
+    keepAliveTimeoutMs: settings.keepAliveTimeout === undefined ? undefined : settings.keepAliveTimeout * 1000,
+    proxy: settings.proxy,
+    caFile: settings.caFile,
+    insecure: settings.insecure,
     secretHeaders: settings.secretHeaders,
   })
   const model = settings.model ?? (await firstModelId(endpoint)) ?? 'default'
+  const engine: DetectedEngine | undefined = settings.engine && settings.engine !== 'auto'
+    ? { name: settings.engine, evidence: '--engine' }
+    : await detectEngine(endpoint)
+  if (settings.resetCache && engine === undefined) notice?.('resetCache: the serving engine is unknown (name it with --engine vllm|sglang|llamacpp|tgi|ollama), so its cache cannot be emptied')
   // The tokenizer's loading garbage is collected now, not in a long pause among the first tokens,
   // and before the warm-up, which then leaves V8 time to finish sweeping.
   collectGarbageNow()
@@ -69,6 +93,12 @@ export async function openRun(settings: EndpointSettings & object, workload: Run
   const health = monitorClientHealth()
   let closed: { eventLoopDelayP99Ms: number; saturated: boolean } | undefined
   const config = publicConfig(settings)
+  let resent = 0
+  const send = async (messages: readonly ChatMessage[], meta: RequestMeta): Promise<RequestRecord> => {
+    const record = await sendRequest(ctx, messages, meta)
+    if (record.resent) resent++
+    return record
+  }
   return {
     context: { endpoint: endpoint.url, model, seed, config },
     seed,
@@ -76,7 +106,22 @@ export async function openRun(settings: EndpointSettings & object, workload: Run
     tokenizer,
     endpoint,
     signal,
-    send: (messages, meta) => sendRequest(ctx, messages, meta),
+    send,
+    engine,
+    async resetCache(url) {
+      if (url) return resetPrefixCache(url, notice)
+      if (!settings.resetCache || engine === undefined) return NO_RESET
+      const outcome = await ENGINES[engine.name].resetCache(endpoint)
+      if (!outcome.ok) notice?.(`cache reset (${ENGINES[engine.name].title}) failed: ${outcome.message}; the cold round may not be cold`)
+      return outcome
+    },
+    async checkPromptCapacity(distinctPrompts) {
+      const adapter = engine && ENGINES[engine.name]
+      const capacity = await adapter?.promptCapacity?.(endpoint)
+      if (adapter && capacity !== undefined && distinctPrompts > capacity) {
+        notice?.(`${adapter.title} keeps one prompt per slot, and the run has ${distinctPrompts} distinct prompts for ${capacity} slots: they evict each other, so a warm round finds little cached. Start the server with --parallel ${distinctPrompts} or more, or sample at most ${capacity} prompts`)
+      }
+    },
     async close() {
       closed ??= health.stop()
       await endpoint.close().catch(() => undefined)
@@ -98,6 +143,8 @@ export async function openRun(settings: EndpointSettings & object, workload: Run
         eventLoopDelayP99Ms: closed.eventLoopDelayP99Ms,
         rounds,
         speedups,
+        transport: { ...endpoint.transport(), resent },
+        ...(engine ? { engine: { name: engine.name, evidence: engine.evidence } } : {}),
       }
     },
   }
@@ -110,6 +157,9 @@ export function publicConfig(settings: object): Record<string, unknown> {
     if (key === 'apiKey' || key === 'signal' || key === 'hooks' || typeof value === 'function') continue
     if (key === 'headers' && value && typeof value === 'object') {
       out[key] = Object.fromEntries(Object.keys(value).map((h) => [h, '[redacted]']))
+    } else if (typeof value === 'string' && /^https?:\/\/[^/?#]*@/i.test(value)) {
+      // A URL's user:password (endpoint, proxy, reset URL) is a secret too.
+      out[key] = redactUrl(new URL(value))
     } else if (key === 'dataset' && Array.isArray(value)) {
       out[key] = `${value.length} conversations`
     } else {

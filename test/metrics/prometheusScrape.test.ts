@@ -114,3 +114,35 @@ describe('PrometheusSampler', () => {
     expect(summary.firstScrapeError).toMatch(/connection refused/)
   })
 })
+
+describe('an endpoint with none of the known engines\' metrics', () => {
+  test('the sampler says so once and lists what the endpoint has', async () => {
+    const url = await serve(() => ({ status: 200, body: '# TYPE app_requests_total counter\napp_requests_total 3\n# TYPE app_queue gauge\napp_queue 1\n' }))
+    const notices: string[] = []
+    const sampler = new PrometheusSampler({ url, intervalS: 60 }, (m) => notices.push(m))
+    await sampler.beforeRound()
+    await sampler.afterRound()
+    expect(notices).toHaveLength(1)
+    expect(notices[0]).toMatch(/none of the default metrics \(vLLM, SGLang, llama\.cpp, TGI\)/)
+    expect(notices[0]).toContain('app_queue, app_requests_total')
+  })
+
+  test('llama.cpp\'s names are among the defaults: no notice, and they are reported', async () => {
+    const url = await serve(() => ({ status: 200, body: '# TYPE llamacpp:prompt_tokens_total counter\nllamacpp:prompt_tokens_total 10\n# TYPE llamacpp:requests_processing gauge\nllamacpp:requests_processing 1\n' }))
+    const notices: string[] = []
+    const sampler = new PrometheusSampler({ url, intervalS: 60 }, (m) => notices.push(m))
+    await sampler.beforeRound()
+    const summary = await sampler.afterRound()
+    expect(notices).toEqual([])
+    expect(Object.keys(summary.counters)).toContain('llamacpp:prompt_tokens_total')
+  })
+
+  test('chosen metrics never trigger the notice', async () => {
+    const url = await serve(() => ({ status: 200, body: '# TYPE app_requests_total counter\napp_requests_total 3\n' }))
+    const notices: string[] = []
+    const sampler = new PrometheusSampler({ url, metrics: ['app_requests_total'], intervalS: 60 }, (m) => notices.push(m))
+    await sampler.beforeRound()
+    await sampler.afterRound()
+    expect(notices).toEqual([])
+  })
+})
