@@ -16,7 +16,7 @@ export type { MockServer, MockServerOptions } from './mock/index.ts'
 /* Data, SLOs, baselines */
 export { loadDataset, sampleConversations, validateDataset } from './data/index.ts'
 export { evaluateSlo, formatSloTable, loadSloFile, parseSlo } from './slo/index.ts'
-export type { SloCheck, SloSpec } from './slo/index.ts'
+export type { GoodputSlo, SloCheck, SloSpec } from './slo/index.ts'
 export { compareWithBaseline, readBaseline, writeBaseline } from './baseline/index.ts'
 export type { RegressionCheck, RegressionOptions } from './baseline/index.ts'
 
@@ -31,6 +31,6 @@ export { InputError } from './errors.ts'
 
 /* The shared vocabulary */
 export type {
-  CacheSpeedup, ChatMessage, Conversation, ErrorKind, ErrorSummary, GoodputSummary, MetricName, MetricSummary,
+  CacheEvidence, CacheResetOutcome, CacheSpeedup, ChatMessage, Conversation, ErrorKind, ErrorSummary, GoodputSummary, MetricName, MetricSummary,
   RequestRecord, RoundResult, RunResult, Slo, StatName, TokenSource,
 } from './types.ts'

@@ -28,6 +28,7 @@ export interface Conversation {
 /** Why a request failed. `server_disconnected` is a connection closed by the peer mid-request. */
 export type ErrorKind =
   | 'connection_refused'
+  | 'dns_failed'
   | 'server_disconnected'
   | 'timeout'
   | 'http_error'
@@ -89,6 +90,21 @@ export interface RequestRecord {
   error?: { kind: ErrorKind; message: string }
   /** Retries spent on this request (429 with `--retries`). */
   retries?: number
+  /**
+   * Sent a second time, on a new connection, because the reused connection it first went out on was
+   * closed by the server before any response byte (the server never saw it). Timed from the first send.
+   */
+  resent?: true
+  /**
+   * The event stream ended with its body, after a chunk with a finish_reason, without `data: [DONE]`:
+   * accepted as complete (some servers and proxies omit the marker), its latency running to the end of the body.
+   */
+  noDoneMarker?: true
+  /**
+   * `false` when a streaming request (`stream: true`) was answered with one JSON body instead of an
+   * event stream: measured as a non-streamed answer (TTFT = latency, no ITL). Absent otherwise.
+   */
+  streamed?: false
   /** The generated text (kept for conversation history; reports may drop it). */
   outputText: string
   /** A short preview of the prompt (last user message), for reports. */
@@ -144,10 +160,43 @@ export interface RoundResult {
   histograms: Partial<Record<MetricName, string>>
   throughput: { requestsPerS: number; outputTokensPerS: number; inputTokensPerS: number }
   goodput?: GoodputSummary
-  /** The server's own cache evidence, when it reports cached prompt tokens. */
-  cache: { promptTokens: number; cachedTokens: number; cachedShare: number | null; reportedBy: number }
+  /**
+   * The server's own cache evidence: prompt tokens of the successful requests that reported a cached
+   * count (`reportedBy` of them), and the cached share of those; `cachedShare` is null when none reported.
+   */
+  cache: CacheEvidence & {
+    /**
+     * The same over the round's first turns only (turn index 0). In a cold round, tokens cached there
+     * were carried over from before the round, not reused from an earlier turn of the same conversation.
+     */
+    firstTurns?: CacheEvidence
+  }
+  /** Cold rounds: whether the prefix cache was emptied just before the round (absent in older results). */
+  cacheReset?: CacheResetOutcome
   /** Failed requests by kind. */
   errors: ErrorSummary[]
+  /** The first failed requests (at most 20), by id, e.g. to name the ones that may have warmed a cache. */
+  failedRequests?: { id: string; kind: ErrorKind }[]
+}
+
+/** Cached prompt tokens as the server reported them over a group of requests. */
+export interface CacheEvidence {
+  promptTokens: number
+  cachedTokens: number
+  cachedShare: number | null
+  /** Successful requests that carried a cached-token count (0 included). */
+  reportedBy: number
+}
+
+/** A POST to the server's cache-reset URL before a cold round. */
+export interface CacheResetOutcome {
+  /** False when no reset URL was given (or resets were not asked for before this round). */
+  attempted: boolean
+  /** The server answered 2xx. */
+  ok: boolean
+  url?: string
+  /** Why it failed, e.g. `HTTP 404` or `connect ECONNREFUSED`. */
+  message?: string
 }
 
 export interface ErrorSummary {
@@ -163,7 +212,10 @@ export interface CacheSpeedup {
   stat: StatName
   cold: number
   warm: number
-  ratio: number
+  /** cold / warm; null when either group has no value (no successful request): never a made-up 0. */
+  ratio: number | null
+  /** Why `ratio` is null, e.g. `no successful requests in Concurrency4-Round2`. */
+  reason?: string
   /** Share of prompt tokens the server reported as cached in the warm group, if it reports any. */
   warmCachedShare: number | null
 }
@@ -201,6 +253,10 @@ export interface RunResult {
   slo?: Slo
   /** Where reports were written, if anywhere. */
   outputDir?: string
+  /** How requests travelled (absent in results written before it was recorded). */
+  transport?: TransportSummary
+  /** The serving engine, as named (`--engine`) or detected, and what said so; absent when unknown. */
+  engine?: { name: string; evidence: string }
 }
 
 /**
@@ -212,8 +268,38 @@ export interface Slo {
   itl_ms?: number
   tpot_ms?: number
   latency_ms?: number
+  /** camelCase spellings of the same limits. */
+  ttftMs?: number
+  itlMs?: number
+  tpotMs?: number
+  latencyMs?: number
   /** k6-style expressions keyed by metric: ttft, itl, tpot, latency, throughput, goodput, errorRate. */
   [metric: string]: number | string[] | undefined
+}
+
+/** How the run's requests travelled: which HTTP client, keep-alive, proxy and TLS, and what connections did. */
+export interface TransportSummary {
+  /**
+   * `fluxperf-http1`: fluxperf's own HTTP/1.1 reader (plain http://, no proxy); `undici`: undici's Pool
+   * (https://); `undici-proxy`: undici's EnvHttpProxyAgent (a proxy was set; NO_PROXY hosts go direct).
+   */
+  client: 'fluxperf-http1' | 'undici' | 'undici-proxy'
+  /** Connections were reused between requests (false: `--no-keep-alive`). */
+  keepAlive: boolean
+  /** Longest idle time before reuse, ms (a server's shorter hint or observed close wins). */
+  idleTimeoutMs: number
+  /** The proxy, credentials removed. */
+  proxy?: string
+  tls?: { insecure: boolean; caFile?: string }
+  /** fluxperf-http1 only: connections opened and reused, and the server's closes it learned from. */
+  connections?: {
+    opened: number
+    reused: number
+    closedByServerWhileIdle: number
+    learnedIdleLimitMs?: number
+  }
+  /** Requests re-sent once after their reused connection closed before any response byte. */
+  resent?: number
 }
 
 /** Multi-turn: conversations planned, started, completed, and ended early because the context was too long. */

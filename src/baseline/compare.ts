@@ -82,12 +82,14 @@ function whyMissing(round: RoundResult, metric: MetricName): string | undefined 
   return undefined
 }
 
-/** Sorted samples (ms) rebuilt from a round's histogram. */
+/** Sorted samples (ms) rebuilt from a round's histogram, within the round's exact min and max. */
 function samplesOf(round: RoundResult, metric: MetricName): Float64Array {
   const h = decodeHistogram(round.histograms[metric] as string)
   const n = Math.min(MAX_SAMPLES, h.totalCount)
   const out = new Float64Array(n)
-  for (let k = 0; k < n; k++) out[k] = h.getValueAtPercentile((100 * (k + 0.5)) / n) / 1000
+  const min = round.metrics[metric]?.min ?? 0
+  const max = round.metrics[metric]?.max ?? Infinity
+  for (let k = 0; k < n; k++) out[k] = Math.min(max, Math.max(min, h.getValueAtPercentile((100 * (k + 0.5)) / n) / 1000))
   return out
 }
 

@@ -1,7 +1,7 @@
 /** CLI exit codes (k6's convention for thresholds). */
 export const EXIT = {
   ok: 0,
-  /** The run itself failed, e.g. every request failed. */
+  /** The run failed: a failed request beyond --max-error-rate, a cold round not cold or not verified, or fluxperf's own error (see `commonVerdict`). */
   failed: 1,
   /** Usage, configuration or input error. */
   usage: 2,

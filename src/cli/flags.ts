@@ -50,3 +50,14 @@ export function positiveNumber(): (value: string) => number {
     return n
   }
 }
+
+/** Commander parser: a share between 0 and 1 (an error rate). */
+export function share(): (value: string) => number {
+  return (value) => {
+    const n = Number(value)
+    if (value.trim() === '' || !Number.isFinite(n) || n < 0 || n > 1) {
+      throw new InvalidArgumentError(`expected a share between 0 and 1 (e.g. 0.01 for 1 %), got "${value}"`)
+    }
+    return n
+  }
+}

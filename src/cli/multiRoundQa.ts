@@ -10,16 +10,18 @@ import { isEncodingName } from '../tokens/index.ts'
 import type { RunResult } from '../types.ts'
 import { MULTI_ROUND_QA_DEFAULTS, runMultiRoundQa } from '../workloads/index.ts'
 import type { MultiRoundQaOptions } from '../workloads/index.ts'
-import { EXIT } from './exitCodes.ts'
 import { mockServerOptions, startFlaggedMock } from './mockServer.ts'
 import type { MockServerFlags } from './mockServer.ts'
-import { commonVerdict } from './verdict.ts'
+import { commonVerdict, maxErrorRateOption } from './verdict.ts'
+import type { VerdictFlags } from './verdict.ts'
 import { finiteNumber, headerPair, positiveNumber, wholeNumber } from './flags.ts'
 import { createProgress } from './progress.ts'
 import { handleInterrupts } from './signals.ts'
+import { addConnectionOptions, connectionSettings } from './endpointFlags.ts'
+import type { ConnectionFlags } from './endpointFlags.ts'
 
 /** Flags of `fluxperf multi-round-qa`, as commander hands them over. */
-export interface MultiRoundQaFlags extends MockServerFlags {
+export interface MultiRoundQaFlags extends MockServerFlags, ConnectionFlags {
   numUsers: number
   sharedSystemPrompt: number
   userHistoryPrompt: number
@@ -44,12 +46,13 @@ export interface MultiRoundQaFlags extends MockServerFlags {
   timeout: number
   tokenizer: string
   progress: boolean
+  maxErrorRate?: VerdictFlags['maxErrorRate']
 }
 
 export function multiRoundQaCommand(): Command {
   const d = MULTI_ROUND_QA_DEFAULTS
   const [mockServer, mockHost, mockPort] = mockServerOptions()
-  return new Command('multi-round-qa')
+  return addConnectionOptions(new Command('multi-round-qa'))
     .description('Multi-round QA users in an open loop at a target QPS (seed 004): every scheduled send accounted for')
     .option('--num-users <n>', 'users active at once', wholeNumber(1), d.numUsers)
     .option('--shared-system-prompt <tokens>', 'tokens of the system prompt shared by every user', wholeNumber(0), d.sharedSystemPrompt)
@@ -78,6 +81,7 @@ export function multiRoundQaCommand(): Command {
     .option('--timeout <seconds>', 'whole-request timeout', finiteNumber(0.001), 300)
     .option('--tokenizer <encoding>', 'tokenizer for the exact prompt lengths and for counts the server does not report', 'o200k_base')
     .option('--no-progress', 'no progress bar or progress lines')
+    .addOption(maxErrorRateOption())
     .action(async (flags: MultiRoundQaFlags) => {
       process.exitCode = await executeMultiRoundQa(flags)
     })
@@ -121,6 +125,7 @@ export async function executeMultiRoundQa(flags: MultiRoundQaFlags): Promise<num
       apiKey: flags.apiKey,
       headers: flags.header,
       timeout: flags.timeout,
+      ...connectionSettings(flags),
       seed: flags.seed,
       resetCacheUrl: flags.resetCacheUrl,
       tokenizer: flags.tokenizer as MultiRoundQaOptions['tokenizer'],
@@ -139,28 +144,22 @@ export async function executeMultiRoundQa(flags: MultiRoundQaFlags): Promise<num
     run.outputDir = flags.outputDir
     const names = qaFileNames(options.qps)
     const files = [flags.output, ...[names.realtime, names.periodic, names.final].map((n) => join(flags.outputDir, n)), ...writeRunFiles(flags.outputDir, run)]
-    return verdict(run, files)
+    return verdict(run, files, flags)
   } finally {
     interrupts.dispose()
     await mock?.close()
   }
 }
 
-function verdict(run: RunResult, files: string[]): number {
+/** The one-line verdict and the exit code (see `commonVerdict`; no cold round here), after a note on late sends. */
+function verdict(run: RunResult, files: string[], flags: VerdictFlags): number {
   const out = process.stdout
-  const round = run.rounds[0]
-  const total = round?.total ?? 0
-  const failed = round?.failed ?? 0
   const o = run.openLoop
-  const where = `files: ${files.join(', ')}`
-  const decided = commonVerdict(run, where, out)
-  if (decided !== undefined) return decided
-  if (o && (o.late > 0 || o.dropped > 0)) {
+  if (!run.interrupted && o && (o.late > 0 || o.dropped > 0)) {
     out.write(`\nNote: ${o.late} of ${o.scheduled} sends went out late and ${o.dropped} were dropped: a user's previous answer was still streaming at its next send time. The server is slower than --num-users / --qps seconds per answer allows; see the schedule lag and the latency from the intended send.\n`)
   }
   const rate = o ? `, achieved ${o.achievedRate.toFixed(2)} of ${o.targetRate.toFixed(2)} QPS (${o.late} late, ${o.dropped} dropped of ${o.scheduled} scheduled)` : ''
-  out.write(`\nDONE: ${total - failed}/${total} requests succeeded${rate}; ${where}\n`)
-  return EXIT.ok
+  return commonVerdict(run, `files: ${files.join(', ')}`, out, { maxErrorRate: flags.maxErrorRate, passedDetail: rate })
 }
 
 function validate(flags: MultiRoundQaFlags): void {

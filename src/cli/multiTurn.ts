@@ -11,16 +11,18 @@ import { isEncodingName } from '../tokens/index.ts'
 import type { RequestRecord, RunResult } from '../types.ts'
 import { MULTI_TURN_DEFAULTS, runMultiTurn } from '../workloads/index.ts'
 import type { MultiTurnOptions } from '../workloads/index.ts'
-import { EXIT } from './exitCodes.ts'
 import { mockServerOptions, startFlaggedMock } from './mockServer.ts'
 import type { MockServerFlags } from './mockServer.ts'
-import { commonVerdict } from './verdict.ts'
+import { allowUnverifiedColdRoundOption, commonVerdict, maxErrorRateOption } from './verdict.ts'
+import type { VerdictFlags } from './verdict.ts'
 import { finiteNumber, headerPair, wholeNumber } from './flags.ts'
 import { createProgress } from './progress.ts'
 import { handleInterrupts } from './signals.ts'
+import { addConnectionOptions, connectionSettings } from './endpointFlags.ts'
+import type { ConnectionFlags } from './endpointFlags.ts'
 
 /** Flags of `fluxperf multi-turn`, as commander hands them over. */
-export interface MultiTurnFlags extends MockServerFlags {
+export interface MultiTurnFlags extends MockServerFlags, ConnectionFlags {
   seedDocuments?: string
   conversations: number
   turns: number
@@ -41,12 +43,14 @@ export interface MultiTurnFlags extends MockServerFlags {
   maxContextTokens?: number
   tokenizer: string
   progress: boolean
+  maxErrorRate?: VerdictFlags['maxErrorRate']
+  allowUnverifiedColdRound?: VerdictFlags['allowUnverifiedColdRound']
 }
 
 export function multiTurnCommand(): Command {
   const d = MULTI_TURN_DEFAULTS
   const [mockServer, mockHost, mockPort] = mockServerOptions()
-  return new Command('multi-turn')
+  return addConnectionOptions(new Command('multi-turn'))
     .description('Multi-turn conversations about seed documents (seed 002): TTFT by turn, first turn vs later turns')
     .argument('[base-url]', 'base URL of the API, e.g. http://127.0.0.1:8000/v1 (requests go to <base-url>/chat/completions)')
     .option('-d, --seed-documents <dir>', 'directory of seed documents (default: the shipped datasets/seed-documents)')
@@ -72,6 +76,8 @@ export function multiTurnCommand(): Command {
     .option('--max-context-tokens <tokens>', 'drop the oldest turns (the document first) when the context exceeds this', wholeNumber(1))
     .option('--tokenizer <encoding>', 'tokenizer for counts the server does not report, and for --max-context-tokens', 'o200k_base')
     .option('--no-progress', 'no progress bar or progress lines')
+    .addOption(maxErrorRateOption())
+    .addOption(allowUnverifiedColdRoundOption())
     .action(async (baseUrl: string | undefined, flags: MultiTurnFlags) => {
       process.exitCode = await executeMultiTurn(baseUrl, flags)
     })
@@ -101,6 +107,7 @@ export async function executeMultiTurn(baseUrl: string | undefined, flags: Multi
       maxDelay: flags.maxDelay,
       maxOutputTokens: flags.maxTokens,
       timeout: flags.timeout,
+      ...connectionSettings(flags),
       maxContextTokens: flags.maxContextTokens,
       model: flags.model,
       apiKey: flags.apiKey,
@@ -132,7 +139,7 @@ export async function executeMultiTurn(baseUrl: string | undefined, flags: Multi
     write('document_types.csv', documentTypesCsv(run))
     write('requests.csv', [MULTI_TURN_REQUEST_COLUMNS.join(','), ...records.map(multiTurnRequestRow)].join('\n') + '\n')
     out.write(`\n${formatMultiTurnSummary(run)}\n`)
-    return verdict(run, files)
+    return verdict(run, files, flags)
   } finally {
     jsonl?.close()
     interrupts.dispose()
@@ -140,16 +147,13 @@ export async function executeMultiTurn(baseUrl: string | undefined, flags: Multi
   }
 }
 
-function verdict(run: RunResult, files: string[]): number {
-  const out = process.stdout
-  const total = run.rounds.reduce((n, r) => n + r.total, 0)
-  const failed = run.rounds.reduce((n, r) => n + r.failed, 0)
-  const where = `reports: ${files.join(', ')}`
-  const decided = commonVerdict(run, where, out)
-  if (decided !== undefined) return decided
+/** The one-line verdict and the exit code (see `commonVerdict`; turn 1 is the cold round). */
+function verdict(run: RunResult, files: string[], flags: VerdictFlags): number {
   const c = run.conversations
-  out.write(`\nDONE: ${total - failed}/${total} requests succeeded, ${c?.completed ?? 0}/${c?.planned ?? 0} conversations completed; ${where}\n`)
-  return EXIT.ok
+  return commonVerdict(run, `reports: ${files.join(', ')}`, process.stdout, {
+    maxErrorRate: flags.maxErrorRate, allowUnverifiedColdRound: flags.allowUnverifiedColdRound, coldRounds: true,
+    passedDetail: `, ${c?.completed ?? 0}/${c?.planned ?? 0} conversations completed`,
+  })
 }
 
 function validate(baseUrl: string | undefined, flags: MultiTurnFlags): void {

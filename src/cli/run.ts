@@ -4,25 +4,27 @@ import { parseEndpointUrl } from '../client/index.ts'
 import { InputError } from '../errors.ts'
 import type { MockServer } from '../mock/index.ts'
 import { ensureOutputDir, formatRound, formatSpeedups, JsonlWriter, requestLogName, writeRoundFile, writeRunFiles } from '../report/index.ts'
-import { evaluateSlo, formatSloTable, loadSloFile } from '../slo/index.ts'
+import { loadSloFile } from '../slo/index.ts'
 import type { SloSpec } from '../slo/index.ts'
 import { isEncodingName } from '../tokens/index.ts'
 import type { RunResult } from '../types.ts'
 import { runDualRound } from '../workloads/index.ts'
 import type { DualRoundOptions } from '../workloads/index.ts'
-import { EXIT } from './exitCodes.ts'
 import { mockServerOptions, startFlaggedMock } from './mockServer.ts'
 import type { MockServerFlags } from './mockServer.ts'
+import { addConnectionOptions, connectionSettings } from './endpointFlags.ts'
+import type { ConnectionFlags } from './endpointFlags.ts'
 import { collect, finiteNumber, headerPair, wholeNumber, wholeNumberList } from './flags.ts'
 import { createProgress } from './progress.ts'
 import { prometheusRunOptions } from './prometheus.ts'
 import { runRecipeFile } from './recipe.ts'
 import { formatPrometheus } from '../report/prometheus.ts'
 import { handleInterrupts } from './signals.ts'
-import { commonVerdict } from './verdict.ts'
+import { allowUnverifiedColdRoundOption, commonVerdict, maxErrorRateOption } from './verdict.ts'
+import type { VerdictFlags } from './verdict.ts'
 
 /** Flags of `fluxperf run`, as commander hands them over. */
-export interface RunFlags extends MockServerFlags {
+export interface RunFlags extends MockServerFlags, ConnectionFlags {
   endpoint?: string
   dataset?: string
   concurrency: number[]
@@ -43,7 +45,6 @@ export interface RunFlags extends MockServerFlags {
   header?: Record<string, string>
   secretHeader?: string[]
   stream: boolean
-  keepAlive: boolean
   continuousUsageStats: boolean
   seed?: number
   resetCacheUrl?: string
@@ -52,6 +53,8 @@ export interface RunFlags extends MockServerFlags {
   tokenizer: string
   retries: number
   progress: boolean
+  maxErrorRate?: VerdictFlags['maxErrorRate']
+  allowUnverifiedColdRound?: VerdictFlags['allowUnverifiedColdRound']
   /** `--recipe`: a YAML recipe of stages (src/config); the other flags override it. */
   recipe?: string
   prometheusUrl?: string
@@ -62,7 +65,7 @@ export interface RunFlags extends MockServerFlags {
 
 export function runCommand(): Command {
   const [mockServer, mockHost, mockPort] = mockServerOptions()
-  return new Command('run')
+  return addConnectionOptions(new Command('run'))
     .description('Dual-round benchmark: for each concurrency level, round 1 then round 2 send the identical requests')
     .option('--endpoint <url>', 'chat or completions endpoint, e.g. http://127.0.0.1:8000/v1/chat/completions')
     .addOption(mockServer)
@@ -87,15 +90,16 @@ export function runCommand(): Command {
     .option('--header <header>', "extra request header 'Name: value' (repeatable)", headerPair)
     .option('--secret-header <name>', 'a header whose value is a secret: redacted like the API key from every file and message (repeatable)', collect)
     .option('--no-stream', 'send non-streaming requests (TTFT then equals latency)')
-    .option('--no-keep-alive', 'open a new connection for every request')
     .option('--no-continuous-usage-stats', "do not ask for usage on every chunk (vLLM's continuous_usage_stats)")
     .option('--seed <n>', 'seed of every random choice (default: random, saved in the results)', wholeNumber(0))
-    .option('--reset-cache-url <url>', "POST here to empty the server's prefix cache, e.g. http://host:8000/reset_prefix_cache")
+    .option('--reset-cache-url <url>', "POST here before the first round 1 to empty the server's prefix cache, e.g. http://host:8000/reset_prefix_cache")
     .option('--reset-cache-between-rounds', 'POST --reset-cache-url before round 1 of every level, so each round 1 is cold')
     .option('--shuffle-round2', 'send round 2 in a seeded random order')
     .addOption(new Option('--tokenizer <encoding>', 'tokenizer when the server reports no usage').default('o200k_base'))
     .option('--retries <n>', 'retry a 429 response up to n times, honouring Retry-After', wholeNumber(0), 0)
     .option('--no-progress', 'no progress bar or progress lines')
+    .addOption(maxErrorRateOption())
+    .addOption(allowUnverifiedColdRoundOption())
     .option('--prometheus-url <url>', "scrape this Prometheus exposition URL (e.g. http://host:8000/metrics; 'auto': the endpoint's /metrics)")
     .option('--prometheus-metrics <name...>', 'metrics to report, with optional label matchers, e.g. vllm:prefix_cache_hits_total{model_name="m"} (default: vLLM\'s main ones)')
     .addOption(new Option('--prometheus-mode <mode>', 'round: scrape before/after each round and every --prometheus-interval; request: also before/after every request').choices(['round', 'request']).default('round'))
@@ -138,15 +142,15 @@ export async function executeRun(flags: RunFlags): Promise<number> {
       stream: flags.stream,
       continuousUsageStats: flags.continuousUsageStats,
       timeout: flags.timeout,
-      keepAlive: flags.keepAlive,
+      ...connectionSettings(flags),
       retries: flags.retries,
       seed: flags.seed,
       tokenizer: flags.tokenizer as DualRoundOptions['tokenizer'],
       // The run owns the mock, so it empties its cache before every round 1 unless told otherwise.
       resetCacheUrl: flags.resetCacheUrl ?? (mock ? `${mock.url}/reset_prefix_cache` : undefined),
-      resetCacheBetweenRounds: flags.resetCacheBetweenRounds ?? Boolean(mock),
+      resetCacheBetweenRounds: flags.resetCacheBetweenRounds ?? (Boolean(mock) || flags.resetCache === true),
       shuffleRound2: flags.shuffleRound2,
-      goodputSlo: slo?.perRequest,
+      goodputSlo: slo && Object.keys(slo.perRequest).length > 0 ? slo.perRequest : undefined,
       prometheus: prometheusRunOptions(flags, endpoint),
       signal: interrupts.signal,
       hooks: {
@@ -176,32 +180,17 @@ export async function executeRun(flags: RunFlags): Promise<number> {
     writeRunFiles(flags.outputDir, run)
     out.write(`${formatSpeedups(run)}\n`)
     if (run.prometheus) out.write(`\n${formatPrometheus(run)}\n`)
-    return verdict(run, slo, flags.outputDir)
+    return verdict(run, slo, flags.outputDir, flags)
   } finally {
     interrupts.dispose()
     await mock?.close()
   }
 }
 
-/** Prints the one-line verdict (and the SLO table) and picks the exit code. */
-function verdict(run: RunResult, slo: SloSpec | undefined, dir: string): number {
-  const out = process.stdout
-  const total = run.rounds.reduce((n, r) => n + r.total, 0)
-  const failed = run.rounds.reduce((n, r) => n + r.failed, 0)
+/** Prints the SLO table and the one-line verdict, and picks the exit code (see `commonVerdict`). */
+function verdict(run: RunResult, slo: SloSpec | undefined, dir: string, flags: VerdictFlags): number {
   const where = `reports in ${dir}/ (metrics_summary.csv, run.json, concurrency_*_round_*.json)`
-  const decided = commonVerdict(run, where, out)
-  if (decided !== undefined) return decided
-  if (slo) {
-    const checks = evaluateSlo(run, slo)
-    const missed = checks.filter((c) => !c.pass)
-    out.write(`\nSLO (${slo.where}):\n${formatSloTable(checks)}\n`)
-    if (missed.length > 0) {
-      out.write(`\nSLO MISSED: ${missed.length} of ${checks.length} checks failed; ${where}\n`)
-      return EXIT.sloMissed
-    }
-  }
-  out.write(`\nPASSED: ${total - failed}/${total} requests succeeded${slo ? ', every SLO check met' : ''}; ${where}\n`)
-  return EXIT.ok
+  return commonVerdict(run, where, process.stdout, { maxErrorRate: flags.maxErrorRate, allowUnverifiedColdRound: flags.allowUnverifiedColdRound, slo, coldRounds: true })
 }
 
 function validate(flags: RunFlags): void {
@@ -210,8 +199,8 @@ function validate(flags: RunFlags): void {
   if (flags.endpoint) parseEndpointUrl(flags.endpoint)
   if (flags.resetCacheUrl) parseEndpointUrl(flags.resetCacheUrl, '--reset-cache-url')
   if (!flags.dataset) throw new InputError('a dataset is required, e.g. --dataset datasets/example.jsonl', '--dataset')
-  if (flags.resetCacheBetweenRounds && !flags.resetCacheUrl && !flags.mockServer) {
-    throw new InputError('needs --reset-cache-url', '--reset-cache-between-rounds')
+  if (flags.resetCacheBetweenRounds && !flags.resetCacheUrl && !flags.resetCache && !flags.mockServer) {
+    throw new InputError('needs --reset-cache (the engine\'s way) or --reset-cache-url', '--reset-cache-between-rounds')
   }
   if (!isEncodingName(flags.tokenizer)) throw new InputError(`unknown encoding "${flags.tokenizer}"; expected o200k_base, cl100k_base, p50k_base or r50k_base`, '--tokenizer')
   flags.concurrency ??= [1]

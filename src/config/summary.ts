@@ -43,7 +43,8 @@ function columnsOf(outcomes: readonly StageOutcome[]): Column[] {
   })
 }
 
-function speedup(col: Column, stat: 'avg' | 'p50'): number | undefined {
+/** The level's round 1 / round 2 ratio on its round-2 column; null when n/a (a round without successes). */
+function speedup(col: Column, stat: 'avg' | 'p50'): number | null | undefined {
   if (!col.round || col.round.round !== 2) return undefined
   return col.stage.run?.speedups.find((s) => s.concurrency === col.round?.concurrency && s.metric === 'ttft' && s.stat === stat)?.ratio
 }
@@ -52,8 +53,19 @@ function hitRate(col: Column): number | undefined {
   return col.round ? col.stage.run?.prometheus?.[col.round.label]?.prefixCacheHitRate : undefined
 }
 
-function num(v: number | undefined, digits = 2): string {
-  return v === undefined || !Number.isFinite(v) ? '' : v.toFixed(digits)
+function num(v: number | null | undefined, digits = 2): string {
+  return v === undefined || v === null || !Number.isFinite(v) ? '' : v.toFixed(digits)
+}
+
+function speedupCell(ratio: number | null | undefined): string {
+  return ratio === undefined ? '' : ratio === null ? 'n/a' : `${num(ratio)}x`
+}
+
+/** A statistic of a round's metric for the table: n/a when the metric has no samples. */
+function statCell(round: RoundResult | undefined, metric: MetricName, stat: 'avg' | 'p50' | 'p99'): string {
+  const s = round?.metrics[metric]
+  if (!round || !s) return ''
+  return s.count === 0 ? 'n/a' : num(s[stat])
 }
 
 function csvCell(value: string): string {
@@ -69,7 +81,8 @@ export function recipeSummaryCsv(outcomes: readonly StageOutcome[]): string {
   lines.push(row('Exit Code', cols.map((c) => String(c.stage.exitCode))))
   for (const { title, metric } of BLOCKS) {
     lines.push('', csvCell(title))
-    for (const [name, stat] of STAT_ROWS) lines.push(row(name, cols.map((c) => num(c.round?.metrics[metric]?.[stat]))))
+    // A metric without samples has no statistics: empty cells, never zeros.
+    for (const [name, stat] of STAT_ROWS) lines.push(row(name, cols.map((c) => (c.round?.metrics[metric]?.count === 0 ? '' : num(c.round?.metrics[metric]?.[stat])))))
   }
   lines.push('', 'Requests')
   lines.push(row('Total', cols.map((c) => (c.round ? String(c.round.total) : ''))))
@@ -117,13 +130,13 @@ export function formatRecipeSummary(recipePath: string, outcomes: readonly Stage
       c.stage.name,
       r ? r.label : c.stage.error ? `(${c.stage.error.split('\n')[0]?.slice(0, 60)})` : '(no results)',
       r ? `${r.succeeded}/${r.total}` : '',
-      num(r?.metrics.ttft?.avg),
-      num(r?.metrics.ttft?.p50),
-      num(r?.metrics.ttft?.p99),
-      num(r?.metrics.tpot?.avg),
-      num(r?.metrics.latency?.p50),
+      statCell(r, 'ttft', 'avg'),
+      statCell(r, 'ttft', 'p50'),
+      statCell(r, 'ttft', 'p99'),
+      statCell(r, 'tpot', 'avg'),
+      statCell(r, 'latency', 'p50'),
       num(r?.throughput.outputTokensPerS, 1),
-      speedup(c, 'avg') === undefined ? '' : `${num(speedup(c, 'avg'))}x`,
+      speedupCell(speedup(c, 'avg')),
       ...(withHitRate ? [num(hitRate(c), 3)] : []),
       String(c.stage.exitCode),
     ]

@@ -105,30 +105,5 @@ export function describeNode(node: YamlNode): string {
   return typeof v === 'number' ? `the number ${v}` : `${v}`
 }
 
-/** Closest candidate by edit distance (≤ 2 edits, or a prefix), for "did you mean". */
-export function closest(word: string, candidates: readonly string[]): string | undefined {
-  let best: string | undefined
-  let bestD = Infinity
-  for (const c of candidates) {
-    const d = distance(word.toLowerCase(), c.toLowerCase())
-    if (d < bestD) {
-      bestD = d
-      best = c
-    }
-  }
-  return bestD <= 2 || (best && word.length >= 4 && best.startsWith(word)) ? best : undefined
-}
-
-function distance(a: string, b: string): number {
-  const row = Array.from({ length: b.length + 1 }, (_, i) => i)
-  for (let i = 1; i <= a.length; i++) {
-    let prev = row[0] as number
-    row[0] = i
-    for (let j = 1; j <= b.length; j++) {
-      const tmp = row[j] as number
-      row[j] = Math.min((row[j] as number) + 1, (row[j - 1] as number) + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1))
-      prev = tmp
-    }
-  }
-  return row[b.length] as number
-}
+/** Closest candidate for "did you mean" (shared with every other unknown-key message). */
+export { closest } from '../didYouMean.ts'

@@ -54,9 +54,14 @@ export class MetricRecorder {
     this.histogram.reset()
   }
 
-  /** Any percentile (0–100) from the histogram, in the metric's unit. */
+  /**
+   * Any percentile (0–100) from the histogram, in the metric's unit, kept within the exact min and max:
+   * HDR answers with the highest value equivalent to a bucket (and values are rounded to the scale), so
+   * its p99 of a few samples can exceed the largest sample.
+   */
   percentile(p: number): number {
-    return this.count === 0 ? 0 : this.histogram.getValueAtPercentile(p) / this.scale
+    if (this.count === 0) return 0
+    return Math.min(this.maxValue, Math.max(this.minValue, this.histogram.getValueAtPercentile(p) / this.scale))
   }
 
   summary(): MetricSummary {
@@ -98,7 +103,8 @@ export function decodeHistogram(encoded: string): Histogram {
 }
 
 /**
- * A percentile (0–100) of an encoded histogram, in the metric's unit.
+ * A percentile (0–100) of an encoded histogram, in the metric's unit. The histogram alone does not know
+ * the exact extremes: clamp to the round's `min`/`max` before showing it (see {@link MetricRecorder.percentile}).
  * @param scale the recorder's scale; default 1000 (µs stored, ms returned)
  */
 export function percentileOfEncoded(encoded: string, p: number, scale = 1000): number {

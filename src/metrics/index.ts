@@ -2,4 +2,6 @@ export { decodeHistogram, emptySummary, mergeEncoded, MetricRecorder, percentile
 export { RoundAccumulator, summariseRound } from './round.ts'
 export type { RoundIdentity } from './round.ts'
 export { monitorClientHealth, SATURATION_BOUND_MS } from './clientHealth.ts'
-export { dualRoundSpeedups, speedupOf } from './speedup.ts'
+export { dualRoundSpeedups, noSamplesReason, speedupOf } from './speedup.ts'
+export { assessCacheSpeedup, assessColdRound, MAX_COLD_CACHED_SHARE, statOf, suspectsSentence } from './coldRound.ts'
+export type { ColdRoundAssessment, SpeedupAssessment, SpeedupAssessmentOptions } from './coldRound.ts'

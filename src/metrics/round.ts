@@ -1,4 +1,4 @@
-import type { ErrorSummary, GoodputSummary, MetricName, RequestRecord, RoundResult } from '../types.ts'
+import type { CacheEvidence, ErrorKind, ErrorSummary, GoodputSummary, MetricName, RequestRecord, RoundResult } from '../types.ts'
 import { MetricRecorder } from './histogram.ts'
 
 /** Identity of the group being summarised. */
@@ -39,9 +39,9 @@ export class RoundAccumulator {
   private succeeded = 0
   private inputTokens = 0
   private outputTokens = 0
-  private promptTokensReported = 0
-  private cachedTokens = 0
-  private reportedBy = 0
+  private readonly cache = new CacheTally()
+  private readonly firstTurnCache = new CacheTally()
+  private readonly failedRequests: { id: string; kind: ErrorKind }[] = []
   private goodRequests = 0
   private goodTokens = 0
   private readonly errors = new Map<string, ErrorSummary>()
@@ -61,6 +61,7 @@ export class RoundAccumulator {
       const seen = this.errors.get(kind)
       if (seen) seen.count++
       else this.errors.set(kind, { kind, count: 1, firstMessage: r.error?.message ?? '' })
+      if (this.failedRequests.length < MAX_FAILED_IDS) this.failedRequests.push({ id: r.id, kind })
       return
     }
     const rec = this.recorders
@@ -74,9 +75,8 @@ export class RoundAccumulator {
     if (r.tpotMs !== null) rec.tpot.record(r.tpotMs)
     recordGaps(r, this.singleTokenGaps, rec.itl, rec.itlChunk)
     if (r.cachedTokens !== null) {
-      this.reportedBy++
-      this.cachedTokens += r.cachedTokens
-      this.promptTokensReported += r.inputTokens
+      this.cache.add(r.inputTokens, r.cachedTokens)
+      if (r.turnIndex === 0) this.firstTurnCache.add(r.inputTokens, r.cachedTokens)
     }
     if (this.meetsSlo?.(r)) {
       this.goodRequests++
@@ -108,16 +108,33 @@ export class RoundAccumulator {
       metrics,
       histograms,
       throughput: { requestsPerS: perS(succeeded), outputTokensPerS: perS(this.outputTokens), inputTokensPerS: perS(this.inputTokens) },
-      cache: {
-        promptTokens: this.promptTokensReported,
-        cachedTokens: this.cachedTokens,
-        cachedShare: this.reportedBy > 0 && this.promptTokensReported > 0 ? this.cachedTokens / this.promptTokensReported : null,
-        reportedBy: this.reportedBy,
-      },
+      cache: { ...this.cache.evidence(), firstTurns: this.firstTurnCache.evidence() },
       errors: [...this.errors.values()].sort((a, b) => b.count - a.count),
     }
+    if (this.failedRequests.length > 0) round.failedRequests = [...this.failedRequests]
     if (this.meetsSlo) round.goodput = goodput(this.goodRequests, total, this.goodTokens, this.outputTokens, durationS)
     return round
+  }
+}
+
+/** Failed request ids a round keeps (enough to name them in a message, bounded for huge runs). */
+const MAX_FAILED_IDS = 20
+
+/** Running sums of server-reported cached prompt tokens. */
+class CacheTally {
+  private promptTokens = 0
+  private cachedTokens = 0
+  private reportedBy = 0
+
+  add(promptTokens: number, cachedTokens: number): void {
+    this.reportedBy++
+    this.promptTokens += promptTokens
+    this.cachedTokens += cachedTokens
+  }
+
+  evidence(): CacheEvidence {
+    const { promptTokens, cachedTokens, reportedBy } = this
+    return { promptTokens, cachedTokens, cachedShare: reportedBy > 0 && promptTokens > 0 ? cachedTokens / promptTokens : null, reportedBy }
   }
 }
 

@@ -1,20 +1,42 @@
 import type { CacheSpeedup, MetricName, RoundResult, StatName } from '../types.ts'
 
 /**
- * Cold / warm ratio of one statistic. A ratio of 2 means the warm group was twice as fast.
- * 0 when the warm value is 0 (nothing measured).
+ * Cold / warm ratio of one statistic. A ratio of 2 means the warm group was twice as fast. When either
+ * group has no sample of the metric (no successful request) the ratio is null with the reason: a
+ * statistic of nothing is n/a, never 0.
  */
 export function speedupOf(cold: RoundResult, warm: RoundResult, metric: MetricName, stat: StatName): CacheSpeedup {
-  const c = cold.metrics[metric]?.[stat] ?? 0
-  const w = warm.metrics[metric]?.[stat] ?? 0
-  return {
+  const c = cold.metrics[metric]
+  const w = warm.metrics[metric]
+  const out: CacheSpeedup = {
     concurrency: warm.concurrency,
     metric,
     stat,
-    cold: c,
-    warm: w,
-    ratio: w > 0 ? c / w : 0,
+    cold: c?.[stat] ?? 0,
+    warm: w?.[stat] ?? 0,
+    ratio: null,
     warmCachedShare: warm.cache.cachedShare,
+  }
+  const empty = [cold, warm].find((r) => (r.metrics[metric]?.count ?? 0) === 0)
+  if (empty) out.reason = `${noSamplesReason(empty, metric)} in ${empty.label}`
+  else if (out.warm <= 0) out.reason = `the warm ${metric} ${stat} is 0`
+  else out.ratio = out.cold / out.warm
+  return out
+}
+
+/**
+ * Why a round has no samples of a metric, for an "n/a (...)" cell: `no requests`, `no successful requests
+ * (4 failed)`, or what the metric needs (`no request had 2+ output tokens` for TPOT).
+ */
+export function noSamplesReason(round: Pick<RoundResult, 'total' | 'succeeded' | 'failed'>, metric: MetricName): string {
+  if (round.total === 0) return 'no requests'
+  if (round.succeeded === 0) return `no successful requests (${round.failed} failed)`
+  switch (metric) {
+    case 'tpot': return 'no request had 2+ output tokens'
+    case 'itl':
+    case 'itlChunk': return 'no request had 2+ content chunks'
+    case 'ttft': return 'no request received content'
+    default: return `no ${metric} samples`
   }
 }
 

@@ -1,3 +1,4 @@
+import { noSamplesReason } from '../metrics/index.ts'
 import type { CacheSpeedup, MetricName, MetricSummary, RoundResult, RunResult } from '../types.ts'
 
 const WIDTH = 120
@@ -17,13 +18,16 @@ export function formatRound(round: RoundResult): string {
   const lines: string[] = []
   const rule = '='.repeat(WIDTH)
   lines.push(rule, `Concurrency: ${round.concurrency} | Round ${round.round} Performance Metrics`, rule)
-  lines.push(`Total Requests: ${round.total} | Success: ${round.succeeded} | Failed: ${round.failed} | Test Duration: ${round.durationS.toFixed(2)} seconds`)
-  lines.push(`Average Input Tokens: ${round.avgInputTokens.toFixed(1)} | Average Output Tokens: ${round.avgOutputTokens.toFixed(1)}`)
+  const none = round.total === 0 ? 'n/a (no requests)' : undefined
+  lines.push(`Total Requests: ${round.total} | Success: ${round.succeeded} | Failed: ${round.failed} | Test Duration: ${none ?? `${round.durationS.toFixed(2)} seconds`}`)
+  const tokens = round.succeeded === 0 ? undefined : round
+  const noTokens = `n/a (${noSamplesReason(round, 'inputTokens')})`
+  lines.push(`Average Input Tokens: ${tokens ? tokens.avgInputTokens.toFixed(1) : noTokens} | Average Output Tokens: ${tokens ? tokens.avgOutputTokens.toFixed(1) : noTokens}`)
   lines.push('-'.repeat(WIDTH))
   lines.push(...metricTable(round))
   lines.push('', 'Throughput:')
-  lines.push(`  Token Throughput: ${round.throughput.outputTokensPerS.toFixed(2)} tokens/sec`)
-  lines.push(`  Request Throughput: ${round.throughput.requestsPerS.toFixed(2)} requests/sec`)
+  lines.push(`  Token Throughput: ${none ?? `${round.throughput.outputTokensPerS.toFixed(2)} tokens/sec`}`)
+  lines.push(`  Request Throughput: ${none ?? `${round.throughput.requestsPerS.toFixed(2)} requests/sec`}`)
   if (round.goodput) {
     const g = round.goodput
     lines.push('', 'Goodput (SLO):')
@@ -43,10 +47,13 @@ function metricTable(round: RoundResult): string[] {
   const row = (cells: string[]): string => `│ ${cells[0]?.padEnd(NAME_W - 2)} │ ${cells.slice(1).map((c) => c.padEnd(CELL_W - 2)).join(' │ ')} │`
   const border = (l: string, m: string, r: string): string => l + '─'.repeat(NAME_W) + (m + '─'.repeat(CELL_W)).repeat(heads.length) + r
   const out = [row(['Metric', ...heads]), border('├', '┼', '┤')]
+  // A metric without samples spans the row with n/a and the reason, never a row of 0.00.
+  const span = heads.length * (CELL_W - 2) + (heads.length - 1) * 3
   for (const { label, metric, digits } of TABLE_ROWS) {
     const s = round.metrics[metric]
-    if (!s || s.count === 0) continue
-    out.push(row([label, ...statCells(s, digits)]))
+    if (!s) continue
+    if (s.count === 0) out.push(`│ ${label.padEnd(NAME_W - 2)} │ ${`n/a (${noSamplesReason(round, metric)})`.padEnd(span)} │`)
+    else out.push(row([label, ...statCells(s, digits)]))
   }
   out.push(border('└', '┴', '┘'))
   return out
@@ -70,7 +77,9 @@ export function formatSpeedups(run: RunResult): string {
   if (byLevel.size === 0) return ''
   const lines = ['', 'Cache speedup (round 1 / round 2):']
   for (const [level, list] of byLevel) {
-    const parts = list.map((s) => `TTFT ${s.stat} ${s.ratio.toFixed(2)}x (${s.cold.toFixed(1)} → ${s.warm.toFixed(1)} ms)`)
+    const parts = list.map((s) => (s.ratio === null
+      ? `TTFT ${s.stat} n/a (${s.reason ?? 'no value'})`
+      : `TTFT ${s.stat} ${s.ratio.toFixed(2)}x (${s.cold.toFixed(1)} → ${s.warm.toFixed(1)} ms)`))
     const cold = run.rounds.find((r) => r.concurrency === level && r.round === 1)?.cache.cachedShare
     const warm = list[0]?.warmCachedShare
     const evidence = warm !== null && warm !== undefined

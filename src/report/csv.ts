@@ -32,7 +32,8 @@ export function metricsSummaryCsv(run: RunResult): string {
   for (const { title, metric } of BLOCKS) {
     lines.push('', csvCell(title))
     for (const [name, stat] of STAT_ROWS) {
-      lines.push([name, ...rounds.map((r) => num(r.metrics[metric]?.[stat]))].join(','))
+      // A metric without samples has no statistics: empty cells, never zeros.
+      lines.push([name, ...rounds.map((r) => (r.metrics[metric]?.count === 0 ? '' : num(r.metrics[metric]?.[stat])))].join(','))
     }
   }
   lines.push('', 'Requests')
@@ -65,8 +66,8 @@ function speedupCell(run: RunResult, round: RoundResult, stat: 'avg' | 'p50'): s
   return s ? num(s.ratio) : ''
 }
 
-function num(v: number | undefined): string {
-  return v === undefined || !Number.isFinite(v) ? '' : v.toFixed(2)
+function num(v: number | null | undefined): string {
+  return v === undefined || v === null || !Number.isFinite(v) ? '' : v.toFixed(2)
 }
 
 function optional(v: number | undefined): string {

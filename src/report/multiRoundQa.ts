@@ -1,6 +1,7 @@
 import { closeSync, openSync, writeSync } from 'node:fs'
 import type { ScheduledSend } from '../schedule/index.ts'
-import type { MetricSummary, OpenLoopSummary, RequestRecord, RoundResult } from '../types.ts'
+import { noSamplesReason } from '../metrics/index.ts'
+import type { MetricName, MetricSummary, OpenLoopSummary, RequestRecord, RoundResult } from '../types.ts'
 import { csvCell } from './csv.ts'
 
 /** `2.00` for qps 2: the seed's file-name tag. */
@@ -59,9 +60,16 @@ export interface QaSummaryInput {
   config?: Record<string, unknown>
 }
 
-function stats3(name: string, s: MetricSummary | undefined): string[] {
-  if (!s || s.count === 0) return [`${name}: no samples`]
+function stats3(name: string, round: RoundResult, metric: MetricName): string[] {
+  const s = round.metrics[metric]
+  if (!s || s.count === 0) return [`${name}: n/a (${noSamplesReason(round, metric)})`]
   return [`${name}:`, `  Mean: ${f2(s.avg)} ms`, `  Median: ${f2(s.p50)} ms`, `  P99: ${f2(s.p99)} ms`]
+}
+
+/** `mean 1.00 ms, median ..., P99 ...` of a schedule statistic, or n/a with the reason when it has no samples. */
+function scheduleStats(s: MetricSummary, reason: string, withMax = false): string {
+  if (s.count === 0) return `n/a (${reason})`
+  return `mean ${f2(s.avg)} ms, median ${f2(s.p50)} ms, P99 ${f2(s.p99)} ms${withMax ? `, max ${f2(s.max)} ms` : ''}`
 }
 
 /**
@@ -84,24 +92,24 @@ export function qaSummaryText(input: QaSummaryInput): string {
     `Elapsed since start: ${input.elapsedS.toFixed(1)} s`,
     `Successful requests: ${round.succeeded}`,
     `Failed requests: ${round.failed}`,
-    `Benchmark duration: ${round.durationS.toFixed(2)} s`,
+    `Benchmark duration: ${round.total === 0 ? 'n/a (no requests finished)' : `${round.durationS.toFixed(2)} s`}`,
     `Total input tokens: ${inTokens}`,
     `Total generated tokens: ${outTokens}`,
     `Request throughput: ${round.throughput.requestsPerS.toFixed(2)} req/s`,
     `Input token throughput: ${round.throughput.inputTokensPerS.toFixed(2)} tokens/s`,
     `Output token throughput: ${round.throughput.outputTokensPerS.toFixed(2)} tokens/s`,
     '',
-    ...stats3('Time to First Token (TTFT)', round.metrics.ttft),
-    ...stats3('Time per Output Token (TPOT, excl. 1st token)', round.metrics.tpot),
-    ...stats3('Inter-token Latency (ITL)', round.metrics.itl),
+    ...stats3('Time to First Token (TTFT)', round, 'ttft'),
+    ...stats3('Time per Output Token (TPOT, excl. 1st token)', round, 'tpot'),
+    ...stats3('Inter-token Latency (ITL)', round, 'itl'),
     '',
     'Open-loop schedule:',
     `  Target QPS: ${o.targetRate.toFixed(2)}`,
     `  Achieved QPS: ${o.achievedRate.toFixed(2)} (${o.targetRate > 0 ? ((o.achievedRate / o.targetRate) * 100).toFixed(1) : 'n/a'}% of target)`,
     `  Scheduled sends: ${o.scheduled} | sent: ${o.sent} | late: ${o.late} | dropped: ${o.dropped}`,
-    `  Schedule lag (actual - intended send): mean ${f2(o.scheduleLag.avg)} ms, median ${f2(o.scheduleLag.p50)} ms, P99 ${f2(o.scheduleLag.p99)} ms, max ${f2(o.scheduleLag.max)} ms`,
-    `  TTFT from intended send: mean ${f2(o.ttftFromScheduled.avg)} ms, median ${f2(o.ttftFromScheduled.p50)} ms, P99 ${f2(o.ttftFromScheduled.p99)} ms`,
-    `  Latency from intended send: mean ${f2(o.latencyFromScheduled.avg)} ms, median ${f2(o.latencyFromScheduled.p50)} ms, P99 ${f2(o.latencyFromScheduled.p99)} ms`,
+    `  Schedule lag (actual - intended send): ${scheduleStats(o.scheduleLag, 'nothing sent', true)}`,
+    `  TTFT from intended send: ${scheduleStats(o.ttftFromScheduled, 'no successful requests')}`,
+    `  Latency from intended send: ${scheduleStats(o.latencyFromScheduled, 'no successful requests')}`,
   )
   if (round.errors.length > 0) {
     lines.push('', 'Errors:')

@@ -1,30 +1,29 @@
-import { decodeHistogram, emptySummary, mergeEncoded } from '../metrics/index.ts'
-import type { MetricName, MetricSummary, RequestRecord, RoundResult, RunResult } from '../types.ts'
+import { decodeHistogram, emptySummary, mergeEncoded, noSamplesReason } from '../metrics/index.ts'
+import type { CacheSpeedup, MetricName, MetricSummary, RequestRecord, RoundResult, RunResult } from '../types.ts'
 import { errorTable } from './console.ts'
 import { csvCell } from './csv.ts'
 
 const RULE = '='.repeat(80)
 
-/** Statistics of a metric over every round of the run, from the rounds' mergeable histograms. */
+/**
+ * Statistics of a metric over every round of the run: percentiles from the rounds' merged histograms,
+ * kept within the exact min and max (HDR reports a bucket's highest equivalent value, which can exceed
+ * the largest sample); count, mean and standard deviation combined exactly from the rounds' summaries.
+ */
 export function overallSummary(run: RunResult, metric: MetricName): MetricSummary {
+  const summaries = run.rounds.map((r) => r.metrics[metric]).filter((s): s is MetricSummary => !!s && s.count > 0)
   const encoded = run.rounds.map((r) => r.histograms[metric]).filter((h): h is string => typeof h === 'string')
-  if (encoded.length === 0) return emptySummary()
+  if (summaries.length === 0 || encoded.length === 0) return emptySummary()
   const h = decodeHistogram(mergeEncoded(encoded))
   if (h.totalCount === 0) return emptySummary()
-  const at = (p: number): number => h.getValueAtPercentile(p) / 1000
-  const mins = run.rounds.map((r) => r.metrics[metric]).filter((s): s is MetricSummary => !!s && s.count > 0)
-  return {
-    count: h.totalCount,
-    avg: h.mean / 1000,
-    p50: at(50),
-    p90: at(90),
-    p95: at(95),
-    p99: at(99),
-    // Exact extremes from the rounds' own summaries.
-    min: Math.min(...mins.map((s) => s.min)),
-    max: Math.max(...mins.map((s) => s.max)),
-    stddev: h.stdDeviation / 1000,
-  }
+  const min = Math.min(...summaries.map((s) => s.min))
+  const max = Math.max(...summaries.map((s) => s.max))
+  const at = (p: number): number => Math.min(max, Math.max(min, h.getValueAtPercentile(p) / 1000))
+  const count = summaries.reduce((n, s) => n + s.count, 0)
+  const avg = summaries.reduce((n, s) => n + s.avg * s.count, 0) / count
+  // Pooled: E[x²] of each round is stddev² + avg².
+  const meanSquare = summaries.reduce((n, s) => n + (s.stddev * s.stddev + s.avg * s.avg) * s.count, 0) / count
+  return { count, avg, p50: at(50), p90: at(90), p95: at(95), p99: at(99), min, max, stddev: Math.sqrt(Math.max(0, meanSquare - avg * avg)) }
 }
 
 function ms(v: number): string {
@@ -32,7 +31,7 @@ function ms(v: number): string {
 }
 
 function statBlock(title: string, s: MetricSummary): string[] {
-  if (s.count === 0) return [`${title}: no successful requests`]
+  if (s.count === 0) return [`${title}: n/a (no successful requests)`]
   return [
     `${title}:`,
     `  Min:    ${ms(s.min)}`,
@@ -73,17 +72,20 @@ export function formatMultiTurnSummary(run: RunResult): string {
   if (run.byTurn?.length) {
     lines.push('', 'TTFT by Turn Number:')
     for (const t of run.byTurn) {
-      lines.push(`  Turn ${String(t.turn).padStart(2)}: ${ms(t.ttft.avg)} avg, ${ms(t.ttft.p50)} p50 (${t.ttft.count} requests)`)
+      const stats = t.ttft.count === 0 ? 'n/a (no successful requests)' : `${ms(t.ttft.avg)} avg, ${ms(t.ttft.p50)} p50 (${t.ttft.count} requests)`
+      lines.push(`  Turn ${String(t.turn).padStart(2)}: ${stats}`)
     }
   }
   const avg = run.speedups.find((s) => s.metric === 'ttft' && s.stat === 'avg')
   const p50 = run.speedups.find((s) => s.metric === 'ttft' && s.stat === 'p50')
   if (avg) {
-    lines.push('', 'First Turn vs Subsequent Turns (Prefix Caching Indicator):')
-    lines.push(`  First turn avg:   ${ms(avg.cold)}`)
-    lines.push(`  Later turns avg:  ${ms(avg.warm)}`)
-    lines.push(`  Speedup ratio:    ${`${avg.ratio.toFixed(2)}x`.padStart(10)}   (p50: ${p50 ? `${p50.ratio.toFixed(2)}x` : 'n/a'})`)
     const [cold, warm] = run.rounds
+    const group = (r: RoundResult | undefined, v: number): string => (r && (r.metrics.ttft?.count ?? 0) > 0 ? ms(v) : `n/a (${r ? noSamplesReason(r, 'ttft') : 'no requests'})`)
+    const ratio = (s: CacheSpeedup | undefined): string => (s?.ratio === null || s?.ratio === undefined ? 'n/a' : `${s.ratio.toFixed(2)}x`)
+    lines.push('', 'First Turn vs Subsequent Turns (Prefix Caching Indicator):')
+    lines.push(`  First turn avg:   ${group(cold, avg.cold)}`)
+    lines.push(`  Later turns avg:  ${group(warm, avg.warm)}`)
+    lines.push(`  Speedup ratio:    ${ratio(avg).padStart(10)}   (p50: ${ratio(p50)})${avg.ratio === null ? ` — ${avg.reason ?? 'no value'}` : ''}`)
     if (warm && warm.cache.cachedShare !== null) {
       lines.push(`  Server-reported cached prompt tokens: first turn ${share(cold?.cache.cachedShare ?? null)}, later turns ${share(warm.cache.cachedShare)}`)
     }
@@ -91,7 +93,8 @@ export function formatMultiTurnSummary(run: RunResult): string {
   if (run.byDocumentType?.length) {
     lines.push('', 'Breakdown by Document Type:')
     for (const d of run.byDocumentType) {
-      lines.push(`  ${d.type.toUpperCase().padEnd(5)} ${String(d.requests).padStart(5)} requests   TTFT ${ms(d.ttft.avg)} avg, ${ms(d.ttft.p50)} p50   total time ${ms(d.latency.avg)} avg`)
+      const stats = d.ttft.count === 0 ? 'n/a (no successful requests)' : `TTFT ${ms(d.ttft.avg)} avg, ${ms(d.ttft.p50)} p50   total time ${ms(d.latency.avg)} avg`
+      lines.push(`  ${d.type.toUpperCase().padEnd(5)} ${String(d.requests).padStart(5)} requests   ${stats}`)
     }
   }
   const errors = mergedErrors(run.rounds)
@@ -117,7 +120,8 @@ export function mergedErrors(rounds: readonly RoundResult[]): RoundResult['error
 const STATS = ['count', 'avg', 'p50', 'p90', 'p95', 'p99', 'min', 'max'] as const
 
 function statCells(s: MetricSummary): string[] {
-  return STATS.map((k) => (k === 'count' ? String(s[k]) : s[k].toFixed(2)))
+  // A group without samples has no statistics: empty cells, never zeros.
+  return STATS.map((k) => (k === 'count' ? String(s[k]) : s.count === 0 ? '' : s[k].toFixed(2)))
 }
 
 /** `ttft_by_turn.csv`: one row per turn number, TTFT and latency statistics (ms, successful requests). */

@@ -1,6 +1,7 @@
 import type { RoundResult, RunResult, Slo } from '../types.ts'
 import { statisticOf } from './expression.ts'
 import { observe } from './observe.ts'
+import { PER_REQUEST_KEYS } from './parse.ts'
 import type { PerRequestSlo, SloCheck, SloOp, SloSpec, SloTerm } from './spec.ts'
 
 /** Which rounds {@link evaluateSlo} checks; every given field must match. Default: every round. */
@@ -45,9 +46,11 @@ export function perRequestTerms(perRequest: PerRequestSlo, source?: Slo): SloTer
   const add = (metric: SloTerm['metric'], limit: number | undefined, key: string): void => {
     if (limit !== undefined) terms.push({ metric, aggregation: 'max', op: '<', limit, expression: `max < ${limit} (${key})`, perRequestKey: key })
   }
-  add('ttft', perRequest.ttftMs, 'ttft_ms')
-  add('tpot', perRequest.tpotMs, source?.tpot_ms !== undefined ? 'tpot_ms' : 'itl_ms')
-  add('latency', perRequest.latencyMs, 'latency_ms')
+  // Labelled with the key as the SLO spelt it (`ttft_ms` or `ttftMs`).
+  const keyOf = (field: keyof PerRequestSlo, fallback: string): string => Object.keys(source ?? {}).find((k) => PER_REQUEST_KEYS[k] === field) ?? fallback
+  add('ttft', perRequest.ttftMs, keyOf('ttftMs', 'ttft_ms'))
+  add('tpot', perRequest.tpotMs, keyOf('tpotMs', 'itl_ms'))
+  add('latency', perRequest.latencyMs, keyOf('latencyMs', 'latency_ms'))
   return terms
 }
 

@@ -1,6 +1,6 @@
 /** SLOs: the seed's per-request YAML shape and k6-style thresholds; parsing, goodput rule, evaluation, table. */
-export type { PerRequestSlo, SloAggregation, SloCheck, SloMetric, SloOp, SloSpec, SloTerm } from './spec.ts'
-export { parseSlo, PER_REQUEST_KEYS } from './parse.ts'
+export type { GoodputSlo, PerRequestSlo, SloAggregation, SloCheck, SloMetric, SloOp, SloSpec, SloTerm } from './spec.ts'
+export { parsePerRequestSlo, parseSlo, PER_REQUEST_KEYS } from './parse.ts'
 export type { ParseSloOptions, SloKeyPath } from './parse.ts'
 export { parseExpression } from './expression.ts'
 export { SLO_METRICS } from './metrics.ts'

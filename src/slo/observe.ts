@@ -57,7 +57,8 @@ function percentile(round: RoundResult, metric: MetricName, p: number): Observat
   if (!summary) return { value: null, reason: `round has no ${metric} metric` }
   if (p === 100) return { value: summary.max }
   const fixed = FIXED_PERCENTILES[p]
-  if (fixed) return { value: summary[fixed] }
+  // Kept within the exact extremes (results written before percentiles were clamped may exceed max).
+  if (fixed) return { value: Math.min(summary.max, Math.max(summary.min, summary[fixed])) }
   const encoded = round.histograms[metric]
   if (!encoded) return { value: null, reason: `round has no ${metric} histogram for p(${p})` }
   try {

@@ -1,3 +1,4 @@
+import { closest } from '../didYouMean.ts'
 import { InputError } from '../errors.ts'
 import type { Slo } from '../types.ts'
 import { parseExpression } from './expression.ts'
@@ -13,13 +14,48 @@ export interface ParseSloOptions {
   locate?: (path: SloKeyPath) => string | undefined
 }
 
-/** The seed-shape per-request keys (ms) and the field each sets. `itl_ms` is the seeds' ITL, i.e. our TPOT. */
+/**
+ * The seed-shape per-request keys (ms) and the field each sets, in both spellings (`ttft_ms` as in the
+ * seeds' YAML, `ttftMs` as in code). `itl_ms` is the seeds' ITL, i.e. our TPOT.
+ */
 export const PER_REQUEST_KEYS: Readonly<Record<string, keyof PerRequestSlo>> = {
   ttft_ms: 'ttftMs',
   itl_ms: 'tpotMs',
   tpot_ms: 'tpotMs',
   latency_ms: 'latencyMs',
+  ttftMs: 'ttftMs',
+  itlMs: 'tpotMs',
+  tpotMs: 'tpotMs',
+  latencyMs: 'latencyMs',
 }
+
+/**
+ * Validates per-request limits alone (a workload's `goodputSlo`): keys in either spelling (`ttft_ms` or
+ * `ttftMs`, `tpot_ms`/`itl_ms` or `tpotMs`/`itlMs`, `latency_ms` or `latencyMs`), positive numbers of ms.
+ * @throws InputError naming `where` for an unknown key (with the nearest valid one), a bad value, a limit
+ * given twice, or no limit at all (a goodput that nothing can fail).
+ */
+export function parsePerRequestSlo(input: unknown, where: string): PerRequestSlo {
+  if (!isMapping(input)) throw new InputError(`expected per-request limits such as { ttft_ms: 1000 }, got ${kind(input)}`, where)
+  const out: PerRequestSlo = {}
+  const givenAs: Partial<Record<keyof PerRequestSlo, string>> = {}
+  for (const [key, value] of Object.entries(input)) {
+    const field = PER_REQUEST_KEYS[key]
+    if (!field) {
+      const near = closest(key, Object.keys(PER_REQUEST_KEYS))
+      throw new InputError(`unknown per-request SLO key "${key}"${near ? ` (did you mean "${near}"?)` : ''}; accepted: ${SEED_KEYS} (or ttftMs, tpotMs, latencyMs)`, where)
+    }
+    if (value === undefined) continue
+    if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) throw new InputError(`${key}: expected a positive number of milliseconds, got ${show(value)}`, where)
+    if (givenAs[field] !== undefined) throw new InputError(`${key}: the same limit is also given as ${givenAs[field]}; give it once`, where)
+    givenAs[field] = key
+    out[field] = value
+  }
+  if (Object.keys(out).length === 0) throw new InputError(`no per-request limit given, so every request would count as good; expected ${SEED_KEYS}`, where)
+  return out
+}
+
+const SEED_KEYS = 'ttft_ms, tpot_ms (or itl_ms), latency_ms'
 
 const EXAMPLE = 'e.g. { ttft_ms: 1000 } or { ttft: ["p(90) < 800"] }'
 
@@ -27,7 +63,8 @@ const EXAMPLE = 'e.g. { ttft_ms: 1000 } or { ttft: ["p(90) < 800"] }'
  * Validates an SLO given in the seed's shape, as k6-style thresholds, or both, at the top level or
  * under an `slo:` key (the two are merged; a key given in both places is an error):
  *
- * - `ttft_ms`, `itl_ms` (= `tpot_ms`: the seeds' ITL is our TPOT), `latency_ms`: positive numbers;
+ * - `ttft_ms`, `itl_ms` (= `tpot_ms`: the seeds' ITL is our TPOT), `latency_ms`, or the same in camelCase
+ *   (`ttftMs`, `itlMs`, `tpotMs`, `latencyMs`): positive numbers;
  *   per-request limits that define goodput (see `meetsRequestSlo`).
  * - a metric key (`ttft`, `itl`, `tpot`, `latency`, `inputTokens`, `outputTokens`, `errorRate`,
  *   `goodput`, `throughput`, `requestThroughput`, `goodputThroughput`; snake_case accepted) with one
@@ -69,7 +106,8 @@ export function parseSlo(input: unknown, where: string, options: ParseSloOptions
         throw new InputError(`${label(path)}: expected a positive number of milliseconds, got ${show(value)}`, at(path))
       }
       if (perRequest[field] !== undefined) {
-        throw new InputError(`${label(path)}: itl_ms and tpot_ms are the same limit (per-request TPOT); give only one`, at(path))
+        const others = Object.keys(source).filter((k) => PER_REQUEST_KEYS[k] === field).join(', ')
+        throw new InputError(`${label(path)}: ${others} and ${key} are the same limit${field === 'tpotMs' ? ' (per-request TPOT)' : ''}; give only one`, at(path))
       }
       perRequest[field] = value
       source[key] = value
@@ -105,7 +143,8 @@ export function label(path: SloKeyPath): string {
 }
 
 function acceptedKeys(): string {
-  return `accepted keys: ${Object.keys(PER_REQUEST_KEYS).join(', ')} (numbers, ms) and ${Object.keys(SLO_METRICS).join(', ')} (threshold expressions)`
+  const seed = Object.keys(PER_REQUEST_KEYS).filter((k) => k.includes('_'))
+  return `accepted keys: ${seed.join(', ')} (numbers, ms; also spelt ${seed.map((k) => k.replace(/_(\w)/g, (_, c: string) => c.toUpperCase())).join(', ')}) and ${Object.keys(SLO_METRICS).join(', ')} (threshold expressions)`
 }
 
 function example(metric: string): string {
@@ -113,32 +152,10 @@ function example(metric: string): string {
   return aggs.includes('rate') ? 'rate < 0.01' : aggs.includes('value') ? 'value > 10' : 'p(95) < 500'
 }
 
-/** ` (did you mean "ttft"?)` for a key within edit distance 2 of an accepted one. */
+/** ` (did you mean "ttft"?)` for a key close to an accepted one. */
 function suggest(key: string): string {
-  const candidates = [...Object.keys(PER_REQUEST_KEYS), ...Object.keys(SLO_METRICS)]
-  let best: string | undefined
-  let bestDistance = 3
-  for (const c of candidates) {
-    const d = distance(key.toLowerCase(), c.toLowerCase())
-    if (d < bestDistance) {
-      best = c
-      bestDistance = d
-    }
-  }
+  const best = closest(key, [...Object.keys(PER_REQUEST_KEYS), ...Object.keys(SLO_METRICS)])
   return best ? ` (did you mean "${best}"?)` : ''
-}
-
-function distance(a: string, b: string): number {
-  let previous = Array.from({ length: b.length + 1 }, (_, j) => j)
-  for (let i = 1; i <= a.length; i++) {
-    const current = [i]
-    for (let j = 1; j <= b.length; j++) {
-      const cost = a[i - 1] === b[j - 1] ? 0 : 1
-      current.push(Math.min((previous[j] as number) + 1, (current[j - 1] as number) + 1, (previous[j - 1] as number) + cost))
-    }
-    previous = current
-  }
-  return previous[b.length] as number
 }
 
 function isMapping(v: unknown): v is Record<string, unknown> {

@@ -40,6 +40,19 @@ export interface PerRequestSlo {
   latencyMs?: number
 }
 
+/**
+ * Per-request limits as a workload's `goodputSlo` takes them, in either spelling: the seeds' YAML keys
+ * (`ttft_ms`, `tpot_ms` or `itl_ms`, `latency_ms`) or camelCase (`ttftMs`, `tpotMs` or `itlMs`, `latencyMs`).
+ * Any other key is an error (see `parsePerRequestSlo`).
+ */
+export interface GoodputSlo extends PerRequestSlo {
+  ttft_ms?: number
+  tpot_ms?: number
+  itl_ms?: number
+  latency_ms?: number
+  itlMs?: number
+}
+
 /** A validated SLO: per-request limits (goodput) plus aggregate threshold terms. */
 export interface SloSpec {
   perRequest: PerRequestSlo

@@ -8,6 +8,8 @@ export interface FluxperfProvided {
   endpoint: string
   /** POST here to empty the cache before each cold round (set when the plugin runs the mock). */
   resetCacheUrl?: string
+  /** Empty a configured endpoint's cache before each cold round, the engine's way (the plugin's `resetCache`). */
+  resetCache?: boolean
   /** Where the reporter writes each test's RunResult. */
   outputDir: string
 }

@@ -1,8 +1,11 @@
 import { baselineAction, compareWithBaseline, readBaseline, writeBaseline } from '../baseline/index.ts'
 import type { RegressionCheck, RegressionOptions } from '../baseline/index.ts'
-import { percentileOfEncoded } from '../metrics/index.ts'
+import { closest, rejectUnknownKeys } from '../didYouMean.ts'
+import { InputError } from '../errors.ts'
+import { assessCacheSpeedup, suspectsSentence } from '../metrics/index.ts'
+import type { SpeedupAssessment } from '../metrics/index.ts'
 import { evaluateSlo, formatSloTable, parseSlo } from '../slo/index.ts'
-import type { SloCheck } from '../slo/index.ts'
+import type { SloCheck, SloSpec } from '../slo/index.ts'
 import type { MetricName, RoundResult, RunResult, Slo, StatName } from '../types.ts'
 
 /** Which rounds a matcher looks at. @default every round of the run */
@@ -18,6 +21,12 @@ export interface MeetSloOptions extends RoundSelector {
    * therefore not trustworthy. @default false
    */
   allowSaturatedClient?: boolean
+  /**
+   * Largest share of failed requests a selected round may have (0–1). Failed requests have no timings,
+   * so the SLO terms only see the successes: without this option or an `errorRate` term in the SLO,
+   * any failed request fails the matcher. @default 0, unless the SLO has an `errorRate` term
+   */
+  maxErrorRate?: number
 }
 
 /** Options of `toHaveCacheSpeedup`. */
@@ -30,6 +39,42 @@ export interface CacheSpeedupExpectation {
   atLeast: number
   /** Only this concurrency level. */
   concurrency?: number
+  /**
+   * Accept a cold round that nothing shows to be cold: no cache reset succeeded before it and the server
+   * reported no cached-token counts. A cold round the server reports as over 50 % cached always fails.
+   * @default false
+   */
+  allowUnverifiedColdRound?: boolean
+}
+
+const MEET_SLO_OPTIONS: readonly (keyof MeetSloOptions)[] = ['concurrency', 'round', 'allowSaturatedClient', 'maxErrorRate']
+const SPEEDUP_OPTIONS: readonly (keyof CacheSpeedupExpectation)[] = ['metric', 'stat', 'atLeast', 'concurrency', 'allowUnverifiedColdRound']
+const METRICS: readonly MetricName[] = ['ttft', 'itl', 'itlChunk', 'tpot', 'latency', 'inputTokens', 'outputTokens']
+const REGRESSION_OPTIONS: readonly (keyof RegressionOptions)[] = ['tolerance', 'metrics', 'stats', 'confidence', 'resamples']
+
+/**
+ * Matcher options are checked at run time (Vitest strips types without checking them): an unknown key,
+ * or a required limit that is missing or not a number, is an InputError naming the nearest valid key.
+ */
+function checkOptions(matcher: string, options: unknown, accepted: readonly string[], required?: string): void {
+  if (options === undefined && !required) return
+  if (typeof options !== 'object' || options === null || Array.isArray(options)) {
+    throw new InputError(`expected an options object${required ? ` such as { ${required}: 2 }` : ''}, got ${options === null ? 'null' : Array.isArray(options) ? 'a list' : typeof options}`, matcher)
+  }
+  rejectUnknownKeys(options, accepted, 'option', matcher)
+  const values = options as Record<string, unknown>
+  if (required && (typeof values[required] !== 'number' || !Number.isFinite(values[required]))) {
+    throw new InputError(`${required} must be a number, got ${JSON.stringify(values[required]) ?? 'nothing'}`, matcher)
+  }
+  for (const key of ['maxErrorRate'] as const) {
+    const v = values[key]
+    if (v !== undefined && (typeof v !== 'number' || !(v >= 0 && v <= 1))) throw new InputError(`${key} must be a share between 0 and 1, got ${JSON.stringify(v)}`, matcher)
+  }
+  const metric = values['metric']
+  if (metric !== undefined && !METRICS.includes(metric as MetricName)) {
+    const near = closest(String(metric), METRICS)
+    throw new InputError(`unknown metric "${String(metric)}"${near ? ` (did you mean "${near}"?)` : `; expected ${METRICS.join(', ')}`}`, matcher)
+  }
 }
 
 interface MatcherResult {
@@ -87,19 +132,27 @@ export const matchers = {
    */
   toMeetSlo(this: MatcherContext, received: unknown, slo: Slo, options: MeetSloOptions = {}): MatcherResult {
     assertRun(received, 'toMeetSlo')
+    checkOptions('toMeetSlo', options, MEET_SLO_OPTIONS)
     const spec = parseSlo(slo, 'toMeetSlo')
     const rounds = select(received, options)
     const checks: SloCheck[] = rounds.length === 0 ? [] : evaluateSlo(received, spec, options)
     const failed = checks.filter((c) => !c.pass)
     const saturated = received.clientSaturated && !options.allowSaturatedClient
     const noRounds = rounds.length === 0
-    const pass = !noRounds && !saturated && failed.length === 0
+    const errors = tooManyErrors(rounds, spec, options.maxErrorRate)
+    const pass = !noRounds && !saturated && failed.length === 0 && errors.length === 0
     return {
       pass,
       message: () => {
         const lines = [hint(this, 'toMeetSlo', 'slo'), '']
         if (noRounds) lines.push(`No round matches ${JSON.stringify(options)}; the run has ${received.rounds.map((r) => r.label).join(', ') || 'no rounds'}.`)
         if (saturated) lines.push(`The measurement is not trustworthy: the client was saturated (event-loop delay p99 ${fmt(received.eventLoopDelayP99Ms, 1)} ms). Lower the load on this machine, or pass { allowSaturatedClient: true }.`)
+        if (errors.length > 0) {
+          const limit = options.maxErrorRate ?? 0
+          lines.push(`Failed requests: ${errors.map((r) => `${r.failed} of ${r.total} in ${r.label} (${r.errors[0]?.kind ?? 'error'}: ${(r.errors[0]?.firstMessage ?? '').slice(0, 80)})`).join('; ')}. ` +
+            `Failed requests have no timings, so the terms below saw only the successes; ${limit === 0 ? 'none are allowed' : `at most a share of ${limit} is allowed`}. ` +
+            'Allow some with { maxErrorRate: 0.01 } or an SLO term such as errorRate: [\'rate < 0.01\'].')
+        }
         lines.push(this.isNot ? 'Expected the run to miss its SLO, but every term held:' : `${failed.length} of ${checks.length} SLO checks failed:`)
         lines.push(formatSloTable(checks))
         return lines.join('\n') + where(received)
@@ -113,30 +166,35 @@ export const matchers = {
    * Cold / warm ratio of a statistic is at least `atLeast` at every level: round 1 / round 2 (dual-round)
    * or first turn / later turns (multi-turn). The message shows the server's cached-token share where it
    * reports one, so a small ratio with a full cache hit can be told apart from a miss.
+   *
+   * The ratio counts only when the cold round was cold: it fails (with `.not` too) when the server
+   * reported over 50 % of the cold round's prompt tokens as cached, when neither a successful cache
+   * reset nor cached-token counts show it cold (unless `allowUnverifiedColdRound`), or when a round has
+   * no successful request (the ratio is n/a). Failed cold requests are named: they may have warmed the cache.
    */
   toHaveCacheSpeedup(this: MatcherContext, received: unknown, expectation: CacheSpeedupExpectation): MatcherResult {
     assertRun(received, 'toHaveCacheSpeedup')
+    checkOptions('toHaveCacheSpeedup', expectation, SPEEDUP_OPTIONS, 'atLeast')
     const metric = expectation.metric ?? 'ttft'
     const stat = expectation.stat ?? 'p50'
-    const levels = [...new Set(received.rounds.map((r) => r.concurrency))].filter((c) => expectation.concurrency === undefined || c === expectation.concurrency)
-    const rows = levels.map((concurrency) => {
-      const cold = received.rounds.find((r) => r.concurrency === concurrency && r.round === 1)
-      const warm = received.rounds.find((r) => r.concurrency === concurrency && r.round === 2)
-      const c = cold ? statOf(cold, metric, stat) : null
-      const w = warm ? statOf(warm, metric, stat) : null
-      const ratio = c !== null && w !== null && w > 0 ? c / w : null
-      return { concurrency, c, w, ratio, cached: warm?.cache.cachedShare ?? null, coldCached: cold?.cache.cachedShare ?? null, ok: ratio !== null && ratio >= expectation.atLeast }
-    })
-    const pass = rows.length > 0 && rows.every((r) => r.ok)
+    const rows = assessCacheSpeedup(received, { ...expectation, metric, stat })
+    const valid = rows.length > 0 && rows.every((r) => r.valid)
+    const meets = valid && rows.every((r) => r.ok)
+    // An untrustworthy measurement fails both ways: `.not` must not pass on it either.
+    const pass = this.isNot ? !valid || meets : meets
     return {
       pass,
       message: () => {
-        const head = ['level', `cold ${metric} ${stat}`, `warm ${metric} ${stat}`, 'ratio', 'limit', 'cached tokens (cold → warm)', 'result']
-        const body = rows.map((r) => [String(r.concurrency), fmt(r.c), fmt(r.w), r.ratio === null ? 'missing' : `${fmt(r.ratio)}x`, `≥ ${expectation.atLeast}x`,
-          r.cached === null ? 'not reported by the server' : `${fmt((r.coldCached ?? 0) * 100, 1)}% → ${fmt(r.cached * 100, 1)}%`, r.ok ? 'pass' : 'FAIL'])
-        const lines = [hint(this, 'toHaveCacheSpeedup'), '', this.isNot ? 'Expected no cache speedup, but:' : 'Cache speedup (cold / warm):', rows.length ? table(head, body) : '  the run has no cold/warm pair to compare']
-        const hit = rows.find((r) => !r.ok && r.cached !== null && r.cached > 0.8)
-        if (hit && !this.isNot) lines.push('', `The server reports ${fmt((hit.cached ?? 0) * 100, 1)}% of warm prompt tokens as cached: the cache is hit, but the speedup is small (on real engines long prompts are still tokenised before the cache is consulted).`)
+        const head = ['level', `cold ${metric} ${stat}`, `warm ${metric} ${stat}`, 'ratio', 'limit', 'cached tokens (cold → warm)', 'cold round', 'result']
+        const body = rows.map((r) => [String(r.concurrency), fmt(r.cold), fmt(r.warm), r.ratio === null ? 'n/a' : `${fmt(r.ratio)}x`, `≥ ${expectation.atLeast}x`,
+          cachedCell(r), coldCell(r, expectation.allowUnverifiedColdRound ?? false), r.ok ? 'pass' : 'FAIL'])
+        const intro = !valid
+          ? this.isNot ? 'The cache speedup cannot be judged either way:' : 'The cache speedup cannot be trusted:'
+          : this.isNot ? 'Expected no cache speedup, but:' : 'Cache speedup (cold / warm):'
+        const lines = [hint(this, 'toHaveCacheSpeedup'), '', intro, rows.length ? table(head, body) : '  the run has no cold/warm pair to compare']
+        for (const r of rows) lines.push(...speedupNotes(r))
+        const hit = rows.find((r) => r.valid && !r.ok && r.coldRound?.warmShare !== null && (r.coldRound?.warmShare ?? 0) > 0.8)
+        if (hit && !this.isNot) lines.push('', `The server reports ${fmt((hit.coldRound?.warmShare ?? 0) * 100, 1)}% of warm prompt tokens as cached: the cache is hit, but the speedup is small (on real engines long prompts are still tokenised before the cache is consulted).`)
         return lines.join('\n') + where(received)
       },
       actual: Object.fromEntries(rows.map((r) => [`concurrency ${r.concurrency}`, r.ratio])),
@@ -147,6 +205,7 @@ export const matchers = {
   /** Goodput (share of requests meeting the per-request SLO) is at least `atLeast` in every selected round. */
   toHaveGoodput(this: MatcherContext, received: unknown, expectation: { atLeast: number } & RoundSelector): MatcherResult {
     assertRun(received, 'toHaveGoodput')
+    checkOptions('toHaveGoodput', expectation, ['atLeast', 'concurrency', 'round'], 'atLeast')
     const rounds = select(received, expectation)
     const rows = rounds.map((r) => ({ label: r.label, share: r.goodput?.requestShare ?? null }))
     const pass = rows.length > 0 && rows.every((r) => r.share !== null && r.share >= expectation.atLeast)
@@ -162,6 +221,7 @@ export const matchers = {
   /** The share of failed requests is below `below` in every selected round. */
   toHaveErrorRate(this: MatcherContext, received: unknown, expectation: { below: number } & RoundSelector): MatcherResult {
     assertRun(received, 'toHaveErrorRate')
+    checkOptions('toHaveErrorRate', expectation, ['below', 'concurrency', 'round'], 'below')
     const rounds = select(received, expectation)
     const rows = rounds.map((r) => ({ label: r.label, rate: r.total ? r.failed / r.total : 0, top: r.errors[0] }))
     const pass = rows.length > 0 && rows.every((r) => r.rate < expectation.below)
@@ -181,6 +241,7 @@ export const matchers = {
    */
   toNotRegress(this: MatcherContext, received: unknown, baselinePath: string, options: RegressionOptions = {}): MatcherResult {
     assertRun(received, 'toNotRegress')
+    checkOptions('toNotRegress', options, REGRESSION_OPTIONS)
     const action = baselineAction(baselinePath)
     if (action === 'missing-in-ci') {
       return { pass: false, message: () => `${hint(this, 'toNotRegress', 'baseline')}\n\nBaseline ${baselinePath} does not exist, and CI=true: a gate never creates its own baseline. Run the benchmark locally (or with FLUXPERF_UPDATE_BASELINE=1) and commit the file.` }
@@ -208,12 +269,37 @@ function regressionTable(checks: RegressionCheck[]): string {
     fmt(c.ratio), c.missing ? c.missing : `[${fmt(c.low)}, ${fmt(c.high)}]`, c.missing ? 'FAIL' : c.regressed ? 'REGRESSED' : 'pass']))
 }
 
-function statOf(round: RoundResult, metric: MetricName, stat: string): number | null {
-  const summary = round.metrics[metric]
-  if (!summary || summary.count === 0) return null
-  const value = (summary as unknown as Record<string, number>)[stat]
-  if (value !== undefined) return value
-  const encoded = round.histograms[metric]
-  const p = /^p(\d+(?:\.\d+)?)$/.exec(stat)
-  return encoded && p ? percentileOfEncoded(encoded, Number(p[1])) : null
+/** Selected rounds whose share of failed requests is over the limit: `maxErrorRate`, else 0 unless the SLO bounds `errorRate` itself. */
+function tooManyErrors(rounds: readonly RoundResult[], spec: SloSpec, maxErrorRate: number | undefined): RoundResult[] {
+  const limit = maxErrorRate ?? (spec.terms.some((t) => t.metric === 'errorRate') ? undefined : 0)
+  if (limit === undefined) return []
+  return rounds.filter((r) => r.total > 0 && r.failed / r.total > limit)
+}
+
+function cachedCell(r: SpeedupAssessment): string {
+  const c = r.coldRound
+  if (!c || (c.coldShare === null && c.warmShare === null)) return 'not reported by the server'
+  const share = (v: number | null): string => (v === null ? 'n/a' : `${fmt(v * 100, 1)}%`)
+  return `${share(c.coldShare)} → ${share(c.warmShare)}`
+}
+
+function coldCell(r: SpeedupAssessment, allowUnverified: boolean): string {
+  switch (r.coldRound?.status) {
+    case 'cold': return 'cold'
+    case 'warm': return 'NOT COLD'
+    case 'unverified': return allowUnverified ? 'not verified (allowed)' : 'NOT VERIFIED'
+    default: return 'missing'
+  }
+}
+
+/** The explanations under the table for one level: n/a, a cold round that was not cold or not verified, failed cold requests. */
+function speedupNotes(r: SpeedupAssessment): string[] {
+  const notes: string[] = []
+  const level = `Concurrency ${r.concurrency}`
+  if (r.ratio === null) notes.push(`${level}: ratio n/a (${r.reason ?? 'no value'}); a ratio over no successful requests fails.`)
+  const c = r.coldRound
+  if (c && c.status !== 'cold') notes.push(`${level}: ${c.explanation}`)
+  const suspects = c && r.coldLabel ? suspectsSentence(r.coldLabel, c) : undefined
+  if (suspects) notes.push(`${level}: ${suspects}.`)
+  return notes.length ? ['', ...notes] : []
 }

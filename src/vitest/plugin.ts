@@ -1,4 +1,5 @@
 /// <reference types="vitest/config" />
+import './nodeGuard.ts'
 import { fileURLToPath } from 'node:url'
 import type { Plugin } from 'vite'
 import type { Vitest } from 'vitest/node'
@@ -17,6 +18,12 @@ export interface FluxperfPluginOptions {
   include?: string[]
   /** Options of the built-in mock when it is started. */
   mock?: MockServerOptions
+  /**
+   * With a configured endpoint: empty its prefix cache before each cold round, the serving engine's way
+   * (vLLM `/reset_prefix_cache`, SGLang `/flush_cache`, llama.cpp's slots), so cache-speedup assertions
+   * compare a really cold round; false for a shared server whose cache must not be touched. @default true
+   */
+  resetCache?: boolean
 }
 
 const started = new WeakSet<Vitest>()
@@ -41,7 +48,7 @@ export function fluxperf(options: FluxperfPluginOptions = {}): Plugin {
     async configureVitest({ vitest }) {
       if (started.has(vitest)) return
       started.add(vitest)
-      const provided: FluxperfProvided = { endpoint: options.endpoint ?? process.env['FLUXPERF_ENDPOINT'] ?? '', outputDir }
+      const provided: FluxperfProvided = { endpoint: options.endpoint ?? process.env['FLUXPERF_ENDPOINT'] ?? '', outputDir, resetCache: options.resetCache ?? true }
       if (!provided.endpoint) {
         const mock = await startMockServer({ port: 0, ...options.mock })
         provided.endpoint = `${mock.url}/v1/chat/completions`

@@ -1,5 +1,6 @@
 // Worker-side setup file added by the fluxperf() plugin: registers the matchers and points the
 // workload functions at the plugin's endpoint, feeding each RunResult to the reporter via task meta.
+import './nodeGuard.ts'
 import { expect, inject, TestRunner } from 'vitest'
 import { configureWorkloadDefaults } from '../workloads/index.ts'
 import type { RunResult } from '../types.ts'
@@ -13,6 +14,7 @@ const provided = inject('fluxperf')
 configureWorkloadDefaults({
   endpoint: provided?.endpoint,
   resetCacheUrl: provided?.resetCacheUrl,
+  resetCache: provided?.resetCache,
   beginRun() {
     // Read now, while the calling test is still the current one (it is not after an await).
     const task = TestRunner.getCurrentTest() ?? expect.getState().task

@@ -1,4 +1,3 @@
-import { request as undiciRequest } from 'undici'
 import { sampleConversations, loadDataset } from '../data/index.ts'
 import { InputError } from '../errors.ts'
 import { promoteYoungObjects } from '../client/index.ts'
@@ -6,9 +5,10 @@ import { dualRoundSpeedups, summariseRound } from '../metrics/index.ts'
 import { PrometheusSampler } from '../metrics/prometheusScrape.ts'
 import { createRandom } from '../random.ts'
 import { runClosedLoop } from '../schedule/index.ts'
-import { meetsRequestSlo } from '../slo/index.ts'
-import type { ChatMessage, Conversation, PrometheusRoundSummary, RequestRecord, RoundResult, RunResult } from '../types.ts'
+import type { CacheResetOutcome, ChatMessage, Conversation, PrometheusRoundSummary, RequestRecord, RoundResult, RunResult } from '../types.ts'
+import { checkWorkloadOptions, goodputRule } from './options.ts'
 import type { DualRoundOptions } from './options.ts'
+import { NO_RESET } from './resetCache.ts'
 import { openRun } from './run.ts'
 import { Session } from './session.ts'
 import type { BuiltRequest } from './session.ts'
@@ -22,6 +22,7 @@ type Plan = (ChatMessage[] | null)[]
  * requests again. The ratio of round 1 to round 2 TTFT is the cache speedup.
  */
 export async function runDualRound(options: DualRoundOptions): Promise<RunResult> {
+  checkWorkloadOptions(options, 'dualRound')
   const levels = options.concurrency ?? [1]
   for (const c of levels) {
     if (!Number.isInteger(c) || c < 1) throw new InputError(`concurrency levels must be whole numbers ≥ 1, got ${c}`, '--concurrency')
@@ -36,15 +37,17 @@ export async function runDualRound(options: DualRoundOptions): Promise<RunResult
   const prometheus: Record<string, PrometheusRoundSummary> = {}
   const run = await openRun(options, 'dual-round', Math.max(...levels), options.hooks?.onNotice)
   const conversations = sampleConversations(all, options.samples, run.seed)
+  await run.checkPromptCapacity(conversations.length)
   const hooks = options.hooks ?? {}
   const limits = { maxContextTokens: options.maxContextTokens, maxInputTokens: options.maxInputLength }
   const rounds: RoundResult[] = []
-  const meets = options.goodputSlo ? (r: RequestRecord) => meetsRequestSlo(r, options.goodputSlo ?? {}) : undefined
+  const meets = goodputRule(options.goodputSlo, 'dualRound')
 
   try {
-    for (const concurrency of levels) {
+    for (const [level, concurrency] of levels.entries()) {
       if (run.signal.aborted) break
-      if (options.resetCacheBetweenRounds && options.resetCacheUrl) await resetCache(options.resetCacheUrl, hooks.onNotice)
+      // A reset URL empties the cache before the first round 1; before every one with resetCacheBetweenRounds.
+      const reset: CacheResetOutcome = level === 0 || options.resetCacheBetweenRounds ? await run.resetCache(options.resetCacheUrl) : NO_RESET
       const plans: Plan[] = conversations.map((c) => c.userMessages.map(() => null))
       for (const round of [1, 2]) {
         if (run.signal.aborted) break
@@ -88,6 +91,7 @@ export async function runDualRound(options: DualRoundOptions): Promise<RunResult
         }, run.signal, promoteYoungObjects)
         if (sampler) prometheus[label] = await sampler.afterRound()
         const summary = summariseRound({ label, concurrency, round }, records, meets)
+        if (round === 1) summary.cacheReset = reset
         rounds.push(summary)
         await hooks.onRoundComplete?.(summary, records, run.context)
       }
@@ -99,14 +103,4 @@ export async function runDualRound(options: DualRoundOptions): Promise<RunResult
   const result = run.result(rounds, dualRoundSpeedups(rounds))
   if (sampler) result.prometheus = prometheus
   return result
-}
-
-async function resetCache(url: string, notice?: (m: string) => void): Promise<void> {
-  try {
-    const res = await undiciRequest(url, { method: 'POST', headersTimeout: 10_000, bodyTimeout: 10_000 })
-    await res.body.dump()
-    if (res.statusCode >= 300) notice?.(`cache reset at ${url} answered HTTP ${res.statusCode}; round 1 may not be cold`)
-  } catch (error) {
-    notice?.(`cache reset at ${url} failed (${(error as Error).message}); round 1 may not be cold`)
-  }
 }

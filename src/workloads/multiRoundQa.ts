@@ -6,13 +6,13 @@ import { MetricRecorder, summariseRound } from '../metrics/index.ts'
 import { createRandom } from '../random.ts'
 import type { Random } from '../random.ts'
 import { AppendFile, ensureOutputDir, qaCsvRow, QA_CSV_COLUMNS, qaFileNames, qaSummaryText, realtimeHeader, realtimeLine } from '../report/index.ts'
-import { ARRIVAL_PROCESSES, arrivalOffsets, runOpenLoop, systemClock } from '../schedule/index.ts'
+import { addClientWait, ARRIVAL_PROCESSES, arrivalOffsets, runOpenLoop, systemClock } from '../schedule/index.ts'
 import type { ArrivalProcess, Clock, ScheduledSend } from '../schedule/index.ts'
-import { meetsRequestSlo } from '../slo/index.ts'
+import type { GoodputSlo } from '../slo/index.ts'
 import type { Conversation, OpenLoopSummary, RequestRecord, RoundResult, RunResult } from '../types.ts'
 import { byTurn } from './groupStats.ts'
+import { checkWorkloadOptions, goodputRule } from './options.ts'
 import type { EndpointSettings, RunHooks } from './options.ts'
-import { resetPrefixCache } from './resetCache.ts'
 import { openRun } from './run.ts'
 import { Session } from './session.ts'
 
@@ -57,8 +57,8 @@ export interface MultiRoundQaOptions extends EndpointSettings {
   logInterval?: number
   /** POST here before the first request to empty the server's prefix cache. */
   resetCacheUrl?: string
-  /** Per-request SLO limits; when given, the round reports goodput. */
-  goodputSlo?: { ttftMs?: number; tpotMs?: number; latencyMs?: number }
+  /** Per-request SLO limits (`ttft_ms` or `ttftMs`, `tpot_ms`, `latency_ms`); when given, the round reports goodput. */
+  goodputSlo?: GoodputSlo
   /** Time source of the schedule (tests inject a virtual one). @default performance.now() and timers */
   clock?: Clock
   hooks?: MultiRoundQaHooks
@@ -108,6 +108,7 @@ interface User {
  * **dropped**, and counted. Every scheduled send is in the `--output` CSV.
  */
 export async function runMultiRoundQa(options: MultiRoundQaOptions): Promise<RunResult> {
+  checkWorkloadOptions(options, 'multiRoundQa')
   const o = { ...MULTI_ROUND_QA_DEFAULTS, ...definedOnly(options), qps: options.qps }
   positive(o.qps, '--qps')
   positive(o.time, '--time')
@@ -127,7 +128,6 @@ export async function runMultiRoundQa(options: MultiRoundQaOptions): Promise<Run
   const clock = options.clock ?? systemClock
   const names = qaFileNames(o.qps)
   if (o.outputDir) ensureOutputDir(o.outputDir)
-  if (options.resetCacheUrl) await resetPrefixCache(options.resetCacheUrl, hooks.onNotice)
 
   const settings = {
     ...options, numUsers: o.numUsers, numRounds: o.numRounds, sharedSystemPrompt: o.sharedSystemPrompt, userHistoryPrompt: o.userHistoryPrompt,
@@ -135,8 +135,10 @@ export async function runMultiRoundQa(options: MultiRoundQaOptions): Promise<Run
     logInterval: o.logInterval, maxOutputTokens: answerLen, clock: undefined,
     sharegpt: Array.isArray(o.sharegpt) ? `${o.sharegpt.length} conversations` : o.sharegpt,
   }
-  // A user has at most one request in flight, so the pool needs one connection per user slot.
-  const run = await openRun(settings, 'multi-round-qa', o.numUsers, hooks.onNotice)
+  // Two connections per user slot: a user's next question, or a replacement user's first, never waits
+  // for the end of a body still draining on the connection of the answer before it.
+  const run = await openRun(settings, 'multi-round-qa', o.numUsers * 2, hooks.onNotice)
+  const reset = await run.resetCache(options.resetCacheUrl)
   const random = createRandom(run.seed)
   const shared = exactTokenText(run.tokenizer, o.sharedSystemPrompt, random.fork())
   const arrivals = random.fork()
@@ -154,7 +156,7 @@ export async function runMultiRoundQa(options: MultiRoundQaOptions): Promise<Run
   const realtime = o.outputDir ? new AppendFile(join(o.outputDir, names.realtime)) : undefined
   const periodic = o.outputDir ? new AppendFile(join(o.outputDir, names.periodic)) : undefined
   realtime?.write(realtimeHeader(o.qps))
-  const meets = options.goodputSlo ? (r: RequestRecord) => meetsRequestSlo(r, options.goodputSlo ?? {}) : undefined
+  const meets = goodputRule(options.goodputSlo, 'multiRoundQa')
 
   const newUser = (): User => {
     const id = o.initUserId + usersCreated++
@@ -183,6 +185,9 @@ export async function runMultiRoundQa(options: MultiRoundQaOptions): Promise<Run
     hooks.onDebug?.({ id, session_id: user.session.id, turn_index: send.question, round: 1, concurrency: 0, messages: built.messages, context_tokens: built.contextTokens, truncated_turns: built.truncatedTurns })
     const p = run.send(built.messages, { id, index: send.index, sessionId: user.session.id, turnIndex: send.question, round: 1, concurrency: 0, scheduledAt: send.intendedAt })
       .then((record) => {
+        // A replacement user's first request can wait for a connection while the old user's last answer
+        // still streams: that wait is the send's lag too.
+        addClientWait(send, record.queuedMs)
         records.push(record)
         recordOf.set(id, record)
         if (record.ok) user.session.reply(record.outputText)
@@ -254,7 +259,7 @@ export async function runMultiRoundQa(options: MultiRoundQaOptions): Promise<Run
     await run.close()
   }
 
-  const round = summariseRound({ label, concurrency: 0, round: 1 }, records, meets)
+  const round: RoundResult = { ...summariseRound({ label, concurrency: 0, round: 1 }, records, meets), cacheReset: reset }
   const loopSummary = openLoopSummary(o.qps, rateWindowS(stoppedAt ?? clock.now()), sends, recordOf)
   await hooks.onRoundComplete?.(round, records, run.context)
   const result = run.result([round], [])
@@ -288,7 +293,11 @@ export async function runMultiRoundQa(options: MultiRoundQaOptions): Promise<Run
   }
 }
 
-/** Target vs achieved rate, late and dropped sends, schedule lag, and times from the intended send. */
+/**
+ * Target vs achieved rate, late and dropped sends, schedule lag, and times from the intended send. The lag
+ * of a send runs from its intended time to the moment its request was written (addClientWait), so it
+ * includes any wait for a connection inside the client.
+ */
 export function openLoopSummary(targetRate: number, windowS: number, sends: readonly ScheduledSend[], recordOf: ReadonlyMap<string, RequestRecord>): OpenLoopSummary {
   const lag = new MetricRecorder()
   const ttft = new MetricRecorder()

@@ -7,13 +7,13 @@ import { speedupOf, summariseRound } from '../metrics/index.ts'
 import { createRandom } from '../random.ts'
 import type { Random } from '../random.ts'
 import { runClosedLoop } from '../schedule/index.ts'
-import { meetsRequestSlo } from '../slo/index.ts'
+import type { GoodputSlo } from '../slo/index.ts'
 import type { ConversationSummary, RequestRecord, RoundResult, RunResult } from '../types.ts'
 import { byTurn, statsBy } from './groupStats.ts'
 import { firstMessage, followUp, planConversations } from './multiTurnPrompts.ts'
 import type { ConversationPlan } from './multiTurnPrompts.ts'
+import { checkWorkloadOptions, goodputRule } from './options.ts'
 import type { EndpointSettings, RunHooks } from './options.ts'
-import { resetPrefixCache } from './resetCache.ts'
 import { openRun } from './run.ts'
 import { Session } from './session.ts'
 
@@ -56,8 +56,8 @@ export interface MultiTurnOptions extends EndpointSettings {
   maxContextTokens?: number
   /** POST here before the first request to empty the server's prefix cache, so turn 1 starts cold. */
   resetCacheUrl?: string
-  /** Per-request SLO limits; when given, both groups report goodput. */
-  goodputSlo?: { ttftMs?: number; tpotMs?: number; latencyMs?: number }
+  /** Per-request SLO limits (`ttft_ms` or `ttftMs`, `tpot_ms`, `latency_ms`); when given, both groups report goodput. */
+  goodputSlo?: GoodputSlo
   hooks?: MultiTurnHooks
 }
 
@@ -92,6 +92,7 @@ export function shippedSeedDocumentsDir(): string {
  * turns TTFT (avg and p50); `byTurn` and `byDocumentType` break TTFT and latency down further.
  */
 export async function runMultiTurn(options: MultiTurnOptions): Promise<RunResult> {
+  checkWorkloadOptions(options, 'multiTurn')
   const conversations = checkCount(options.conversations ?? MULTI_TURN_DEFAULTS.conversations, '--conversations')
   const turns = checkCount(options.turns ?? MULTI_TURN_DEFAULTS.turns, '--turns')
   const parallel = checkCount(options.parallel ?? MULTI_TURN_DEFAULTS.parallel, '--parallel')
@@ -112,14 +113,15 @@ export async function runMultiTurn(options: MultiTurnOptions): Promise<RunResult
     maxOutputTokens: options.maxOutputTokens ?? MULTI_TURN_DEFAULTS.maxOutputTokens,
     timeout: options.timeout ?? MULTI_TURN_DEFAULTS.timeout,
   }
-  if (options.resetCacheUrl) await resetPrefixCache(options.resetCacheUrl, hooks.onNotice)
   const run = await openRun(settings, 'multi-turn', parallel, hooks.onNotice)
+  const reset = await run.resetCache(options.resetCacheUrl)
   // Every random choice comes from the run's seed: the plan first, then one sub-stream per
   // conversation (think times, follow-ups), so timing cannot change which conversation draws what.
   const random = createRandom(run.seed)
   const plans = planConversations(documents, conversations, random)
+  await run.checkPromptCapacity(conversations)
   const streams = plans.map(() => random.fork())
-  const meets = options.goodputSlo ? (r: RequestRecord) => meetsRequestSlo(r, options.goodputSlo ?? {}) : undefined
+  const meets = goodputRule(options.goodputSlo, 'multiTurn')
   const records: RequestRecord[] = []
   const outcomes: ConversationOutcome[] = []
   const typeOf = new Map<string, DocumentType>()
@@ -181,13 +183,12 @@ export async function runMultiTurn(options: MultiTurnOptions): Promise<RunResult
 
   const first = records.filter((r) => r.turnIndex === 0)
   const later = records.filter((r) => r.turnIndex > 0)
-  const rounds: RoundResult[] = [summariseRound({ label: 'Turn1', concurrency: parallel, round: 1 }, first, meets)]
+  const rounds: RoundResult[] = [{ ...summariseRound({ label: 'Turn1', concurrency: parallel, round: 1 }, first, meets), cacheReset: reset }]
   if (turns > 1) rounds.push(summariseRound({ label: 'Turns2+', concurrency: parallel, round: 2 }, later, meets))
   for (const [i, round] of rounds.entries()) await hooks.onRoundComplete?.(round, i === 0 ? first : later, run.context)
   const [cold, warm] = rounds
-  const speedups = cold && warm && cold.succeeded > 0 && warm.succeeded > 0
-    ? [speedupOf(cold, warm, 'ttft', 'avg'), speedupOf(cold, warm, 'ttft', 'p50')]
-    : []
+  // With a group of no successful requests the ratios are n/a (null, with the reason), never 0.
+  const speedups = cold && warm ? [speedupOf(cold, warm, 'ttft', 'avg'), speedupOf(cold, warm, 'ttft', 'p50')] : []
   const result = run.result(rounds, speedups)
   result.byTurn = byTurn(records)
   result.byDocumentType = statsBy(records, (r) => typeOf.get(r.sessionId) ?? 'unknown')

@@ -1,8 +1,19 @@
+import type { EngineName } from '../engines/index.ts'
+import { rejectUnknownKeys } from '../didYouMean.ts'
+import { InputError } from '../errors.ts'
 import type { PrometheusOptions } from '../metrics/prometheus.ts'
+import { meetsRequestSlo, parsePerRequestSlo } from '../slo/index.ts'
+import type { GoodputSlo } from '../slo/index.ts'
 import type { EncodingName } from '../tokens/index.ts'
 import type { Conversation, RequestRecord, RoundResult } from '../types.ts'
+import type { MultiRoundQaHooks, MultiRoundQaOptions } from './multiRoundQa.ts'
+import type { MultiTurnHooks, MultiTurnOptions } from './multiTurn.ts'
 
-/** Settings shared by every workload: where to send, what to generate, how to measure. */
+/**
+ * Settings shared by every workload: where to send, what to generate, how to measure.
+ * A field added here must also be added to `ENDPOINT_SETTING_KEYS` below (tsc says so): unknown options
+ * are rejected at run time, since Vitest does not type-check.
+ */
 export interface EndpointSettings {
   /** Full endpoint URL, e.g. `http://127.0.0.1:8000/v1/chat/completions` (or `/v1/completions`). */
   endpoint: string
@@ -28,6 +39,28 @@ export interface EndpointSettings {
   timeout?: number
   /** Reuse connections; false opens a new connection per request. @default true */
   keepAlive?: boolean
+  /**
+   * Longest idle time, seconds, before a connection is reused; a server's shorter `Keep-Alive` hint wins, and a
+   * server seen closing idle connections sooner (or after every response) shortens it. @default 4
+   */
+  keepAliveTimeout?: number
+  /** Forward proxy URL; `false` ignores `HTTP_PROXY` / `HTTPS_PROXY` / `NO_PROXY`, which apply by default. */
+  proxy?: string | false
+  /** PEM file of extra certificate authorities for https://. */
+  caFile?: string
+  /** Accept any TLS certificate. @default false */
+  insecure?: boolean
+  /**
+   * The serving engine, which says how to empty its prefix cache (and how many prompts it keeps):
+   * `auto` finds it from `/v1/models`, the `Server` header or `/metrics` names. @default 'auto'
+   */
+  engine?: EngineName | 'auto'
+  /**
+   * Empty the server's prefix cache before each cold round, the engine's way: vLLM `/reset_prefix_cache`,
+   * SGLang `/flush_cache`, llama.cpp every slot through `/slots`. A workload's `resetCacheUrl`, when given,
+   * is used instead. @default false
+   */
+  resetCache?: boolean
   /** Retries of a 429 response, honouring Retry-After. @default 0 */
   retries?: number
   /** Tokenizer used when the server reports no usage, and for context truncation. @default 'o200k_base' */
@@ -86,15 +119,82 @@ export interface DualRoundOptions extends EndpointSettings {
   maxContextTokens?: number
   /** Cut each user message to this many tokens. */
   maxInputLength?: number
-  /** POST here to empty the server's prefix cache (e.g. vLLM's `/reset_prefix_cache`). */
+  /**
+   * POST here to empty the server's prefix cache (e.g. vLLM's `/reset_prefix_cache`) before the first
+   * level's round 1; the outcome is kept on the round (`RoundResult.cacheReset`).
+   */
   resetCacheUrl?: string
-  /** POST `resetCacheUrl` before round 1 of every level, so each round 1 starts cold. @default false */
+  /** POST `resetCacheUrl` before round 1 of every level (not only the first), so each round 1 starts cold. @default false */
   resetCacheBetweenRounds?: boolean
   /** Send round 2 in a seeded random order instead of round 1's. @default false */
   shuffleRound2?: boolean
-  /** Per-request SLO limits; when given, every round reports goodput. */
-  goodputSlo?: { ttftMs?: number; tpotMs?: number; latencyMs?: number }
+  /** Per-request SLO limits (`ttft_ms` or `ttftMs`, `tpot_ms`, `latency_ms`); when given, every round reports goodput. */
+  goodputSlo?: GoodputSlo
   /** Scrape a Prometheus endpoint around every round (or request); summaries go to `RunResult.prometheus`. */
   prometheus?: PrometheusOptions
   hooks?: RunHooks
+}
+
+/** Each key of T (optional ones included) mapped to true: a runtime list of option names that tsc keeps complete. */
+type KeysOf<T> = Record<keyof Required<T>, true>
+
+const ENDPOINT_SETTING_KEYS: KeysOf<EndpointSettings> = {
+  endpoint: true, model: true, apiKey: true, headers: true, secretHeaders: true, maxOutputTokens: true, ignoreEos: true,
+  temperature: true, topP: true, stream: true, continuousUsageStats: true, timeout: true, keepAlive: true, keepAliveTimeout: true,
+  proxy: true, caFile: true, insecure: true, engine: true, resetCache: true, retries: true, tokenizer: true, seed: true, signal: true, inFlightGraceMs: true,
+}
+
+const DUAL_ROUND_KEYS: KeysOf<DualRoundOptions> = {
+  ...ENDPOINT_SETTING_KEYS, dataset: true, concurrency: true, samples: true, maxContextTokens: true, maxInputLength: true,
+  resetCacheUrl: true, resetCacheBetweenRounds: true, shuffleRound2: true, goodputSlo: true, prometheus: true, hooks: true,
+}
+
+const MULTI_TURN_KEYS: KeysOf<MultiTurnOptions> = {
+  ...ENDPOINT_SETTING_KEYS, documents: true, conversations: true, turns: true, parallel: true, minDelay: true, maxDelay: true,
+  maxContextTokens: true, resetCacheUrl: true, goodputSlo: true, hooks: true,
+}
+
+const MULTI_ROUND_QA_KEYS: KeysOf<MultiRoundQaOptions> = {
+  ...ENDPOINT_SETTING_KEYS, qps: true, numUsers: true, numRounds: true, sharedSystemPrompt: true, userHistoryPrompt: true,
+  answerLen: true, time: true, arrival: true, burstiness: true, sharegpt: true, initUserId: true, outputDir: true,
+  outputCsv: true, logInterval: true, resetCacheUrl: true, goodputSlo: true, clock: true, hooks: true,
+}
+
+const RUN_HOOK_KEYS: KeysOf<RunHooks> = { onRequest: true, onRoundStart: true, onRoundComplete: true, onDebug: true, onNotice: true }
+
+const WORKLOADS = {
+  dualRound: { options: DUAL_ROUND_KEYS, hooks: RUN_HOOK_KEYS },
+  multiTurn: { options: MULTI_TURN_KEYS, hooks: { ...RUN_HOOK_KEYS, onConversationEnd: true } satisfies KeysOf<MultiTurnHooks> },
+  multiRoundQa: { options: MULTI_ROUND_QA_KEYS, hooks: { ...RUN_HOOK_KEYS, onSummary: true } satisfies KeysOf<MultiRoundQaHooks> },
+} as const
+
+/** The workload functions whose options {@link checkWorkloadOptions} knows. */
+export type WorkloadName = keyof typeof WORKLOADS
+
+/**
+ * Rejects what TypeScript would have caught but Vitest does not (it strips types without checking):
+ * an unknown option (`numSamples` for `samples`), an unknown hook, an unknown or empty `goodputSlo`.
+ * One check for every workload, so all three say the same thing.
+ * @throws InputError naming the workload and the nearest valid key: `dualRound: unknown option "numSamples" (did you mean "samples"?)`
+ */
+export function checkWorkloadOptions(options: object, workload: WorkloadName): void {
+  if (typeof options !== 'object' || options === null || Array.isArray(options)) throw new InputError('expected an options object', workload)
+  const known = WORKLOADS[workload]
+  rejectUnknownKeys(options, Object.keys(known.options), 'option', workload)
+  const { hooks, goodputSlo } = options as { hooks?: unknown; goodputSlo?: unknown }
+  if (hooks !== undefined && hooks !== null) {
+    if (typeof hooks !== 'object') throw new InputError('hooks: expected an object of callbacks', workload)
+    rejectUnknownKeys(hooks, Object.keys(known.hooks), 'hook', `${workload}: hooks`)
+  }
+  if (goodputSlo !== undefined) parsePerRequestSlo(goodputSlo, `${workload}: goodputSlo`)
+}
+
+/**
+ * The goodput rule for a workload's `goodputSlo` (either key spelling; see `parsePerRequestSlo`), or
+ * undefined when none is given (the rounds then report no goodput).
+ */
+export function goodputRule(goodputSlo: GoodputSlo | undefined, workload: WorkloadName): ((record: RequestRecord) => boolean) | undefined {
+  if (goodputSlo === undefined) return undefined
+  const limits = parsePerRequestSlo(goodputSlo, `${workload}: goodputSlo`)
+  return (record) => meetsRequestSlo(record, limits)
 }

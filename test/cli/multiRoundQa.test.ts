@@ -17,7 +17,7 @@ describe('fluxperf multi-round-qa', () => {
     expect(r.stderr).toBe('')
     expect(r.code).toBe(0)
     expect(r.stdout).toContain('Final performance summary')
-    expect(r.stdout).toMatch(/^DONE: 8\/8 requests succeeded, achieved 4\.00 of 4\.00 QPS \(0 late, 0 dropped of 8 scheduled\)/m)
+    expect(r.stdout).toMatch(/^PASSED: 8\/8 requests succeeded, achieved 4\.00 of 4\.00 QPS \(0 late, 0 dropped of 8 scheduled\)/m)
     expect(readdirSync(out('qa')).sort()).toEqual([
       'final_performance_summary_qps_4.00.txt', 'metrics_summary.csv', 'performance_summary_qps_4.00.txt', 'realtime_stats_qps_4.00.txt', 'run.json', 'summary.csv',
     ])

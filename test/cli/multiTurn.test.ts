@@ -18,7 +18,7 @@ describe('fluxperf multi-turn', () => {
       'Total Request Time:', 'TTFT by Turn Number:', 'Turn  3:', 'First Turn vs Subsequent Turns', 'Speedup ratio:', 'Breakdown by Document Type:']) {
       expect(r.stdout).toContain(text)
     }
-    expect(r.stdout).toMatch(/^DONE: 9\/9 requests succeeded, 3\/3 conversations completed/m)
+    expect(r.stdout).toMatch(/^PASSED: 9\/9 requests succeeded, 3\/3 conversations completed/m)
     const files = readdirSync(out('demo'))
     for (const f of ['run.json', 'metrics_summary.csv', 'ttft_by_turn.csv', 'document_types.csv', 'requests.csv']) expect(files).toContain(f)
     expect(files.some((f) => /^requests_multi_turn_\d{8}_\d{6}\.jsonl$/.test(f))).toBe(true)

@@ -1,6 +1,6 @@
 import { summariseRound } from '../../src/metrics/index.ts'
 import { dualRoundSpeedups } from '../../src/metrics/index.ts'
-import type { RequestRecord, RunResult } from '../../src/types.ts'
+import type { CacheResetOutcome, RequestRecord, RunResult } from '../../src/types.ts'
 import { record } from './records.ts'
 
 /** `n` successful records whose TTFT cycles through `ttfts` (ms), with fixed decode timings. */
@@ -11,11 +11,14 @@ export function records(n: number, ttfts: number[], overrides: Partial<RequestRe
   })
 }
 
-/** A dual-round RunResult at one level from the records of each round. */
-export function dualRun(round1: RequestRecord[], round2: RequestRecord[], options: { concurrency?: number; goodput?: (r: RequestRecord) => boolean } = {}): RunResult {
+/**
+ * A dual-round RunResult at one level from the records of each round. Round 1 is recorded as following a
+ * successful cache reset (as runs against the mock are) unless `cacheReset` says otherwise.
+ */
+export function dualRun(round1: RequestRecord[], round2: RequestRecord[], options: { concurrency?: number; goodput?: (r: RequestRecord) => boolean; cacheReset?: CacheResetOutcome } = {}): RunResult {
   const c = options.concurrency ?? 4
   const rounds = [
-    summariseRound({ label: `Concurrency${c}-Round1`, concurrency: c, round: 1 }, round1, options.goodput),
+    { ...summariseRound({ label: `Concurrency${c}-Round1`, concurrency: c, round: 1 }, round1, options.goodput), cacheReset: options.cacheReset ?? { attempted: true, ok: true, url: 'http://mock/reset_prefix_cache' } },
     summariseRound({ label: `Concurrency${c}-Round2`, concurrency: c, round: 2 }, round2, options.goodput),
   ]
   return {

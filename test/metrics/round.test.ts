@@ -46,12 +46,36 @@ describe('summariseRound', () => {
   })
 })
 
+describe('cold-round evidence', () => {
+  test('the cached share of first turns is kept apart: a later turn reuses its own conversation', () => {
+    const round = summariseRound(id, [record({ cachedTokens: 0, inputTokens: 100 }), record({ turnIndex: 1, cachedTokens: 180, inputTokens: 200 })])
+    expect(round.cache).toMatchObject({ cachedShare: 0.6, reportedBy: 2 })
+    expect(round.cache.firstTurns).toEqual({ promptTokens: 100, cachedTokens: 0, cachedShare: 0, reportedBy: 1 })
+  })
+
+  test('failed requests are kept by id (the first 20), to name those that may have warmed a cache', () => {
+    const failures = Array.from({ length: 25 }, (_, i) => record({ id: `f${i}`, ok: false, ttftMs: null, error: { kind: i === 0 ? 'connection_refused' : 'timeout', message: 'x' } }))
+    const round = summariseRound(id, [record(), ...failures])
+    expect(round.failedRequests).toHaveLength(20)
+    expect(round.failedRequests?.slice(0, 2)).toEqual([{ id: 'f0', kind: 'connection_refused' }, { id: 'f1', kind: 'timeout' }])
+    expect(summariseRound(id, [record()]).failedRequests).toBeUndefined()
+  })
+})
+
 describe('dualRoundSpeedups', () => {
   test('round 1 / round 2 of TTFT mean and p50 per level', () => {
     const r1 = summariseRound(id, [record({ ttftMs: 400 })])
     const r2 = summariseRound({ ...id, label: 'Concurrency1-Round2', round: 2 }, [record({ ttftMs: 100 })])
     const speedups = dualRoundSpeedups([r1, r2])
     expect(speedups.map((s) => [s.stat, s.ratio])).toEqual([['avg', 4], ['p50', expect.closeTo(4, 1)]])
+  })
+
+  test('a round with no successful request: the ratio is null with the reason, never 0', () => {
+    const r1 = summariseRound(id, [record({ ttftMs: 400 })])
+    const r2 = summariseRound({ ...id, label: 'Concurrency1-Round2', round: 2 }, [record({ ok: false, ttftMs: null, error: { kind: 'timeout', message: 'slow' } })])
+    expect(dualRoundSpeedups([r1, r2]).map((s) => [s.ratio, s.reason])).toEqual([
+      [null, 'no successful requests (1 failed) in Concurrency1-Round2'], [null, 'no successful requests (1 failed) in Concurrency1-Round2'],
+    ])
   })
 })
 

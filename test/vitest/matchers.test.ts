@@ -2,6 +2,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, describe, expect, test, vi } from 'vitest'
+import type { RunResult } from '../../src/types.ts'
 import { dualRun, records } from '../helpers/runs.ts'
 
 // Round 1 cold (TTFT 400–600 ms), round 2 warm (TTFT 90–110 ms), decode 100 ms per token.
@@ -52,6 +53,78 @@ describe('toHaveCacheSpeedup', () => {
   test('shows the server-reported cached share, so a hit with a small ratio is told apart from a miss', () => {
     const hit = dualRun(cold, records(40, [400, 500, 600], { cachedTokens: 10 }))
     expect(() => expect(hit).toHaveCacheSpeedup({ atLeast: 2 })).toThrow(/100\.0%[\s\S]*cache is hit/)
+  })
+})
+
+describe('toHaveCacheSpeedup: a cold round that was not cold cannot pass', () => {
+  // The issue's case: a server whose cache was already warm (no reset): both rounds ~99.7 % cached,
+  // and TTFT noise gives a ratio of 2+.
+  const warmServer = dualRun(records(40, [230, 240, 250], { cachedTokens: 997, inputTokens: 1000 }), records(40, [95, 100, 105], { cachedTokens: 998, inputTokens: 1000 }), { cacheReset: { attempted: false, ok: false } })
+
+  test('fails when the server reported the cold round over 50 % cached, giving both shares and how to reset', () => {
+    expect(() => expect(warmServer).toHaveCacheSpeedup({ atLeast: 2 })).toThrow(/not cold: the server reported 99\.7% of its prompt tokens as cached \(Concurrency4-Round2: 99\.8%\)[\s\S]*--reset-cache-url[\s\S]*resetCacheUrl[\s\S]*restart the server/)
+    // .not cannot pass on it either.
+    expect(() => expect(warmServer).not.toHaveCacheSpeedup({ atLeast: 10 })).toThrow(/cannot be judged either way[\s\S]*NOT COLD/)
+  })
+
+  test('passes when the server reported the cold round cold, even without a reset', () => {
+    const cold = dualRun(records(40, [400, 500, 600], { cachedTokens: 0 }), records(40, [90, 100, 110], { cachedTokens: 9 }), { cacheReset: { attempted: false, ok: false } })
+    expect(cold).toHaveCacheSpeedup({ atLeast: 4 })
+  })
+
+  test('no reset and no cached-token counts: "cold round not verified" fails unless the user accepts it', () => {
+    const unverified = dualRun(cold, warm, { cacheReset: { attempted: false, ok: false } })
+    expect(() => expect(unverified).toHaveCacheSpeedup({ atLeast: 2 })).toThrow(/cold round not verified: no cache reset was made before it[\s\S]*allowUnverifiedColdRound/)
+    expect(unverified).toHaveCacheSpeedup({ atLeast: 2, allowUnverifiedColdRound: true })
+    const failedReset = dualRun(cold, warm, { cacheReset: { attempted: true, ok: false, url: 'http://h/reset_prefix_cache', message: 'HTTP 404' } })
+    expect(() => expect(failedReset).toHaveCacheSpeedup({ atLeast: 2 })).toThrow(/the cache reset at http:\/\/h\/reset_prefix_cache failed \(HTTP 404\)/)
+    // A run read from an older run.json has no reset record: not verified either.
+    const { cacheReset: _gone, ...oldRound } = run.rounds[0] as RunResult['rounds'][number]
+    expect(() => expect({ ...run, rounds: [oldRound, run.rounds[1]] }).toHaveCacheSpeedup({ atLeast: 2 })).toThrow(/no cache reset is recorded/)
+  })
+
+  test('names the cold-round requests that failed or timed out as possibly having warmed the cache', () => {
+    const timedOut = records(2, [0], { ok: false, ttftMs: null, error: { kind: 'timeout', message: 'timed out' } }).map((r, i) => ({ ...r, id: `c4-r1-${90 + i}` }))
+    const withFailures = dualRun([...cold, ...timedOut], warm)
+    expect(() => expect(withFailures).toHaveCacheSpeedup({ atLeast: 10 })).toThrow(/2 requests of Concurrency4-Round1 failed or timed out[\s\S]*may have warmed the cache[\s\S]*c4-r1-90 \(timeout\), c4-r1-91 \(timeout\)/)
+  })
+
+  test('a round with no successful request gives n/a and fails, never 0.00x', () => {
+    const noWarm = dualRun(cold, records(5, [0], { ok: false, ttftMs: null, error: { kind: 'http_error', message: 'HTTP 500' } }))
+    const fails = () => expect(noWarm).toHaveCacheSpeedup({ atLeast: 1 })
+    expect(fails).toThrow(/ratio n\/a \(no successful requests \(5 failed\) in Concurrency4-Round2\)/)
+    expect(fails).not.toThrow(/0\.00x/)
+    expect(() => expect(noWarm).not.toHaveCacheSpeedup({ atLeast: 1 })).toThrow(/cannot be judged/)
+  })
+
+  test('an unknown option is an error naming the nearest valid one', () => {
+    expect(() => expect(run).toHaveCacheSpeedup({ atleast: 2 } as never)).toThrow(/unknown option "atleast" \(did you mean "atLeast"\?\)/)
+    expect(() => expect(run).toHaveCacheSpeedup({ atLeast: 2, allowUnverified: true } as never)).toThrow(/did you mean "allowUnverifiedColdRound"/)
+    expect(() => expect(run).toHaveCacheSpeedup({ atLeast: 2, metric: 'ttfb' } as never)).toThrow(/unknown metric "ttfb" \(did you mean "ttft"\?\)/)
+  })
+})
+
+describe('toMeetSlo: SLO keys in either spelling, unknown keys and failed requests', () => {
+  test('ttft_ms and ttftMs are the same limit: pass and fail alike', () => {
+    expect(run).toMeetSlo({ ttft_ms: 1000 })
+    expect(run).toMeetSlo({ ttftMs: 1000, latencyMs: 2000 })
+    expect(() => expect(run).toMeetSlo({ ttftMs: 0.001 })).toThrow(/ttft \(ttftMs\)[\s\S]*FAIL/)
+    expect(() => expect(run).toMeetSlo({ ttftMs: 100, ttft_ms: 100 })).toThrow(/same limit/)
+  })
+
+  test('an unknown SLO key or matcher option is an error naming the nearest valid one', () => {
+    expect(() => expect(run).toMeetSlo({ ttftMS: 1000 })).toThrow(/unknown SLO key "ttftMS" \(did you mean "ttftMs"\?\)/)
+    expect(() => expect(run).toMeetSlo({ ttft_msec: 1000 })).toThrow(/unknown SLO key "ttft_msec" \(did you mean "ttft_ms"\?\)/)
+    expect(() => expect(run).toMeetSlo({ ttft_ms: 1000 }, { allowSaturated: true } as never)).toThrow(/unknown option "allowSaturated" \(did you mean "allowSaturatedClient"\?\)/)
+  })
+
+  test('a failed request fails it unless maxErrorRate or an errorRate term allows it', () => {
+    const failing = dualRun(cold, [...warm.slice(0, 38), ...records(2, [0], { ok: false, ttftMs: null, error: { kind: 'timeout', message: 'too slow' } })])
+    expect(() => expect(failing).toMeetSlo({ ttft: ['p(90) < 800'] })).toThrow(/Failed requests: 2 of 40 in Concurrency4-Round2 \(timeout: too slow\)[\s\S]*none are allowed/)
+    expect(failing).toMeetSlo({ ttft: ['p(90) < 800'] }, { maxErrorRate: 0.05 })
+    expect(() => expect(failing).toMeetSlo({ ttft: ['p(90) < 800'] }, { maxErrorRate: 0.01 })).toThrow(/at most a share of 0\.01/)
+    expect(failing).toMeetSlo({ ttft: ['p(90) < 800'], errorRate: ['rate < 0.1'] })
+    expect(() => expect(failing).toMeetSlo({ ttft: ['p(90) < 800'], errorRate: ['rate < 0.01'] })).toThrow(/errorRate/)
   })
 })
 
