@@ -177,6 +177,12 @@ export interface RoundResult {
   errors: ErrorSummary[]
   /** The first failed requests (at most 20), by id, e.g. to name the ones that may have warmed a cache. */
   failedRequests?: { id: string; kind: ErrorKind }[]
+  /**
+   * Requests that succeeded in a way worth knowing (absent when none): `resent` after their reused
+   * connection closed before answering, `noDoneMarker` (a finish chunk but no `[DONE]`), `notStreamed`
+   * (a JSON body answered a streaming request: TTFT = latency, no ITL).
+   */
+  notes?: { resent?: number; noDoneMarker?: number; notStreamed?: number }
 }
 
 /** Cached prompt tokens as the server reported them over a group of requests. */

@@ -42,6 +42,9 @@ export class RoundAccumulator {
   private readonly cache = new CacheTally()
   private readonly firstTurnCache = new CacheTally()
   private readonly failedRequests: { id: string; kind: ErrorKind }[] = []
+  private resent = 0
+  private noDoneMarker = 0
+  private notStreamed = 0
   private goodRequests = 0
   private goodTokens = 0
   private readonly errors = new Map<string, ErrorSummary>()
@@ -53,6 +56,7 @@ export class RoundAccumulator {
 
   add(r: RequestRecord): void {
     this.total++
+    if (r.resent) this.resent++
     if (r.startedAt < this.firstStart) this.firstStart = r.startedAt
     const end = r.startedAt + r.latencyMs
     if (end > this.lastEnd) this.lastEnd = end
@@ -74,6 +78,8 @@ export class RoundAccumulator {
     if (r.ttftMs !== null) rec.ttft.record(r.ttftMs)
     if (r.tpotMs !== null) rec.tpot.record(r.tpotMs)
     recordGaps(r, this.singleTokenGaps, rec.itl, rec.itlChunk)
+    if (r.noDoneMarker) this.noDoneMarker++
+    if (r.streamed === false) this.notStreamed++
     if (r.cachedTokens !== null) {
       this.cache.add(r.inputTokens, r.cachedTokens)
       if (r.turnIndex === 0) this.firstTurnCache.add(r.inputTokens, r.cachedTokens)
@@ -112,6 +118,8 @@ export class RoundAccumulator {
       errors: [...this.errors.values()].sort((a, b) => b.count - a.count),
     }
     if (this.failedRequests.length > 0) round.failedRequests = [...this.failedRequests]
+    const notes = { resent: this.resent, noDoneMarker: this.noDoneMarker, notStreamed: this.notStreamed }
+    if (notes.resent + notes.noDoneMarker + notes.notStreamed > 0) round.notes = Object.fromEntries(Object.entries(notes).filter(([, n]) => n > 0))
     if (this.meetsSlo) round.goodput = goodput(this.goodRequests, total, this.goodTokens, this.outputTokens, durationS)
     return round
   }

@@ -38,6 +38,8 @@ export function formatRound(round: RoundResult): string {
   if (round.cache.reportedBy > 0 && round.cache.cachedShare !== null) {
     lines.push('', `Server-reported cached prompt tokens: ${round.cache.cachedTokens} / ${round.cache.promptTokens} (${pct(round.cache.cachedShare)}) over ${round.cache.reportedBy} requests`)
   }
+  const notes = noteLines(round)
+  if (notes.length > 0) lines.push('', ...notes)
   if (round.errors.length > 0) lines.push('', ...errorTable(round))
   return lines.join('\n')
 }
@@ -92,4 +94,14 @@ export function formatSpeedups(run: RunResult): string {
 
 function pct(share: number): string {
   return `${(share * 100).toFixed(2)}%`
+}
+
+/** One line per kind of request that succeeded in an unusual way (README, Real servers). */
+function noteLines(round: RoundResult): string[] {
+  const { resent = 0, noDoneMarker = 0, notStreamed = 0 } = round.notes ?? {}
+  const lines: string[] = []
+  if (resent > 0) lines.push(`Note: ${resent} request(s) re-sent on a new connection: the server closed the reused one before answering (timed from the first send)`)
+  if (noDoneMarker > 0) lines.push(`Note: ${noDoneMarker} stream(s) ended after their finish chunk without data: [DONE] (accepted)`)
+  if (notStreamed > 0) lines.push(`Warning: ${notStreamed} streaming request(s) were answered with one JSON body: measured as non-streamed (TTFT = latency, no ITL)`)
+  return lines
 }

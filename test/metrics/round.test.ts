@@ -92,3 +92,22 @@ describe('RoundAccumulator', () => {
     expect(round.metrics.itlChunk?.p99).toBeCloseTo(300, 0)
   })
 })
+
+describe('requests that succeeded in an unusual way', () => {
+  test('re-sent, no [DONE] and non-streamed answers are counted per round and printed', async () => {
+    const { formatRound } = await import('../../src/report/index.ts')
+    const round = summariseRound(id, [record({ resent: true }), record({ noDoneMarker: true }), record({ streamed: false }), record({ streamed: false }), record()])
+    expect(round.notes).toEqual({ resent: 1, noDoneMarker: 1, notStreamed: 2 })
+    const text = formatRound(round)
+    expect(text).toContain('1 request(s) re-sent on a new connection')
+    expect(text).toContain('1 stream(s) ended after their finish chunk without data: [DONE]')
+    expect(text).toContain('Warning: 2 streaming request(s) were answered with one JSON body')
+  })
+
+  test('a plain round has no notes', async () => {
+    const { formatRound } = await import('../../src/report/index.ts')
+    const round = summariseRound(id, [record(), record()])
+    expect(round.notes).toBeUndefined()
+    expect(formatRound(round)).not.toMatch(/^Note:|^Warning:/m)
+  })
+})
