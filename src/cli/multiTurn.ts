@@ -18,6 +18,7 @@ import type { VerdictFlags } from './verdict.ts'
 import { finiteNumber, headerPair, wholeNumber } from './flags.ts'
 import { createProgress } from './progress.ts'
 import { handleInterrupts } from './signals.ts'
+import { printable } from '../printable.ts'
 import { addConnectionOptions, connectionSettings } from './endpointFlags.ts'
 import type { ConnectionFlags } from './endpointFlags.ts'
 
@@ -175,7 +176,8 @@ function validate(baseUrl: string | undefined, flags: MultiTurnFlags): void {
 function preview(r: RequestRecord): string {
   const head = `[${r.sessionId} turn ${r.turnIndex + 1}]`
   if (!r.ok) return `${head} FAILED ${r.error?.kind}: ${r.error?.message}`
-  const text = r.outputText.replace(/\s+/g, ' ').trim()
+  // The model's answer: printed, so no terminal escapes through.
+  const text = printable(r.outputText.replace(/\s+/g, ' ').trim())
   return `${head} TTFT ${r.ttftMs?.toFixed(1) ?? 'n/a'} ms, total ${r.latencyMs.toFixed(1)} ms, ${r.outputTokens} tokens: ${text.length > 100 ? `${text.slice(0, 100)}…` : text}`
 }
 

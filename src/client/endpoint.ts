@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs'
 import { EnvHttpProxyAgent, Pool } from 'undici'
 import type { Dispatcher } from 'undici'
 import { InputError } from '../errors.ts'
+import { printable } from '../printable.ts'
 import type { TransportSummary } from '../types.ts'
 import { Http1Pool } from './http1Pool.ts'
 import type { RequestDispatcher } from './http1Pool.ts'
@@ -120,6 +121,8 @@ export function openEndpoint(options: EndpointOptions): Endpoint {
   const secretNames = new Set(['authorization', 'x-api-key', 'api-key', ...(options.secretHeaders ?? []).map((h) => h.toLowerCase())])
   const secrets = Object.entries(headers).filter(([k]) => secretNames.has(k)).map(([, v]) => v)
   if (options.apiKey) secrets.push(options.apiKey)
+  // user:password in the URL is a credential like the key (run.json and messages carry the redacted URL).
+  if (parsed.password) secrets.push(parsed.password, decodeURIComponent(parsed.password))
   for (const v of [...secrets]) {
     const token = /^bearer\s+(.+)$/i.exec(v)?.[1]
     if (token) secrets.push(token)
@@ -207,7 +210,8 @@ export function baseUrlOf(endpointUrl: string): string {
  */
 export async function firstModelId(endpoint: Endpoint): Promise<string | undefined> {
   const id = (await listModels(endpoint))?.data?.[0]?.id
-  return typeof id === 'string' ? id : undefined
+  // Printed in every summary: no terminal escapes from a server's model list.
+  return typeof id === 'string' ? printable(id) : undefined
 }
 
 /** What `GET <base>/models` answered (OpenAI's list shape), or undefined when it did not answer 200 with JSON. */
@@ -272,9 +276,24 @@ function pick(headers: Record<string, string>, name: string): Record<string, str
   return value === undefined ? {} : { [name]: value }
 }
 
-/** `text` with every secret value replaced by `[redacted]`. */
+/**
+ * `text` with every secret value replaced by `[redacted]`, whatever its case: a server that echoes a key
+ * lower-cased (or a proxy that upper-cases a header) must not carry it into a report.
+ */
 export function redactSecrets(text: string, secrets: readonly string[]): string {
   let out = text
-  for (const secret of secrets) if (out.includes(secret)) out = out.split(secret).join('[redacted]')
+  for (const secret of secrets) {
+    if (secret.length === 0) continue
+    const lower = out.toLowerCase()
+    const needle = secret.toLowerCase()
+    if (!lower.includes(needle)) continue
+    let result = ''
+    let from = 0
+    for (let at = lower.indexOf(needle); at !== -1; at = lower.indexOf(needle, at + needle.length)) {
+      result += out.slice(from, at) + '[redacted]'
+      from = at + needle.length
+    }
+    out = result + out.slice(from)
+  }
   return out
 }

@@ -7,6 +7,7 @@ import type { ChatMessage, ErrorKind, RequestRecord } from '../types.ts'
 import { turnTime } from './turnClock.ts'
 import { listenForAbort, stopListening } from './abortFanOut.ts'
 import { deferPastIo } from './deferPastIo.ts'
+import { printable } from '../printable.ts'
 import { redactSecrets } from './endpoint.ts'
 import type { Endpoint } from './endpoint.ts'
 import { classifyError, kindOfStatus, RequestFailure } from './errors.ts'
@@ -393,8 +394,8 @@ class Exchange implements BytesHandler, SseSink, DecodedSink {
     this.body = undefined
     this.decoder?.close()
     const { ctx, state } = this
-    // A server may echo request headers in an error body: never let a secret through.
-    const failure = failed && ctx.secrets?.length ? { kind: failed.kind, message: redactSecrets(failed.message, ctx.secrets) } : failed
+    // A server may echo request headers in an error body, or put terminal escapes in it: neither gets through.
+    const failure = failed && { kind: failed.kind, message: printable(ctx.secrets?.length ? redactSecrets(failed.message, ctx.secrets) : failed.message) }
     clearTimeout(this.timer)
     if (ctx.signal) stopListening(ctx.signal, this)
     if (failure?.kind === 'rate_limited' && this.retries < (ctx.retries ?? 0) && !ctx.signal?.aborted) {

@@ -5,6 +5,7 @@
 
 import { performance } from 'node:perf_hooks'
 import { request } from 'undici'
+import { printable } from '../printable.ts'
 import type { PrometheusRoundSummary } from '../types.ts'
 import { DEFAULT_METRICS, increase, readSelected, summariseSamples } from './prometheus.ts'
 import type { PrometheusOptions, Reading } from './prometheus.ts'
@@ -51,7 +52,7 @@ export async function scrape(url: string, timeoutMs = 5000): Promise<ScrapeResul
     return connectionFailure(url, error, timeoutMs)
   }
   if (res.statusCode !== 200) {
-    const body = text.replace(/\s+/g, ' ').trim().slice(0, 160)
+    const body = printable(text.replace(/\s+/g, ' ').trim().slice(0, 160))
     return failed('status', `${url} answered HTTP ${res.statusCode}${body ? ` (${body})` : ''}; expected 200 with the Prometheus text format`)
   }
   if (/json|html/i.test(contentType)) {

@@ -77,3 +77,19 @@ describe('--proxy reaches every command', () => {
     expect(r.stderr).toMatch(/--proxy/)
   })
 })
+
+describe('credentials in the endpoint URL', () => {
+  test('reach no output file and no console line', async () => {
+    const s = await sseServer({})
+    cleanups.push(() => s.close())
+    const out = join(dir, 'userinfo')
+    const url = s.url.replace('http://', 'http://alice:Pl4nted-S3cret@')
+    const r = await runCli(['run', '--endpoint', url, '--allow-unverified-cold-round', '--dataset', 'datasets/example.jsonl', '--num-samples', '2', '--save-requests', '--no-progress', '--output-dir', out], { env: noProxyEnv })
+    expect(r.code).toBe(0)
+    expect(`${r.stdout}${r.stderr}`).not.toContain('Pl4nted-S3cret')
+    const { readdirSync } = await import('node:fs')
+    const files = readdirSync(out)
+    expect(files.length).toBeGreaterThan(2)
+    for (const file of files) expect(readFileSync(join(out, file), 'utf8'), file).not.toContain('Pl4nted-S3cret')
+  })
+})
