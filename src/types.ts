@@ -35,6 +35,7 @@ export type ErrorKind =
   | 'rate_limited'
   | 'malformed_stream'
   | 'incomplete_stream'
+  | 'response_too_large'
   | 'bad_content_type'
   | 'context_too_long'
   | 'interrupted'
@@ -95,6 +96,8 @@ export interface RequestRecord {
    * closed by the server before any response byte (the server never saw it). Timed from the first send.
    */
   resent?: true
+  /** The server's `usage` was implausible (negative, fractional, over 10^8): counted with the tokenizer instead. */
+  usageRejected?: true
   /**
    * The event stream ended with its body, after a chunk with a finish_reason, without `data: [DONE]`:
    * accepted as complete (some servers and proxies omit the marker), its latency running to the end of the body.

@@ -73,6 +73,12 @@ export function requestContext(
 
 /** Largest error body kept in a message. */
 const MAX_ERROR_BODY = 300
+/**
+ * Most bytes of generated text (or of a whole JSON answer) a response may carry: far above any real
+ * answer (a million tokens is ~4 MB), and small enough that reading and counting it cannot hold the event
+ * loop for long. Past it the request fails as `response_too_large`.
+ */
+export const MAX_RESPONSE_TEXT_BYTES = 16 * 1024 * 1024
 /** Longest Retry-After honoured, so a misbehaving server cannot park the run. */
 const MAX_RETRY_AFTER_MS = 60_000
 
@@ -302,6 +308,10 @@ class Exchange implements BytesHandler, SseSink, DecodedSink {
   /** A JSON body is kept whole; an error body, its start. */
   private collect(buf: Buffer, start: number, end: number): void {
     if (this.mode !== 'json' && this.collectedBytes >= MAX_ERROR_BODY * 4) return
+    if (this.collectedBytes + end - start > MAX_RESPONSE_TEXT_BYTES) {
+      this.abort({ kind: 'response_too_large', message: `the JSON answer is over ${MAX_RESPONSE_TEXT_BYTES / (1024 * 1024)} MB` })
+      return
+    }
     ;(this.collected ??= []).push(Buffer.from(buf.subarray(start, end)))
     this.collectedBytes += end - start
   }
@@ -611,6 +621,7 @@ class ResponseState {
   private reserve(n: number): void {
     const size = this.textBytes?.length ?? 0
     if (this.textLength + n <= size) return
+    if (this.textLength + n > MAX_RESPONSE_TEXT_BYTES) throw new RequestFailure('response_too_large', `the generated text is over ${MAX_RESPONSE_TEXT_BYTES / (1024 * 1024)} MB`)
     const grown = Buffer.allocUnsafe(Math.max(256, size * 2, this.textLength + n))
     this.textBytes?.copy(grown, 0, 0, this.textLength)
     this.textBytes = grown
@@ -626,6 +637,10 @@ class ResponseState {
     meta: RequestMeta,
     end: RecordEnd,
   ): RequestRecord {
+    // Implausible usage (negative, fractional, 1e308) is not believed: the tokenizer counts instead.
+    const usageRejected = !plausibleCount(this.promptTokens) || !plausibleCount(this.completionTokens)
+    if (!plausibleCount(this.promptTokens)) this.promptTokens = null
+    if (!plausibleCount(this.completionTokens)) this.completionTokens = null
     const inputFromUsage = this.promptTokens !== null
     const outputFromUsage = this.completionTokens !== null
     const inputTokens = this.promptTokens ?? messages.reduce((n, m) => n + ctx.tokenizer.count(m.content), 0)
@@ -677,11 +692,20 @@ class ResponseState {
     if (end.queuedMs >= 0.05) record.queuedMs = end.queuedMs
     if (this.perChunkUsage && this.tokenChunks === this.chunks && this.chunks > 0) record.chunkTokens = this.chunkTokens
     if (cachedTokenSource) record.cachedTokenSource = cachedTokenSource
+    if (usageRejected) record.usageRejected = true
     if (this.noDoneMarker) record.noDoneMarker = true
     if (!this.streamed) record.streamed = false
     if (end.failure) record.error = end.failure
     return record
   }
+}
+
+/** Most tokens a usage count may claim: beyond any context window. */
+const MAX_PLAUSIBLE_TOKENS = 100_000_000
+
+/** A server's token count fluxperf believes: absent, or a whole number from 0 to 10^8. */
+function plausibleCount(n: number | null): boolean {
+  return n === null || (Number.isSafeInteger(n) && n >= 0 && n <= MAX_PLAUSIBLE_TOKENS)
 }
 
 function parseRetryAfter(value: string | string[] | undefined): number | undefined {

@@ -14,6 +14,8 @@
  * are copied only for a line split across chunks.
  */
 
+import { RequestFailure } from './errors.ts'
+
 /** Called for each dispatched event with the arrival time of the bytes that completed it. */
 export type SseEventHandler = (data: string, event: string | undefined, receivedAt: number) => void
 
@@ -39,6 +41,9 @@ export interface SseSink {
   onSseEvent(data: string, event: string | undefined, receivedAt: number): void
   onSseBytes?(buf: Buffer, start: number, end: number, receivedAt: number): boolean
 }
+
+/** Longest SSE line accepted (an event's JSON chunk is a few hundred bytes). */
+export const MAX_LINE_BYTES = 8 * 1024 * 1024
 
 export class SseParser {
   private readonly sink: SseSink
@@ -110,6 +115,10 @@ export class SseParser {
       if (start >= end) break
     }
     if (start < end) {
+      // A line without end would grow (and be copied again at every read) for as long as the server sends.
+      if ((this.pending?.length ?? 0) + end - start > MAX_LINE_BYTES) {
+        throw new RequestFailure('response_too_large', `a stream line is over ${MAX_LINE_BYTES / (1024 * 1024)} MB without a line break`)
+      }
       // Copy: the caller may reuse its buffer.
       const rest = Buffer.from(buf.subarray(start, end))
       this.pending = this.pending === null ? rest : Buffer.concat([this.pending, rest])

@@ -7,13 +7,15 @@ export type DatasetShape = 'jsonl' | 'array' | 'empty'
 /**
  * Checks that `path` is a readable regular file and reports its shape from the first non-blank byte
  * (after an optional UTF-8 BOM): `[` is a JSON array, anything else is JSONL, nothing is `empty`.
- * Missing files, directories and unreadable files throw {@link InputError} naming the path.
+ * Missing files, directories, pipes and devices, and unreadable files throw {@link InputError} naming the path.
  */
 export async function inspectDatasetFile(path: string): Promise<{ shape: DatasetShape; size: number }> {
   let size: number
   try {
     const info = await stat(path)
     if (info.isDirectory()) throw new InputError('is a directory; expected a dataset file (JSONL or a JSON array)', path)
+    // A FIFO, socket or device would block the read forever (and ignore Ctrl-C): only regular files.
+    if (!info.isFile()) throw new InputError('is not a regular file (a pipe, socket or device); expected a dataset file (JSONL or a JSON array)', path)
     size = info.size
   } catch (error) {
     throw fileError(error, path)

@@ -126,3 +126,21 @@ describe('generated files', () => {
 function escape(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
 }
+
+describe('a dataset that is not a regular file', () => {
+  it('a FIFO is refused at once naming the path (reading it would block forever)', async () => {
+    const { execFileSync } = await import('node:child_process')
+    const { mkdtempSync, rmSync } = await import('node:fs')
+    const { tmpdir } = await import('node:os')
+    const { join } = await import('node:path')
+    const { loadDataset } = await import('../../src/data/index.ts')
+    const dir = mkdtempSync(join(tmpdir(), 'fluxperf-fifo-'))
+    const fifo = join(dir, 'data.jsonl')
+    execFileSync('mkfifo', [fifo])
+    try {
+      await expect(loadDataset(fifo)).rejects.toThrow(/not a regular file/)
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
+  })
+})

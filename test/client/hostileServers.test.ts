@@ -1,0 +1,117 @@
+import { createServer } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { afterEach, describe, expect, test } from 'vitest'
+import { openEndpoint, redactSecrets, requestContext, sendRequest } from '../../src/client/index.ts'
+import { printable } from '../../src/printable.ts'
+import { getTokenizer } from '../../src/tokens/index.ts'
+
+const cleanups: (() => Promise<void>)[] = []
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup()
+})
+
+/** A server that answers every POST with `status` and the body `answer(request headers)`. */
+async function echoServer(status: number, answer: (headers: Record<string, unknown>) => string): Promise<number> {
+  const server = createServer((req, res) => {
+    res.writeHead(status, { 'content-type': 'application/json' })
+    res.end(answer(req.headers))
+  })
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
+  cleanups.push(async () => {
+    server.closeAllConnections()
+    await new Promise((r) => server.close(r))
+  })
+  return (server.address() as AddressInfo).port
+}
+
+async function failOnce(url: string, apiKey?: string): Promise<string> {
+  const endpoint = openEndpoint({ url, apiKey, proxy: false })
+  cleanups.push(() => endpoint.close())
+  const ctx = requestContext(endpoint, { model: 'm' }, await getTokenizer())
+  const r = await sendRequest(ctx, [{ role: 'user', content: 'q' }], { id: '1', index: 0, sessionId: 's', turnIndex: 0, round: 1, concurrency: 1 })
+  expect(r.ok).toBe(false)
+  return r.error?.message ?? ''
+}
+
+test('a key the server echoes lower-cased is redacted all the same', async () => {
+  const port = await echoServer(401, (h) => JSON.stringify({ error: `bad token ${String(h['authorization']).toLowerCase()}` }))
+  const message = await failOnce(`http://127.0.0.1:${port}/v1/chat/completions`, 'sk-SECRET-Abc123')
+  expect(message).toContain('[redacted]')
+  expect(message.toLowerCase()).not.toContain('sk-secret-abc123')
+})
+
+test('the password of a URL is a secret: redacted from a message that echoes it', async () => {
+  const port = await echoServer(403, (h) => JSON.stringify({ error: `auth was ${String(h['authorization'] ?? '')} for p4ssw0rd-xyz` }))
+  const message = await failOnce(`http://user:p4ssw0rd-xyz@127.0.0.1:${port}/v1/chat/completions`)
+  expect(message).not.toContain('p4ssw0rd-xyz')
+})
+
+test('terminal escapes and bells in a server\'s error body never reach a message', async () => {
+  const port = await echoServer(500, () => 'boom \u001b]0;pwned\u0007\u001b[2J\u001b[32mPASSED\u001b[0m \u009b31m')
+  const message = await failOnce(`http://127.0.0.1:${port}/v1/chat/completions`)
+  expect(message).toMatch(/^HTTP 500: boom/)
+  expect(message).not.toMatch(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/)
+})
+
+test('redactSecrets and printable, case by case', () => {
+  expect(redactSecrets('Key ABCdef and abcDEF and abcdef', ['abcdef'])).toBe('Key [redacted] and [redacted] and [redacted]')
+  expect(redactSecrets('nothing here', ['abcdef'])).toBe('nothing here')
+  expect(printable('a\u001b[31mb\tc\nd\u0007')).toBe('a?[31mb\tc\nd?')
+})
+
+describe('responses too large to be real', () => {
+  test('a line without end is cut at the limit as response_too_large, not buffered without bound', async () => {
+    const { createServer: raw } = await import('node:net')
+    const server = raw((socket) => {
+      socket.on('error', () => undefined)
+      socket.once('data', () => {
+        socket.write('HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\n\r\n')
+        const block = Buffer.alloc(1024 * 1024, 0x61)
+        const head = Buffer.from(`${(block.length + 6).toString(16)}\r\ndata: `)
+        socket.write(Buffer.concat([head, block, Buffer.from('\r\n')]))
+        const more = Buffer.concat([Buffer.from(`${block.length.toString(16)}\r\n`), block, Buffer.from('\r\n')])
+        let sent = 1
+        const pump = (): void => {
+          while (sent < 12 && !socket.destroyed) {
+            sent++
+            if (!socket.write(more)) return void socket.once('drain', pump)
+          }
+        }
+        pump()
+      })
+    })
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
+    cleanups.push(async () => {
+      await new Promise((r) => server.close(r))
+    })
+    const endpoint = openEndpoint({ url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1/chat/completions`, proxy: false })
+    cleanups.push(() => endpoint.close())
+    const ctx = requestContext(endpoint, { model: 'm' }, await getTokenizer())
+    const r = await sendRequest(ctx, [{ role: 'user', content: 'q' }], { id: '1', index: 0, sessionId: 's', turnIndex: 0, round: 1, concurrency: 1 })
+    expect(r).toMatchObject({ ok: false, error: { kind: 'response_too_large' } })
+    expect(r.error?.message).toMatch(/over 8 MB without a line break/)
+  })
+})
+
+describe('implausible usage', () => {
+  test('negative or absurd token counts are not believed: the tokenizer counts, and the record says so', async () => {
+    const chunk = (o: object): string => `data: ${JSON.stringify(o)}\n\n`
+    const body = chunk({ choices: [{ index: 0, delta: { content: 'hello there' } }] })
+      + chunk({ choices: [{ index: 0, delta: {}, finish_reason: 'stop' }], usage: { prompt_tokens: -5, completion_tokens: 1e308, total_tokens: 1e308 } })
+      + 'data: [DONE]\n\n'
+    const server = createServer((_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/event-stream' })
+      res.end(body)
+    })
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
+    cleanups.push(async () => {
+      server.closeAllConnections()
+      await new Promise((r) => server.close(r))
+    })
+    const endpoint = openEndpoint({ url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1/chat/completions`, proxy: false })
+    cleanups.push(() => endpoint.close())
+    const ctx = requestContext(endpoint, { model: 'm' }, await getTokenizer())
+    const r = await sendRequest(ctx, [{ role: 'user', content: 'one two three' }], { id: '1', index: 0, sessionId: 's', turnIndex: 0, round: 1, concurrency: 1 })
+    expect(r).toMatchObject({ ok: true, usageRejected: true, inputTokenSource: 'tokenizer', outputTokenSource: 'tokenizer', inputTokens: 3, outputTokens: 2 })
+  })
+})
