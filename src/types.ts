@@ -39,6 +39,7 @@ export type ErrorKind =
   | 'bad_content_type'
   | 'context_too_long'
   | 'interrupted'
+  | 'client_error'
   | 'other'
 
 /** Where a token count came from. */

@@ -24,6 +24,11 @@ const byCode: Record<string, ErrorKind> = {
   EAI_AGAIN: 'dns_failed',
   EAI_NONAME: 'dns_failed',
   EHOSTUNREACH: 'connection_refused',
+  // The client's own resources, not the server's fault.
+  EMFILE: 'client_error',
+  ENFILE: 'client_error',
+  EADDRNOTAVAIL: 'client_error',
+  ENOBUFS: 'client_error',
   ENETUNREACH: 'connection_refused',
 }
 
@@ -38,6 +43,8 @@ export function classifyError(error: unknown, url: string): { kind: ErrorKind; m
   switch (kind) {
     case 'connection_refused':
       return { kind, message: `cannot connect to ${url} (${code ?? base})` }
+    case 'client_error':
+      return { kind, message: `the client ran out of ${code === 'EADDRNOTAVAIL' ? 'local ports' : 'file descriptors or buffers'} (${code}): raise the limit (ulimit -n), or lower the concurrency; not a server failure` }
     case 'dns_failed':
       return { kind, message: `cannot resolve the host of ${url}: DNS lookup failed (${code}${hostOf(err) ? ` for ${hostOf(err)}` : ''})` }
     case 'server_disconnected':

@@ -59,16 +59,24 @@ export function parseYamlText(text: string, path: string, what: string): YamlFil
     const offset = (node as { range?: [number, number, number] } | null)?.range?.[0]
     return offset === undefined ? 1 : lineCounter.linePos(offset).line
   }
-  return { path, root: convert(doc, doc.contents, lineOf, path, 0) }
+  return { path, root: convert(doc, doc.contents, lineOf, path, 0, { left: MAX_YAML_VALUES }) }
 }
 
-function convert(doc: Document, node: unknown, lineOf: (n: unknown) => number, path: string, depth: number): YamlNode {
+/**
+ * Most values a recipe may expand to, aliases resolved: aliases are expanded here, not by the yaml
+ * library, so its own limit never applies, and a "billion laughs" file (each alias a list of the previous
+ * one ten times) would grow to gigabytes. A real recipe has a few hundred.
+ */
+export const MAX_YAML_VALUES = 100_000
+
+function convert(doc: Document, node: unknown, lineOf: (n: unknown) => number, path: string, depth: number, budget: { left: number }): YamlNode {
   const line = lineOf(node)
   if (depth > 50) throw new InputError('YAML nested too deeply (or an alias refers to itself)', `${path}:${line}`)
+  if (--budget.left < 0) throw new InputError(`the YAML expands to more than ${MAX_YAML_VALUES} values once its aliases are resolved (an alias bomb?)`, `${path}:${line}`)
   if (isAlias(node)) {
     const target = node.resolve(doc)
     if (!target) throw new InputError(`unknown alias *${node.source}`, `${path}:${line}`)
-    const resolved = convert(doc, target, lineOf, path, depth + 1)
+    const resolved = convert(doc, target, lineOf, path, depth + 1, budget)
     return { ...resolved, line }
   }
   if (isMap(node)) {
@@ -80,12 +88,12 @@ function convert(doc: Document, node: unknown, lineOf: (n: unknown) => number, p
       if (key === '<<') throw new InputError('merge keys (<<) are not supported; repeat the settings, or use an alias for a whole value', `${path}:${keyLine}`)
       const value: YamlNode = pair.value === null || pair.value === undefined
         ? { kind: 'scalar', value: null, line: keyLine }
-        : convert(doc, pair.value, lineOf, path, depth + 1)
+        : convert(doc, pair.value, lineOf, path, depth + 1, budget)
       entries.push({ key: String(key), keyLine, value })
     }
     return { kind: 'map', entries, line }
   }
-  if (isSeq(node)) return { kind: 'seq', items: node.items.map((item) => convert(doc, item, lineOf, path, depth + 1)), line }
+  if (isSeq(node)) return { kind: 'seq', items: node.items.map((item) => convert(doc, item, lineOf, path, depth + 1, budget)), line }
   if (isScalar(node)) {
     const v = node.value
     if (v === null || v === undefined) return { kind: 'scalar', value: null, line }

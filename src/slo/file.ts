@@ -37,7 +37,14 @@ export async function loadSloFile(path: string): Promise<SloSpec> {
     const offset = offsetOf(doc, keyPath)
     return offset === undefined ? undefined : `${path}:${lineCounter.linePos(offset).line}`
   }
-  return parseSlo(doc.toJS(), path, { locate })
+  let value: unknown
+  try {
+    // yaml's own alias limit (maxAliasCount) stops a "billion laughs" file here.
+    value = doc.toJS()
+  } catch (error) {
+    throw new InputError(`YAML cannot be expanded: ${(error as Error).message} (an alias bomb?)`, path)
+  }
+  return parseSlo(value, path, { locate })
 }
 
 /** Start offset of the deepest node found along `keyPath` (the key itself for mapping entries). */

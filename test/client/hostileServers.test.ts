@@ -115,3 +115,12 @@ describe('implausible usage', () => {
     expect(r).toMatchObject({ ok: true, usageRejected: true, inputTokenSource: 'tokenizer', outputTokenSource: 'tokenizer', inputTokens: 3, outputTokens: 2 })
   })
 })
+
+describe('the client\'s own limits', () => {
+  test.each(['EMFILE', 'ENFILE', 'EADDRNOTAVAIL'])('%s is a client_error that says what to raise, not a server failure', async (code) => {
+    const { classifyError } = await import('../../src/client/errors.ts')
+    const failure = classifyError(Object.assign(new Error(`connect ${code}`), { code }), 'http://127.0.0.1:1/v1/chat/completions')
+    expect(failure.kind).toBe('client_error')
+    expect(failure.message).toMatch(/ulimit -n|concurrency/)
+  })
+})

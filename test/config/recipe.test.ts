@@ -1,3 +1,4 @@
+import { fileURLToPath } from 'node:url'
 import { existsSync } from 'node:fs'
 import { describe, expect, test } from 'vitest'
 import { runCommand } from '../../src/cli/run.ts'
@@ -178,5 +179,22 @@ describe('resolving a stage', () => {
     const r = recipe('server:\n  command: [my server, --flag, "${V:-a b}"]\n  health_url: http://h:1/health\nglobal:\n  endpoint: http://h:1/v1/chat/completions\n  dataset: d\n')
     const stage = resolveStage(r, r.stages[0] as Recipe['stages'][number], table, {}, (g) => g ?? 'results', () => false)
     expect(stage.server?.argv).toEqual(['my server', '--flag', 'a b'])
+  })
+})
+
+describe('a "billion laughs" YAML', () => {
+  const bomb = fileURLToPath(new URL('../../fixtures/bad/yaml-alias-bomb.yaml', import.meta.url))
+
+  test('as a recipe: refused at its line once it expands past the limit, exit 2', async () => {
+    const { readYamlFile } = await import('../../src/config/yamlTree.ts')
+    await expect(readYamlFile(bomb, 'recipe')).rejects.toThrow(/yaml-alias-bomb\.yaml:\d+: the YAML expands to more than 100000 values/)
+  })
+
+  test('as an SLO file: an input error naming the file, not a crash', async () => {
+    const { loadSloFile } = await import('../../src/slo/index.ts')
+    const { InputError } = await import('../../src/errors.ts')
+    const failure = await loadSloFile(bomb).catch((e: unknown) => e)
+    expect(failure).toBeInstanceOf(InputError)
+    expect(String((failure as Error).message)).toMatch(/alias bomb/)
   })
 })
