@@ -74,11 +74,11 @@ export function requestContext(
 /** Largest error body kept in a message. */
 const MAX_ERROR_BODY = 300
 /**
- * Most bytes of generated text (or of a whole JSON answer) a response may carry: far above any real
- * answer (a million tokens is ~4 MB), and small enough that reading and counting it cannot hold the event
- * loop for long. Past it the request fails as `response_too_large`.
+ * Most bytes of generated text (or of a whole JSON answer) a response may carry: above any real answer
+ * (128k tokens are ~0.5 MB), and small enough that counting it when the server reports no usage holds the
+ * event loop for seconds at worst, not minutes. Past it the request fails as `response_too_large`.
  */
-export const MAX_RESPONSE_TEXT_BYTES = 16 * 1024 * 1024
+export const MAX_RESPONSE_TEXT_BYTES = 2 * 1024 * 1024
 /** Longest Retry-After honoured, so a misbehaving server cannot park the run. */
 const MAX_RETRY_AFTER_MS = 60_000
 

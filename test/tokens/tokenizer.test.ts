@@ -19,7 +19,7 @@ test('a 100,000-character word is counted in slices, round-trips, and is close t
   const word = 'ab'.repeat(50_000)
   const tokens = tokenizer.encode(word)
   expect(tokenizer.decode(tokens)).toBe(word)
-  // Each 256-character slice of "abab…" is whole tokens of "ab"-pairs; at most one token per slice differs.
+  // Each MAX_RUN-character slice of "abab…" is encoded alone; at most one token per slice differs.
   const sliced = Math.ceil(word.length / MAX_RUN)
   const perSlice = tokenizer.count('ab'.repeat(MAX_RUN / 2))
   expect(Math.abs(tokens.length - sliced * perSlice)).toBeLessThanOrEqual(sliced)
