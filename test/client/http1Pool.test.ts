@@ -4,6 +4,7 @@ import type { Dispatcher } from 'undici'
 import { afterEach, describe, expect, test, vi } from 'vitest'
 import { classifyError } from '../../src/client/errors.ts'
 import { Http1Pool } from '../../src/client/http1Pool.ts'
+import { onRequests } from '../helpers/rawRequests.ts'
 
 interface RawServer {
   origin: string
@@ -46,21 +47,9 @@ async function rawServer(answer: (socket: Socket, head: string, body: string) =>
     state.peakOpen = Math.max(state.peakOpen, sockets.size)
     socket.once('close', () => sockets.delete(socket))
     socket.on('error', () => undefined)
-    let pending = ''
-    socket.setEncoding('latin1')
-    socket.on('data', (data: string) => {
-      pending += data
-      for (;;) {
-        const end = pending.indexOf('\r\n\r\n')
-        if (end === -1) return
-        const head = pending.slice(0, end)
-        const length = Number(/\r\ncontent-length: *(\d+)/i.exec(head)?.[1] ?? 0)
-        if (pending.length < end + 4 + length) return
-        const body = pending.slice(end + 4, end + 4 + length)
-        pending = pending.slice(end + 4 + length)
-        state.heads.push(head)
-        answer(socket, head, body)
-      }
+    onRequests(socket, (head, body) => {
+      state.heads.push(head)
+      answer(socket, head, body)
     })
   })
   servers.push(state)

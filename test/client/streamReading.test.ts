@@ -10,6 +10,7 @@ import { constants, createBrotliCompress, createDeflate, createDeflateRaw, creat
 import type { Transform } from 'node:stream'
 import { Pool } from 'undici'
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest'
+import { onRequests } from '../helpers/rawRequests.ts'
 import { SseParser } from '../../src/client/sse.ts'
 import { startMockServer } from '../../src/mock/index.ts'
 import type { MockServer } from '../../src/mock/index.ts'
@@ -38,16 +39,8 @@ async function scripted(script: Step[]): Promise<ScriptedServer> {
     socket.once('close', () => sockets.delete(socket))
     socket.on('error', () => undefined)
     socket.setNoDelay(true)
-    let received = ''
-    socket.setEncoding('latin1')
-    socket.on('data', async (data: string) => {
-      received += data
-      const end = received.indexOf('\r\n\r\n')
-      if (end === -1) return
-      const length = Number(/\r\ncontent-length: *(\d+)/i.exec(received.slice(0, end))?.[1] ?? 0)
-      if (received.length < end + 4 + length) return
-      heads.push(received.slice(0, end))
-      received = ''
+    onRequests(socket, async (head) => {
+      heads.push(head)
       for (const step of script) {
         if (socket.destroyed) return
         if (typeof step === 'number') await new Promise((resolve) => setTimeout(resolve, step))

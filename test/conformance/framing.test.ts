@@ -12,6 +12,7 @@ import { Pool } from 'undici'
 import type { Dispatcher } from 'undici'
 import fc from 'fast-check'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
+import { onRequests } from '../helpers/rawRequests.ts'
 import { Http1Pool } from '../../src/client/http1Pool.ts'
 import { MAX_HEADER_BYTES, ResponseReader } from '../../src/client/http1Response.ts'
 
@@ -199,16 +200,8 @@ beforeAll(async () => {
     socket.once('close', () => sockets.delete(socket))
     socket.on('error', () => undefined)
     socket.setNoDelay(true)
-    let received = ''
-    socket.setEncoding('latin1')
-    socket.on('data', async (data: string) => {
-      received += data
-      const end = received.indexOf('\r\n\r\n')
-      if (end === -1) return
-      const length = Number(/\r\ncontent-length: *(\d+)/i.exec(received.slice(0, end))?.[1] ?? 0)
-      if (received.length < end + 4 + length) return
-      const index = Number(/^POST \/(\d+) /.exec(received)?.[1])
-      received = ''
+    onRequests(socket, async (head) => {
+      const index = Number(/^POST \/(\d+) /.exec(head)?.[1])
       const pieces = cases[index]?.wire ?? ['HTTP/1.1 500 No Such Case\r\ncontent-length: 0\r\n\r\n']
       for (const [i, piece] of pieces.entries()) {
         if (i > 0) await new Promise((resolve) => setTimeout(resolve, 15))

@@ -1,6 +1,7 @@
 import { createServer } from 'node:net'
 import type { AddressInfo, Server, Socket } from 'node:net'
 import { createServer as createTlsServer } from 'node:tls'
+import { onRequests } from './rawRequests.ts'
 
 /**
  * How a conformance server treats its connections: each option imitates a real serving stack that
@@ -55,7 +56,6 @@ export async function sseServer(policy: ConnectionPolicy = {}): Promise<SseServe
     socket.on('error', () => undefined)
     let served = 0
     let closing = false
-    let pending = ''
     let idle: ReturnType<typeof setTimeout> | undefined
     const armIdle = (): void => {
       if (policy.idleTimeoutMs === undefined) return
@@ -65,53 +65,37 @@ export async function sseServer(policy: ConnectionPolicy = {}): Promise<SseServe
       }, policy.idleTimeoutMs)
     }
     armIdle()
-    socket.setEncoding('latin1')
-    socket.on('data', (data: string) => {
+    onRequests(socket, (head) => {
       // Like a server that has decided to close: whatever arrives now is never read.
-      if (closing) return
+      if (closing || socket.destroyed) return
       clearTimeout(idle)
-      pending += data
-      for (;;) {
-        const end = pending.indexOf('\r\n\r\n')
-        if (end === -1) return
-        const head = pending.slice(0, end)
-        const length = Number(/\r\ncontent-length: *(\d+)/i.exec(head)?.[1] ?? 0)
-        if (pending.length < end + 4 + length) return
-        pending = pending.slice(end + 4 + length)
-        if (policy.drop?.({ reused: served > 0, index: requests++ })) {
-          dropped++
-          socket.destroy()
-          return
-        }
-        served++
-        if (head.startsWith('POST /reset_prefix_cache')) {
-          resets++
-          socket.write('HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n')
-          armIdle()
-          continue
-        }
-        if (head.startsWith('GET /v1/models')) {
-          const body = JSON.stringify({ object: 'list', data: [{ id: 'conformance-model', owned_by: policy.ownedBy ?? 'conformance' }] })
-          socket.write(`HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: ${body.length}\r\n\r\n${body}`)
-          armIdle()
-          continue
-        }
-        if (!head.startsWith('POST ')) {
-          // Engine probes (/metrics, /info, ...): not this server's.
-          socket.write('HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\n\r\n')
-          armIdle()
-          continue
-        }
+      if (policy.drop?.({ reused: served > 0, index: requests++ })) {
+        dropped++
+        socket.destroy()
+        return
+      }
+      served++
+      if (head.startsWith('POST /reset_prefix_cache')) {
+        resets++
+        socket.write('HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n')
+      } else if (head.startsWith('GET /v1/models')) {
+        const body = JSON.stringify({ object: 'list', data: [{ id: 'conformance-model', owned_by: policy.ownedBy ?? 'conformance' }] })
+        socket.write(`HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: ${body.length}\r\n\r\n${body}`)
+      } else if (!head.startsWith('POST ')) {
+        // Engine probes (/metrics, /info, ...): not this server's.
+        socket.write('HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\n\r\n')
+      } else {
         answered++
-        socket.write(streamedAnswer(policy, /\r\nconnection: *close/i.test(head)))
-        if (policy.closeAfterResponse || /\r\nconnection: *close/i.test(head)) {
+        const close = /\r\nconnection: *close/i.test(head)
+        socket.write(streamedAnswer(policy, close))
+        if (policy.closeAfterResponse || close) {
           closing = true
           if (policy.closeDelayMs) setTimeout(() => socket.destroy(), policy.closeDelayMs)
           else socket.end()
           return
         }
-        armIdle()
       }
+      armIdle()
     })
   }
   const server: Server = policy.tls ? createTlsServer(policy.tls, onConnection) : createServer(onConnection)
