@@ -147,7 +147,7 @@ async function cpuSince(start: { usage: NodeJS.CpuUsage; spinMs: number }): Prom
 
 /** The bench server reports usage (unless --no-usage, which loads the real tokenizer): never consulted. */
 let noUsage = false
-const noTokenizer = { encoding: 'o200k_base' as const, encode: () => [], decode: () => '', count: () => 0, truncate: (t: string) => t }
+const noTokenizer = { encoding: 'o200k_base' as const, encode: () => [], decode: () => '', count: () => 0, countLater: async () => 0, truncate: (t: string) => t }
 
 const MESSAGES = [{ role: 'user' as const, content: 'bench' }]
 let seq = 0

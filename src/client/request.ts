@@ -426,6 +426,15 @@ class Exchange implements BytesHandler, SseSink, DecodedSink {
   }
 
   private settle(end: RecordEnd): void {
+    const { state } = this
+    // A long answer without usage is counted in slices that yield, so no answer can hold the loop.
+    if (state.precountedOutput === null && state.outputNeedsCounting() && state.textByteLength > COUNT_LATER_BYTES) {
+      this.ctx.tokenizer.countLater(state.text).then((n) => {
+        state.precountedOutput = n
+        this.settle(end)
+      }, this.reject)
+      return
+    }
     let record: RequestRecord
     try {
       record = this.state.toRecord(this.ctx, this.messages, this.meta, end)
@@ -486,6 +495,8 @@ class ResponseState {
   /** The generated text as UTF-8 bytes: appending a token's bytes allocates nothing on the JS heap. */
   private textBytes: Buffer | null = null
   private textLength = 0
+  /** Output tokens counted before the record is built (countLater, for long usage-less answers). */
+  precountedOutput: number | null = null
   finishReason: string | null = null
   promptTokens: number | null = null
   completionTokens: number | null = null
@@ -627,6 +638,15 @@ class ResponseState {
     this.textBytes = grown
   }
 
+  get textByteLength(): number {
+    return this.textLength
+  }
+
+  /** The server gave no believable output-token count: the tokenizer must count the text. */
+  outputNeedsCounting(): boolean {
+    return this.completionTokens === null || !plausibleCount(this.completionTokens)
+  }
+
   get text(): string {
     return this.textBytes === null ? '' : this.textBytes.toString('utf8', 0, this.textLength)
   }
@@ -645,7 +665,7 @@ class ResponseState {
     const outputFromUsage = this.completionTokens !== null
     const inputTokens = this.promptTokens ?? messages.reduce((n, m) => n + ctx.tokenizer.count(m.content), 0)
     const text = this.text
-    const outputTokens = this.completionTokens ?? ctx.tokenizer.count(text)
+    const outputTokens = this.completionTokens ?? this.precountedOutput ?? ctx.tokenizer.count(text)
     let cachedTokens: number | null = null
     let cachedTokenSource: RequestRecord['cachedTokenSource']
     if (this.cachedTokens !== null) {
@@ -699,6 +719,9 @@ class ResponseState {
     return record
   }
 }
+
+/** Answers longer than this (bytes) without usage are counted in slices that yield (countLater). */
+const COUNT_LATER_BYTES = 64 * 1024
 
 /** Most tokens a usage count may claim: beyond any context window. */
 const MAX_PLAUSIBLE_TOKENS = 100_000_000

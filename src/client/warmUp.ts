@@ -119,7 +119,7 @@ async function warm(kind: ApiKind, run: RequestContext | undefined): Promise<voi
         generation: { model: 'warm-up', maxTokens: WARM_TOKENS },
         timeoutMs: 30_000,
         closeConnection: false,
-        tokenizer: { encoding: 'o200k_base', encode: () => [], decode: () => '', count: () => 0, truncate: (t: string) => t },
+        tokenizer: { encoding: 'o200k_base', encode: () => [], decode: () => '', count: () => 0, countLater: async () => 0, truncate: (t: string) => t },
       }
   // Answers without usage make the client count tokens (with the run's tokenizer), in some rounds.
   const noUsage = (c: RequestContext): RequestContext => (run ? { ...c, path: `${c.path}/no-usage` } : c)

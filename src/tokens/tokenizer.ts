@@ -10,6 +10,12 @@ export interface Tokenizer {
   encode(text: string): number[]
   decode(tokens: number[]): string
   count(text: string): number
+  /**
+   * Counts a long text in slices, yielding to the event loop between them, so timers, aborts and Ctrl-C
+   * still run while a large answer is counted. Slices end at white space where there is some, so the
+   * count equals {@link count}'s for natural text.
+   */
+  countLater(text: string): Promise<number>
   /** The text cut to at most `maxTokens` tokens (keeps the start). */
   truncate(text: string, maxTokens: number): string
 }
@@ -80,6 +86,16 @@ function makeTokenizer(encoding: EncodingName, bpe: Tiktoken): Tokenizer {
     encode,
     decode: (tokens) => bpe.decode(tokens),
     count: (text) => (text.length === 0 ? 0 : encode(text).length),
+    async countLater(text) {
+      let total = 0
+      for (let from = 0; from < text.length;) {
+        const to = sliceEnd(text, from)
+        total += encode(text.slice(from, to)).length
+        from = to
+        if (from < text.length) await new Promise<void>((resolve) => setImmediate(resolve))
+      }
+      return total
+    },
     truncate(text, maxTokens) {
       const tokens = encode(text)
       return tokens.length <= maxTokens ? text : bpe.decode(tokens.slice(0, Math.max(0, maxTokens)))
@@ -89,4 +105,20 @@ function makeTokenizer(encoding: EncodingName, bpe: Tiktoken): Tokenizer {
 
 function pushAll(into: number[], tokens: readonly number[]): void {
   for (const t of tokens) into.push(t)
+}
+
+/** Characters counted between two yields of countLater: a few milliseconds of natural text. */
+const SLICE_CHARS = 16_384
+
+/**
+ * Where the slice starting at `from` ends: before a single space between two words (the space then opens
+ * the next slice, as the encoder's pre-tokenizer attaches it to the word after it), else at SLICE_CHARS.
+ */
+function sliceEnd(text: string, from: number): number {
+  const hard = Math.min(text.length, from + SLICE_CHARS)
+  if (hard === text.length) return hard
+  for (let at = hard; at > from + SLICE_CHARS / 2; at--) {
+    if (text.charCodeAt(at) === 0x20 && /\S/.test(text.charAt(at - 1)) && /\S/.test(text.charAt(at + 1))) return at
+  }
+  return (text.charCodeAt(hard) & 0xfc00) === 0xdc00 ? hard + 1 : hard
 }

@@ -124,3 +124,26 @@ describe('the client\'s own limits', () => {
     expect(failure.message).toMatch(/ulimit -n|concurrency/)
   })
 })
+
+describe('a long answer without usage', () => {
+  test('is counted in slices that yield, to the same count as the tokenizer gives the whole text', async () => {
+    const words = 'lorem ipsum dolor sit amet '.repeat(8_000) // 216 KB of text, no usage
+    const chunk = (o: object): string => `data: ${JSON.stringify(o)}\n\n`
+    const body = chunk({ choices: [{ index: 0, delta: { content: words } }] }) + chunk({ choices: [{ index: 0, delta: {}, finish_reason: 'stop' }] }) + 'data: [DONE]\n\n'
+    const server = createServer((_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/event-stream' })
+      res.end(body)
+    })
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
+    cleanups.push(async () => {
+      server.closeAllConnections()
+      await new Promise((r) => server.close(r))
+    })
+    const endpoint = openEndpoint({ url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1/chat/completions`, proxy: false })
+    cleanups.push(() => endpoint.close())
+    const tokenizer = await getTokenizer()
+    const ctx = requestContext(endpoint, { model: 'm' }, tokenizer)
+    const r = await sendRequest(ctx, [{ role: 'user', content: 'q' }], { id: '1', index: 0, sessionId: 's', turnIndex: 0, round: 1, concurrency: 1 })
+    expect(r).toMatchObject({ ok: true, outputTokenSource: 'tokenizer', outputTokens: tokenizer.count(words) })
+  })
+})

@@ -31,3 +31,16 @@ test('a slice never splits a surrogate pair', async () => {
   const text = `${'x'.repeat(MAX_RUN - 1)}😀${'y'.repeat(MAX_RUN)}`
   expect(tokenizer.decode(tokenizer.encode(text))).toBe(text)
 })
+
+test('countLater counts natural text exactly as count does, and lets timers run between slices', async () => {
+  const tokenizer = await getTokenizer()
+  const text = readFileSync(new URL('../../datasets/example.jsonl', import.meta.url), 'utf8').repeat(8)
+  expect(text.length).toBeGreaterThan(100_000)
+  let ticks = 0
+  const timer = setInterval(() => ticks++, 0)
+  const counted = await tokenizer.countLater(text)
+  clearInterval(timer)
+  expect(counted).toBe(tokenizer.count(text))
+  // The count yielded at least once per slice: an interval got to run meanwhile.
+  expect(ticks).toBeGreaterThan(0)
+})
