@@ -141,6 +141,9 @@ export interface OpenLoopRun {
   stopped: boolean
 }
 
+/** Overdue arrivals fired back to back before the loop yields to I/O. */
+const OVERDUE_BATCH = 256
+
 /**
  * Open loop: fires `onArrival` at every intended time whatever is still in flight. Each wake-up is
  * aimed at the absolute intended time (start + offset), so timer lateness never accumulates; an
@@ -152,11 +155,19 @@ export async function runOpenLoop(options: OpenLoopOptions): Promise<OpenLoopRun
   const startAt = options.startAt ?? clock.now()
   const end = options.durationMs ?? Infinity
   let fired = 0
+  let overdue = 0
   for (const offset of options.offsets) {
     if (offset >= end) break
     if (options.signal?.aborted) return { startAt, fired, stopped: true }
     const intendedAt = startAt + offset
-    if (clock.now() < intendedAt) await clock.sleepUntil(intendedAt, options.signal)
+    if (clock.now() < intendedAt) {
+      overdue = 0
+      await clock.sleepUntil(intendedAt, options.signal)
+    } else if (++overdue % OVERDUE_BATCH === 0) {
+      // A schedule far behind (a rate the client cannot keep) would otherwise fire without end in one
+      // turn of the loop, and no timer, abort or Ctrl-C could run.
+      await new Promise<void>((resolve) => setImmediate(resolve))
+    }
     if (options.signal?.aborted) return { startAt, fired, stopped: true }
     options.onArrival({ index: fired, intendedAt, firedAt: clock.now() })
     fired++

@@ -35,7 +35,9 @@ export async function runDualRound(options: DualRoundOptions): Promise<RunResult
   const sampler = options.prometheus ? new PrometheusSampler(options.prometheus, options.hooks?.onNotice) : undefined
   const perRequestSampler = sampler?.mode === 'request' ? sampler : undefined
   const prometheus: Record<string, PrometheusRoundSummary> = {}
-  const run = await openRun(options, 'dual-round', Math.max(...levels), options.hooks?.onNotice)
+  // No more connections than conversations can be in flight at once (a closed loop holds one each).
+  const inFlight = Math.min(Math.max(...levels), options.samples ?? all.length, all.length)
+  const run = await openRun(options, 'dual-round', Math.max(1, inFlight), options.hooks?.onNotice)
   const conversations = sampleConversations(all, options.samples, run.seed)
   await run.checkPromptCapacity(conversations.length)
   const hooks = options.hooks ?? {}

@@ -92,6 +92,9 @@ interface User {
   waiting: ScheduledSend[]
 }
 
+/** Most sends one schedule may hold (each is kept for the CSV): a million is hours at hundreds of QPS. */
+const MAX_SCHEDULED_SENDS = 1_000_000
+
 /**
  * Runs the multi-round QA workload. Sends are scheduled up front at the aggregate rate `qps`
  * (constant gaps by default, or Poisson / gamma, seeded) for `time` seconds, and dealt round robin to
@@ -122,6 +125,9 @@ export async function runMultiRoundQa(options: MultiRoundQaOptions): Promise<Run
   whole(answerLen, 1, '--answer-len')
   if (!ARRIVAL_PROCESSES.includes(o.arrival)) throw new InputError(`expected one of ${ARRIVAL_PROCESSES.join(', ')}, got "${o.arrival}"`, '--arrival')
   positive(o.burstiness, '--burstiness')
+  if (o.qps * o.time > MAX_SCHEDULED_SENDS) {
+    throw new InputError(`--qps ${o.qps} for --time ${o.time} s schedules ${Math.round(o.qps * o.time).toLocaleString('en-US')} sends; at most ${MAX_SCHEDULED_SENDS.toLocaleString('en-US')} (lower --qps or --time)`, '--qps')
+  }
   const dataset = typeof o.sharegpt === 'string' ? await loadDataset(o.sharegpt) : o.sharegpt
   if (dataset && dataset.every((c) => c.userMessages.length === 0)) throw new InputError('the dataset has no user questions', '--sharegpt')
   const hooks = options.hooks ?? {}

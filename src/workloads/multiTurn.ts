@@ -113,7 +113,8 @@ export async function runMultiTurn(options: MultiTurnOptions): Promise<RunResult
     maxOutputTokens: options.maxOutputTokens ?? MULTI_TURN_DEFAULTS.maxOutputTokens,
     timeout: options.timeout ?? MULTI_TURN_DEFAULTS.timeout,
   }
-  const run = await openRun(settings, 'multi-turn', parallel, hooks.onNotice)
+  // A worker holds one conversation at a time: no more connections than conversations.
+  const run = await openRun(settings, 'multi-turn', Math.min(parallel, conversations), hooks.onNotice)
   const reset = await run.resetCache(options.resetCacheUrl)
   // Every random choice comes from the run's seed: the plan first, then one sub-stream per
   // conversation (think times, follow-ups), so timing cannot change which conversation draws what.

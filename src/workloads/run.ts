@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs'
 import { collectGarbageNow, firstModelId, openEndpoint, redactUrl, requestContext, sendRequest, warmUpClient } from '../client/index.ts'
 import type { Endpoint, RequestMeta } from '../client/index.ts'
 import { monitorClientHealth } from '../metrics/index.ts'
@@ -45,7 +46,10 @@ export interface OpenRun {
  * Opens the endpoint (pool sized to `connections`), resolves the model and the seed, and opens the
  * connections before the clock starts. `notice` hears about connections the server refused.
  */
-export async function openRun(settings: EndpointSettings & object, workload: RunResult['workload'], connections: number, notice?: (message: string) => void): Promise<OpenRun> {
+export async function openRun(settings: EndpointSettings & object, workload: RunResult['workload'], wanted: number, notice?: (message: string) => void): Promise<OpenRun> {
+  const cap = connectionCap()
+  const connections = Math.min(wanted, cap)
+  if (connections < wanted) notice?.(`${wanted.toLocaleString('en-US')} concurrent streams need more sockets than this process may open (ulimit -n); ${connections.toLocaleString('en-US')} connections are used and the other requests wait for one (their wait is reported as queuedMs). Raise the limit with ulimit -n`)
   const seed = settings.seed ?? randomSeed()
   const tokenizer = await getTokenizer(settings.tokenizer)
   const endpoint = openEndpoint({
@@ -178,4 +182,22 @@ function graceAfter(signal: AbortSignal, graceMs: number): AbortSignal {
   if (signal.aborted) arm()
   else signal.addEventListener('abort', arm, { once: true })
   return controller.signal
+}
+
+/** File descriptors kept free for everything else a run opens (report files, scrapes, the mock). */
+const FD_RESERVE = 64
+
+/**
+ * Most connections this process can open: the soft limit on open files (Linux: /proc/self/limits) less a
+ * reserve; unbounded where the limit cannot be read.
+ */
+export function connectionCap(): number {
+  try {
+    const limits = readFileSync('/proc/self/limits', 'utf8')
+    const soft = /^Max open files\s+(\d+|unlimited)/m.exec(limits)?.[1]
+    if (soft === undefined || soft === 'unlimited') return Infinity
+    return Math.max(1, Number(soft) - FD_RESERVE)
+  } catch {
+    return Infinity
+  }
 }
