@@ -128,7 +128,7 @@ export function optionValue(entry: YamlEntry, found: { spec: OptionSpec; negated
     return acc
   }
 
-  // a single value; a repeatable flag (--header) also takes a list, and --header a mapping
+  // a single value; a repeatable flag (--header, --secret-header) also takes a list, and --header a mapping
   if (node.kind === 'map') {
     if (spec.attribute !== 'header') throw wrong(`a single value for ${spec.flag}`)
     let acc: unknown
@@ -140,7 +140,7 @@ export function optionValue(entry: YamlEntry, found: { spec: OptionSpec; negated
     return acc
   }
   if (node.kind === 'seq') {
-    if (spec.attribute !== 'header') throw wrong(`a single value for ${spec.flag}`)
+    if (!REPEATABLE.has(spec.attribute)) throw wrong(`a single value for ${spec.flag}`)
     let acc: unknown
     for (const n of node.items) {
       const t = text(n)
@@ -154,6 +154,9 @@ export function optionValue(entry: YamlEntry, found: { spec: OptionSpec; negated
   if (typeof node.value === 'boolean') throw wrong(`a value for ${spec.flag}`)
   return parsed(t.text, undefined, node)
 }
+
+/** Flags given once per value on the command line (their parser accumulates): a recipe may list them. */
+const REPEATABLE = new Set(['header', 'secretHeader'])
 
 /** An unknown-key error with a suggestion. */
 export function unknownKey(entry: YamlEntry, file: string, keyPath: string, suggestion: string | undefined, accepted: string): InputError {

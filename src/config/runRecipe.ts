@@ -7,6 +7,7 @@
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { InputError, isInputError } from '../errors.ts'
+import { redactSecrets } from '../client/index.ts'
 import type { RunResult } from '../types.ts'
 import { loadRecipe, resolveStage } from './recipe.ts'
 import type { Env, ResolvedStage } from './recipe.ts'
@@ -67,8 +68,9 @@ export async function runRecipe(path: string, options: RecipeRunOptions): Promis
   try {
     for (const [i, stage] of stages.entries()) {
       if (stop.signal.aborted) break
-      if (!recipe.implicitStage) out.write(`\n${'#'.repeat(100)}\n# Stage ${i + 1}/${stages.length}: ${stage.name}${stage.description ? ` — ${stage.description}` : ''}${envText(stage.ownEnv)}\n${'#'.repeat(100)}\n`)
-      const outcome: StageOutcome = { name: stage.name, outputDir: stage.outputDir, exitCode: 0, env: redact(stage.ownEnv) }
+      const secrets = stageSecrets({ ...options.baseFlags, ...stage.values })
+      if (!recipe.implicitStage) out.write(`\n${'#'.repeat(100)}\n# Stage ${i + 1}/${stages.length}: ${stage.name}${stage.description ? ` — ${stage.description}` : ''}${envText(stage.ownEnv, secrets)}\n${'#'.repeat(100)}\n`)
+      const outcome: StageOutcome = { name: stage.name, outputDir: stage.outputDir, exitCode: 0, env: redact(stage.ownEnv, secrets) }
       if (stage.description) outcome.description = stage.description
       outcomes.push(outcome)
       let server: ManagedServer | undefined
@@ -77,13 +79,13 @@ export async function runRecipe(path: string, options: RecipeRunOptions): Promis
           if (stage.server.restart === 'once') {
             if (!shared) {
               shared = new ManagedServer(stage.server, join(baseDir, 'server.log'))
-              out.write(`Starting the server (once for all stages): ${shared.commandLine}\n`)
+              out.write(`Starting the server (once for all stages): ${redactSecrets(shared.commandLine, secrets)}\n`)
               await shared.start(stop.signal)
               out.write(`Server healthy at ${shared.spec.healthUrl}\n`)
             }
           } else {
             server = new ManagedServer(stage.server, join(stage.outputDir, 'server.log'))
-            out.write(`Starting the server: ${server.commandLine}\n`)
+            out.write(`Starting the server: ${redactSecrets(server.commandLine, secrets)}\n`)
             await server.start(stop.signal)
             out.write(`Server healthy at ${server.spec.healthUrl}\n`)
           }
@@ -152,11 +154,39 @@ function readRun(dir: string): RunResult | undefined {
 
 const SECRET = /key|token|secret|passw/i
 
-function redact(env: Record<string, string>): Record<string, string> {
-  return Object.fromEntries(Object.entries(env).map(([k, v]) => [k, SECRET.test(k) ? '[redacted]' : v]))
+/**
+ * The secret values a stage's flags carry: the API key, the values of Authorization and of every
+ * `secret-header`, and the passwords of the endpoint and proxy URLs. A variable holding one (or part of
+ * one, as in `Authorization: Bearer ${TOKEN}`) is redacted whatever its name.
+ */
+function stageSecrets(flags: Record<string, unknown>): string[] {
+  const secrets: string[] = []
+  if (typeof flags['apiKey'] === 'string') secrets.push(flags['apiKey'])
+  const headers = (flags['header'] ?? {}) as Record<string, string>
+  const secretNames = new Set(['authorization', 'x-api-key', 'api-key', ...((flags['secretHeader'] ?? []) as string[]).map((h) => h.toLowerCase())])
+  for (const [name, value] of Object.entries(headers)) if (secretNames.has(name.toLowerCase())) secrets.push(value, value.replace(/^bearer\s+/i, ''))
+  for (const key of ['endpoint', 'proxy', 'resetCacheUrl', 'prometheusUrl']) {
+    const url = flags[key]
+    if (typeof url !== 'string') continue
+    try {
+      const password = new URL(url).password
+      if (password) secrets.push(password, decodeURIComponent(password))
+    } catch {
+      // not a URL: precheck reports it
+    }
+  }
+  return secrets.filter((v) => v.length >= 4)
 }
 
-function envText(env: Record<string, string>): string {
-  const entries = Object.entries(redact(env))
+function redact(env: Record<string, string>, secrets: readonly string[]): Record<string, string> {
+  const holdsSecret = (value: string): boolean => {
+    const v = value.toLowerCase()
+    return value.length >= 4 && secrets.some((s) => v.includes(s.toLowerCase()) || s.toLowerCase().includes(v))
+  }
+  return Object.fromEntries(Object.entries(env).map(([k, v]) => [k, SECRET.test(k) || holdsSecret(v) ? '[redacted]' : v]))
+}
+
+function envText(env: Record<string, string>, secrets: readonly string[]): string {
+  const entries = Object.entries(redact(env, secrets))
   return entries.length === 0 ? '' : `\n# env: ${entries.map(([k, v]) => `${k}=${v}`).join(' ')}`
 }

@@ -167,3 +167,33 @@ stages:
     expect(mock.stats().requests ?? 0).toBe(0)
   })
 })
+
+describe('fluxperf run --recipe: secrets in variables', () => {
+  test('a variable that feeds api-key, a secret header or URL userinfo is never printed or saved, whatever its name', async () => {
+    const recipe = join(dir, 'secrets.yaml')
+    writeFileSync(recipe, `
+global:
+  mock-server: true
+  dataset: datasets/formats/text.jsonl
+  num-samples: 2
+  concurrency: [1]
+  max-output-tokens: 4
+  progress: false
+  api-key: \${AUTH}
+  header: ["X-Gateway: \${GW}"]
+  secret-header: [X-Gateway]
+stages:
+  - name: one
+    env: { AUTH: "sk-Planted-Key-123", GW: "gw-Planted-Header-456", PLAIN: "visible-value" }
+`)
+    const out = join(dir, 'secrets')
+    const r = await fluxperf(['run', '--recipe', recipe, '--output-dir', out], {})
+    expect(r.code).toBe(0)
+    expect(r.stdout).toContain('PLAIN=visible-value')
+    for (const planted of ['sk-Planted-Key-123', 'gw-Planted-Header-456']) {
+      expect(`${r.stdout}${r.stderr}`).not.toContain(planted)
+      expect(readFileSync(join(out, 'recipe.json'), 'utf8')).not.toContain(planted)
+    }
+    expect(r.stdout).toMatch(/AUTH=\[redacted\].*GW=\[redacted\]/)
+  })
+})
