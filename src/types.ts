@@ -35,6 +35,7 @@ export type ErrorKind =
   | 'rate_limited'
   | 'malformed_stream'
   | 'incomplete_stream'
+  | 'protocol_error'
   | 'response_too_large'
   | 'bad_content_type'
   | 'context_too_long'

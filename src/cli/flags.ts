@@ -1,4 +1,5 @@
 import { InvalidArgumentError } from 'commander'
+import { InputError } from '../errors.ts'
 
 /** Commander parser: a whole number ≥ `min`. */
 export function wholeNumber(min = 0): (value: string) => number {
@@ -31,8 +32,14 @@ export function finiteNumber(min = -Infinity): (value: string) => number {
 /** Commander parser for a repeatable `--header 'Name: value'`. */
 export function headerPair(value: string, previous: Record<string, string> | undefined): Record<string, string> {
   const colon = value.indexOf(':')
-  if (colon <= 0) throw new InvalidArgumentError(`expected 'Name: value', got "${value.slice(0, 40)}"`)
-  return { ...previous, [value.slice(0, colon).trim().toLowerCase()]: value.slice(colon + 1).trim() }
+  // The value is never echoed (a header is where secrets go): an InputError, since commander's own
+  // argument error would quote the whole argument.
+  if (colon <= 0) throw new InputError(`expected 'Name: value' (a colon after the name; the value given is not shown)`, '--header')
+  const name = value.slice(0, colon).trim()
+  const headerValue = value.slice(colon + 1).trim()
+  if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(name)) throw new InputError(`"${name.slice(0, 40)}" is not a valid header name (letters, digits and !#$%&'*+.^_\`|~-)`, '--header')
+  if (/[\r\n\0]/.test(headerValue)) throw new InputError(`the value of "${name}" contains a line break or NUL (not shown)`, '--header')
+  return { ...previous, [name.toLowerCase()]: headerValue }
 }
 
 /** Commander parser for repeatable string lists. */

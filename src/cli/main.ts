@@ -1,5 +1,6 @@
 import { Command, CommanderError } from 'commander'
 import { isInputError } from '../errors.ts'
+import { removeEmptyCreatedDirs } from '../report/index.ts'
 import { VERSION } from '../version.ts'
 import { dataCommand } from './data.ts'
 import { mockCommand } from './mock.ts'
@@ -42,6 +43,8 @@ export async function main(argv: string[]): Promise<number> {
     }
     if (isInputError(error)) {
       process.stderr.write(`fluxperf: ${error.message}\n`)
+      // Refused input writes no report: the output directory it created (and left empty) goes too.
+      removeEmptyCreatedDirs()
       return EXIT.usage
     }
     process.stderr.write(`fluxperf: the run failed: ${(error as Error)?.message ?? String(error)}\n`)

@@ -118,7 +118,16 @@ export interface ServeMockIo {
 /** Starts the mock, prints where it listens, and serves until `signal` aborts; then closes it. */
 export async function serveMock(options: MockServerOptions, io: ServeMockIo = {}): Promise<MockServer> {
   const out = io.out ?? process.stdout
-  const server = await startMockServer(options)
+  let server: MockServer
+  try {
+    server = await startMockServer(options)
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code
+    // A port in use (or not ours to bind) is the user's input, not a failure of the run.
+    if (code === 'EADDRINUSE') throw new InputError(`port ${options.port} on ${options.host ?? '127.0.0.1'} is in use; choose another, or --port 0 for any free one`, '--port')
+    if (code === 'EACCES' || code === 'EADDRNOTAVAIL') throw new InputError(`cannot listen on ${options.host ?? '127.0.0.1'}:${options.port} (${code})`, code === 'EACCES' ? '--port' : '--host')
+    throw error
+  }
   out.write(
     `fluxperf mock: serving ${server.model} at ${server.url} ` +
       `(${server.url}/v1/chat/completions, /v1/completions, /v1/models, /health, /metrics); Ctrl-C to stop\n`,

@@ -124,7 +124,7 @@ export async function executeRun(flags: RunFlags): Promise<number> {
     const progress = createProgress(process.stderr, flags.progress)
     const logs = new Map<string, JsonlWriter>()
     const debugDir = flags.debug ? (flags.debugLogDir ?? join(flags.outputDir, 'debug')) : undefined
-    if (debugDir) ensureOutputDir(debugDir)
+    if (debugDir) ensureOutputDir(debugDir, flags.debugLogDir ? '--debug-log-dir' : '--output-dir')
     const options: DualRoundOptions = {
       endpoint,
       dataset: flags.dataset as string,

@@ -38,11 +38,16 @@ export function classifyError(error: unknown, url: string): { kind: ErrorKind; m
   const err = error as { code?: string; name?: string; message?: string; cause?: unknown; errors?: unknown[] }
   const code = err?.code ?? (err?.cause as { code?: string } | undefined)?.code
     ?? (err?.errors?.[0] as { code?: string } | undefined)?.code
-  const kind: ErrorKind = (code ? byCode[code] : undefined) ?? (err?.name === 'TimeoutError' ? 'timeout' : 'other')
+  const kind: ErrorKind = (code ? byCode[code] : undefined)
+    // undici's HTTP parser (llhttp) names what it could not parse HPE_*: not HTTP, not a disconnect.
+    ?? (code?.startsWith('HPE_') || err?.name === 'HTTPParserError' ? 'protocol_error' : undefined)
+    ?? (err?.name === 'TimeoutError' ? 'timeout' : 'other')
   const base = err?.message || String(error)
   switch (kind) {
     case 'connection_refused':
       return { kind, message: `cannot connect to ${url} (${code ?? base})` }
+    case 'protocol_error':
+      return { kind, message: `the server's answer is not valid HTTP (${code ? `${code}: ` : ''}${base})` }
     case 'client_error':
       return { kind, message: `the client ran out of ${code === 'EADDRNOTAVAIL' ? 'local ports' : 'file descriptors or buffers'} (${code}): raise the limit (ulimit -n), or lower the concurrency; not a server failure` }
     case 'dns_failed':

@@ -453,7 +453,7 @@ class Connection {
       used = this.reader.feed(readArea, 0, n)
     } catch (error) {
       const message = error instanceof ResponseFormatError ? `invalid HTTP response: ${error.message}` : String(error)
-      exchange.fail(error instanceof ResponseFormatError ? new RequestFailure('other', message) : (error as Error))
+      exchange.fail(error instanceof ResponseFormatError ? new RequestFailure('protocol_error', message) : (error as Error))
       this.socket.destroy()
       return false
     }

@@ -410,7 +410,8 @@ class Exchange implements BytesHandler, SseSink, DecodedSink {
     if (ctx.signal) stopListening(ctx.signal, this)
     if (failure?.kind === 'rate_limited' && this.retries < (ctx.retries ?? 0) && !ctx.signal?.aborted) {
       const attempt = this.retries + 1
-      void sleep(Math.min(MAX_RETRY_AFTER_MS, this.retryAfterMs ?? 1000 * attempt), ctx.signal)
+      // Never longer than 60 s, nor than the request's own --timeout.
+      void sleep(Math.min(MAX_RETRY_AFTER_MS, ctx.timeoutMs, this.retryAfterMs ?? 1000 * attempt), ctx.signal)
         .then(() => new Exchange(ctx, this.messages, this.meta, attempt, this.resolve, this.reject).start())
       return
     }

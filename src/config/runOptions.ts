@@ -6,7 +6,7 @@
 
 import { InvalidArgumentError } from 'commander'
 import type { Option } from 'commander'
-import { InputError } from '../errors.ts'
+import { InputError, isInputError } from '../errors.ts'
 import { hasReference, substitute } from './env.ts'
 import { closest, describeNode } from './yamlTree.ts'
 import type { YamlEntry, YamlNode } from './yamlTree.ts'
@@ -97,7 +97,8 @@ export function optionValue(entry: YamlEntry, found: { spec: OptionSpec; negated
     try {
       return spec.parse(raw, previous)
     } catch (error) {
-      if (error instanceof InvalidArgumentError) throw new InputError(`${keyPath}: ${error.message.replace(/^error: /, '')}`, `${file}:${n.line}`)
+      // A parser's complaint, located in the recipe (an InputError names the flag; here the key and line).
+      if (error instanceof InvalidArgumentError || isInputError(error)) throw new InputError(`${keyPath}: ${error.message.replace(/^(error|--[a-z-]+): /, '')}`, `${file}:${n.line}`)
       throw error
     }
   }

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs'
+import { InputError } from '../errors.ts'
 import { collectGarbageNow, firstModelId, openEndpoint, redactUrl, requestContext, sendRequest, warmUpClient } from '../client/index.ts'
 import type { Endpoint, RequestMeta } from '../client/index.ts'
 import { monitorClientHealth } from '../metrics/index.ts'
@@ -54,7 +55,7 @@ export async function openRun(settings: EndpointSettings & object, workload: Run
   const tokenizer = await getTokenizer(settings.tokenizer)
   const endpoint = openEndpoint({
     url: settings.endpoint,
-    apiKey: settings.apiKey ?? process.env['OPENAI_API_KEY'],
+    apiKey: apiKeyOf(settings),
     headers: settings.headers ?? {},
     connections,
     timeoutMs: (settings.timeout ?? 300) * 1000,
@@ -200,4 +201,15 @@ export function connectionCap(): number {
   } catch {
     return Infinity
   }
+}
+
+/**
+ * The key to send as `Authorization: Bearer`: `apiKey`, else `$OPENAI_API_KEY` unless the headers carry
+ * their own Authorization (which then wins). Both an `apiKey` and an Authorization header is refused:
+ * one would silently replace the other.
+ */
+function apiKeyOf(settings: EndpointSettings): string | undefined {
+  const ownAuthorization = Object.keys(settings.headers ?? {}).some((h) => h.toLowerCase() === 'authorization')
+  if (settings.apiKey && ownAuthorization) throw new InputError('give either --api-key or --header \'Authorization: ...\', not both', '--api-key')
+  return settings.apiKey ?? (ownAuthorization ? undefined : process.env['OPENAI_API_KEY'])
 }

@@ -147,3 +147,49 @@ describe('a long answer without usage', () => {
     expect(r).toMatchObject({ ok: true, outputTokenSource: 'tokenizer', outputTokens: tokenizer.count(words) })
   })
 })
+
+describe('answers that are not HTTP', () => {
+  test.each(['fluxperf-http1', 'undici'] as const)('random bytes are a protocol_error over %s, not a server disconnect', async (transport) => {
+    const { createServer: raw } = await import('node:net')
+    const { Pool } = await import('undici')
+    const server = raw((socket) => {
+      socket.on('error', () => undefined)
+      socket.once('data', () => socket.end(Buffer.from([0x16, 0x03, 0x01, 0x02, 0x00, 0xde, 0xad, 0xbe, 0xef, 0x0d, 0x0a, 0x0d, 0x0a])))
+    })
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
+    cleanups.push(() => new Promise((r) => server.close(() => r())))
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1/chat/completions`
+    const endpoint = openEndpoint({ url, proxy: false })
+    cleanups.push(() => endpoint.close())
+    const ctx = requestContext(endpoint, { model: 'm' }, await getTokenizer())
+    if (transport === 'undici') {
+      const pool = new Pool(new URL(url).origin)
+      cleanups.push(() => pool.close())
+      ctx.dispatcher = pool
+    }
+    const r = await sendRequest(ctx, [{ role: 'user', content: 'q' }], { id: '1', index: 0, sessionId: 's', turnIndex: 0, round: 1, concurrency: 1 })
+    expect(r.error?.kind).toBe('protocol_error')
+  })
+})
+
+describe('Retry-After', () => {
+  test('a wait longer than --timeout is cut to it: the retry happens', async () => {
+    let posts = 0
+    const server = createServer((_req, res) => {
+      posts++
+      res.writeHead(429, { 'retry-after': '3600', 'content-type': 'application/json' })
+      res.end('{"error":"slow down"}')
+    })
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
+    cleanups.push(async () => {
+      server.closeAllConnections()
+      await new Promise((r) => server.close(r))
+    })
+    const endpoint = openEndpoint({ url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1/chat/completions`, proxy: false, timeoutMs: 200 })
+    cleanups.push(() => endpoint.close())
+    const ctx = requestContext(endpoint, { model: 'm' }, await getTokenizer(), { retries: 1 })
+    const r = await sendRequest(ctx, [{ role: 'user', content: 'q' }], { id: '1', index: 0, sessionId: 's', turnIndex: 0, round: 1, concurrency: 1 })
+    expect(posts).toBe(2)
+    expect(r).toMatchObject({ ok: false, retries: 1, error: { kind: 'rate_limited' } })
+  })
+})
