@@ -145,5 +145,7 @@ export function describe(v: unknown): string {
   if (v === undefined) return 'nothing (missing)'
   if (Array.isArray(v)) return 'an array'
   if (typeof v === 'string') return v === '' ? 'an empty string' : 'a string'
+  // JSON reads 1e400 as Infinity: say so, rather than "a number" (which the message then refuses).
+  if (typeof v === 'number' && !Number.isFinite(v)) return `a number out of range (${v})`
   return typeof v === 'object' ? 'an object' : `a ${typeof v}`
 }

@@ -171,6 +171,8 @@ function kind(v: unknown): string {
 function show(v: unknown): string {
   if (typeof v === 'string') return `"${v}"`
   if (v === null || v === undefined) return 'nothing'
+  // YAML's .nan / .inf and JSON's 1e400 are numbers JSON.stringify would print as "null".
+  if (typeof v === 'number' && !Number.isFinite(v)) return Number.isNaN(v) ? 'not a number (.nan)' : `an infinite number (${v})`
   try {
     return JSON.stringify(v) ?? String(v)
   } catch {

@@ -26,3 +26,17 @@ describe('per-request SLO keys in either spelling', () => {
     expect(() => parsePerRequestSlo('fast', 'w')).toThrow(/expected per-request limits such as \{ ttft_ms: 1000 \}, got a string/)
   })
 })
+
+describe('numbers that are not numbers', () => {
+  test('.nan and .inf in an SLO file are named as such, not "null"', async () => {
+    const { parseSlo } = await import('../../src/slo/index.ts')
+    expect(() => parseSlo({ slo: { ttft_ms: Number.NaN } }, 'slo.yaml')).toThrow(/not a number \(\.nan\)/)
+    expect(() => parseSlo({ slo: { ttft_ms: Number.POSITIVE_INFINITY } }, 'slo.yaml')).toThrow(/an infinite number \(Infinity\)/)
+  })
+
+  test('a session_id of 1e400 (Infinity once parsed) is named out of range, not "a number"', async () => {
+    const { describe: describeValue } = await import('../../src/data/rowFormats.ts')
+    expect(describeValue(Number.POSITIVE_INFINITY)).toBe('a number out of range (Infinity)')
+    expect(describeValue(3)).toBe('a number')
+  })
+})
