@@ -50,6 +50,8 @@ export class SseParser {
   private readonly inPlace: boolean
   /** Bytes of an incomplete line carried over from the previous chunk. */
   private pending: Buffer | null = null
+  /** Bytes of `pending` in use: it grows by doubling, so a long line is not copied again at every read. */
+  private pendingLength = 0
   /** The previous chunk ended in CR, so a leading LF belongs to that terminator. */
   private skipLeadingLf = false
   /** Data of the event being built: the first line alone (the common case), then any further lines. */
@@ -96,10 +98,14 @@ export class SseParser {
         if (nextLf === -1) break
         t = nextLf
       } else t = nextLf !== -1 && nextLf < nextCr ? nextLf : nextCr
-      if (this.pending !== null) {
-        const line = Buffer.concat([this.pending, buf.subarray(start, t)])
+      if (this.pendingLength > 0) {
+        this.carry(buf, start, t)
+        // Handed over whole: an event's data may still point into it (dataBuf) after this line.
+        const line = this.pending as Buffer
+        const length = this.pendingLength
         this.pending = null
-        this.processLine(line, 0, line.length, receivedAt)
+        this.pendingLength = 0
+        this.processLine(line, 0, length, receivedAt)
       } else {
         this.processLine(buf, start, t, receivedAt)
       }
@@ -114,16 +120,23 @@ export class SseParser {
       start = next
       if (start >= end) break
     }
-    if (start < end) {
-      // A line without end would grow (and be copied again at every read) for as long as the server sends.
-      if ((this.pending?.length ?? 0) + end - start > MAX_LINE_BYTES) {
-        throw new RequestFailure('response_too_large', `a stream line is over ${MAX_LINE_BYTES / (1024 * 1024)} MB without a line break`)
-      }
-      // Copy: the caller may reuse its buffer.
-      const rest = Buffer.from(buf.subarray(start, end))
-      this.pending = this.pending === null ? rest : Buffer.concat([this.pending, rest])
-    }
+    // Copied: the caller may reuse its buffer.
+    if (start < end) this.carry(buf, start, end)
     this.copyData()
+  }
+
+  /** Appends `buf[start, end)` to the incomplete line, growing its buffer by doubling, up to MAX_LINE_BYTES. */
+  private carry(buf: Uint8Array, start: number, end: number): void {
+    const length = this.pendingLength + (end - start)
+    // A line without end would otherwise grow for as long as the server sends.
+    if (length > MAX_LINE_BYTES) throw new RequestFailure('response_too_large', `a stream line is over ${MAX_LINE_BYTES / (1024 * 1024)} MB without a line break`)
+    if (this.pending === null || length > this.pending.length) {
+      const grown = Buffer.allocUnsafe(Math.max(256, length, 2 * (this.pending?.length ?? 0)))
+      this.pending?.copy(grown, 0, 0, this.pendingLength)
+      this.pending = grown
+    }
+    this.pending.set(buf.subarray(start, end), this.pendingLength)
+    this.pendingLength = length
   }
 
   /**
@@ -132,10 +145,12 @@ export class SseParser {
    * complete buffered `data:` field is still dispatched.
    */
   end(receivedAt: number): void {
-    if (this.pending !== null) {
-      const line = this.pending
+    if (this.pendingLength > 0) {
+      const line = this.pending as Buffer
+      const length = this.pendingLength
       this.pending = null
-      this.processLine(line, 0, line.length, receivedAt)
+      this.pendingLength = 0
+      this.processLine(line, 0, length, receivedAt)
     }
     this.dispatch(receivedAt)
   }
@@ -148,7 +163,7 @@ export class SseParser {
     let at = from
     while (at < end && this.bom < BOM.length) {
       if (buf[at] !== BOM[this.bom]) {
-        if (this.bom > 0) this.pending = Buffer.from(BOM.subarray(0, this.bom))
+        if (this.bom > 0) this.carry(BOM, 0, this.bom)
         this.bom = -1
         return at
       }
