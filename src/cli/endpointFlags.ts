@@ -1,6 +1,7 @@
 import { Command, InvalidArgumentError, Option } from 'commander'
 import { ENGINES } from '../engines/index.ts'
 import type { EngineName } from '../engines/index.ts'
+import { connectionCap } from '../workloads/index.ts'
 import type { EndpointSettings } from '../workloads/index.ts'
 import { finiteNumber } from './flags.ts'
 
@@ -30,9 +31,11 @@ export function addConnectionOptions(command: Command): Command {
     .option('--reset-cache', "empty the server's prefix cache before each cold round, the engine's way (vLLM /reset_prefix_cache, SGLang /flush_cache, llama.cpp every slot)")
 }
 
-/** The connection flags as workload settings. */
-export function connectionSettings(flags: ConnectionFlags): Pick<EndpointSettings, 'keepAlive' | 'keepAliveTimeout' | 'proxy' | 'caFile' | 'insecure' | 'engine' | 'resetCache'> {
+/** The connection flags as workload settings; `inProcessMock` when the command runs the built-in mock itself. */
+export function connectionSettings(flags: ConnectionFlags, inProcessMock: boolean): Pick<EndpointSettings, 'keepAlive' | 'keepAliveTimeout' | 'proxy' | 'caFile' | 'insecure' | 'engine' | 'resetCache' | 'maxConnections'> {
   return {
+    // The built-in mock runs in this process: its accepted sockets count against the same open-file limit.
+    maxConnections: inProcessMock ? Math.max(1, Math.floor(connectionCap() / 2)) : undefined,
     engine: flags.engine,
     resetCache: flags.resetCache,
     keepAlive: flags.keepAlive,

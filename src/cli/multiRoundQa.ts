@@ -125,7 +125,7 @@ export async function executeMultiRoundQa(flags: MultiRoundQaFlags): Promise<num
       apiKey: flags.apiKey,
       headers: flags.header,
       timeout: flags.timeout,
-      ...connectionSettings(flags),
+      ...connectionSettings(flags, mock !== undefined),
       seed: flags.seed,
       resetCacheUrl: flags.resetCacheUrl,
       tokenizer: flags.tokenizer as MultiRoundQaOptions['tokenizer'],

@@ -108,7 +108,7 @@ export async function executeMultiTurn(baseUrl: string | undefined, flags: Multi
       maxDelay: flags.maxDelay,
       maxOutputTokens: flags.maxTokens,
       timeout: flags.timeout,
-      ...connectionSettings(flags),
+      ...connectionSettings(flags, mock !== undefined),
       maxContextTokens: flags.maxContextTokens,
       model: flags.model,
       apiKey: flags.apiKey,

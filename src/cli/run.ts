@@ -142,7 +142,7 @@ export async function executeRun(flags: RunFlags): Promise<number> {
       stream: flags.stream,
       continuousUsageStats: flags.continuousUsageStats,
       timeout: flags.timeout,
-      ...connectionSettings(flags),
+      ...connectionSettings(flags, mock !== undefined),
       retries: flags.retries,
       seed: flags.seed,
       tokenizer: flags.tokenizer as DualRoundOptions['tokenizer'],

@@ -13,3 +13,4 @@ export { MULTI_ROUND_QA_DEFAULTS, openLoopSummary, runMultiRoundQa, syntheticQue
 export type { MultiRoundQaHooks, MultiRoundQaOptions } from './multiRoundQa.ts'
 export { multiRoundQa, multiTurn } from './hosted.ts'
 export type { MultiRoundQaInput, MultiTurnInput } from './hosted.ts'
+export { connectionCap } from './run.ts'

@@ -51,6 +51,11 @@ export interface EndpointSettings {
   /** Accept any TLS certificate. @default false */
   insecure?: boolean
   /**
+   * Most connections the run opens; requests beyond wait for one (reported as `queuedMs`). Capped at the
+   * open-file limit (`ulimit -n`) less a reserve whatever is given. @default no more than can be in flight
+   */
+  maxConnections?: number
+  /**
    * The serving engine, which says how to empty its prefix cache (and how many prompts it keeps):
    * `auto` finds it from `/v1/models`, the `Server` header or `/metrics` names. @default 'auto'
    */
@@ -141,7 +146,7 @@ type KeysOf<T> = Record<keyof Required<T>, true>
 const ENDPOINT_SETTING_KEYS: KeysOf<EndpointSettings> = {
   endpoint: true, model: true, apiKey: true, headers: true, secretHeaders: true, maxOutputTokens: true, ignoreEos: true,
   temperature: true, topP: true, stream: true, continuousUsageStats: true, timeout: true, keepAlive: true, keepAliveTimeout: true,
-  proxy: true, caFile: true, insecure: true, engine: true, resetCache: true, retries: true, tokenizer: true, seed: true, signal: true, inFlightGraceMs: true,
+  proxy: true, caFile: true, insecure: true, maxConnections: true, engine: true, resetCache: true, retries: true, tokenizer: true, seed: true, signal: true, inFlightGraceMs: true,
 }
 
 const DUAL_ROUND_KEYS: KeysOf<DualRoundOptions> = {

@@ -48,9 +48,9 @@ export interface OpenRun {
  * connections before the clock starts. `notice` hears about connections the server refused.
  */
 export async function openRun(settings: EndpointSettings & object, workload: RunResult['workload'], wanted: number, notice?: (message: string) => void): Promise<OpenRun> {
-  const cap = connectionCap()
-  const connections = Math.min(wanted, cap)
-  if (connections < wanted) notice?.(`${wanted.toLocaleString('en-US')} concurrent streams need more sockets than this process may open (ulimit -n); ${connections.toLocaleString('en-US')} connections are used and the other requests wait for one (their wait is reported as queuedMs). Raise the limit with ulimit -n`)
+  const cap = Math.min(connectionCap(), settings.maxConnections ?? Infinity)
+  const connections = Math.max(1, Math.min(wanted, cap))
+  if (connections < wanted) notice?.(`${wanted.toLocaleString('en-US')} concurrent streams need more sockets than this process may open (ulimit -n${settings.maxConnections !== undefined ? ', shared with the built-in mock' : ''}); ${connections.toLocaleString('en-US')} connections are used and the other requests wait for one (their wait is reported as queuedMs). Raise the limit with ulimit -n`)
   const seed = settings.seed ?? randomSeed()
   const tokenizer = await getTokenizer(settings.tokenizer)
   const endpoint = openEndpoint({

@@ -36,14 +36,14 @@ test('an open loop far behind its schedule still yields: an abort from a timer s
   expect(fired).toBeGreaterThan(0)
 })
 
-test('under ulimit -n 76 the run opens at most 12 connections (76 less the reserve of 64) and says why', async () => {
+test('under ulimit -n 76 the run opens at most 6 connections (76 less the reserve of 64, halved for the in-process mock) and says why', async () => {
   const { spawnSync } = await import('node:child_process')
   const out = join(dir, 'ulimit')
   const bin = new URL('../../bin/fluxperf.mjs', import.meta.url).pathname
   const r = spawnSync('bash', ['-c', `ulimit -n 76 && exec "${process.execPath}" "${bin}" run --mock-server --dataset datasets/example.jsonl --concurrency 13 --max-output-tokens 4 --no-progress --output-dir "${out}"`], { encoding: 'utf8', timeout: 60_000 })
-  expect(r.stderr).toMatch(/13 concurrent streams need more sockets .*12 connections are used.*ulimit -n/)
+  expect(r.stderr).toMatch(/13 concurrent streams need more sockets .*shared with the built-in mock.*6 connections are used.*ulimit -n/)
   expect(r.status).toBe(0)
   const run = JSON.parse(readFileSync(join(out, 'run.json'), 'utf8')) as { transport: { connections: { opened: number } } }
-  expect(run.transport.connections.opened).toBeLessThanOrEqual(12)
+  expect(run.transport.connections.opened).toBeLessThanOrEqual(6)
   expect(connectionCap()).toBeGreaterThan(12)
 })
