@@ -78,6 +78,7 @@ export interface RequestRecord {
   chunkTokens?: number[]
   /** (latency − TTFT) / (output tokens − 1); null with fewer than 2 tokens. */
   tpotMs: number | null
+  /** Prompt tokens: the server's usage, else the tokenizer's count; 0 for a request never written. */
   inputTokens: number
   inputTokenSource: TokenSource
   outputTokens: number

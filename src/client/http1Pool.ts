@@ -173,7 +173,9 @@ export class Http1Pool implements RequestDispatcher {
       const exchange = this.queue[0] as Exchange
       if (!exchange.fresh && this.idle.length > 0) {
         this.queue.shift()
-        ;(this.idle.pop() as Connection).start(exchange)
+        const connection = this.idle.pop() as Connection
+        // Given up while it waited (timed out, interrupted): the connection stays idle, untouched.
+        if (!connection.start(exchange)) this.idle.push(connection)
         continue
       }
       // A connection about to be back (see settleSoon) serves it, rather than a new one.
@@ -395,8 +397,7 @@ class Connection {
       this.socket.setTimeout(0)
       const exchange = this.exchange
       this.exchange = null
-      if (exchange && !exchange.finished) this.start(exchange)
-      else this.pool.release(this)
+      if (!exchange || exchange.finished || !this.start(exchange)) this.pool.release(this)
     })
     this.socket.on('timeout', () => {
       if (!this.connected) this.socket.destroy(new RequestFailure('timeout', `could not connect to ${host}:${port} within ${timeoutMs / 1000} s`))
@@ -412,20 +413,22 @@ class Connection {
     })
   }
 
-  /** Sends `exchange`'s request on this (set-up, idle) connection. */
-  start(exchange: Exchange): void {
-    this.exchange = exchange
+  /**
+   * Sends `exchange`'s request on this (set-up, idle) connection. Returns false, touching nothing, when
+   * the request was given up in onRequestStart (it timed out or was interrupted while it waited): the
+   * caller keeps the connection. Never calls back into the pool, so a long queue of given-up requests is
+   * drained in a loop, not a recursion (200,000 of them overflowed the stack).
+   */
+  start(exchange: Exchange): boolean {
     exchange.connection = this
-    this.socket.setTimeout(0)
-    this.socket.ref()
     exchange.handler.onRequestStart?.(exchange, {})
     if (exchange.finished) {
-      // Given up in onRequestStart, before anything was sent: the connection stays good.
-      this.exchange = null
       exchange.connection = null
-      this.pool.release(this)
-      return
+      return false
     }
+    this.exchange = exchange
+    this.socket.setTimeout(0)
+    this.socket.ref()
     this.completed = null
     this.reader.expect(exchange.head)
     exchange.reused = this.served > 0
@@ -436,6 +439,7 @@ class Connection {
     this.socket.write(exchange.request)
     // The request is on the wire: its text need not stay in memory for the rest of the stream.
     exchange.request = ''
+    return true
   }
 
   private onRead(n: number): boolean {

@@ -149,6 +149,8 @@ class Exchange implements BytesHandler, SseSink, DecodedSink {
   private body: string | undefined = undefined
   /** Re-sent once on a fresh connection after its reused one closed before answering. */
   private resent = false
+  /** The request got a connection and was written (onRequestStart went through). */
+  private written = false
 
   constructor(
     ctx: RequestContext,
@@ -240,6 +242,7 @@ class Exchange implements BytesHandler, SseSink, DecodedSink {
       controller.abort(new RequestFailure('interrupted', 'given up before it was sent'))
       return
     }
+    this.written = true
     // A re-send keeps the first send's clock.
     if (this.resent) return
     this.t0 = performance.now()
@@ -422,8 +425,11 @@ class Exchange implements BytesHandler, SseSink, DecodedSink {
       queuedMs: this.t0 - this.dispatchedAt,
       status: this.status,
       failure,
+      written: this.written,
     }
-    deferPastIo(() => this.settle(end))
+    // Cut by an interrupt, thousands may end at once: nothing is measured any more, so no deferral.
+    if (ctx.signal?.aborted) this.settle(end)
+    else deferPastIo(() => this.settle(end))
   }
 
   private settle(end: RecordEnd): void {
@@ -456,6 +462,8 @@ interface RecordEnd {
   queuedMs: number
   status: number | null
   failure: Failure | undefined
+  /** The request was written to a connection (false: it failed or was given up before). */
+  written: boolean
 }
 
 function timeOut(exchange: Exchange): void {
@@ -664,7 +672,9 @@ class ResponseState {
     if (!plausibleCount(this.completionTokens)) this.completionTokens = null
     const inputFromUsage = this.promptTokens !== null
     const outputFromUsage = this.completionTokens !== null
-    const inputTokens = this.promptTokens ?? messages.reduce((n, m) => n + ctx.tokenizer.count(m.content), 0)
+    // A request never written is not counted (thousands of them end at once when a run is interrupted
+    // with a long queue, and each count of a long prompt takes milliseconds).
+    const inputTokens = this.promptTokens ?? (end.written ? messages.reduce((n, m) => n + ctx.tokenizer.count(m.content), 0) : 0)
     const text = this.text
     const outputTokens = this.completionTokens ?? this.precountedOutput ?? ctx.tokenizer.count(text)
     let cachedTokens: number | null = null

@@ -126,6 +126,31 @@ describe('Http1Pool', () => {
     expect(server.accepted).toBe(2)
   })
 
+  test('a long queue of requests given up while they waited is drained in a loop: no stack overflow, the connection stays usable', async () => {
+    const waiting: Socket[] = []
+    const server = await rawServer((socket) => waiting.push(socket))
+    const p = pool(server.origin, 1)
+    const first = request(p)
+    await vi.waitFor(() => expect(waiting).toHaveLength(1))
+    // 50,000 requests queue behind it, each given up (timed out, interrupted) before its turn.
+    let givenUp = 0
+    const abandoned = Array.from({ length: 50_000 }, () => request(p, {}, (c) => {
+      givenUp++
+      c.abort(new Error('given up while waiting'))
+    }))
+    ;(waiting[0] as Socket).write(ok('first'))
+    expect((await first).body).toBe('first')
+    const outcomes = await Promise.all(abandoned)
+    expect(givenUp).toBe(50_000)
+    expect(outcomes.every((o) => o.error?.message === 'given up while waiting')).toBe(true)
+    // The one connection was never touched by them: the next request goes out on it.
+    const last = request(p)
+    await vi.waitFor(() => expect(waiting).toHaveLength(2))
+    ;(waiting[1] as Socket).write(ok('last'))
+    expect((await last).body).toBe('last')
+    expect(server.accepted).toBe(1)
+  })
+
   test('preconnect opens idle connections up to the pool size, and requests then use them without connecting', async () => {
     const server = await rawServer((socket) => socket.write(ok('done')))
     const p = pool(server.origin, 3)
