@@ -19,7 +19,7 @@ export function maxErrorRateOption(): Option {
 
 /** `--allow-unverified-cold-round`, for the commands that report a cache speedup. */
 export function allowUnverifiedColdRoundOption(): Option {
-  return new Option('--allow-unverified-cold-round', 'accept a cold round that neither a successful --reset-cache-url nor the server\'s cached-token counts show to be cold (otherwise exit 1)')
+  return new Option('--allow-unverified-cold-round', 'accept a cold round that neither a successful cache reset (--reset-cache, --reset-cache-url) nor the server\'s cached-token counts show to be cold (otherwise exit 1)')
 }
 
 /** What a command adds to the shared verdict. */

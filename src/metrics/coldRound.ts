@@ -140,9 +140,9 @@ export function suspectsSentence(label: string, cold: ColdRoundAssessment): stri
 
 function resetAdvice(run: RunResult): string {
   if (run.workload === 'dual-round') {
-    return 'Empty the cache before every round 1: --reset-cache-url <url> --reset-cache-between-rounds (vLLM: http://host:8000/reset_prefix_cache), resetCacheUrl in dualRound(), or restart the server between levels.'
+    return 'Empty the cache before every round 1: --reset-cache (the engine\'s way: vLLM, SGLang, llama.cpp; resetCache: true in dualRound()), or --reset-cache-url <url> --reset-cache-between-rounds, or restart the server between levels.'
   }
-  return 'Empty the cache before the run: --reset-cache-url <url> (vLLM: http://host:8000/reset_prefix_cache), resetCacheUrl in the options, or restart the server.'
+  return 'Empty the cache before the run: --reset-cache (the engine\'s way: vLLM, SGLang, llama.cpp; resetCache: true in the options), or --reset-cache-url <url>, or restart the server.'
 }
 
 /** A statistic of a round's metric (any pN from its histogram), within the exact min and max; null without samples. */
