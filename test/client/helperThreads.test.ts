@@ -126,8 +126,10 @@ describe('the warm-up', () => {
     const yielding = countWhileLoopBusy(true)
     // Busy for 400 ms, checked every 10 ms, yielding after 50 ms: dozens of 1 ms yields (36 here), in
     // which the worker counted millions; starved, it did not count at all here.
+    // How many yields a loaded machine lets happen varies (4 seen with other suites running): any at all
+    // shows the mechanism, and the counts below show what they bought.
     expect(starved.yields).toBe(0)
-    expect(yielding.yields).toBeGreaterThan(5)
+    expect(yielding.yields).toBeGreaterThan(0)
     expect(yielding.counted).toBeGreaterThan(0)
     expect(starved.counted).toBeLessThan(yielding.counted / 10)
   })
@@ -140,7 +142,13 @@ describe('keepCpuAwake', () => {
     const { tid } = awake as AwakeCpu
     expect(await keepCpuAwake()).toBe(awake)
     expect(policyOf(tid)).toBe(5) // SCHED_IDLE: any other thread takes the core from it at once
-    expect(threadState(`/proc/self/task/${tid}/stat`)).toBe('R') // spinning, never asleep
+    // Spinning, never asleep once it runs; it may not have been scheduled yet on a loaded machine.
+    let state = threadState(`/proc/self/task/${tid}/stat`)
+    for (let waited = 0; waited < 10_000 && state !== 'R'; waited += 20) {
+      await new Promise((resolve) => setTimeout(resolve, 20))
+      state = threadState(`/proc/self/task/${tid}/stat`)
+    }
+    expect(state).toBe('R')
     // The idle class gets the core only when nothing else wants it: on a loaded machine that can take a while.
     const before = awake?.cpuMs() ?? 0
     for (let waited = 0; waited < 10_000 && (awake?.cpuMs() ?? 0) <= before; waited += 20) await new Promise((resolve) => setTimeout(resolve, 20))
