@@ -310,8 +310,6 @@ export interface TransportSummary {
     closedByServerWhileIdle: number
     learnedIdleLimitMs?: number
   }
-  /** Requests re-sent once after their reused connection closed before any response byte. */
-  resent?: number
 }
 
 /** Multi-turn: conversations planned, started, completed, and ended early because the context was too long. */

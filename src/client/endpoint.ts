@@ -118,15 +118,7 @@ export function openEndpoint(options: EndpointOptions): Endpoint {
   const headers: Record<string, string> = { 'content-type': 'application/json', accept: 'text/event-stream, application/json' }
   for (const [k, v] of Object.entries(options.headers ?? {})) headers[k.toLowerCase()] = v
   if (options.apiKey) headers['authorization'] = `Bearer ${options.apiKey}`
-  const secretNames = new Set(['authorization', 'x-api-key', 'api-key', ...(options.secretHeaders ?? []).map((h) => h.toLowerCase())])
-  const secrets = Object.entries(headers).filter(([k]) => secretNames.has(k)).map(([, v]) => v)
-  if (options.apiKey) secrets.push(options.apiKey)
-  // user:password in the URL is a credential like the key (run.json and messages carry the redacted URL).
-  if (parsed.password) secrets.push(parsed.password, decodeURIComponent(parsed.password))
-  for (const v of [...secrets]) {
-    const token = /^bearer\s+(.+)$/i.exec(v)?.[1]
-    if (token) secrets.push(token)
-  }
+  const secrets = secretValues({ apiKey: options.apiKey, headers, secretHeaders: options.secretHeaders, urls: [options.url, options.proxy || undefined] })
   return {
     url: redactUrl(parsed),
     origin: parsed.origin,
@@ -136,7 +128,7 @@ export function openEndpoint(options: EndpointOptions): Endpoint {
     dispatcher,
     timeoutMs,
     keepAlive,
-    secrets: secrets.filter((v) => v.length >= 4),
+    secrets,
     transport: () => {
       const summary: TransportSummary = { client, keepAlive, idleTimeoutMs: keepAliveTimeout }
       if (proxy) summary.proxy = proxy.described
@@ -147,6 +139,31 @@ export function openEndpoint(options: EndpointOptions): Endpoint {
     preconnect: (count) => (dispatcher instanceof Http1Pool ? dispatcher.preconnect(count) : Promise.resolve(0)),
     close: () => dispatcher.close(),
   }
+}
+
+/**
+ * The secret values among a request's settings: the API key, the values of Authorization, `x-api-key`,
+ * `api-key` and every `secretHeaders` header (with and without `Bearer `), and the passwords of URLs.
+ * Redacted from every message and file (the CLI's recipes use it for their variables too).
+ */
+export function secretValues(settings: { apiKey?: string; headers?: Record<string, string>; secretHeaders?: readonly string[]; urls?: readonly (string | undefined)[] }): string[] {
+  const names = new Set(['authorization', 'x-api-key', 'api-key', ...(settings.secretHeaders ?? []).map((h) => h.toLowerCase())])
+  const secrets = Object.entries(settings.headers ?? {}).filter(([k]) => names.has(k.toLowerCase())).map(([, v]) => v)
+  if (settings.apiKey) secrets.push(settings.apiKey)
+  for (const url of settings.urls ?? []) {
+    if (!url) continue
+    try {
+      const password = new URL(url).password
+      if (password) secrets.push(password, decodeURIComponent(password))
+    } catch {
+      // not a URL: whoever parses it reports that
+    }
+  }
+  for (const v of [...secrets]) {
+    const token = /^bearer\s+(.+)$/i.exec(v)?.[1]
+    if (token) secrets.push(token)
+  }
+  return secrets.filter((v) => v.length >= 4)
 }
 
 /** Which proxy settings apply to `url`: none, the `proxy` option, or the environment's (undici reads NO_PROXY itself). */

@@ -7,7 +7,7 @@
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { InputError, isInputError } from '../errors.ts'
-import { redactSecrets } from '../client/index.ts'
+import { redactSecrets, secretValues } from '../client/index.ts'
 import type { RunResult } from '../types.ts'
 import { loadRecipe, resolveStage } from './recipe.ts'
 import type { Env, ResolvedStage } from './recipe.ts'
@@ -154,28 +154,15 @@ function readRun(dir: string): RunResult | undefined {
 
 const SECRET = /key|token|secret|passw/i
 
-/**
- * The secret values a stage's flags carry: the API key, the values of Authorization and of every
- * `secret-header`, and the passwords of the endpoint and proxy URLs. A variable holding one (or part of
- * one, as in `Authorization: Bearer ${TOKEN}`) is redacted whatever its name.
- */
+/** The secret values a stage's flags carry (see secretValues): a variable holding one is redacted. */
 function stageSecrets(flags: Record<string, unknown>): string[] {
-  const secrets: string[] = []
-  if (typeof flags['apiKey'] === 'string') secrets.push(flags['apiKey'])
-  const headers = (flags['header'] ?? {}) as Record<string, string>
-  const secretNames = new Set(['authorization', 'x-api-key', 'api-key', ...((flags['secretHeader'] ?? []) as string[]).map((h) => h.toLowerCase())])
-  for (const [name, value] of Object.entries(headers)) if (secretNames.has(name.toLowerCase())) secrets.push(value, value.replace(/^bearer\s+/i, ''))
-  for (const key of ['endpoint', 'proxy', 'resetCacheUrl', 'prometheusUrl']) {
-    const url = flags[key]
-    if (typeof url !== 'string') continue
-    try {
-      const password = new URL(url).password
-      if (password) secrets.push(password, decodeURIComponent(password))
-    } catch {
-      // not a URL: precheck reports it
-    }
-  }
-  return secrets.filter((v) => v.length >= 4)
+  const text = (key: string): string | undefined => (typeof flags[key] === 'string' ? (flags[key] as string) : undefined)
+  return secretValues({
+    apiKey: text('apiKey'),
+    headers: (flags['header'] ?? {}) as Record<string, string>,
+    secretHeaders: (flags['secretHeader'] ?? []) as string[],
+    urls: ['endpoint', 'proxy', 'resetCacheUrl', 'prometheusUrl'].map(text),
+  })
 }
 
 function redact(env: Record<string, string>, secrets: readonly string[]): Record<string, string> {

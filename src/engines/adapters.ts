@@ -1,5 +1,6 @@
 import { httpText } from '../client/index.ts'
 import type { Endpoint } from '../client/index.ts'
+import { printable } from '../printable.ts'
 import type { CacheResetOutcome } from '../types.ts'
 
 /** The serving engines fluxperf knows. `mock` is fluxperf's own. */
@@ -49,7 +50,7 @@ function serverWords(body: string): string {
   } catch {
     // not JSON: the text as it is
   }
-  const words = text.replace(/[\u0000-\u001f\u007f-\u009f]+/g, ' ').replace(/\s+/g, ' ').trim().slice(0, 200)
+  const words = printable(text.replace(/\s+/g, ' ').trim().slice(0, 200))
   return words ? ` ("${words}")` : ''
 }
 

@@ -98,12 +98,6 @@ export async function openRun(settings: EndpointSettings & object, workload: Run
   const health = monitorClientHealth()
   let closed: { eventLoopDelayP99Ms: number; saturated: boolean } | undefined
   const config = publicConfig(settings)
-  let resent = 0
-  const send = async (messages: readonly ChatMessage[], meta: RequestMeta): Promise<RequestRecord> => {
-    const record = await sendRequest(ctx, messages, meta)
-    if (record.resent) resent++
-    return record
-  }
   return {
     context: { endpoint: endpoint.url, model, seed, config },
     seed,
@@ -111,7 +105,7 @@ export async function openRun(settings: EndpointSettings & object, workload: Run
     tokenizer,
     endpoint,
     signal,
-    send,
+    send: (messages, meta) => sendRequest(ctx, messages, meta),
     engine,
     async resetCache(url) {
       if (url) return resetPrefixCache(url, notice)
@@ -148,7 +142,7 @@ export async function openRun(settings: EndpointSettings & object, workload: Run
         eventLoopDelayP99Ms: closed.eventLoopDelayP99Ms,
         rounds,
         speedups,
-        transport: { ...endpoint.transport(), resent },
+        transport: endpoint.transport(),
         ...(engine ? { engine: { name: engine.name, evidence: engine.evidence } } : {}),
       }
     },
