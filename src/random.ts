@@ -18,7 +18,7 @@ export interface Random {
 }
 
 /** mulberry32: a seeded generator of floats in [0, 1). */
-export function mulberry32(seed: number): () => number {
+function mulberry32(seed: number): () => number {
   let state = seed >>> 0
   return () => {
     state = (state + 0x6d2b79f5) >>> 0
@@ -29,6 +29,7 @@ export function mulberry32(seed: number): () => number {
   }
 }
 
+/** A generator seeded with `seed`; the same seed gives the same sequence (the mock's output depends on it). */
 export function createRandom(seed: number): Random {
   const next = mulberry32(seed)
   const random: Random = {

@@ -7,6 +7,7 @@
  */
 
 import { setTimeout as sleep } from 'node:timers/promises'
+import { type Random, createRandom } from '../random.ts'
 import { type Endpoint, JSON_HEADERS, errorBody } from './chunks.ts'
 import { Engine, type EngineStats } from './engine.ts'
 import { type FaultPlan, RateLimiter, isNoFaults, mergeFaults, parseFaults } from './faults.ts'
@@ -14,32 +15,7 @@ import { Generation } from './generation.ts'
 import { MockMetrics } from './metrics.ts'
 import { type GenerationRequest, RequestError, parseGenerationRequest } from './openaiRequest.ts'
 import type { ResolvedMockOptions } from './options.ts'
-import { type Random, mulberry32 } from './random.ts'
-
-/** One incoming request, whatever carried it. */
-export interface MockCall {
-  method: string
-  /** The path without the query string. */
-  path: string
-  /** A request header by lowercase name. */
-  header(name: string): string | undefined
-  body(): Promise<string>
-}
-
-/** Where a stream's bytes go. */
-export interface StreamSink {
-  write(data: string): void
-  end(): void
-  /** Drop the connection abruptly. */
-  destroy(): void
-}
-
-export type MockReply =
-  | { kind: 'body'; status: number; headers: Record<string, string>; body: string }
-  /** An SSE stream: `start` begins it and returns a function to call when the client goes away. */
-  | { kind: 'stream'; headers: Record<string, string>; start(sink: StreamSink): () => void }
-  /** Drop the connection without a response. */
-  | { kind: 'drop' }
+import type { MockCall, MockReply } from './types.ts'
 
 /** Counters of a mock instance since it started. */
 export interface MockStats extends EngineStats {
@@ -83,7 +59,7 @@ export class MockApp {
     this.engine = new Engine(options)
     this.metrics = new MockMetrics(options.model, () => this.engine.stats())
     this.#serverFaults = parseFaults(options.fault)
-    this.#faultRandom = mulberry32(options.seed ^ 0x6a09e667)
+    this.#faultRandom = createRandom(options.seed ^ 0x6a09e667)
     this.#limiter = options.rateLimitRps > 0 ? new RateLimiter(options.rateLimitRps, performance.now()) : undefined
   }
 
@@ -161,7 +137,7 @@ export class MockApp {
     try {
       const serverFaults = this.#serverFaults
       const chosen =
-        !isNoFaults(serverFaults) && (this.options.faultRate >= 1 || this.#faultRandom() < this.options.faultRate)
+        !isNoFaults(serverFaults) && (this.options.faultRate >= 1 || this.#faultRandom.next() < this.options.faultRate)
       faults = mergeFaults(chosen ? serverFaults : {}, parseHeaderFaults(call.header('x-mock-fault')))
       tokensPerChunk = headerInt(call, 'x-mock-tokens-per-chunk', 1) ?? this.options.tokensPerChunk
       reasoningTokens = headerInt(call, 'x-mock-reasoning-tokens', 0) ?? this.options.reasoningTokens
@@ -198,7 +174,7 @@ export class MockApp {
       return errorReply(error.status, error.message, error.param)
     }
 
-    if (this.options.errorRate > 0 && this.#faultRandom() < this.options.errorRate) {
+    if (this.options.errorRate > 0 && this.#faultRandom.next() < this.options.errorRate) {
       counters.injectedErrors++
       return this.#injectedError(this.options.errorStatus, this.options.retryAfterS)
     }

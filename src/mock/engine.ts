@@ -11,10 +11,11 @@
  *   against absolute target times, so timer lateness does not accumulate.
  *
  * The engine knows nothing of HTTP or chunk formats: it calls `listener.onTokens` and nothing else.
+ * The model, its calibration and why: docs/design/mock.md#latency-model
  */
 
+import { type Random, createRandom } from '../random.ts'
 import { PrefixCache, ROOT_KEY, blockKeys } from './prefixCache.ts'
-import { type Random, jitterFactor, mulberry32 } from './random.ts'
 
 /** How long one timer callback may keep running steps that are already due. */
 const STEP_TURN_BUDGET_MS = 2
@@ -148,7 +149,7 @@ export class Engine {
       capacityTokens: options.cacheCapacityTokens,
       enabled: options.prefixCache,
     })
-    this.#random = mulberry32(options.seed ^ 0x2545f491)
+    this.#random = createRandom(options.seed ^ 0x2545f491)
   }
 
   /** Queues a sequence; it is admitted at once if a seat is free. */
@@ -224,7 +225,8 @@ export class Engine {
   }
 
   #scaled(ms: number): number {
-    return ms * this.options.timeScale * jitterFactor(this.#random, this.options.jitter)
+    const jitter = this.options.jitter
+    return ms * this.options.timeScale * (jitter === 0 ? 1 : 1 + jitter * (2 * this.#random.next() - 1))
   }
 
   #itl(batch: number): number {

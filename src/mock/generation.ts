@@ -2,7 +2,6 @@
  * One accepted generation request, from engine tokens to bytes on the wire.
  */
 
-import type { MockReply, StreamSink } from './app.ts'
 import { ChunkFormat, DONE_EVENT, JSON_HEADERS, completionBody } from './chunks.ts'
 import type { Engine, Sequence, SequenceListener } from './engine.ts'
 import type { FaultPlan } from './faults.ts'
@@ -10,6 +9,7 @@ import type { MockMetrics } from './metrics.ts'
 import type { GenerationRequest } from './openaiRequest.ts'
 import { OutputText } from './output.ts'
 import { tokenize } from './tokenizer.ts'
+import type { MockReply, StreamSink } from './types.ts'
 
 export interface GenerationInit {
   id: string

@@ -1,7 +1,7 @@
 /**
  * msw handlers over the same engine as the HTTP server, for in-process contract tests of a client
  * that uses `globalThis.fetch` (msw's `setupServer` does not see undici's own Pool/request; see
- * the README, "The built-in mock serving engine"). Streams are real `ReadableStream` SSE bodies paced by the engine.
+ * docs/design/mock.md#msw-handlers). Streams are real `ReadableStream` SSE bodies paced by the engine.
  *
  * msw is loaded when `mockLlmHandlers` is called, not when fluxperf is imported, so that only
  * the users of this function need msw installed.
@@ -9,8 +9,9 @@
 
 import { createRequire } from 'node:module'
 import type { HttpHandler, HttpResponse as HttpResponseClass, http as httpNamespace } from 'msw'
-import { MockApp, type MockCall, type MockReply } from './app.ts'
+import { MockApp } from './app.ts'
 import { type MockServerOptions, resolveMockOptions } from './options.ts'
+import type { MockCall, MockReply } from './types.ts'
 
 export interface MockLlmHandlersOptions extends Omit<MockServerOptions, 'host' | 'port'> {
   /**

@@ -7,7 +7,8 @@
  * string concatenation without escaping (the hot path depends on it).
  */
 
-import { type Random, hash32, mulberry32, shortHash } from './random.ts'
+import { type Random, createRandom } from '../random.ts'
+import { hash32, shortHash } from './hash.ts'
 
 // Short common words: each is a single token of the mock tokenizer (with its leading space).
 const WORDS = (
@@ -38,7 +39,7 @@ export class OutputText {
    *   the first content token.
    */
   constructor(session: string, request: number, reasoningTokens: number) {
-    this.#random = mulberry32(hash32(`${session}\u0000${request}`))
+    this.#random = createRandom(hash32(`${session}\u0000${request}`))
     this.#tag = mockEchoTag(session, request)
     this.#reasoningTokens = reasoningTokens
   }
@@ -57,7 +58,7 @@ export class OutputText {
   next(): string {
     const i = this.#index++
     if (i === this.#reasoningTokens) return this.#tag
-    const r = this.#random()
+    const r = this.#random.next()
     // About one token in twelve is punctuation, the rest words.
     if (r < 0.06) return '.'
     if (r < 0.085) return ','

@@ -5,8 +5,9 @@
  *
  * Keys are 53-bit numbers (two 32-bit hash lanes), so they index a Set directly and collisions stay
  * negligible at millions of blocks. The Set's insertion order is the LRU order (first = coldest).
+ * See docs/design/mock.md#prefix-cache
  */
-import { fmix32 } from './random.ts'
+import { fmix32 } from './hash.ts'
 
 /** Multiplies a 32-bit lane with one token, murmur3-style. */
 function mixLane(h: number, token: number): number {

@@ -4,8 +4,9 @@
 
 import { type IncomingMessage, type ServerResponse, createServer } from 'node:http'
 import type { Socket } from 'node:net'
-import { MockApp, type MockCall, type MockReply, type MockStats } from './app.ts'
+import { MockApp, type MockStats } from './app.ts'
 import { type MockServerOptions, resolveMockOptions } from './options.ts'
+import type { MockCall, MockReply } from './types.ts'
 
 /** A running mock server. */
 export interface MockServer {

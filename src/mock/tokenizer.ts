@@ -2,7 +2,7 @@
  * The mock's own tokenizer: one pass over the UTF-16 code units, no regex, no vocabulary.
  * A token is the 32-bit hash of its text, which is all the prefix cache needs. Counts are roughly
  * BPE-sized (English prose within a few per cent of o200k_base, Markdown and code about 10% more;
- * see the README) and, above all, deterministic and fast: tens of MB of text per second, about 100
+ * docs/design/mock.md#tokenizer) and, above all, deterministic and fast: tens of MB of text per second, about 100
  * times faster than js-tiktoken, so hundreds of concurrent long prompts cost little.
  *
  * Rules:
@@ -13,7 +13,7 @@
  * - other characters (CJK, emoji, symbols) go in pairs
  */
 
-import { fmix32 } from './random.ts'
+import { fmix32 } from './hash.ts'
 
 const MAX_LETTERS = 8
 const MAX_DIGITS = 3

@@ -1,14 +1,9 @@
 /**
- * Small seeded randomness and hashing for the mock. Everything the mock "decides" (jitter, injected
- * errors, generated words) comes from these, so two runs with the same seed and the same request
- * order behave the same.
+ * The mock's hashing: token ids, prefix-cache keys, the echo tag's session hash and the seed of each
+ * request's generated text. Its random choices (jitter, injected errors, words) use `Random` from
+ * src/random.ts, seeded from the mock's `seed` or these hashes, so two runs with the same seed and the
+ * same request order behave the same.
  */
-
-/** A PRNG returning floats in [0, 1). */
-export type Random = () => number
-
-/** mulberry32 (shared with the load generator): tiny, fast, and good enough for jitter and word choice. */
-export { mulberry32 } from '../random.ts'
 
 /** FNV-1a over UTF-16 code units, finished with a murmur3 avalanche so nearby strings spread. */
 export function hash32(text: string, seed = 0x811c9dc5): number {
@@ -32,9 +27,4 @@ export function fmix32(h: number): number {
 /** Eight lowercase hex digits of `hash32(text)`: the short hash the mock echoes. */
 export function shortHash(text: string): string {
   return hash32(text).toString(16).padStart(8, '0')
-}
-
-/** A value in [1 − fraction, 1 + fraction), to multiply a duration by. */
-export function jitterFactor(random: Random, fraction: number): number {
-  return fraction === 0 ? 1 : 1 + fraction * (2 * random() - 1)
 }
