@@ -1,5 +1,6 @@
 import { Tiktoken } from 'js-tiktoken/lite'
 import type { TiktokenBPE } from 'js-tiktoken/lite'
+import { InputError } from '../errors.ts'
 
 /** Encodings fluxperf can count with. `o200k_base` (GPT-4o family) is the default. */
 export type EncodingName = 'o200k_base' | 'cl100k_base' | 'p50k_base' | 'r50k_base'
@@ -37,8 +38,13 @@ export function isEncodingName(name: string): name is EncodingName {
 /**
  * Loads a tokenizer once per encoding (rank tables are large; loading is lazy and shared).
  * @param encoding default `o200k_base`
+ * @returns a promise rejected with an InputError naming the known encodings when `encoding` is none of them
  */
 export function getTokenizer(encoding: EncodingName = 'o200k_base'): Promise<Tokenizer> {
+  if (!isEncodingName(encoding)) {
+    const known = Object.keys(rankLoaders).join(', ')
+    return Promise.reject(new InputError(`unknown encoding "${String(encoding)}"; expected one of ${known}`, 'tokenizer'))
+  }
   let loaded = cache.get(encoding)
   if (!loaded) {
     loaded = rankLoaders[encoding]().then(({ default: ranks }) => makeTokenizer(encoding, new Tiktoken(ranks)))
