@@ -1,6 +1,6 @@
-// Multi-turn conversations about the shipped seed documents (seed 002's workload): turn 1 carries the
-// document cold, later turns resend it with the history and hit the prefix cache. Runs against the
-// built-in mock unless FLUXPERF_ENDPOINT is set.
+// Multi-turn conversations about the shipped seed documents (the workload of the Python multi-turn tool,
+// 002): turn 1 carries the document cold, later turns resend it with the history and hit the prefix cache.
+// Runs against the built-in mock unless FLUXPERF_ENDPOINT is set.
 import { expect, test } from 'vitest'
 import { multiTurn } from 'fluxperf'
 

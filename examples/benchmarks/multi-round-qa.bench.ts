@@ -1,6 +1,6 @@
-// Multi-round QA users in an open loop (seed 004's workload): sends are scheduled at 4 QPS whatever
-// is in flight, and every one is accounted for (late, dropped). Runs against the built-in mock unless
-// FLUXPERF_ENDPOINT is set.
+// Multi-round QA users in an open loop (the workload of the Python multi-round QA tool, 004): sends are
+// scheduled at 4 QPS whatever is in flight, and every one is accounted for (late, dropped). Runs against
+// the built-in mock unless FLUXPERF_ENDPOINT is set.
 import { expect, test } from 'vitest'
 import { multiRoundQa } from 'fluxperf'
 
