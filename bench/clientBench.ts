@@ -13,6 +13,7 @@
  *   npx node bench/clientBench.ts openloop --rate 1000 --duration 60
  *
  * Pin the two sides to separate cores: `SERVER_CPU=1 taskset -c 0 npx node bench/clientBench.ts ...`.
+ * Each process measures in precision mode 'on' (enterBenchPrecision), and says on stderr what it changed.
  */
 import { execFile, spawn } from 'node:child_process'
 import type { ChildProcess } from 'node:child_process'
@@ -24,14 +25,14 @@ import { createInterface } from 'node:readline'
 import { monitorEventLoopDelay } from 'node:perf_hooks'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
-import { openEndpoint, promoteYoungObjects, requestContext, sendRequest, warmUpClient } from '../src/client/index.ts'
-import type { Endpoint, RequestContext } from '../src/client/index.ts'
+import { enterPrecision, openEndpoint, requestContext, sendRequest } from '../src/client/index.ts'
+import type { ApiKind, Endpoint, Precision, RequestContext } from '../src/client/index.ts'
+import { SPINNER_THREAD_NAME } from '../src/client/precision/spinner.ts'
 import { MetricRecorder, RoundAccumulator } from '../src/metrics/index.ts'
 import { JsonlWriter } from '../src/report/index.ts'
 import { createRandom } from '../src/random.ts'
 import { arrivalOffsets, runOpenLoop } from '../src/schedule/index.ts'
 import { getTokenizer } from '../src/tokens/index.ts'
-import { awakeCpuMs } from '../src/client/helperThreads.ts'
 import type { MetricSummary, RequestRecord } from '../src/types.ts'
 
 export interface ServerHandle {
@@ -129,20 +130,67 @@ async function contextFor(url: string, connections: number, headers: Record<stri
   const endpoint = openEndpoint({ url, connections, timeoutMs: 120_000, headers })
   const tokenizer = process.env['BENCH_TIKTOKEN'] || noUsage ? await getTokenizer() : noTokenizer
   const ctx = requestContext(endpoint, { model: 'bench', maxTokens: 64 }, tokenizer)
-  // As a run does (workloads/run.ts): the per-chunk path is optimised before anything is measured.
-  await warmUpClient(endpoint.kind, ctx)
+  // As a run does (workloads/run.ts): precision mode, whose warm-up optimises the per-chunk path before anything is measured.
+  await enterBenchPrecision(endpoint.kind, ctx)
   return { ctx, endpoint }
 }
 
-/** Where a CPU measurement starts: the process's CPU time, and the idle-class spinner's (keepCpuAwake). */
-async function cpuStart(): Promise<{ usage: NodeJS.CpuUsage; spinMs: number }> {
-  return { usage: process.cpuUsage(), spinMs: await awakeCpuMs() }
+let precision: Promise<Precision> | undefined
+let entered: Precision | undefined
+
+/**
+ * Precision mode `on`, entered once per process with the first measurement's context (its warm-up copies
+ * that shape): the bench measures the client at its best. Says what it changed on stderr (stdout carries
+ * a scenario's JSON). leaveBenchPrecision() undoes it.
+ */
+async function enterBenchPrecision(kind: ApiKind, ctx: RequestContext): Promise<Precision> {
+  precision ??= enterPrecision({ mode: 'on', context: ctx, kind, notice: (m) => void (entered && process.stderr.write(`bench: ${m}\n`)) }).then((p) => {
+    process.stderr.write(`bench: ${p.describe()}\n`)
+    return (entered = p)
+  })
+  return precision
 }
 
-/** The client's CPU time (µs) since `start`, without the spinner's, which only fills the core's idle time. */
-async function cpuSince(start: { usage: NodeJS.CpuUsage; spinMs: number }): Promise<number> {
+/** The precision mode this process measures in, once a measurement has entered it. */
+export function benchPrecision(): Precision | undefined {
+  return entered
+}
+
+/** Undoes precision mode (thread classes, the spinning thread, V8's flags). */
+export async function leaveBenchPrecision(): Promise<void> {
+  await (await precision)?.dispose()
+}
+
+/**
+ * CPU time (ms) of precision mode's spinning thread (found by its name): it only fills the core's idle
+ * time, so the client's CPU figures leave it out. 0 where none runs.
+ */
+function spinnerCpuMs(): number {
+  let ms = 0
+  try {
+    for (const tid of readdirSync('/proc/self/task')) {
+      try {
+        if (readFileSync(`/proc/self/task/${tid}/comm`, 'utf8').trim() !== SPINNER_THREAD_NAME) continue
+        ms += Number(readFileSync(`/proc/self/task/${tid}/schedstat`, 'utf8').split(' ')[0]) / 1e6
+      } catch {
+        // the thread has ended
+      }
+    }
+  } catch {
+    // no /proc
+  }
+  return ms
+}
+
+/** Where a CPU measurement starts: the process's CPU time, and the spinning thread's. */
+function cpuStart(): { usage: NodeJS.CpuUsage; spinMs: number } {
+  return { usage: process.cpuUsage(), spinMs: spinnerCpuMs() }
+}
+
+/** The client's CPU time (µs) since `start`, without the spinning thread's. */
+function cpuSince(start: { usage: NodeJS.CpuUsage; spinMs: number }): number {
   const usage = process.cpuUsage(start.usage)
-  return usage.user + usage.system - ((await awakeCpuMs()) - start.spinMs) * 1000
+  return usage.user + usage.system - (spinnerCpuMs() - start.spinMs) * 1000
 }
 
 /** The bench server reports usage (unless --no-usage, which loads the real tokenizer): never consulted. */
@@ -178,13 +226,15 @@ export interface ChunkResult {
 export async function measureChunks(url: string, concurrency: number, durationS: number, tokens: number): Promise<ChunkResult> {
   const { ctx, endpoint } = await contextFor(url, concurrency, { 'x-bench-tokens': String(tokens) })
   await preconnect(ctx, concurrency)
+  // As a run does just before its clock starts.
+  benchPrecision()?.beforeClock()
   const loop = monitorEventLoopDelay({ resolution: 5 })
   const acc = new RoundAccumulator({ label: 'bench', concurrency, round: 1 })
   let chunks = 0
   let requests = 0
   let failed = 0
   const stopAt = performance.now() + durationS * 1000
-  const cpu0 = await cpuStart()
+  const cpu0 = cpuStart()
   const t0 = performance.now()
   loop.enable()
   await Promise.all(Array.from({ length: concurrency }, async () => {
@@ -198,7 +248,7 @@ export async function measureChunks(url: string, concurrency: number, durationS:
   }))
   loop.disable()
   const elapsedS = (performance.now() - t0) / 1000
-  const cpuUs = await cpuSince(cpu0)
+  const cpuUs = cpuSince(cpu0)
   acc.finish()
   await endpoint.close()
   return {
@@ -250,13 +300,13 @@ export async function measureFidelity(url: string, streams: number, ttft = 200, 
   const vsInjected = new MetricRecorder()
   const errors = new TruthErrors()
   const runId = `f${Date.now()}`
-  const cpu0 = await cpuStart()
+  const cpu0 = cpuStart()
   const sent = Array.from({ length: streams }, (_, i) =>
     sendRequest({ ...ctx, headers: { ...ctx.headers, 'x-bench-id': `${runId}-${i}` } }, MESSAGES, meta(streams)))
-  // As a closed-loop round does once its first requests are out (schedule/closedLoop.ts, onStarted).
-  promoteYoungObjects()
+  // As a round does once its first requests are out (precision mode's afterBurst).
+  benchPrecision()?.afterBurst()
   const records = await Promise.all(sent)
-  const cpuUs = await cpuSince(cpu0)
+  const cpuUs = cpuSince(cpu0)
   for (let i = 0; i < records.length; i++) {
     const r = records[i] as RequestRecord
     if (errors.add(r, await fetchTruth(url, `${runId}-${i}`)) && r.ttftMs !== null) vsInjected.record(Math.abs(r.ttftMs - ttft))
@@ -331,7 +381,7 @@ export async function measureCliFidelity(server: ServerHandle, streams: number, 
     const bin = fileURLToPath(new URL('../bin/fluxperf.mjs', import.meta.url))
     await promisify(execFile)(process.execPath, [
       ...commandNodeFlags(), bin, 'run', '--endpoint', url, '--dataset', dataset, '--concurrency', String(streams),
-      '--save-requests', '--no-progress', '--output-dir', dir, '--seed', '1',
+      '--save-requests', '--no-progress', '--output-dir', dir, '--seed', '1', '--precision', 'on',
       '--header', `x-bench-tokens: ${tokens}`, '--header', `x-bench-ttft: ${ttft}`, '--header', `x-bench-itl: ${itl}`,
     ], { maxBuffer: 64 * 1024 * 1024 })
     const truthOf = await server.truthAfterRun()
@@ -469,6 +519,7 @@ export interface OpenLoopResult {
 export async function measureOpenLoop(url: string, rate: number, durationS: number): Promise<OpenLoopResult> {
   const { ctx, endpoint } = await contextFor(url, 256, { 'x-bench-tokens': '8' })
   await preconnect(ctx, 256, 8)
+  benchPrecision()?.beforeClock()
   const lag = new MetricRecorder()
   const loop = monitorEventLoopDelay({ resolution: 5 })
   const inFlight: Promise<void>[] = []
@@ -551,6 +602,7 @@ async function cli(): Promise<void> {
     console.log(JSON.stringify(result, null, 2))
   } finally {
     await server.stop()
+    await leaveBenchPrecision()
   }
 }
 

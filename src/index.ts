@@ -1,10 +1,15 @@
 /* fluxperf: load-test OpenAI-compatible LLM endpoints and turn the results into assertions. */
 
 /* Workloads */
-export { configureWorkloadDefaults, dualRound, runDualRound, Session, workloadDefaults } from './workloads/index.ts'
-export type { DebugEntry, DualRoundInput, DualRoundOptions, EndpointSettings, RunContext, RunHooks, WorkloadDefaults } from './workloads/index.ts'
+export { configureWorkloadDefaults, dualRound, runDualRound, runWorkload, Session, workloadDefaults } from './workloads/index.ts'
+export { DUAL_ROUND, MULTI_ROUND_QA, MULTI_TURN } from './workloads/index.ts'
+export type {
+  DebugEntry, DualRoundInput, DualRoundOptions, EndpointSettings, MeasuredGroup, PreparedWorkload, RunContext, RunExtras, RunHooks, WorkloadDefaults,
+  WorkloadDefinition, WorkloadOutcome, WorkloadRun, WorkloadSettings,
+} from './workloads/index.ts'
 export { multiRoundQa, multiTurn, runMultiRoundQa, runMultiTurn } from './workloads/index.ts'
-export type { ConversationOutcome, MultiRoundQaHooks, MultiRoundQaInput, MultiRoundQaOptions, MultiTurnHooks, MultiTurnInput, MultiTurnOptions } from './workloads/index.ts'
+export type { ConversationOutcome, MultiRoundQaHooks, MultiRoundQaInput, MultiRoundQaOptions, MultiTurnHooks, MultiTurnInput, MultiTurnOptions, QaSnapshot } from './workloads/index.ts'
+export type { PrecisionMode } from './client/index.ts'
 export { arrivalOffsets, runOpenLoop } from './schedule/index.ts'
 export type { ArrivalOptions, ArrivalProcess, Clock, ScheduledSend } from './schedule/index.ts'
 export type { ConversationSummary, OpenLoopSummary } from './types.ts'
@@ -17,20 +22,21 @@ export type { MockServer, MockServerOptions } from './mock/index.ts'
 export { loadDataset, sampleConversations, validateDataset } from './data/index.ts'
 export { evaluateSlo, formatSloTable, loadSloFile, parseSlo } from './slo/index.ts'
 export type { GoodputSlo, SloCheck, SloSpec } from './slo/index.ts'
-export { compareWithBaseline, readBaseline, writeBaseline } from './baseline/index.ts'
+export { compareWithBaseline, readBaseline, upgradeRunResult, writeBaseline } from './baseline/index.ts'
 export type { RegressionCheck, RegressionOptions } from './baseline/index.ts'
 
 /* Client and metrics, for custom workloads */
 export { openEndpoint, requestContext, sendRequest, SseParser } from './client/index.ts'
 export type { Endpoint, EndpointOptions, GenerationOptions, RequestContext, RequestMeta } from './client/index.ts'
 export { mergeEncoded, MetricRecorder, percentileOfEncoded, summariseRound } from './metrics/index.ts'
-export { metricsSummaryCsv } from './report/index.ts'
+export { formatRound, metricsSummaryCsv, QaFiles, qaFinalSummary, RoundFileWriter } from './report/index.ts'
 export { getTokenizer } from './tokens/index.ts'
 export type { EncodingName, Tokenizer } from './tokens/index.ts'
 export { InputError } from './errors.ts'
 
 /* The shared vocabulary */
 export type {
-  CacheEvidence, CacheResetOutcome, CacheSpeedup, ChatMessage, Conversation, ErrorKind, ErrorSummary, GoodputSummary, MetricName, MetricSummary,
-  RequestRecord, RoundResult, RunResult, Slo, StatName, TokenSource,
+  CacheEvidence, CacheResetOutcome, CacheSpeedup, ChatMessage, ClientSummary, Conversation, DualRoundResult, ErrorKind, ErrorSummary, GoodputSummary,
+  MetricName, MetricSummary, MultiRoundQaResult, MultiTurnResult, PrecisionSummary, QaSchedule, RequestRecord, RoundResult, RunResult, RunResultCommon,
+  Slo, StatName, TokenSource, TransportSummary, TurnStats, WorkloadKind,
 } from './types.ts'

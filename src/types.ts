@@ -232,11 +232,15 @@ export interface CacheSpeedup {
   warmCachedShare: number | null
 }
 
-/** The result of a whole run: the one source of every report and assertion. */
-export interface RunResult {
-  schemaVersion: 1
+/** The workloads fluxperf runs; `RunResult.workload` says which one a result is. */
+export type WorkloadKind = 'dual-round' | 'multi-turn' | 'multi-round-qa'
+
+/** What every RunResult holds, whatever its workload. */
+export interface RunResultCommon {
+  /** 2 since the one-engine redesign (v1 results are read by `readRunResult`, src/baseline). */
+  schemaVersion: 2
   tool: { name: 'fluxperf'; version: string }
-  workload: 'dual-round' | 'multi-turn' | 'multi-round-qa'
+  workload: WorkloadKind
   endpoint: string
   model: string
   startedAt: string
@@ -246,29 +250,104 @@ export interface RunResult {
   /** The run's configuration, secrets redacted. */
   config: Record<string, unknown>
   interrupted: boolean
-  /** True when the client itself was the bottleneck (event-loop delay past the bound). */
-  clientSaturated: boolean
-  /** Event-loop delay p99 observed during the run, ms. */
-  eventLoopDelayP99Ms: number
+  /** How the client itself fared: whether it kept up (the saturation guard) and what precision mode changed. */
+  client: ClientSummary
+  /** The measured groups of requests, in the order they ran. */
   rounds: RoundResult[]
   speedups: CacheSpeedup[]
-  /** Multi-turn: TTFT statistics per turn number (1-based), and per document type. */
-  byTurn?: { turn: number; ttft: MetricSummary; latency: MetricSummary }[]
-  byDocumentType?: { type: string; requests: number; ttft: MetricSummary; latency: MetricSummary }[]
-  /** Multi-turn: how the conversations went (completed = every turn answered). */
-  conversations?: ConversationSummary
-  /** Open-loop workloads (multi-round QA): target vs achieved rate and how late sends were. */
-  openLoop?: OpenLoopSummary
-  /** Prometheus samples taken during the run, per round label. */
+  /** Prometheus samples taken during the run, per round label (or phase label). */
   prometheus?: Record<string, PrometheusRoundSummary>
-  /** SLO the goodput was computed against, if any. */
+  /** SLO the goodput and thresholds were computed against, if any. */
   slo?: Slo
   /** Where reports were written, if anywhere. */
   outputDir?: string
-  /** How requests travelled (absent in results written before it was recorded). */
+  /** How requests travelled (absent in results of fluxperf 0.1 before it was recorded). */
   transport?: TransportSummary
   /** The serving engine, as named (`--engine`) or detected, and what said so; absent when unknown. */
   engine?: { name: string; evidence: string }
+}
+
+/** Dual-round (`fluxperf run`, `dualRound()`): per concurrency level, round 1 (cold) then round 2 (warm). */
+export interface DualRoundResult extends RunResultCommon {
+  workload: 'dual-round'
+}
+
+/** Multi-turn (`fluxperf multi-turn`, `multiTurn()`): round 1 = every first turn, round 2 = every later turn. */
+export interface MultiTurnResult extends RunResultCommon {
+  workload: 'multi-turn'
+  /** TTFT and latency per turn number (1-based). */
+  byTurn: TurnStats[]
+  /** TTFT and latency per document type. */
+  byDocumentType: { type: string; requests: number; ttft: MetricSummary; latency: MetricSummary }[]
+  /** How the conversations went (completed = every turn answered). */
+  conversations: ConversationSummary
+}
+
+/** Multi-round QA (`fluxperf multi-round-qa`, `multiRoundQa()`): users in an open loop at a target rate; one round. */
+export interface MultiRoundQaResult extends RunResultCommon {
+  workload: 'multi-round-qa'
+  /** Target vs achieved rate and how late sends were. */
+  openLoop: OpenLoopSummary
+  /** TTFT and latency per question number (1-based). */
+  byTurn: TurnStats[]
+  /** The schedule as it ran, for the final summary: rate, users, prompt sizes, seconds elapsed. */
+  schedule: QaSchedule
+}
+
+/** The result of a whole run: the one source of every report and assertion; `workload` says which shape. */
+export type RunResult = DualRoundResult | MultiTurnResult | MultiRoundQaResult
+
+/** TTFT and latency of the requests of one turn number (counts are of successful requests). */
+export interface TurnStats {
+  turn: number
+  ttft: MetricSummary
+  latency: MetricSummary
+}
+
+/** How the multi-round QA schedule was set up and how long it ran. */
+export interface QaSchedule {
+  qps: number
+  arrival: 'constant' | 'poisson' | 'gamma'
+  burstiness?: number
+  numUsers: number
+  numRounds: number
+  sharedSystemPrompt: number
+  userHistoryPrompt: number
+  answerLen: number
+  ignoreEos: boolean
+  timeS: number
+  /** Seconds from the schedule's start to its end (or the stop). */
+  elapsedS: number
+  usersCreated: number
+  /** `synthetic`, or `ShareGPT (<file>)`. */
+  questions: string
+  tokenizer: string
+}
+
+/** The client's own health over the run, and the precision mode it ran in. */
+export interface ClientSummary {
+  /** Event-loop delay p99 while the run was under way, ms. */
+  eventLoopDelayP99Ms: number
+  /** The longest event-loop delay seen, ms. */
+  eventLoopDelayMaxMs: number
+  /** p99 delay above which the client counts as saturated, ms. */
+  boundMs: number
+  /** Resolution of the delay monitor, ms. */
+  resolutionMs: number
+  /** True when the client itself was the bottleneck (p99 past the bound): timings are not trustworthy. */
+  saturated: boolean
+  /** `off` (library and Vitest default), `auto` (CLI default: on when confined to one CPU) or `on`; what it changed. */
+  precision: PrecisionSummary
+  /** Warm-up requests sent before the clock started (`warmup`), not counted in any round. */
+  warmupRequests: number
+}
+
+/** What precision mode asked for, and what it changed or could not change in the process. */
+export interface PrecisionSummary {
+  mode: 'off' | 'auto' | 'on'
+  active: boolean
+  changes: string[]
+  refused: string[]
 }
 
 /**

@@ -2,6 +2,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { dirname } from 'node:path'
 import { InputError } from '../errors.ts'
 import type { RunResult } from '../types.ts'
+import { upgradeRunResult } from './upgrade.ts'
 
 /** What to do with the baseline file, decided like Vitest decides for snapshots. */
 export type BaselineAction = 'compare' | 'write' | 'missing-in-ci'
@@ -24,9 +25,10 @@ export function readBaseline(path: string): RunResult {
   } catch (error) {
     throw new InputError(`cannot read baseline (${(error as Error).message})`, path)
   }
-  const run = parsed as Partial<RunResult>
-  if (run?.schemaVersion !== 1 || !Array.isArray(run.rounds)) throw new InputError('not a fluxperf baseline (expected a RunResult with schemaVersion 1)', path)
-  return run as RunResult
+  // Baselines written by fluxperf 0.1 (schema 1) are read as schema 2.
+  const run = upgradeRunResult(parsed)
+  if (!run) throw new InputError('not a fluxperf baseline (expected a RunResult with schemaVersion 1 or 2)', path)
+  return run
 }
 
 /** Stores a run as the baseline (the whole RunResult: its histograms make later comparisons exact). */

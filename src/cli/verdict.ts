@@ -50,8 +50,8 @@ export interface VerdictOptions {
 export function commonVerdict(run: RunResult, where: string, out: NodeJS.WritableStream = process.stdout, options: VerdictOptions = {}): number {
   const total = run.rounds.reduce((n, r) => n + r.total, 0)
   const failed = run.rounds.reduce((n, r) => n + r.failed, 0)
-  if (run.clientSaturated) {
-    out.write(`\nWarning: the client was saturated (event-loop delay p99 ${run.eventLoopDelayP99Ms.toFixed(1)} ms); timings are not trustworthy.\n`)
+  if (run.client.saturated) {
+    out.write(`\nWarning: the client was saturated (event-loop delay p99 ${run.client.eventLoopDelayP99Ms.toFixed(1)} ms, over ${run.client.boundMs} ms); timings are not trustworthy.\n`)
   }
   if (run.interrupted) {
     out.write(`\nINTERRUPTED: ${total} requests completed before the stop; ${where}\n`)

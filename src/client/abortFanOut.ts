@@ -46,3 +46,21 @@ export function listenForAbort(signal: AbortSignal, listener: AbortListener): vo
 export function stopListening(signal: AbortSignal, listener: AbortListener): void {
   listeners.get(signal)?.delete(listener)
 }
+
+/** Waits `ms`, or less when `signal` aborts (it resolves at once if the signal has aborted); never rejects. */
+export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  if (ms <= 0 || signal?.aborted) return Promise.resolve()
+  return new Promise((resolve) => {
+    const wake = {
+      handleEvent(): void {
+        clearTimeout(timer)
+        resolve()
+      },
+    }
+    const timer = setTimeout(() => {
+      if (signal) stopListening(signal, wake)
+      resolve()
+    }, ms)
+    if (signal) listenForAbort(signal, wake)
+  })
+}

@@ -2,27 +2,20 @@
  * Work that must not delay the reading of chunks: run later, after the I/O that is ready by then, a few
  * tens of microseconds of it per event-loop iteration.
  *
- * What runs here is the end of every request: building its record and settling its promise, and with
- * it whatever the caller does next (the workload's bookkeeping, the next request of a closed loop). At
- * 1,000 streams the ends come together, within the last ITL. Done in the data callback that read
- * `[DONE]`, they kept the loop from reading the other streams' last chunks, whose stamps came late:
- * against bench/timedServer.c (each stream's end in the write of its last token), 1,000 streams, 7
- * interleaved runs, the median round had ~260 last chunks over 1 ms late, ~50 deferred, and ~300 in
- * round 1 when the budget left out the reactions (there the workload's code still runs cold). For a server
- * that reports no usage each end also counts tokens with js-tiktoken (~150 µs for a 128-token answer,
- * milliseconds for long prompts): counted in the data callback, ITL error p99 11–20 ms, chunks up to
- * 92 ms late (`bench/streamServer.ts --no-usage`).
+ * What runs here is the end of every request: building its record (counting tokens when the server
+ * reported no usage) and settling its promise, with whatever the caller does next. At 1,000 streams the
+ * ends come together; done in the data callback that read `[DONE]`, they delayed the reading, and so the
+ * stamps, of the other streams' last chunks. Between two iterations' jobs libuv reads every ready socket,
+ * so a chunk waits at most BUDGET_MS and one job. The cost: a record settles after its last byte (its
+ * latency is fixed from the bytes), and a closed loop's next request waits for it.
  *
- * Between two iterations' jobs libuv polls the sockets (with a zero timeout, as immediates are
- * pending) and runs every ready callback first, so a chunk waits at most BUDGET_MS and one job. The
- * budget lets cheap jobs share an iteration: one job per iteration cost a poll per request, and 1-token
- * answers at 64 streams ran 15–35 % fewer requests a second. A job longer than the budget (a token
- * count) still runs alone. The cost: a record settles later than its last byte (its latency is
- * measured from the bytes, so only a closed loop's next request waits), by up to ~0.2 s when 1,000
- * usage-less streams end together.
+ * Why, with the figures: docs/design/timing.md#deferred-records
  */
 
-/** How long one iteration may run jobs: at least one, then more while under this. */
+/**
+ * How long one iteration may run jobs: at least one, then more while under this. Cheap jobs share an
+ * iteration (one per iteration cost a socket poll per request); a longer one (a token count) runs alone.
+ */
 const BUDGET_MS = 0.05
 
 // Taken at load, so a test's fake timers (which replace setImmediate) cannot hold records back.

@@ -101,7 +101,8 @@ export function openEndpoint(options: EndpointOptions): Endpoint {
     bodyTimeout: timeoutMs,
     connect: { timeout: connectTimeoutMs, ...tls },
   }
-  // Plain HTTP gets the allocation-free reader of http1Pool.ts; TLS and proxies stay with undici.
+  // Plain HTTP gets the allocation-free reader of http1Pool.ts; TLS and proxies stay with undici
+  // (docs/design/http-client.md#which-transport-carries-a-request).
   let dispatcher: RequestDispatcher
   let client: TransportSummary['client']
   if (proxy) {

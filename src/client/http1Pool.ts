@@ -10,16 +10,16 @@ import { ResponseFormatError, ResponseReader } from './http1Response.ts'
  *
  * It offers the part of undici's `Dispatcher` the client uses (`dispatch` with the same handler
  * callbacks, and `close`), so the request code is the same over it and over undici's Pool (kept for
- * https://). Why not undici here: at 1,000 streams undici's read path (a Buffer per read, Readable
- * bookkeeping, two `process.nextTick`s, parser views) allocates ~4 KB per one-chunk packet and a
- * quarter of it survives a scavenge, so young-generation pauses of 5–10 ms land on every chunk that
- * arrives meanwhile and show up as ITL error. Here a socket reads into one buffer shared by every
- * connection (`onread`), the response is framed in place (http1Response.ts), and a read costs one
- * view of that buffer.
+ * https:// and proxies). Why not undici here: its read path allocates per packet, and at 1,000 streams
+ * the collections that follow land on the chunks arriving meanwhile as ITL error. Here every socket
+ * reads into one shared buffer (`onread`) and the response is framed in place (http1Response.ts).
  *
- * Semantics, as the client had them with undici: at most `connections` sockets, one request per
- * connection at a time (no pipelining), requests wait in order for a free connection, idle connections
- * close after `keepAliveTimeoutMs` (or sooner when the server's `Keep-Alive: timeout=` says so).
+ * Semantics, as undici's: at most `connections` sockets, one request per connection at a time (no
+ * pipelining), requests wait in order for a free connection, idle connections close after
+ * `keepAliveTimeoutMs` or sooner (the server's `Keep-Alive: timeout=`, or what it was seen to do).
+ *
+ * Why, and the reuse rules: docs/design/http-client.md#why-not-undici-on-the-hot-path and
+ * docs/design/http-client.md#connections-pooling-and-reuse
  */
 export interface Http1PoolOptions {
   /** Most sockets open at once. */

@@ -17,6 +17,8 @@ import { maxHeaderSize } from 'node:http'
  * non-numeric Content-Length, Content-Length with Transfer-Encoding, an unsolicited 100 Continue or 101
  * Switching Protocols, and chunk-size lines with anything but hex digits, `;extensions` and CR LF.
  * Other 1xx responses (102, 103 Early Hints) are skipped. Empty lines before a status line are skipped.
+ *
+ * Why its own reader, and the parity rules: docs/design/http-client.md#framing-parity-with-undici
  */
 
 /** What the reader reports, in order: a head, body ranges, then the end. */

@@ -5,7 +5,7 @@ import type { BytesHandler, FreshDispatchOptions, RequestDispatcher } from './ht
 import type { Tokenizer } from '../tokens/index.ts'
 import type { ChatMessage, ErrorKind, RequestRecord } from '../types.ts'
 import { turnTime } from './turnClock.ts'
-import { listenForAbort, stopListening } from './abortFanOut.ts'
+import { listenForAbort, sleep, stopListening } from './abortFanOut.ts'
 import { deferPastIo } from './deferPastIo.ts'
 import { printable } from '../printable.ts'
 import { redactSecrets } from './endpoint.ts'
@@ -105,9 +105,9 @@ const JSON_TYPE = /json/i
  * rest of the body drains in the background, returning the connection to the pool), at the end of
  * the body, or on the first failure; a 429 is retried as a new attempt when retries are allowed.
  *
- * One object with its methods on the prototype, not closures: 1,000 requests in flight are live
- * while their tokens stream, and the young-generation GC copies each one twice (as closures they
- * held ~2.5 KB each, a 5–7 ms pause in the middle of a 1,000-stream run).
+ * One object with its methods on the prototype, not closures: 1,000 requests in flight are live while
+ * their tokens stream, and the young-generation GC copies what each holds
+ * (docs/design/http-client.md#one-object-per-request).
  */
 class Exchange implements BytesHandler, SseSink, DecodedSink {
   private readonly ctx: RequestContext
@@ -214,6 +214,7 @@ class Exchange implements BytesHandler, SseSink, DecodedSink {
    * close after every response while it advertises keep-alive): the request was never seen, so it is
    * sent again, once, on a new connection, and timed from the first send. Over undici (https://) the
    * controller does not say whether the connection was reused; a close before any byte is re-sent there too.
+   * See docs/design/http-client.md#connections-pooling-and-reuse
    */
   private shouldResend(controller: Dispatcher.DispatchController | undefined, error: Error): boolean {
     if (this.resent || this.settled || this.status !== null || this.body === undefined) return false
@@ -399,7 +400,7 @@ class Exchange implements BytesHandler, SseSink, DecodedSink {
    * Settles once: a new attempt after a 429's wait, or the record. The record is built after the I/O
    * that is ready (deferPastIo.ts): when many streams end together, building and settling them (and
    * counting tokens, for a server that reports no usage) never delays the stamps of the others' chunks.
-   * Its latency is fixed here, from the bytes' stamp.
+   * Its latency is fixed here, from the bytes' stamp. Why: docs/design/timing.md#deferred-records
    */
   private finish(failed: Failure | undefined): void {
     if (this.settled) return
@@ -490,9 +491,8 @@ class ResponseState {
   ttftMs: number | null = null
   /**
    * Chunk offsets and tokens in arrays allocated whole when the request starts, filled up to
-   * `chunks` / `tokenChunks` and cut to length in the record. Grown by push as a stream's chunks came,
-   * each array was reallocated twice mid-stream and the live copy was young: at 1,000 streams every
-   * young-generation collection while tokens streamed copied ~1 KB per stream.
+   * `chunks` / `tokenChunks` and cut to length in the record: grown by push, they were reallocated
+   * mid-stream, young, and copied by every collection (docs/design/timing.md#the-per-chunk-path).
    */
   private readonly offsets: number[]
   private readonly chunkTokens: number[]
@@ -766,20 +766,4 @@ function resolveLocation(location: string, base: string): string {
 
 function oneLine(text: string): string {
   return text.replace(/\s+/g, ' ').trim()
-}
-
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const wake = {
-      handleEvent(): void {
-        clearTimeout(timer)
-        resolve()
-      },
-    }
-    const timer = setTimeout(() => {
-      if (signal) stopListening(signal, wake)
-      resolve()
-    }, ms)
-    if (signal) listenForAbort(signal, wake)
-  })
 }

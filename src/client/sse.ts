@@ -12,6 +12,8 @@
  * Hot path: lines inside a network chunk are read in place (no copy, no sub-array); with a bytes
  * handler an event's data is offered in place too, so a token need not become a string at all. Bytes
  * are copied only for a line split across chunks.
+ *
+ * Why: docs/design/timing.md#the-per-chunk-path
  */
 
 import { RequestFailure } from './errors.ts'

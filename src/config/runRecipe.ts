@@ -23,8 +23,10 @@ export interface RecipeRunOptions {
   baseFlags: Record<string, unknown>
   /** True for the options the user typed on the command line (they override the recipe). */
   isCli: (attribute: string) => boolean
-  /** Runs one stage with complete flags and returns its exit code (the CLI's executeRun). */
+  /** Runs one stage with complete flags and returns its exit code (the command's executor). */
   execute: (flags: Record<string, unknown>) => Promise<number>
+  /** The command's checks of a stage's complete flags, made for every stage before the first starts. */
+  check?: (flags: Record<string, unknown>) => void
   /** @default process.env */
   env?: Env
   /** @default process.stdout */
@@ -51,7 +53,7 @@ export async function runRecipe(path: string, options: RecipeRunOptions): Promis
   const baseOutputDir = (globalValue: string | undefined): string =>
     options.isCli('outputDir') || globalValue === undefined ? String(options.baseFlags['outputDir'] ?? 'results') : globalValue
   const stages = recipe.stages.map((stage) => resolveStage(recipe, stage, options.table, env, baseOutputDir, options.isCli))
-  for (const stage of stages) precheck(path, stage, { ...options.baseFlags, ...stage.values })
+  for (const stage of stages) precheck(path, stage, { ...options.baseFlags, ...stage.values }, options.table, options.check)
   const baseDir = (stages[0] as ResolvedStage).baseDir
 
   const stop = new AbortController()
@@ -133,15 +135,25 @@ export async function runRecipe(path: string, options: RecipeRunOptions): Promis
   return worst(outcomes.map((o) => o.exitCode))
 }
 
-/** The checks `run` would make first, made for every stage before the first one starts. */
-function precheck(path: string, stage: ResolvedStage, flags: Record<string, unknown>): void {
+/** The checks the command would make first, made for every stage before the first one starts. */
+function precheck(path: string, stage: ResolvedStage, flags: Record<string, unknown>, table: RunOptionTable, check?: (flags: Record<string, unknown>) => void): void {
   const where = `${path} (stage ${stage.name})`
   if (flags['mockServer'] && flags['endpoint']) throw new InputError('sets both endpoint and mock-server; give one', where)
-  if (!flags['mockServer'] && !flags['endpoint']) throw new InputError('no endpoint: set endpoint (or mock-server: true) under global: or in the stage', where)
-  const dataset = flags['dataset']
-  if (typeof dataset !== 'string') throw new InputError('no dataset: set dataset under global: or in the stage', where)
-  if (!existsSync(dataset) || !statSync(dataset).isFile()) throw new InputError(`dataset "${dataset}" is not a file`, where)
+  if (!flags['mockServer'] && !flags['endpoint'] && !flags['baseUrl']) throw new InputError('no endpoint: set endpoint (or mock-server: true) under global: or in the stage', where)
+  if (table.lookup('dataset')) {
+    const dataset = flags['dataset']
+    if (typeof dataset !== 'string') throw new InputError('no dataset: set dataset under global: or in the stage', where)
+    if (!existsSync(dataset) || !statSync(dataset).isFile()) throw new InputError(`dataset "${dataset}" is not a file`, where)
+  }
   if (stage.server && flags['mockServer']) throw new InputError('manages a server and sets mock-server: true; use one (the server, with endpoint pointing at it)', where)
+  try {
+    check?.(flags)
+  } catch (error) {
+    if (!isInputError(error)) throw error
+    // The command's own check names its flag: said again with the stage it is in.
+    const message = error.where ? error.message.slice(error.where.length + 2) : error.message
+    throw new InputError(message, error.where ? `${where}: ${error.where}` : where)
+  }
 }
 
 function readRun(dir: string): RunResult | undefined {

@@ -5,7 +5,10 @@ import { InputError } from '../errors.ts'
 /** Code or prose: decides the instructions a conversation about the document opens with. */
 export type DocumentType = 'code' | 'text'
 
-/** One seed document: a file whose content opens a multi-turn conversation. */
+/**
+ * One of the `--seed-documents` (the name the Python multi-turn tool, 002, gave its directory): a file
+ * whose content opens a multi-turn conversation.
+ */
 export interface SeedDocument {
   /** File name, e.g. `retry.py`. */
   name: string
@@ -16,9 +19,9 @@ export interface SeedDocument {
   content: string
 }
 
-/** Extensions of code documents (as seed 002). */
+/** Extensions of code documents (as in the Python multi-turn tool, 002). */
 export const CODE_EXTENSIONS: readonly string[] = ['.py', '.go', '.rs', '.tsx', '.ts', '.js', '.sql', '.java', '.c', '.cpp', '.rb']
-/** Extensions of text documents (as seed 002). */
+/** Extensions of text documents (as in the Python multi-turn tool, 002). */
 export const TEXT_EXTENSIONS: readonly string[] = ['.md', '.txt', '.rst', '.html']
 
 /** The document type of a file name, or undefined when its extension is neither code nor text. */

@@ -5,13 +5,18 @@ import type { RequestRecord, RoundResult, RunResult } from '../types.ts'
  * `avg_ttft`, `p50_ttft`, ... keys plus fluxperf's full round), and one entry per request.
  */
 export function roundJson(run: Pick<RunResult, 'endpoint' | 'model' | 'seed' | 'config'>, round: RoundResult, records: readonly RequestRecord[]): string {
+  return JSON.stringify({ ...roundHead(run, round), requests: records.map(requestEntry) }, null, 2) + '\n'
+}
+
+/** The configuration and summary of `concurrency_{c}_round_{r}.json` (everything but its requests). */
+export function roundHead(run: Pick<RunResult, 'endpoint' | 'model' | 'seed' | 'config'>, round: RoundResult): { configuration: Record<string, unknown>; summary: Record<string, unknown> } {
   const flat: Record<string, number> = {}
   for (const [key, metric] of [['ttft', 'ttft'], ['itl', 'tpot'], ['latency', 'latency']] as const) {
     const s = round.metrics[metric]
     if (!s) continue
     for (const stat of ['avg', 'p50', 'p90', 'p95', 'p99', 'min', 'max', 'stddev'] as const) flat[`${stat}_${key}`] = s[stat]
   }
-  const doc = {
+  return {
     configuration: {
       ...run.config,
       endpoint: run.endpoint,
@@ -31,9 +36,7 @@ export function roundJson(run: Pick<RunResult, 'endpoint' | 'model' | 'seed' | '
       token_throughput: round.throughput.outputTokensPerS,
       round,
     },
-    requests: records.map(requestEntry),
   }
-  return JSON.stringify(doc, null, 2) + '\n'
 }
 
 /** One request in the seed's shape (`ttft`, `itl` = TPOT, `latency`, ...) followed by the full record. */

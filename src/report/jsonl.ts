@@ -90,8 +90,12 @@ function flushOpenWriters(): void {
   for (const writer of open) writer.flush()
 }
 
-/** The seed's file name: `requests_round{n}_conc{m}_{timestamp}.jsonl`. */
+/** The Python dual-round tool's file name: `requests_round{n}_conc{m}_{timestamp}.jsonl`. */
 export function requestLogName(round: number, concurrency: number, at: Date = new Date()): string {
-  const stamp = at.toISOString().replace(/[-:]/g, '').replace(/\..*$/, '').replace('T', '_')
-  return `requests_round${round}_conc${concurrency}_${stamp}.jsonl`
+  return `requests_round${round}_conc${concurrency}_${fileStamp(at)}.jsonl`
+}
+
+/** A timestamp for file names, `20261204_181500` (UTC). */
+export function fileStamp(at: Date = new Date()): string {
+  return at.toISOString().replace(/[-:]/g, '').replace(/\..*$/, '').replace('T', '_')
 }

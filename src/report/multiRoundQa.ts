@@ -1,7 +1,8 @@
-import { closeSync, openSync, writeSync } from 'node:fs'
+import { closeSync, mkdirSync, openSync, writeFileSync, writeSync } from 'node:fs'
+import { dirname, join } from 'node:path'
 import type { ScheduledSend } from '../schedule/index.ts'
 import { noSamplesReason } from '../metrics/index.ts'
-import type { MetricName, MetricSummary, OpenLoopSummary, RequestRecord, RoundResult } from '../types.ts'
+import type { MetricName, MetricSummary, MultiRoundQaResult, OpenLoopSummary, RequestRecord, RoundResult } from '../types.ts'
 import { csvCell } from './csv.ts'
 
 /** `2.00` for qps 2: the seed's file-name tag. */
@@ -159,5 +160,99 @@ export class AppendFile {
   close(): void {
     if (this.fd !== null) closeSync(this.fd)
     this.fd = null
+  }
+}
+
+/** The final summary block of a multi-round QA run, with its configuration (`final_performance_summary_qps_X.XX.txt`). */
+export function qaFinalSummary(run: MultiRoundQaResult): string {
+  const s = run.schedule
+  return qaSummaryText({
+    title: 'Final performance summary', elapsedS: s.elapsedS, round: run.rounds[0] as RoundResult, openLoop: run.openLoop,
+    config: {
+      model: run.model, endpoint: run.endpoint, seed: run.seed, qps: s.qps, arrival: s.arrival, burstiness: s.burstiness,
+      num_users: s.numUsers, num_rounds: s.numRounds, shared_system_prompt: s.sharedSystemPrompt, user_history_prompt: s.userHistoryPrompt,
+      answer_len: s.answerLen, ignore_eos: s.ignoreEos, time_s: s.timeS, users_created: s.usersCreated,
+      questions: s.questions, tokenizer: s.tokenizer, interrupted: run.interrupted || undefined,
+    },
+  })
+}
+
+/**
+ * The multi-round QA tool's files, written as the run goes: `realtime_stats_qps_X.XX.txt` (a line per
+ * finished request), `performance_summary_qps_X.XX.txt` (a block every log interval), the `--output` CSV
+ * (a row per scheduled send, in schedule order, written as soon as every earlier send has settled), and at
+ * the end `final_performance_summary_qps_X.XX.txt`. Files are opened on the first event, so a run refused
+ * before it starts leaves none.
+ */
+export class QaFiles {
+  private readonly dir: string | undefined
+  private readonly csvPath: string | undefined
+  private readonly qps: number
+  private realtime: AppendFile | undefined
+  private periodic: AppendFile | undefined
+  private csv: AppendFile | undefined
+  /** Rows of sends that settled before an earlier one, by schedule index, until that one settles. */
+  private readonly waiting = new Map<number, string>()
+  private nextRow = 0
+
+  constructor(dir: string | undefined, csvPath: string | undefined, qps: number) {
+    this.dir = dir
+    this.csvPath = csvPath
+    this.qps = qps
+  }
+
+  /** Every file the run writes. */
+  paths(): string[] {
+    const names = qaFileNames(this.qps)
+    return [...(this.csvPath ? [this.csvPath] : []), ...(this.dir ? [names.realtime, names.periodic, names.final].map((n) => join(this.dir as string, n)) : [])]
+  }
+
+  /** The schedule started: the files are created (the realtime file with its header). */
+  open(): void {
+    if (this.realtime || this.csv) return
+    const names = qaFileNames(this.qps)
+    if (this.dir) {
+      this.realtime = new AppendFile(join(this.dir, names.realtime))
+      this.periodic = new AppendFile(join(this.dir, names.periodic))
+      this.realtime.write(realtimeHeader(this.qps))
+    }
+    if (this.csvPath) {
+      mkdirSync(dirname(this.csvPath), { recursive: true })
+      this.csv = new AppendFile(this.csvPath)
+      this.csv.write(QA_CSV_COLUMNS.join(',') + '\n')
+    }
+  }
+
+  /** A scheduled send settled: answered (`record`) or dropped. */
+  settled(send: ScheduledSend, record: RequestRecord | undefined): void {
+    this.open()
+    if (record) this.realtime?.write(realtimeLine(record, send))
+    if (!this.csv) return
+    this.waiting.set(send.index, qaCsvRow(send, record))
+    for (let row = this.waiting.get(this.nextRow); row !== undefined; row = this.waiting.get(this.nextRow)) {
+      this.csv.write(row + '\n')
+      this.waiting.delete(this.nextRow++)
+    }
+  }
+
+  /** A periodic summary: appended to its file; returns the text. */
+  interval(snapshot: { elapsedS: number; round: RoundResult; openLoop: OpenLoopSummary }): string {
+    this.open()
+    const text = qaSummaryText({ title: `Performance summary at ${new Date().toISOString()}`, ...snapshot })
+    this.periodic?.write(text + '\n')
+    return text
+  }
+
+  /** The run ended: the rows still waiting (in schedule order) and the final summary are written, the files closed. */
+  finish(run: MultiRoundQaResult): string {
+    this.open()
+    for (const index of [...this.waiting.keys()].sort((a, b) => a - b)) this.csv?.write(this.waiting.get(index) + '\n')
+    this.waiting.clear()
+    const text = qaFinalSummary(run)
+    if (this.dir) writeFileSync(join(this.dir, qaFileNames(this.qps).final), text)
+    this.realtime?.close()
+    this.periodic?.close()
+    this.csv?.close()
+    return text
   }
 }

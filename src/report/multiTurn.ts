@@ -1,5 +1,6 @@
+import { closeSync, openSync, writeSync } from 'node:fs'
 import { decodeHistogram, emptySummary, mergeEncoded, noSamplesReason } from '../metrics/index.ts'
-import type { CacheSpeedup, MetricName, MetricSummary, RequestRecord, RoundResult, RunResult } from '../types.ts'
+import type { CacheSpeedup, MetricName, MetricSummary, MultiTurnResult, RequestRecord, RoundResult, RunResult } from '../types.ts'
 import { errorTable } from './console.ts'
 import { csvCell } from './csv.ts'
 
@@ -52,7 +53,7 @@ export function runSeconds(run: RunResult): number {
  * Seed 002's "BENCHMARK SUMMARY": totals, TTFT and total request time statistics, TTFT by turn number,
  * first turn vs later turns (the prefix-caching indicator), a breakdown by document type, and errors.
  */
-export function formatMultiTurnSummary(run: RunResult): string {
+export function formatMultiTurnSummary(run: MultiTurnResult): string {
   const seconds = runSeconds(run)
   const total = run.rounds.reduce((n, r) => n + r.total, 0)
   const conv = run.conversations
@@ -125,16 +126,16 @@ function statCells(s: MetricSummary): string[] {
 }
 
 /** `ttft_by_turn.csv`: one row per turn number, TTFT and latency statistics (ms, successful requests). */
-export function turnsCsv(run: RunResult): string {
+export function turnsCsv(run: Pick<MultiTurnResult, 'byTurn'>): string {
   const head = ['turn', ...STATS.map((s) => `ttft_${s}`), ...STATS.slice(1).map((s) => `latency_${s}`)]
-  const rows = (run.byTurn ?? []).map((t) => [String(t.turn), ...statCells(t.ttft), ...statCells(t.latency).slice(1)])
+  const rows = run.byTurn.map((t) => [String(t.turn), ...statCells(t.ttft), ...statCells(t.latency).slice(1)])
   return [head, ...rows].map((r) => r.join(',')).join('\n') + '\n'
 }
 
 /** `document_types.csv`: one row per document type. */
-export function documentTypesCsv(run: RunResult): string {
+export function documentTypesCsv(run: MultiTurnResult): string {
   const head = ['type', 'requests', ...STATS.map((s) => `ttft_${s}`), ...STATS.slice(1).map((s) => `latency_${s}`)]
-  const rows = (run.byDocumentType ?? []).map((d) => [d.type, String(d.requests), ...statCells(d.ttft), ...statCells(d.latency).slice(1)])
+  const rows = run.byDocumentType.map((d) => [d.type, String(d.requests), ...statCells(d.ttft), ...statCells(d.latency).slice(1)])
   return [head, ...rows].map((r) => r.join(',')).join('\n') + '\n'
 }
 
@@ -152,4 +153,39 @@ export function multiTurnRequestRow(r: RequestRecord): string {
     String(r.inputTokens), String(r.outputTokens), r.cachedTokens === null ? '' : String(r.cachedTokens), r.status === null ? '' : String(r.status),
     String(r.ok), r.error?.kind ?? '', r.error?.message ?? '',
   ].map(csvCell).join(',')
+}
+
+/**
+ * A CSV file written a row at a time as records end (multi-turn's `requests.csv`), opened on the first
+ * row; `close` writes the header alone when no row came.
+ */
+export class CsvAppender {
+  readonly path: string
+  private readonly columns: readonly string[]
+  private fd: number | null = null
+  private closed = false
+
+  constructor(path: string, columns: readonly string[]) {
+    this.path = path
+    this.columns = columns
+  }
+
+  write(row: string): void {
+    if (this.closed) return
+    this.open()
+    writeSync(this.fd as number, row + '\n')
+  }
+
+  close(): void {
+    if (this.closed) return
+    this.open()
+    closeSync(this.fd as number)
+    this.closed = true
+  }
+
+  private open(): void {
+    if (this.fd !== null) return
+    this.fd = openSync(this.path, 'w')
+    writeSync(this.fd, this.columns.join(',') + '\n')
+  }
 }

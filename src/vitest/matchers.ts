@@ -1,4 +1,4 @@
-import { baselineAction, compareWithBaseline, readBaseline, writeBaseline } from '../baseline/index.ts'
+import { baselineAction, compareWithBaseline, readBaseline, upgradeRunResult, writeBaseline } from '../baseline/index.ts'
 import type { RegressionCheck, RegressionOptions } from '../baseline/index.ts'
 import { closest, rejectUnknownKeys } from '../didYouMean.ts'
 import { InputError } from '../errors.ts'
@@ -98,11 +98,11 @@ function where(run: RunResult): string {
   return run.outputDir ? `\nReport: ${run.outputDir}` : ''
 }
 
-function assertRun(received: unknown, name: string): asserts received is RunResult {
-  const run = received as Partial<RunResult> | null
-  if (!run || run.schemaVersion !== 1 || !Array.isArray(run.rounds)) {
-    throw new TypeError(`${name}: expected a fluxperf RunResult (from dualRound(), multiTurn() or a saved run.json), received ${typeof received}`)
-  }
+/** The RunResult a matcher received (a saved run.json of fluxperf 0.1 is read as schema 2). */
+function runOf(received: unknown, name: string): RunResult {
+  const run = upgradeRunResult(received)
+  if (!run) throw new TypeError(`${name}: expected a fluxperf RunResult (from dualRound(), multiTurn() or a saved run.json), received ${typeof received}`)
+  return run
 }
 
 function hint(ctx: MatcherContext, name: string, expected = 'expected'): string {
@@ -131,13 +131,13 @@ export const matchers = {
    * A term naming a metric the run lacks fails. A saturated client fails unless `allowSaturatedClient`.
    */
   toMeetSlo(this: MatcherContext, received: unknown, slo: Slo, options: MeetSloOptions = {}): MatcherResult {
-    assertRun(received, 'toMeetSlo')
+    const run = runOf(received, 'toMeetSlo')
     checkOptions('toMeetSlo', options, MEET_SLO_OPTIONS)
     const spec = parseSlo(slo, 'toMeetSlo')
-    const rounds = select(received, options)
-    const checks: SloCheck[] = rounds.length === 0 ? [] : evaluateSlo(received, spec, options)
+    const rounds = select(run, options)
+    const checks: SloCheck[] = rounds.length === 0 ? [] : evaluateSlo(run, spec, options)
     const failed = checks.filter((c) => !c.pass)
-    const saturated = received.clientSaturated && !options.allowSaturatedClient
+    const saturated = run.client.saturated && !options.allowSaturatedClient
     const noRounds = rounds.length === 0
     const errors = tooManyErrors(rounds, spec, options.maxErrorRate)
     const pass = !noRounds && !saturated && failed.length === 0 && errors.length === 0
@@ -145,8 +145,8 @@ export const matchers = {
       pass,
       message: () => {
         const lines = [hint(this, 'toMeetSlo', 'slo'), '']
-        if (noRounds) lines.push(`No round matches ${JSON.stringify(options)}; the run has ${received.rounds.map((r) => r.label).join(', ') || 'no rounds'}.`)
-        if (saturated) lines.push(`The measurement is not trustworthy: the client was saturated (event-loop delay p99 ${fmt(received.eventLoopDelayP99Ms, 1)} ms). Lower the load on this machine, or pass { allowSaturatedClient: true }.`)
+        if (noRounds) lines.push(`No round matches ${JSON.stringify(options)}; the run has ${run.rounds.map((r) => r.label).join(', ') || 'no rounds'}.`)
+        if (saturated) lines.push(`The measurement is not trustworthy: the client was saturated (event-loop delay p99 ${fmt(run.client.eventLoopDelayP99Ms, 1)} ms). Lower the load on this machine, or pass { allowSaturatedClient: true }.`)
         if (errors.length > 0) {
           const limit = options.maxErrorRate ?? 0
           lines.push(`Failed requests: ${errors.map((r) => `${r.failed} of ${r.total} in ${r.label} (${r.errors[0]?.kind ?? 'error'}: ${(r.errors[0]?.firstMessage ?? '').slice(0, 80)})`).join('; ')}. ` +
@@ -155,7 +155,7 @@ export const matchers = {
         }
         lines.push(this.isNot ? 'Expected the run to miss its SLO, but every term held:' : `${failed.length} of ${checks.length} SLO checks failed:`)
         lines.push(formatSloTable(checks))
-        return lines.join('\n') + where(received)
+        return lines.join('\n') + where(run)
       },
       actual: Object.fromEntries(checks.map((c) => [`${c.label} ${c.metric} ${c.statistic}`, c.observed])),
       expected: Object.fromEntries(checks.map((c) => [`${c.label} ${c.metric} ${c.statistic}`, `${c.op} ${c.limit}`])),
@@ -173,11 +173,11 @@ export const matchers = {
    * no successful request (the ratio is n/a). Failed cold requests are named: they may have warmed the cache.
    */
   toHaveCacheSpeedup(this: MatcherContext, received: unknown, expectation: CacheSpeedupExpectation): MatcherResult {
-    assertRun(received, 'toHaveCacheSpeedup')
+    const run = runOf(received, 'toHaveCacheSpeedup')
     checkOptions('toHaveCacheSpeedup', expectation, SPEEDUP_OPTIONS, 'atLeast')
     const metric = expectation.metric ?? 'ttft'
     const stat = expectation.stat ?? 'p50'
-    const rows = assessCacheSpeedup(received, { ...expectation, metric, stat })
+    const rows = assessCacheSpeedup(run, { ...expectation, metric, stat })
     const valid = rows.length > 0 && rows.every((r) => r.valid)
     const meets = valid && rows.every((r) => r.ok)
     // An untrustworthy measurement fails both ways: `.not` must not pass on it either.
@@ -195,7 +195,7 @@ export const matchers = {
         for (const r of rows) lines.push(...speedupNotes(r))
         const hit = rows.find((r) => r.valid && !r.ok && r.coldRound?.warmShare !== null && (r.coldRound?.warmShare ?? 0) > 0.8)
         if (hit && !this.isNot) lines.push('', `The server reports ${fmt((hit.coldRound?.warmShare ?? 0) * 100, 1)}% of warm prompt tokens as cached: the cache is hit, but the speedup is small (on real engines long prompts are still tokenised before the cache is consulted).`)
-        return lines.join('\n') + where(received)
+        return lines.join('\n') + where(run)
       },
       actual: Object.fromEntries(rows.map((r) => [`concurrency ${r.concurrency}`, r.ratio])),
       expected: Object.fromEntries(rows.map((r) => [`concurrency ${r.concurrency}`, `≥ ${expectation.atLeast}`])),
@@ -204,15 +204,15 @@ export const matchers = {
 
   /** Goodput (share of requests meeting the per-request SLO) is at least `atLeast` in every selected round. */
   toHaveGoodput(this: MatcherContext, received: unknown, expectation: { atLeast: number } & RoundSelector): MatcherResult {
-    assertRun(received, 'toHaveGoodput')
+    const run = runOf(received, 'toHaveGoodput')
     checkOptions('toHaveGoodput', expectation, ['atLeast', 'concurrency', 'round'], 'atLeast')
-    const rounds = select(received, expectation)
+    const rounds = select(run, expectation)
     const rows = rounds.map((r) => ({ label: r.label, share: r.goodput?.requestShare ?? null }))
     const pass = rows.length > 0 && rows.every((r) => r.share !== null && r.share >= expectation.atLeast)
     return {
       pass,
       message: () => [hint(this, 'toHaveGoodput'), '', table(['round', 'goodput', 'limit', 'result'], rows.map((r) => [r.label,
-        r.share === null ? 'none (no per-request SLO given to the run)' : fmt(r.share, 4), `≥ ${expectation.atLeast}`, r.share !== null && r.share >= expectation.atLeast ? 'pass' : 'FAIL']))].join('\n') + where(received),
+        r.share === null ? 'none (no per-request SLO given to the run)' : fmt(r.share, 4), `≥ ${expectation.atLeast}`, r.share !== null && r.share >= expectation.atLeast ? 'pass' : 'FAIL']))].join('\n') + where(run),
       actual: Object.fromEntries(rows.map((r) => [r.label, r.share])),
       expected: Object.fromEntries(rows.map((r) => [r.label, `≥ ${expectation.atLeast}`])),
     }
@@ -220,15 +220,15 @@ export const matchers = {
 
   /** The share of failed requests is below `below` in every selected round. */
   toHaveErrorRate(this: MatcherContext, received: unknown, expectation: { below: number } & RoundSelector): MatcherResult {
-    assertRun(received, 'toHaveErrorRate')
+    const run = runOf(received, 'toHaveErrorRate')
     checkOptions('toHaveErrorRate', expectation, ['below', 'concurrency', 'round'], 'below')
-    const rounds = select(received, expectation)
+    const rounds = select(run, expectation)
     const rows = rounds.map((r) => ({ label: r.label, rate: r.total ? r.failed / r.total : 0, top: r.errors[0] }))
     const pass = rows.length > 0 && rows.every((r) => r.rate < expectation.below)
     return {
       pass,
       message: () => [hint(this, 'toHaveErrorRate'), '', table(['round', 'error rate', 'limit', 'most common error', 'result'], rows.map((r) => [r.label, fmt(r.rate, 4), `< ${expectation.below}`,
-        r.top ? `${r.top.kind} ×${r.top.count}: ${r.top.firstMessage.slice(0, 80)}` : '—', r.rate < expectation.below ? 'pass' : 'FAIL']))].join('\n') + where(received),
+        r.top ? `${r.top.kind} ×${r.top.count}: ${r.top.firstMessage.slice(0, 80)}` : '—', r.rate < expectation.below ? 'pass' : 'FAIL']))].join('\n') + where(run),
       actual: Object.fromEntries(rows.map((r) => [r.label, r.rate])),
       expected: Object.fromEntries(rows.map((r) => [r.label, `< ${expectation.below}`])),
     }
@@ -240,24 +240,24 @@ export const matchers = {
    * `FLUXPERF_UPDATE_BASELINE=1` rewrites it.
    */
   toNotRegress(this: MatcherContext, received: unknown, baselinePath: string, options: RegressionOptions = {}): MatcherResult {
-    assertRun(received, 'toNotRegress')
+    const run = runOf(received, 'toNotRegress')
     checkOptions('toNotRegress', options, REGRESSION_OPTIONS)
     const action = baselineAction(baselinePath)
     if (action === 'missing-in-ci') {
       return { pass: false, message: () => `${hint(this, 'toNotRegress', 'baseline')}\n\nBaseline ${baselinePath} does not exist, and CI=true: a gate never creates its own baseline. Run the benchmark locally (or with FLUXPERF_UPDATE_BASELINE=1) and commit the file.` }
     }
     if (action === 'write') {
-      writeBaseline(baselinePath, received)
+      writeBaseline(baselinePath, run)
       return { pass: !this.isNot, message: () => `${hint(this, 'toNotRegress', 'baseline')}\n\nBaseline written to ${baselinePath}; there was nothing to compare against.` }
     }
-    const checks = compareWithBaseline(received, readBaseline(baselinePath), options)
+    const checks = compareWithBaseline(run, readBaseline(baselinePath), options)
     const bad = checks.filter((c) => c.regressed || c.missing)
     const tolerance = options.tolerance ?? 0.1
     return {
       pass: checks.length > 0 && bad.length === 0,
       message: () => [hint(this, 'toNotRegress', 'baseline'), '',
         this.isNot ? 'Expected a regression, found none:' : `${bad.length} of ${checks.length} comparisons regressed beyond ${fmt(tolerance * 100, 0)}% (bootstrap 95% interval of observed/baseline wholly above ${fmt(1 + tolerance)}):`,
-        regressionTable(checks), `Baseline: ${baselinePath}`].join('\n') + where(received),
+        regressionTable(checks), `Baseline: ${baselinePath}`].join('\n') + where(run),
       actual: Object.fromEntries(checks.map((c) => [`${c.label} ${c.metric} ${c.stat}`, c.observed])),
       expected: Object.fromEntries(checks.map((c) => [`${c.label} ${c.metric} ${c.stat}`, c.baseline])),
     }

@@ -18,12 +18,16 @@ configureWorkloadDefaults({
   beginRun() {
     // Read now, while the calling test is still the current one (it is not after an await).
     const task = TestRunner.getCurrentTest() ?? expect.getState().task
-    return (run: RunResult) => {
-      if (!task) return
-      const meta = task.meta as { fluxperf?: { runs: RunResult[] } }
-      meta.fluxperf ??= { runs: [] }
-      if (provided?.outputDir) run.outputDir = reportPathFor(provided.outputDir, task.fullName, meta.fluxperf.runs.length)
-      meta.fluxperf.runs.push(run)
+    if (!task) return { finished() {} }
+    const meta = task.meta as { fluxperf?: { runs: RunResult[] } }
+    meta.fluxperf ??= { runs: [] }
+    const runs = meta.fluxperf.runs
+    return {
+      // The reporter writes each run of the test to its own place; the run records where.
+      outputDir: provided?.outputDir ? reportPathFor(provided.outputDir, task.fullName, runs.length) : undefined,
+      finished: (run: RunResult) => {
+        runs.push(run)
+      },
     }
   },
 })

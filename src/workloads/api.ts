@@ -1,11 +1,21 @@
 import { InputError } from '../errors.ts'
-import type { RunResult } from '../types.ts'
-import { runDualRound } from './dualRound.ts'
+import type { DualRoundResult, MultiRoundQaResult, MultiTurnResult, RunResult } from '../types.ts'
 import { workloadDefaults } from './defaults.ts'
-import type { DualRoundOptions } from './options.ts'
+import { DUAL_ROUND } from './dualRound.ts'
+import { runWorkload } from './engine.ts'
+import type { WorkloadDefinition } from './engine.ts'
+import { MULTI_ROUND_QA } from './multiRoundQa.ts'
+import type { MultiRoundQaOptions } from './multiRoundQa.ts'
+import { MULTI_TURN } from './multiTurn.ts'
+import type { MultiTurnOptions } from './multiTurn.ts'
+import type { DualRoundOptions, WorkloadSettings } from './options.ts'
 
 /** Dual-round options where the endpoint may come from the host (Vitest plugin) or `FLUXPERF_ENDPOINT`. */
 export type DualRoundInput = Omit<DualRoundOptions, 'endpoint'> & { endpoint?: string }
+/** Multi-turn options where the endpoint may come from the host (Vitest plugin) or `FLUXPERF_ENDPOINT`. */
+export type MultiTurnInput = Omit<MultiTurnOptions, 'endpoint'> & { endpoint?: string }
+/** Multi-round QA options where the endpoint may come from the host (Vitest plugin) or `FLUXPERF_ENDPOINT`. */
+export type MultiRoundQaInput = Omit<MultiRoundQaOptions, 'endpoint'> & { endpoint?: string }
 
 /**
  * Runs the dual-round workload and returns its RunResult, ready for `expect(run).toMeetSlo(...)`.
@@ -15,22 +25,58 @@ export type DualRoundInput = Omit<DualRoundOptions, 'endpoint'> & { endpoint?: s
  * @example
  * const run = await dualRound({ dataset: 'datasets/example.jsonl', concurrency: [8], samples: 32 })
  */
-export async function dualRound(options: DualRoundInput): Promise<RunResult> {
+export function dualRound(options: DualRoundInput): Promise<DualRoundResult> {
+  return hosted(DUAL_ROUND, options, (o) => ({
+    ...o,
+    // Every round 1 starts cold whenever the cache can be emptied at all.
+    resetCacheBetweenRounds: o.resetCacheBetweenRounds ?? (o.resetCacheUrl !== undefined || o.resetCache === true),
+  }))
+}
+
+/**
+ * Runs the multi-turn workload and returns its RunResult: round 1 is every first turn, round 2 every
+ * later turn, so `expect(run).toHaveCacheSpeedup({ atLeast: 1.5 })` compares them. Endpoint as for
+ * {@link dualRound}; the host's mock has its prefix cache emptied first, so turn 1 is cold.
+ *
+ * @example
+ * const run = await multiTurn({ conversations: 4, turns: 3, maxOutputTokens: 32, minDelay: 0, maxDelay: 0.05 })
+ * expect(run).toHaveCacheSpeedup({ atLeast: 1.5 })
+ */
+export function multiTurn(options: MultiTurnInput = {}): Promise<MultiTurnResult> {
+  return hosted(MULTI_TURN, options)
+}
+
+/**
+ * Runs the multi-round QA workload (open loop at `qps`) and returns its RunResult (one round, `openLoop`
+ * filled in), ready for `expect(run).toMeetSlo(...)`. Endpoint as for {@link dualRound}.
+ *
+ * @example
+ * const run = await multiRoundQa({ qps: 4, time: 3, numUsers: 4, numRounds: 3, answerLen: 16 })
+ * expect(run.openLoop.dropped).toBe(0)
+ */
+export function multiRoundQa(options: MultiRoundQaInput): Promise<MultiRoundQaResult> {
+  return hosted(MULTI_ROUND_QA, options)
+}
+
+/**
+ * Fills in what the host provides (its endpoint and cache reset, its output directory) and runs the
+ * workload through the engine; the host hears the finished result.
+ */
+async function hosted<O extends WorkloadSettings, R extends RunResult>(
+  definition: WorkloadDefinition<O, R>,
+  options: Omit<O, 'endpoint'> & { endpoint?: string },
+  complete: (options: O) => O = (o) => o,
+): Promise<R> {
   const defaults = workloadDefaults()
-  const finished = defaults.beginRun?.()
+  const host = defaults.beginRun?.()
   const endpoint = options.endpoint ?? defaults.endpoint ?? process.env['FLUXPERF_ENDPOINT']
   if (!endpoint) {
-    throw new InputError('no endpoint: pass { endpoint }, set FLUXPERF_ENDPOINT, or add the fluxperf() Vitest plugin (which starts the built-in mock)', 'dualRound')
+    throw new InputError('no endpoint: pass { endpoint }, set FLUXPERF_ENDPOINT, or add the fluxperf() Vitest plugin (which starts the built-in mock)', definition.name)
   }
+  // The host's cache reset applies to the host's endpoint only.
   const resetCacheUrl = options.resetCacheUrl ?? (options.endpoint ? undefined : defaults.resetCacheUrl)
-  const { beginRun: _host, ...settings } = defaults
-  const run = await runDualRound({
-    ...settings,
-    ...options,
-    endpoint,
-    resetCacheUrl,
-    resetCacheBetweenRounds: options.resetCacheBetweenRounds ?? (resetCacheUrl !== undefined || (options.resetCache ?? settings.resetCache) === true),
-  })
-  finished?.(run)
+  const { beginRun: _host, resetCacheUrl: _reset, ...settings } = defaults
+  const run = await runWorkload(definition, complete({ ...settings, ...options, endpoint, resetCacheUrl } as O), { outputDir: host?.outputDir })
+  host?.finished(run)
   return run
 }

@@ -10,9 +10,10 @@ export interface WorkloadDefaults extends Partial<EndpointSettings> {
   resetCacheUrl?: string
   /**
    * Called synchronously when a workload function starts (so the host can tell which test is running,
-   * before any await); the function it returns gets the finished RunResult (the Vitest reporter's feed).
+   * before any await): the host says where the run's reports go, and hears the finished RunResult (the
+   * Vitest reporter's feed).
    */
-  beginRun?: () => (run: RunResult) => void
+  beginRun?: () => { outputDir?: string; finished(run: RunResult): void }
 }
 
 let current: WorkloadDefaults = {}

@@ -1,68 +1,73 @@
 import { sampleConversations, loadDataset } from '../data/index.ts'
 import { InputError } from '../errors.ts'
-import { promoteYoungObjects } from '../client/index.ts'
-import { dualRoundSpeedups, summariseRound } from '../metrics/index.ts'
-import { PrometheusSampler } from '../metrics/prometheusScrape.ts'
+import { dualRoundSpeedups } from '../metrics/index.ts'
 import { createRandom } from '../random.ts'
 import { runClosedLoop } from '../schedule/index.ts'
-import type { CacheResetOutcome, ChatMessage, Conversation, PrometheusRoundSummary, RequestRecord, RoundResult, RunResult } from '../types.ts'
-import { checkWorkloadOptions, goodputRule } from './options.ts'
-import type { DualRoundOptions } from './options.ts'
+import type { CacheResetOutcome, ChatMessage, Conversation, DualRoundResult, RoundResult } from '../types.ts'
+import { runWorkload } from './engine.ts'
+import type { RunExtras, WorkloadDefinition, WorkloadOutcome, WorkloadRun } from './engine.ts'
+import type { DualRoundOptions, KeysOf, WorkloadSettings } from './options.ts'
 import { NO_RESET } from './resetCache.ts'
-import { openRun } from './run.ts'
 import { Session } from './session.ts'
 import type { BuiltRequest } from './session.ts'
 
 /** The requests of one conversation as round 1 sent them, replayed as-is in round 2. */
 type Plan = (ChatMessage[] | null)[]
 
-/**
- * Runs the dual-round workload: for every concurrency level, round 1 sends each sampled conversation
- * (turn by turn, with the model's real replies in the history), then round 2 sends the identical
- * requests again. The ratio of round 1 to round 2 TTFT is the cache speedup.
- */
-export async function runDualRound(options: DualRoundOptions): Promise<RunResult> {
-  checkWorkloadOptions(options, 'dualRound')
-  const levels = options.concurrency ?? [1]
-  for (const c of levels) {
-    if (!Number.isInteger(c) || c < 1) throw new InputError(`concurrency levels must be whole numbers ≥ 1, got ${c}`, '--concurrency')
-  }
-  if (options.samples !== undefined && (!Number.isInteger(options.samples) || options.samples < 1)) {
-    throw new InputError(`expected a whole number ≥ 1, got ${options.samples}`, '--num-samples')
-  }
-  const all: Conversation[] = typeof options.dataset === 'string' ? await loadDataset(options.dataset) : options.dataset
-  // Prometheus: scrapes around each round; per request only in `request` mode.
-  const sampler = options.prometheus ? new PrometheusSampler(options.prometheus, options.hooks?.onNotice) : undefined
-  const perRequestSampler = sampler?.mode === 'request' ? sampler : undefined
-  const prometheus: Record<string, PrometheusRoundSummary> = {}
-  // No more connections than conversations can be in flight at once (a closed loop holds one each).
-  const inFlight = Math.min(Math.max(...levels), options.samples ?? all.length, all.length)
-  const run = await openRun(options, 'dual-round', Math.max(1, inFlight), options.hooks?.onNotice)
-  const conversations = sampleConversations(all, options.samples, run.seed)
-  await run.checkPromptCapacity(conversations.length)
-  const hooks = options.hooks ?? {}
-  const limits = { maxContextTokens: options.maxContextTokens, maxInputTokens: options.maxInputLength }
-  const rounds: RoundResult[] = []
-  const meets = goodputRule(options.goodputSlo, 'dualRound')
+type OwnKeys = Omit<DualRoundOptions, keyof WorkloadSettings>
 
-  try {
-    for (const [level, concurrency] of levels.entries()) {
+const KEYS: KeysOf<OwnKeys> = {
+  dataset: true, concurrency: true, samples: true, maxContextTokens: true, maxInputLength: true, resetCacheBetweenRounds: true, shuffleRound2: true,
+}
+
+/**
+ * The dual-round workload: for every concurrency level, round 1 sends each sampled conversation (turn by
+ * turn, with the model's real replies in the history), then round 2 sends the identical requests again.
+ * The ratio of round 1 to round 2 TTFT is the cache speedup.
+ */
+export const DUAL_ROUND: WorkloadDefinition<DualRoundOptions, DualRoundResult> = {
+  name: 'dualRound',
+  kind: 'dual-round',
+  keys: { options: KEYS },
+  async prepare(options, seed) {
+    const levels = options.concurrency ?? [1]
+    for (const c of levels) {
+      if (!Number.isInteger(c) || c < 1) throw new InputError(`concurrency levels must be whole numbers ≥ 1, got ${c}`, '--concurrency')
+    }
+    if (options.samples !== undefined && (!Number.isInteger(options.samples) || options.samples < 1)) {
+      throw new InputError(`expected a whole number ≥ 1, got ${options.samples}`, '--num-samples')
+    }
+    const all: Conversation[] = typeof options.dataset === 'string' ? await loadDataset(options.dataset) : options.dataset
+    const conversations = sampleConversations(all, options.samples, seed)
+    return {
+      settings: options,
+      // A closed loop holds one conversation per worker: no more connections than conversations.
+      inFlight: Math.min(Math.max(...levels), conversations.length),
+      distinctPrompts: conversations.length,
+      execute: (run) => execute(run, options, levels, conversations),
+    }
+  },
+}
+
+async function execute(run: WorkloadRun, options: DualRoundOptions, levels: number[], conversations: Conversation[]): Promise<WorkloadOutcome<DualRoundResult>> {
+  const limits = { maxContextTokens: options.maxContextTokens, maxInputTokens: options.maxInputLength }
+  const total = conversations.reduce((n, c) => n + c.userMessages.length, 0)
+  const rounds: RoundResult[] = []
+  for (const [level, concurrency] of levels.entries()) {
+    if (run.signal.aborted) break
+    // The cache is emptied before the first round 1, and before every one with resetCacheBetweenRounds.
+    const reset: CacheResetOutcome = level === 0 || options.resetCacheBetweenRounds ? await run.resetCache() : NO_RESET
+    const plans: Plan[] = conversations.map((c) => c.userMessages.map(() => null))
+    for (const round of [1, 2]) {
       if (run.signal.aborted) break
-      // A reset URL empties the cache before the first round 1; before every one with resetCacheBetweenRounds.
-      const reset: CacheResetOutcome = level === 0 || options.resetCacheBetweenRounds ? await run.resetCache(options.resetCacheUrl) : NO_RESET
-      const plans: Plan[] = conversations.map((c) => c.userMessages.map(() => null))
-      for (const round of [1, 2]) {
-        if (run.signal.aborted) break
-        const order = round === 2 && options.shuffleRound2
-          ? createRandom(run.seed + concurrency).shuffle(conversations.map((_, i) => i))
-          : conversations.map((_, i) => i)
-        const label = `Concurrency${concurrency}-Round${round}`
-        const total = conversations.reduce((n, c) => n + c.userMessages.length, 0)
-        hooks.onRoundStart?.({ label, concurrency, round, total })
-        const records: RequestRecord[] = []
-        let seq = 0
-        await sampler?.beforeRound()
-        await runClosedLoop(order, concurrency, async (convIndex) => {
+      const order = round === 2 && options.shuffleRound2
+        ? createRandom(run.seed + concurrency).shuffle(conversations.map((_, i) => i))
+        : conversations.map((_, i) => i)
+      const label = `Concurrency${concurrency}-Round${round}`
+      const group = run.group({ label, concurrency, round }, total)
+      let seq = 0
+      await run.phase(label, async () => {
+        const loop = runClosedLoop(order, concurrency, async (convIndex) => {
           const conv = conversations[convIndex] as Conversation
           const plan = plans[convIndex] as Plan
           const session = round === 1 ? new Session(conv.sessionId, run.tokenizer, limits, conv.system) : undefined
@@ -80,29 +85,26 @@ export async function runDualRound(options: DualRoundOptions): Promise<RunResult
               messages = planned
             }
             const id = `c${concurrency}-r${round}-${seq++}`
-            const meta = { id, index: convIndex, sessionId: conv.sessionId, turnIndex: turn, round, concurrency }
             // The context is counted only for the debug log (counting every prompt slowed dispatch).
-            hooks.onDebug?.({ id, session_id: conv.sessionId, turn_index: turn, round, concurrency, messages, context_tokens: built?.contextTokens ?? -1, truncated_turns: built?.truncatedTurns ?? 0 })
-            const before = perRequestSampler ? await perRequestSampler.beforeRequest() : undefined
-            const record = await run.send(messages, meta)
-            if (perRequestSampler) await perRequestSampler.afterRequest(before)
-            records.push(record)
-            hooks.onRequest?.(record)
+            run.debug({ id, session_id: conv.sessionId, turn_index: turn, round, concurrency, messages, context_tokens: built?.contextTokens ?? -1, truncated_turns: built?.truncatedTurns ?? 0 })
+            const record = await group.send(messages, { id, index: convIndex, sessionId: conv.sessionId, turnIndex: turn, round, concurrency })
             if (session && record.ok) session.reply(record.outputText)
           }
-        }, run.signal, promoteYoungObjects)
-        if (sampler) prometheus[label] = await sampler.afterRound()
-        const summary = summariseRound({ label, concurrency, round }, records, meets)
-        if (round === 1) summary.cacheReset = reset
-        rounds.push(summary)
-        await hooks.onRoundComplete?.(summary, records, run.context)
-      }
+        }, run.signal)
+        // Every worker has sent its first request by now (each runs synchronously up to its first await).
+        run.afterBurst()
+        await loop
+      })
+      rounds.push(await group.end(round === 1 ? reset : undefined))
     }
-  } finally {
-    sampler?.stop()
-    await run.close()
   }
-  const result = run.result(rounds, dualRoundSpeedups(rounds))
-  if (sampler) result.prometheus = prometheus
-  return result
+  return { rounds, speedups: dualRoundSpeedups(rounds), section: {} }
+}
+
+/**
+ * Runs the dualRound workload against `options.endpoint` (no host defaults: see `dualRound()` for the Vitest-aware
+ * function) and returns its RunResult.
+ */
+export function runDualRound(options: DualRoundOptions, extras?: RunExtras): Promise<DualRoundResult> {
+  return runWorkload(DUAL_ROUND, options, extras)
 }

@@ -1,29 +1,38 @@
-import { mkdirSync, writeFileSync } from 'node:fs'
-import { dirname, join } from 'node:path'
 import { exactTokenText, loadDataset } from '../data/index.ts'
 import { InputError } from '../errors.ts'
-import { MetricRecorder, summariseRound } from '../metrics/index.ts'
+import { MetricRecorder } from '../metrics/index.ts'
 import { createRandom } from '../random.ts'
 import type { Random } from '../random.ts'
-import { AppendFile, ensureOutputDir, qaCsvRow, QA_CSV_COLUMNS, qaFileNames, qaSummaryText, realtimeHeader, realtimeLine } from '../report/index.ts'
 import { addClientWait, ARRIVAL_PROCESSES, arrivalOffsets, runOpenLoop, systemClock } from '../schedule/index.ts'
 import type { ArrivalProcess, Clock, ScheduledSend } from '../schedule/index.ts'
-import type { GoodputSlo } from '../slo/index.ts'
-import type { Conversation, OpenLoopSummary, RequestRecord, RoundResult, RunResult } from '../types.ts'
-import { byTurn } from './groupStats.ts'
-import { checkWorkloadOptions, goodputRule } from './options.ts'
-import type { EndpointSettings, RunHooks } from './options.ts'
-import { openRun } from './run.ts'
+import type { Conversation, MultiRoundQaResult, OpenLoopSummary, RequestRecord, RoundResult } from '../types.ts'
+import { runWorkload } from './engine.ts'
+import type { RunExtras, WorkloadDefinition, WorkloadOutcome, WorkloadRun } from './engine.ts'
+import { GroupedStats, turnStats } from './groupStats.ts'
+import type { KeysOf, RunHooks, WorkloadSettings } from './options.ts'
 import { Session } from './session.ts'
 
-/** Callbacks of the QA workload: the common ones, each scheduled send as it is decided, and the periodic summaries. */
+/** What the QA workload reports while it runs: its one round and the schedule's accounting so far. */
+export interface QaSnapshot {
+  /** Seconds since the schedule started. */
+  elapsedS: number
+  round: RoundResult
+  openLoop: OpenLoopSummary
+}
+
+/** Callbacks of the QA workload: the common ones, each scheduled send once settled, and periodic snapshots. */
 export interface MultiRoundQaHooks extends RunHooks {
-  /** A periodic summary (every `logInterval` seconds) or the final one, as text. */
-  onSummary?(text: string, final: boolean): void
+  /**
+   * A scheduled send is settled: sent and answered (`record`), or dropped (no record). Called once per
+   * send, in settling order (the CSV writer puts them back in schedule order).
+   */
+  onSendSettled?(send: ScheduledSend, record: RequestRecord | undefined): void
+  /** Every `logInterval` seconds while the schedule runs. */
+  onInterval?(snapshot: QaSnapshot): void
 }
 
 /** The multi-round QA workload (seed 004): users in an open loop at a target aggregate rate. */
-export interface MultiRoundQaOptions extends EndpointSettings {
+export interface MultiRoundQaOptions extends WorkloadSettings {
   /** Target aggregate rate, requests per second (`--qps`). */
   qps: number
   /** Users active at once (`--num-users`). @default 10 */
@@ -46,19 +55,8 @@ export interface MultiRoundQaOptions extends EndpointSettings {
   sharegpt?: string | Conversation[]
   /** Id of the first user (`--init-user-id`). @default 0 */
   initUserId?: number
-  /**
-   * Where the seed's files go: `realtime_stats_qps_X.XX.txt`, `performance_summary_qps_X.XX.txt`
-   * (every `logInterval` s) and `final_performance_summary_qps_X.XX.txt`. @default no files
-   */
-  outputDir?: string
-  /** CSV of every scheduled send (`--output`). @default none */
-  outputCsv?: string
-  /** Seconds between periodic summaries. @default 30 */
+  /** Seconds between periodic snapshots (`hooks.onInterval`). @default 30 */
   logInterval?: number
-  /** POST here before the first request to empty the server's prefix cache. */
-  resetCacheUrl?: string
-  /** Per-request SLO limits (`ttft_ms` or `ttftMs`, `tpot_ms`, `latency_ms`); when given, the round reports goodput. */
-  goodputSlo?: GoodputSlo
   /** Time source of the schedule (tests inject a virtual one). @default performance.now() and timers */
   clock?: Clock
   hooks?: MultiRoundQaHooks
@@ -92,59 +90,96 @@ interface User {
   waiting: ScheduledSend[]
 }
 
-/** Most sends one schedule may hold (each is kept for the CSV): a million is hours at hundreds of QPS. */
+/** Most sends one schedule may hold: a million is hours at hundreds of QPS. */
 const MAX_SCHEDULED_SENDS = 1_000_000
 
-/**
- * Runs the multi-round QA workload. Sends are scheduled up front at the aggregate rate `qps`
- * (constant gaps by default, or Poisson / gamma, seeded) for `time` seconds, and dealt round robin to
- * `numUsers` user slots: the first `numUsers` sends each bring a new user, a user that has been
- * given its `numRounds` questions leaves and the next send of its slot brings a new user. Every
- * request carries the user's whole conversation: the shared system prompt (exactly
- * `sharedSystemPrompt` tokens), the user's own history (exactly `userHistoryPrompt` tokens), then
- * every earlier question and real answer.
- *
- * A user has one request in flight at a time. When a send's time comes while the same user's
- * previous answer is still streaming, the send waits and goes out as soon as that answer ends: it is
- * counted **late**, and its lag shows in the schedule-lag statistics and in the latency measured
- * from the intended send time. A send still waiting when the schedule ends (`time` seconds) is
- * **dropped**, and counted. Every scheduled send is in the `--output` CSV.
- */
-export async function runMultiRoundQa(options: MultiRoundQaOptions): Promise<RunResult> {
-  checkWorkloadOptions(options, 'multiRoundQa')
-  const o = { ...MULTI_ROUND_QA_DEFAULTS, ...definedOnly(options), qps: options.qps }
-  positive(o.qps, '--qps')
-  positive(o.time, '--time')
-  positive(o.logInterval, '--log-interval')
-  whole(o.numUsers, 1, '--num-users')
-  whole(o.numRounds, 1, '--num-rounds')
-  whole(o.sharedSystemPrompt, 0, '--shared-system-prompt')
-  whole(o.userHistoryPrompt, 0, '--user-history-prompt')
-  whole(o.initUserId, 0, '--init-user-id')
-  const answerLen = options.maxOutputTokens ?? o.answerLen
-  whole(answerLen, 1, '--answer-len')
-  if (!ARRIVAL_PROCESSES.includes(o.arrival)) throw new InputError(`expected one of ${ARRIVAL_PROCESSES.join(', ')}, got "${o.arrival}"`, '--arrival')
-  positive(o.burstiness, '--burstiness')
-  if (o.qps * o.time > MAX_SCHEDULED_SENDS) {
-    throw new InputError(`--qps ${o.qps} for --time ${o.time} s schedules ${Math.round(o.qps * o.time).toLocaleString('en-US')} sends; at most ${MAX_SCHEDULED_SENDS.toLocaleString('en-US')} (lower --qps or --time)`, '--qps')
-  }
-  const dataset = typeof o.sharegpt === 'string' ? await loadDataset(o.sharegpt) : o.sharegpt
-  if (dataset && dataset.every((c) => c.userMessages.length === 0)) throw new InputError('the dataset has no user questions', '--sharegpt')
-  const hooks = options.hooks ?? {}
-  const clock = options.clock ?? systemClock
-  const names = qaFileNames(o.qps)
-  if (o.outputDir) ensureOutputDir(o.outputDir)
+type OwnKeys = Omit<MultiRoundQaOptions, keyof WorkloadSettings>
 
-  const settings = {
-    ...options, numUsers: o.numUsers, numRounds: o.numRounds, sharedSystemPrompt: o.sharedSystemPrompt, userHistoryPrompt: o.userHistoryPrompt,
-    answerLen, time: o.time, arrival: o.arrival, burstiness: o.arrival === 'gamma' ? o.burstiness : undefined, initUserId: o.initUserId,
-    logInterval: o.logInterval, maxOutputTokens: answerLen, clock: undefined,
-    sharegpt: Array.isArray(o.sharegpt) ? `${o.sharegpt.length} conversations` : o.sharegpt,
-  }
-  // Two connections per user slot: a user's next question, or a replacement user's first, never waits
-  // for the end of a body still draining on the connection of the answer before it.
-  const run = await openRun(settings, 'multi-round-qa', o.numUsers * 2, hooks.onNotice)
-  const reset = await run.resetCache(options.resetCacheUrl)
+const KEYS: KeysOf<OwnKeys> = {
+  qps: true, numUsers: true, numRounds: true, sharedSystemPrompt: true, userHistoryPrompt: true, answerLen: true, time: true, arrival: true,
+  burstiness: true, sharegpt: true, initUserId: true, logInterval: true, clock: true,
+}
+
+/**
+ * The multi-round QA workload. Sends are scheduled up front at the aggregate rate `qps` (constant gaps by
+ * default, or Poisson / gamma, seeded) for `time` seconds, and dealt round robin to `numUsers` user slots:
+ * the first `numUsers` sends each bring a new user, a user that has been given its `numRounds` questions
+ * leaves and the next send of its slot brings a new user. Every request carries the user's whole
+ * conversation: the shared system prompt (exactly `sharedSystemPrompt` tokens), the user's own history
+ * (exactly `userHistoryPrompt` tokens), then every earlier question and real answer.
+ *
+ * A user has one request in flight at a time. When a send's time comes while the same user's previous
+ * answer is still streaming, the send waits and goes out as soon as that answer ends: it is counted
+ * **late**, and its lag shows in the schedule-lag statistics and in the latency measured from the
+ * intended send time. A send still waiting when the schedule ends (`time` seconds) is **dropped**, and
+ * counted. Every scheduled send is settled once (`hooks.onSendSettled`), so the reports account for each.
+ */
+export const MULTI_ROUND_QA: WorkloadDefinition<MultiRoundQaOptions, MultiRoundQaResult> = {
+  name: 'multiRoundQa',
+  kind: 'multi-round-qa',
+  keys: { options: KEYS, hooks: { onSendSettled: true, onInterval: true } satisfies KeysOf<Omit<MultiRoundQaHooks, keyof RunHooks>> },
+  async prepare(options) {
+    const o = { ...MULTI_ROUND_QA_DEFAULTS, ...definedOnly(options), qps: options.qps }
+    positive(o.qps, '--qps')
+    positive(o.time, '--time')
+    positive(o.logInterval, '--log-interval')
+    whole(o.numUsers, 1, '--num-users')
+    whole(o.numRounds, 1, '--num-rounds')
+    whole(o.sharedSystemPrompt, 0, '--shared-system-prompt')
+    whole(o.userHistoryPrompt, 0, '--user-history-prompt')
+    whole(o.initUserId, 0, '--init-user-id')
+    const answerLen = options.maxOutputTokens ?? o.answerLen
+    whole(answerLen, 1, '--answer-len')
+    if (!ARRIVAL_PROCESSES.includes(o.arrival)) throw new InputError(`expected one of ${ARRIVAL_PROCESSES.join(', ')}, got "${o.arrival}"`, '--arrival')
+    positive(o.burstiness, '--burstiness')
+    if (o.qps * o.time > MAX_SCHEDULED_SENDS) {
+      throw new InputError(`--qps ${o.qps} for --time ${o.time} s schedules ${Math.round(o.qps * o.time).toLocaleString('en-US')} sends; at most ${MAX_SCHEDULED_SENDS.toLocaleString('en-US')} (lower --qps or --time)`, '--qps')
+    }
+    const dataset = typeof o.sharegpt === 'string' ? await loadDataset(o.sharegpt) : o.sharegpt
+    if (dataset && dataset.every((c) => c.userMessages.length === 0)) throw new InputError('the dataset has no user questions', '--sharegpt')
+    const settings: MultiRoundQaOptions = {
+      ...options, numUsers: o.numUsers, numRounds: o.numRounds, sharedSystemPrompt: o.sharedSystemPrompt, userHistoryPrompt: o.userHistoryPrompt,
+      answerLen, time: o.time, arrival: o.arrival, burstiness: o.arrival === 'gamma' ? o.burstiness : undefined, initUserId: o.initUserId,
+      logInterval: o.logInterval, maxOutputTokens: answerLen, clock: undefined,
+      sharegpt: Array.isArray(o.sharegpt) ? `${o.sharegpt.length} conversations` : o.sharegpt,
+    }
+    const plan: QaPlan = {
+      ...o, answerLen, dataset, ignoreEos: options.ignoreEos ?? false, clock: options.clock ?? systemClock, hooks: options.hooks ?? {},
+      questionsName: dataset ? `ShareGPT (${typeof o.sharegpt === 'string' ? o.sharegpt : `${dataset.length} conversations`})` : 'synthetic',
+    }
+    return {
+      settings,
+      // Two connections per user slot: a user's next question, or a replacement user's first, never waits
+      // for the end of a body still draining on the connection of the answer before it.
+      inFlight: o.numUsers * 2,
+      execute: (run) => execute(run, plan),
+    }
+  },
+}
+
+/** The QA options, checked and completed. */
+interface QaPlan {
+  qps: number
+  time: number
+  logInterval: number
+  numUsers: number
+  numRounds: number
+  sharedSystemPrompt: number
+  userHistoryPrompt: number
+  initUserId: number
+  answerLen: number
+  arrival: ArrivalProcess
+  burstiness: number
+  ignoreEos: boolean
+  dataset: Conversation[] | undefined
+  questionsName: string
+  clock: Clock
+  hooks: MultiRoundQaHooks
+}
+
+async function execute(run: WorkloadRun, o: QaPlan): Promise<WorkloadOutcome<MultiRoundQaResult>> {
+  const { clock, hooks, dataset } = o
+  const reset = await run.resetCache()
   const random = createRandom(run.seed)
   const shared = exactTokenText(run.tokenizer, o.sharedSystemPrompt, random.fork())
   const arrivals = random.fork()
@@ -152,17 +187,16 @@ export async function runMultiRoundQa(options: MultiRoundQaOptions): Promise<Run
   const datasetOrder = dataset ? random.shuffle(dataset.map((_, i) => i).filter((i) => (dataset[i] as Conversation).userMessages.length > 0)) : []
 
   const label = `QPS${o.qps.toFixed(2)}`
-  const sends: ScheduledSend[] = []
-  const records: RequestRecord[] = []
-  const recordOf = new Map<string, RequestRecord>()
+  const group = run.group({ label, concurrency: 0, round: 1 }, Math.ceil(o.time * o.qps))
+  const tally = new OpenLoopTally()
+  const byTurn = new GroupedStats<number>()
   const slots: (User | undefined)[] = Array.from({ length: o.numUsers }, () => undefined)
+  /** Users replaced in their slot while sends of theirs still waited: those sends are dropped at the end. */
+  const departed = new Set<User>()
   const inFlight = new Set<Promise<void>>()
+  let scheduled = 0
   let usersCreated = 0
   let ended = false
-  const realtime = o.outputDir ? new AppendFile(join(o.outputDir, names.realtime)) : undefined
-  const periodic = o.outputDir ? new AppendFile(join(o.outputDir, names.periodic)) : undefined
-  realtime?.write(realtimeHeader(o.qps))
-  const meets = goodputRule(options.goodputSlo, 'multiRoundQa')
 
   const newUser = (): User => {
     const id = o.initUserId + usersCreated++
@@ -185,20 +219,20 @@ export async function runMultiRoundQa(options: MultiRoundQaOptions): Promise<Run
     lastSendAt = Math.max(lastSendAt, now)
     send.sentAt = toEpoch(now)
     send.lagMs = now - (send.intendedAt - epochAtStart + startAt)
+    tally.sent(send)
     const id = `u${user.id}-q${send.question + 1}`
     send.requestId = id
     const built = user.session.next(user.questions(send.question))
-    hooks.onDebug?.({ id, session_id: user.session.id, turn_index: send.question, round: 1, concurrency: 0, messages: built.messages, context_tokens: built.contextTokens, truncated_turns: built.truncatedTurns })
-    const p = run.send(built.messages, { id, index: send.index, sessionId: user.session.id, turnIndex: send.question, round: 1, concurrency: 0, scheduledAt: send.intendedAt })
+    run.debug({ id, session_id: user.session.id, turn_index: send.question, round: 1, concurrency: 0, messages: built.messages, context_tokens: built.contextTokens, truncated_turns: built.truncatedTurns })
+    const p = group.send(built.messages, { id, index: send.index, sessionId: user.session.id, turnIndex: send.question, round: 1, concurrency: 0, scheduledAt: send.intendedAt })
       .then((record) => {
         // A replacement user's first request can wait for a connection while the old user's last answer
         // still streams: that wait is the send's lag too.
         addClientWait(send, record.queuedMs)
-        records.push(record)
-        recordOf.set(id, record)
+        tally.settled(send, record)
+        byTurn.add(send.question + 1, record)
         if (record.ok) user.session.reply(record.outputText)
-        realtime?.write(realtimeLine(record, send))
-        hooks.onRequest?.(record)
+        hooks.onSendSettled?.(send, record)
         user.busy = false
         const next = user.waiting.shift()
         if (next && !ended) start(user, next)
@@ -206,11 +240,13 @@ export async function runMultiRoundQa(options: MultiRoundQaOptions): Promise<Run
       .finally(() => inFlight.delete(p))
     inFlight.add(p)
   }
-
-  const summary = (): { round: RoundResult; openLoop: OpenLoopSummary } => {
-    const round = summariseRound({ label, concurrency: 0, round: 1 }, records, meets)
-    return { round, openLoop: openLoopSummary(o.qps, rateWindowS(clock.now()), sends, recordOf) }
+  const drop = (send: ScheduledSend): void => {
+    send.dropped = true
+    send.late = false
+    tally.settled(send, undefined)
+    hooks.onSendSettled?.(send, undefined)
   }
+
   /**
    * The window the achieved rate divides by: the schedule's length (or up to the stop), stretched to
    * the last actual send when sends went out after it (a client too busy to keep time shows as a
@@ -218,121 +254,124 @@ export async function runMultiRoundQa(options: MultiRoundQaOptions): Promise<Run
    */
   const rateWindowS = (until: number): number => Math.max(Math.min(o.time * 1000, until - startAt), lastSendAt - startAt) / 1000
   const timer = setInterval(() => {
-    const s = summary()
-    const text = qaSummaryText({ title: `Performance summary at ${new Date().toISOString()}`, elapsedS: (clock.now() - startAt) / 1000, ...s })
-    periodic?.write(text + '\n')
-    hooks.onSummary?.(text, false)
+    const now = clock.now()
+    hooks.onInterval?.({ elapsedS: (now - startAt) / 1000, round: group.snapshot(), openLoop: tally.summary(o.qps, rateWindowS(now), scheduled) })
   }, o.logInterval * 1000)
   timer.unref()
 
-  hooks.onRoundStart?.({ label, concurrency: 0, round: 1, total: Math.ceil(o.time * o.qps) })
   const durationMs = o.time * 1000
   let stoppedAt: number | undefined
   try {
-    const loop = await runOpenLoop({
-      offsets: arrivalOffsets({ rate: o.qps, process: o.arrival, burstiness: o.burstiness }, arrivals),
-      durationMs,
-      clock,
-      startAt,
-      signal: run.signal,
-      onArrival(arrival) {
-        const slot = arrival.index % o.numUsers
-        let user = slots[slot]
-        if (!user || user.scheduled >= o.numRounds) slots[slot] = user = newUser()
-        const send: ScheduledSend = {
-          index: arrival.index, userId: user.id, question: user.scheduled++, intendedAt: toEpoch(arrival.intendedAt),
-          sentAt: null, lagMs: null, late: false, dropped: false, requestId: null,
-        }
-        sends.push(send)
-        if (user.busy) {
-          send.late = true
-          user.waiting.push(send)
-        } else {
-          start(user, send)
-        }
-      },
+    await run.phase(label, async () => {
+      const loop = await runOpenLoop({
+        offsets: arrivalOffsets({ rate: o.qps, process: o.arrival, burstiness: o.burstiness }, arrivals),
+        durationMs,
+        clock,
+        startAt,
+        signal: run.signal,
+        onArrival(arrival) {
+          const slot = arrival.index % o.numUsers
+          let user = slots[slot]
+          if (!user || user.scheduled >= o.numRounds) {
+            if (user && user.waiting.length > 0) departed.add(user)
+            slots[slot] = user = newUser()
+          }
+          const send: ScheduledSend = {
+            index: arrival.index, userId: user.id, question: user.scheduled++, intendedAt: toEpoch(arrival.intendedAt),
+            sentAt: null, lagMs: null, late: false, dropped: false, requestId: null,
+          }
+          scheduled++
+          if (user.busy) {
+            send.late = true
+            user.waiting.push(send)
+          } else {
+            start(user, send)
+          }
+        },
+      })
+      // Sends still waiting may go out until the schedule's end; after it they are dropped.
+      if (!loop.stopped) await clock.sleepUntil(startAt + durationMs, run.signal)
+      stoppedAt = run.signal.aborted ? clock.now() : startAt + durationMs
+      ended = true
+      for (const user of [...slots, ...departed]) for (const send of user?.waiting.splice(0) ?? []) drop(send)
+      while (inFlight.size > 0) await Promise.all([...inFlight])
     })
-    // Sends still waiting may go out until the schedule's end; after it they are dropped.
-    if (!loop.stopped) await clock.sleepUntil(startAt + durationMs, run.signal)
-    stoppedAt = run.signal.aborted ? clock.now() : startAt + durationMs
-    ended = true
-    for (const user of slots) for (const send of user?.waiting.splice(0) ?? []) markDropped(send)
-    while (inFlight.size > 0) await Promise.all([...inFlight])
-    // Sends of users that left their slot (a full user replaced while its last answer streamed).
-    for (const send of sends) if (send.sentAt === null && !send.dropped) markDropped(send)
   } finally {
     clearInterval(timer)
-    await run.close()
   }
-
-  const round: RoundResult = { ...summariseRound({ label, concurrency: 0, round: 1 }, records, meets), cacheReset: reset }
-  const loopSummary = openLoopSummary(o.qps, rateWindowS(stoppedAt ?? clock.now()), sends, recordOf)
-  await hooks.onRoundComplete?.(round, records, run.context)
-  const result = run.result([round], [])
-  result.openLoop = loopSummary
-  result.byTurn = byTurn(records)
-
-  const finalText = qaSummaryText({
-    title: 'Final performance summary', elapsedS: ((stoppedAt ?? clock.now()) - startAt) / 1000, round, openLoop: loopSummary,
-    config: {
-      model: run.model, endpoint: run.context.endpoint, seed: run.seed, qps: o.qps, arrival: o.arrival, burstiness: o.arrival === 'gamma' ? o.burstiness : undefined,
-      num_users: o.numUsers, num_rounds: o.numRounds, shared_system_prompt: o.sharedSystemPrompt, user_history_prompt: o.userHistoryPrompt,
-      answer_len: answerLen, ignore_eos: options.ignoreEos ?? false, time_s: o.time, users_created: usersCreated,
-      questions: dataset ? `ShareGPT (${typeof o.sharegpt === 'string' ? o.sharegpt : `${dataset.length} conversations`})` : 'synthetic',
-      tokenizer: run.tokenizer.encoding, interrupted: result.interrupted || undefined,
+  const end = stoppedAt ?? clock.now()
+  const round = await group.end(reset)
+  return {
+    rounds: [round],
+    speedups: [],
+    section: {
+      openLoop: tally.summary(o.qps, rateWindowS(end), scheduled),
+      byTurn: turnStats(byTurn),
+      schedule: {
+        qps: o.qps, arrival: o.arrival, ...(o.arrival === 'gamma' ? { burstiness: o.burstiness } : {}), numUsers: o.numUsers, numRounds: o.numRounds,
+        sharedSystemPrompt: o.sharedSystemPrompt, userHistoryPrompt: o.userHistoryPrompt, answerLen: o.answerLen, ignoreEos: o.ignoreEos,
+        timeS: o.time, elapsedS: (end - startAt) / 1000, usersCreated, questions: o.questionsName, tokenizer: run.tokenizer.encoding,
+      },
     },
-  })
-  hooks.onSummary?.(finalText, true)
-  realtime?.close()
-  periodic?.close()
-  if (o.outputDir) writeFileSync(join(o.outputDir, names.final), finalText)
-  if (o.outputCsv) {
-    mkdirSync(dirname(o.outputCsv), { recursive: true })
-    const rows = sends.map((s) => qaCsvRow(s, s.requestId ? recordOf.get(s.requestId) : undefined))
-    writeFileSync(o.outputCsv, [QA_CSV_COLUMNS.join(','), ...rows].join('\n') + '\n')
-  }
-  return result
-
-  function markDropped(send: ScheduledSend): void {
-    send.dropped = true
-    send.late = false
   }
 }
 
 /**
- * Target vs achieved rate, late and dropped sends, schedule lag, and times from the intended send. The lag
- * of a send runs from its intended time to the moment its request was written (addClientWait), so it
- * includes any wait for a connection inside the client.
+ * The open-loop accounting, kept as sends settle (in constant memory: no record is kept): sends made,
+ * late and dropped, schedule lag, and TTFT and latency measured from the intended send time. The lag of a
+ * send runs from its intended time to the moment its request was written (addClientWait), so it includes
+ * any wait for a connection inside the client.
  */
+export class OpenLoopTally {
+  private made = 0
+  private late = 0
+  private dropped = 0
+  private readonly lag = new MetricRecorder()
+  private readonly ttft = new MetricRecorder()
+  private readonly latency = new MetricRecorder()
+
+  /** A send went out (`late` is final by then). */
+  sent(send: ScheduledSend): void {
+    this.made++
+    if (send.late) this.late++
+  }
+
+  /** A send is settled: answered (`record`) or dropped. */
+  settled(send: ScheduledSend, record: RequestRecord | undefined): void {
+    if (send.dropped) {
+      this.dropped++
+      return
+    }
+    if (send.lagMs === null) return
+    this.lag.record(send.lagMs)
+    if (!record?.ok) return
+    this.latency.record(send.lagMs + record.latencyMs)
+    if (record.ttftMs !== null) this.ttft.record(send.lagMs + record.ttftMs)
+  }
+
+  summary(targetRate: number, windowS: number, scheduled: number): OpenLoopSummary {
+    return {
+      targetRate,
+      achievedRate: windowS > 0 ? this.made / windowS : 0,
+      scheduled,
+      sent: this.made,
+      late: this.late,
+      dropped: this.dropped,
+      scheduleLag: this.lag.summary(),
+      latencyFromScheduled: this.latency.summary(),
+      ttftFromScheduled: this.ttft.summary(),
+    }
+  }
+}
+
+/** The open-loop accounting of sends already settled (answered, or dropped), e.g. from a saved schedule. */
 export function openLoopSummary(targetRate: number, windowS: number, sends: readonly ScheduledSend[], recordOf: ReadonlyMap<string, RequestRecord>): OpenLoopSummary {
-  const lag = new MetricRecorder()
-  const ttft = new MetricRecorder()
-  const latency = new MetricRecorder()
-  let sent = 0
-  let late = 0
-  let dropped = 0
+  const tally = new OpenLoopTally()
   for (const s of sends) {
-    if (s.dropped) dropped++
-    if (s.sentAt === null || s.lagMs === null) continue
-    sent++
-    if (s.late) late++
-    lag.record(s.lagMs)
-    const r = s.requestId ? recordOf.get(s.requestId) : undefined
-    if (!r?.ok) continue
-    latency.record(s.lagMs + r.latencyMs)
-    if (r.ttftMs !== null) ttft.record(s.lagMs + r.ttftMs)
+    if (s.sentAt !== null && s.lagMs !== null) tally.sent(s)
+    tally.settled(s, s.requestId ? recordOf.get(s.requestId) : undefined)
   }
-  return {
-    targetRate,
-    achievedRate: windowS > 0 ? sent / windowS : 0,
-    scheduled: sends.length,
-    sent,
-    late,
-    dropped,
-    scheduleLag: lag.summary(),
-    latencyFromScheduled: latency.summary(),
-    ttftFromScheduled: ttft.summary(),
-  }
+  return tally.summary(targetRate, windowS, sends.length)
 }
 
 /**
@@ -363,4 +402,12 @@ function positive(n: number, flag: string): void {
 
 function whole(n: number, min: number, flag: string): void {
   if (!Number.isInteger(n) || n < min) throw new InputError(`expected a whole number ≥ ${min}, got ${n}`, flag)
+}
+
+/**
+ * Runs the multiRoundQa workload against `options.endpoint` (no host defaults: see `multiRoundQa()` for the Vitest-aware
+ * function) and returns its RunResult.
+ */
+export function runMultiRoundQa(options: MultiRoundQaOptions, extras?: RunExtras): Promise<MultiRoundQaResult> {
+  return runWorkload(MULTI_ROUND_QA, options, extras)
 }

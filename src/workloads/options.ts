@@ -5,9 +5,8 @@ import type { PrometheusOptions } from '../metrics/prometheus.ts'
 import { meetsRequestSlo, parsePerRequestSlo } from '../slo/index.ts'
 import type { GoodputSlo } from '../slo/index.ts'
 import type { EncodingName } from '../tokens/index.ts'
+import type { PrecisionMode } from '../client/index.ts'
 import type { Conversation, RequestRecord, RoundResult } from '../types.ts'
-import type { MultiRoundQaHooks, MultiRoundQaOptions } from './multiRoundQa.ts'
-import type { MultiTurnHooks, MultiTurnOptions } from './multiTurn.ts'
 
 /**
  * Settings shared by every workload: where to send, what to generate, how to measure.
@@ -104,16 +103,47 @@ export interface RunHooks {
   onRequest?(record: RequestRecord): void
   /** Before a group starts; `total` requests are planned. */
   onRoundStart?(info: { label: string; concurrency: number; round: number; total: number }): void
-  /** A group finished, with its summary, its records and what the run resolved (model, seed, config). */
-  onRoundComplete?(round: RoundResult, records: readonly RequestRecord[], context: RunContext): void | Promise<void>
+  /**
+   * A group finished, with its summary and what the run resolved (model, seed, config). Records are not
+   * kept (a long run's would not fit in memory): a caller that needs them collects them in `onRequest`.
+   */
+  onRoundComplete?(round: RoundResult, context: RunContext): void | Promise<void>
   /** Each request as built, before it is sent. */
   onDebug?(entry: DebugEntry): void
   /** Something the user should know (a fallback taken, a cache reset that failed). */
   onNotice?(message: string): void
 }
 
+/**
+ * What every workload accepts besides the endpoint: the cache reset, goodput, Prometheus, precision, a
+ * warm-up, and the callbacks. One definition, so every workload (and every command) has all of them.
+ */
+export interface WorkloadSettings extends EndpointSettings {
+  /**
+   * POST here to empty the server's prefix cache before each cold round (e.g. vLLM's `/reset_prefix_cache`)
+   * instead of the engine's own way (`resetCache`); the outcome is kept on the round (`RoundResult.cacheReset`).
+   */
+  resetCacheUrl?: string
+  /** Per-request SLO limits (`ttft_ms` or `ttftMs`, `tpot_ms`, `latency_ms`); when given, every round reports goodput. */
+  goodputSlo?: GoodputSlo
+  /** Scrape a Prometheus endpoint around every round (or request); summaries go to `RunResult.prometheus`. */
+  prometheus?: PrometheusOptions
+  /**
+   * Process tuning for the most exact timestamps (V8 warm-up and flags, helper threads' scheduling): `off`
+   * changes nothing in the process, `on` does it all and undoes it when the run ends, `auto` is `on` where
+   * the process is confined to one CPU. See docs/design/precision.md. @default 'off' (the CLI's is 'auto')
+   */
+  precision?: PrecisionMode
+  /**
+   * Requests sent before the clock starts and counted nowhere (like vLLM's `--num-warmups`), with prompts of
+   * their own, disjoint from the workload's, so they warm the server and the connections, not its prefix cache. @default 0
+   */
+  warmup?: number
+  hooks?: RunHooks
+}
+
 /** The dual-round workload: every request twice per concurrency level, cold then warm. */
-export interface DualRoundOptions extends EndpointSettings {
+export interface DualRoundOptions extends WorkloadSettings {
   /** A dataset file (JSONL or JSON array) or conversations already loaded. */
   dataset: string | Conversation[]
   /** Concurrency levels, each run as round 1 then round 2. @default [1] */
@@ -125,23 +155,16 @@ export interface DualRoundOptions extends EndpointSettings {
   /** Cut each user message to this many tokens. */
   maxInputLength?: number
   /**
-   * POST here to empty the server's prefix cache (e.g. vLLM's `/reset_prefix_cache`) before the first
-   * level's round 1; the outcome is kept on the round (`RoundResult.cacheReset`).
+   * Empty the prefix cache (`resetCacheUrl`, or the engine's way with `resetCache`) before round 1 of every
+   * level, not only the first, so each round 1 starts cold. @default false
    */
-  resetCacheUrl?: string
-  /** POST `resetCacheUrl` before round 1 of every level (not only the first), so each round 1 starts cold. @default false */
   resetCacheBetweenRounds?: boolean
   /** Send round 2 in a seeded random order instead of round 1's. @default false */
   shuffleRound2?: boolean
-  /** Per-request SLO limits (`ttft_ms` or `ttftMs`, `tpot_ms`, `latency_ms`); when given, every round reports goodput. */
-  goodputSlo?: GoodputSlo
-  /** Scrape a Prometheus endpoint around every round (or request); summaries go to `RunResult.prometheus`. */
-  prometheus?: PrometheusOptions
-  hooks?: RunHooks
 }
 
 /** Each key of T (optional ones included) mapped to true: a runtime list of option names that tsc keeps complete. */
-type KeysOf<T> = Record<keyof Required<T>, true>
+export type KeysOf<T> = Record<keyof Required<T>, true>
 
 const ENDPOINT_SETTING_KEYS: KeysOf<EndpointSettings> = {
   endpoint: true, model: true, apiKey: true, headers: true, secretHeaders: true, maxOutputTokens: true, ignoreEos: true,
@@ -149,32 +172,20 @@ const ENDPOINT_SETTING_KEYS: KeysOf<EndpointSettings> = {
   proxy: true, caFile: true, insecure: true, maxConnections: true, engine: true, resetCache: true, retries: true, tokenizer: true, seed: true, signal: true, inFlightGraceMs: true,
 }
 
-const DUAL_ROUND_KEYS: KeysOf<DualRoundOptions> = {
-  ...ENDPOINT_SETTING_KEYS, dataset: true, concurrency: true, samples: true, maxContextTokens: true, maxInputLength: true,
-  resetCacheUrl: true, resetCacheBetweenRounds: true, shuffleRound2: true, goodputSlo: true, prometheus: true, hooks: true,
-}
-
-const MULTI_TURN_KEYS: KeysOf<MultiTurnOptions> = {
-  ...ENDPOINT_SETTING_KEYS, documents: true, conversations: true, turns: true, parallel: true, minDelay: true, maxDelay: true,
-  maxContextTokens: true, resetCacheUrl: true, goodputSlo: true, hooks: true,
-}
-
-const MULTI_ROUND_QA_KEYS: KeysOf<MultiRoundQaOptions> = {
-  ...ENDPOINT_SETTING_KEYS, qps: true, numUsers: true, numRounds: true, sharedSystemPrompt: true, userHistoryPrompt: true,
-  answerLen: true, time: true, arrival: true, burstiness: true, sharegpt: true, initUserId: true, outputDir: true,
-  outputCsv: true, logInterval: true, resetCacheUrl: true, goodputSlo: true, clock: true, hooks: true,
+const WORKLOAD_SETTING_KEYS: KeysOf<WorkloadSettings> = {
+  ...ENDPOINT_SETTING_KEYS, resetCacheUrl: true, goodputSlo: true, prometheus: true, precision: true, warmup: true, hooks: true,
 }
 
 const RUN_HOOK_KEYS: KeysOf<RunHooks> = { onRequest: true, onRoundStart: true, onRoundComplete: true, onDebug: true, onNotice: true }
 
-const WORKLOADS = {
-  dualRound: { options: DUAL_ROUND_KEYS, hooks: RUN_HOOK_KEYS },
-  multiTurn: { options: MULTI_TURN_KEYS, hooks: { ...RUN_HOOK_KEYS, onConversationEnd: true } satisfies KeysOf<MultiTurnHooks> },
-  multiRoundQa: { options: MULTI_ROUND_QA_KEYS, hooks: { ...RUN_HOOK_KEYS, onSummary: true } satisfies KeysOf<MultiRoundQaHooks> },
-} as const
+/** A workload's own option and hook names, beside the shared ones. */
+export interface WorkloadKeys {
+  options: Record<string, true>
+  hooks?: Record<string, true>
+}
 
-/** The workload functions whose options {@link checkWorkloadOptions} knows. */
-export type WorkloadName = keyof typeof WORKLOADS
+/** The workload functions, by the name their messages use. */
+export type WorkloadName = 'dualRound' | 'multiTurn' | 'multiRoundQa'
 
 /**
  * Rejects what TypeScript would have caught but Vitest does not (it strips types without checking):
@@ -182,14 +193,19 @@ export type WorkloadName = keyof typeof WORKLOADS
  * One check for every workload, so all three say the same thing.
  * @throws InputError naming the workload and the nearest valid key: `dualRound: unknown option "numSamples" (did you mean "samples"?)`
  */
-export function checkWorkloadOptions(options: object, workload: WorkloadName): void {
+export function checkWorkloadOptions(options: object, workload: WorkloadName, own: WorkloadKeys): void {
   if (typeof options !== 'object' || options === null || Array.isArray(options)) throw new InputError('expected an options object', workload)
-  const known = WORKLOADS[workload]
-  rejectUnknownKeys(options, Object.keys(known.options), 'option', workload)
-  const { hooks, goodputSlo } = options as { hooks?: unknown; goodputSlo?: unknown }
+  rejectUnknownKeys(options, [...Object.keys(WORKLOAD_SETTING_KEYS), ...Object.keys(own.options)], 'option', workload)
+  const { hooks, goodputSlo, precision, warmup } = options as { hooks?: unknown; goodputSlo?: unknown; precision?: unknown; warmup?: unknown }
   if (hooks !== undefined && hooks !== null) {
     if (typeof hooks !== 'object') throw new InputError('hooks: expected an object of callbacks', workload)
-    rejectUnknownKeys(hooks, Object.keys(known.hooks), 'hook', `${workload}: hooks`)
+    rejectUnknownKeys(hooks, [...Object.keys(RUN_HOOK_KEYS), ...Object.keys(own.hooks ?? {})], 'hook', `${workload}: hooks`)
+  }
+  if (precision !== undefined && precision !== 'off' && precision !== 'auto' && precision !== 'on') {
+    throw new InputError(`precision: expected 'off', 'auto' or 'on', got ${JSON.stringify(precision)}`, workload)
+  }
+  if (warmup !== undefined && (!Number.isInteger(warmup) || (warmup as number) < 0)) {
+    throw new InputError(`warmup: expected a whole number ≥ 0, got ${JSON.stringify(warmup)}`, workload)
   }
   if (goodputSlo !== undefined) parsePerRequestSlo(goodputSlo, `${workload}: goodputSlo`)
 }

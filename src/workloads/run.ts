@@ -1,17 +1,15 @@
 import { readFileSync } from 'node:fs'
 import { InputError } from '../errors.ts'
-import { collectGarbageNow, firstModelId, openEndpoint, redactUrl, requestContext, sendRequest, warmUpClient } from '../client/index.ts'
+import { enterPrecision, firstModelId, openEndpoint, redactUrl, requestContext, sendRequest } from '../client/index.ts'
 import type { Endpoint, RequestMeta } from '../client/index.ts'
 import { monitorClientHealth } from '../metrics/index.ts'
-import { randomSeed } from '../random.ts'
-import { VERSION } from '../version.ts'
 import { getTokenizer } from '../tokens/index.ts'
 import type { Tokenizer } from '../tokens/index.ts'
 import { detectEngine, ENGINES } from '../engines/index.ts'
 import type { DetectedEngine } from '../engines/index.ts'
-import type { CacheResetOutcome, CacheSpeedup, ChatMessage, RequestRecord, RoundResult, RunResult } from '../types.ts'
+import type { CacheResetOutcome, ChatMessage, ClientSummary, RequestRecord, TransportSummary } from '../types.ts'
 import { NO_RESET, resetPrefixCache } from './resetCache.ts'
-import type { EndpointSettings, RunContext } from './options.ts'
+import type { RunContext, WorkloadSettings } from './options.ts'
 
 
 /** What every workload shares while it runs: the endpoint, the tokenizer, the seed, the clock. */
@@ -26,6 +24,10 @@ export interface OpenRun {
   readonly signal: AbortSignal
   /** The serving engine, as named or detected; undefined when unknown. */
   readonly engine: DetectedEngine | undefined
+  /** When the clock started (after the warm-up). */
+  readonly startedAt: Date
+  /** Right after a burst of sends: precision mode's moment to tidy the heap (nothing when precision is off). */
+  afterBurst(): void
   send(messages: readonly ChatMessage[], meta: RequestMeta): Promise<RequestRecord>
   /**
    * Empties the server's prefix cache before a cold round: POSTs `url` when given, else the engine's way
@@ -38,20 +40,21 @@ export interface OpenRun {
    * so that a warm round would find evicted prompts.
    */
   checkPromptCapacity(distinctPrompts: number): Promise<void>
-  close(): Promise<void>
-  /** The finished RunResult. */
-  result(rounds: RoundResult[], speedups: CacheSpeedup[]): RunResult
+  /** How requests travelled (client, keep-alive, proxy, TLS, connections opened and reused). */
+  transport(): TransportSummary
+  /** Closes the connections, undoes precision mode's changes, and says how the client fared. Idempotent. */
+  close(): Promise<ClientSummary>
 }
 
 /**
- * Opens the endpoint (pool sized to `connections`), resolves the model and the seed, and opens the
- * connections before the clock starts. `notice` hears about connections the server refused.
+ * Opens the endpoint (pool sized to `wanted` connections), resolves the model, enters the precision mode,
+ * sends the warm-up requests and opens the connections before the clock starts. `notice` hears about
+ * connections the server refused, a warm-up that failed, a precision change refused.
  */
-export async function openRun(settings: EndpointSettings & object, workload: RunResult['workload'], wanted: number, notice?: (message: string) => void): Promise<OpenRun> {
+export async function openRun(settings: WorkloadSettings, seed: number, wanted: number, notice?: (message: string) => void): Promise<OpenRun> {
   const cap = Math.min(connectionCap(), settings.maxConnections ?? Infinity)
   const connections = Math.max(1, Math.min(wanted, cap))
   if (connections < wanted) notice?.(`${wanted.toLocaleString('en-US')} concurrent streams need more sockets than this process may open (ulimit -n${settings.maxConnections !== undefined ? ', shared with the built-in mock' : ''}); ${connections.toLocaleString('en-US')} connections are used and the other requests wait for one (their wait is reported as queuedMs). Raise the limit with ulimit -n`)
-  const seed = settings.seed ?? randomSeed()
   const tokenizer = await getTokenizer(settings.tokenizer)
   const endpoint = openEndpoint({
     url: settings.endpoint,
@@ -70,10 +73,7 @@ export async function openRun(settings: EndpointSettings & object, workload: Run
   const engine: DetectedEngine | undefined = settings.engine && settings.engine !== 'auto'
     ? { name: settings.engine, evidence: '--engine' }
     : await detectEngine(endpoint)
-  if (settings.resetCache && engine === undefined) notice?.('resetCache: the serving engine is unknown (name it with --engine vllm|sglang|llamacpp|tgi|ollama), so its cache cannot be emptied')
-  // The tokenizer's loading garbage is collected now, not in a long pause among the first tokens,
-  // and before the warm-up, which then leaves V8 time to finish sweeping.
-  collectGarbageNow()
+  if (settings.resetCache && !settings.resetCacheUrl && engine === undefined) notice?.('resetCache: the serving engine is unknown (name it with --engine vllm|sglang|llamacpp|tgi|ollama), so its cache cannot be emptied')
   const signal = settings.signal ?? new AbortController().signal
   const cutInFlight = graceAfter(signal, settings.inFlightGraceMs ?? 5000)
   const ctx = requestContext(endpoint, {
@@ -85,20 +85,26 @@ export async function openRun(settings: EndpointSettings & object, workload: Run
     continuousUsageStats: settings.continuousUsageStats ?? true,
     ignoreEos: settings.ignoreEos,
   }, tokenizer, { retries: settings.retries ?? 0, signal: cutInFlight })
-  // Before the clock starts: V8 optimises the per-chunk path now, not during the first measured
-  // tokens, on requests shaped like the run's.
-  await warmUpClient(endpoint.kind, ctx)
+  // Precision mode (off unless asked): process tuning for exact timestamps, undone by close().
+  const precision = await enterPrecision({ mode: settings.precision ?? 'off', context: ctx, kind: endpoint.kind, notice })
+  // One line says what precision mode changed in the process, or what it could not: silent when it changed nothing.
+  if (precision.active || precision.summary().refused.length > 0) notice?.(precision.describe())
+  const warmupRequests = await warmUp(settings.warmup ?? 0, (messages, meta) => sendRequest(ctx, messages, meta), signal, notice)
   // TCP set-up for every stream now rather than among the first measured responses; TTFT never
   // included it (a request's clock starts on its connection), but a burst of connects delays reads.
   if (endpoint.keepAlive) {
     const open = await endpoint.preconnect(connections)
     if (open > 0 && open < connections) notice?.(`the server accepted ${open} of ${connections} connections before the run; the others open as requests need them`)
   }
+  precision.beforeClock()
   const startedAt = new Date()
   const health = monitorClientHealth()
-  let closed: { eventLoopDelayP99Ms: number; saturated: boolean } | undefined
+  let closed: Promise<ClientSummary> | undefined
   const config = publicConfig(settings)
   return {
+    startedAt,
+    transport: () => endpoint.transport(),
+    afterBurst: () => precision.afterBurst(),
     context: { endpoint: endpoint.url, model, seed, config },
     seed,
     model,
@@ -107,7 +113,7 @@ export async function openRun(settings: EndpointSettings & object, workload: Run
     signal,
     send: (messages, meta) => sendRequest(ctx, messages, meta),
     engine,
-    async resetCache(url) {
+    async resetCache(url = settings.resetCacheUrl) {
       if (url) return resetPrefixCache(url, notice)
       if (!settings.resetCache || engine === undefined) return NO_RESET
       const outcome = await ENGINES[engine.name].resetCache(endpoint)
@@ -121,39 +127,45 @@ export async function openRun(settings: EndpointSettings & object, workload: Run
         notice?.(`${adapter.title} keeps one prompt per slot, and the run has ${distinctPrompts} distinct prompts for ${capacity} slots: they evict each other, so a warm round finds little cached. Start the server with --parallel ${distinctPrompts} or more, or sample at most ${capacity} prompts`)
       }
     },
-    async close() {
-      closed ??= health.stop()
-      await endpoint.close().catch(() => undefined)
-    },
-    result(rounds, speedups) {
-      closed ??= health.stop()
-      return {
-        schemaVersion: 1,
-        tool: { name: 'fluxperf', version: VERSION },
-        workload,
-        endpoint: endpoint.url,
-        model,
-        startedAt: startedAt.toISOString(),
-        finishedAt: new Date().toISOString(),
-        seed,
-        config,
-        interrupted: signal.aborted,
-        clientSaturated: closed.saturated,
-        eventLoopDelayP99Ms: closed.eventLoopDelayP99Ms,
-        rounds,
-        speedups,
-        transport: endpoint.transport(),
-        ...(engine ? { engine: { name: engine.name, evidence: engine.evidence } } : {}),
-      }
+    close() {
+      return (closed ??= (async () => {
+        const client = health.stop()
+        await endpoint.close().catch(() => undefined)
+        await precision.dispose()
+        return { ...client, precision: precision.summary(), warmupRequests }
+      })())
     },
   }
+}
+
+/**
+ * Sends `n` warm-up requests, one at a time, before the clock starts; none is counted. Their prompts are
+ * fluxperf's own (`warm-up request k`), so they share no prefix with the workload's and warm no cache entry a
+ * cold round would then find. Failures are reported, not fatal: the run goes on.
+ * @returns how many were sent
+ */
+async function warmUp(n: number, send: (messages: ChatMessage[], meta: RequestMeta) => Promise<RequestRecord>, signal: AbortSignal, notice?: (message: string) => void): Promise<number> {
+  let failed: RequestRecord | undefined
+  let failures = 0
+  let sent = 0
+  for (; sent < n && !signal.aborted; sent++) {
+    const messages: ChatMessage[] = [{ role: 'user', content: `fluxperf warm-up request ${sent + 1} of ${n}: reply with one short sentence.` }]
+    const record = await send(messages, { id: `warmup-${sent}`, index: sent, sessionId: 'warm-up', turnIndex: 0, round: 0, concurrency: 1 })
+    if (!record.ok) {
+      failures++
+      failed ??= record
+    }
+  }
+  if (failed) notice?.(`warm-up: ${failures} of ${sent} requests failed (first: ${failed.error?.kind}: ${failed.error?.message}); the run goes on`)
+  return sent
 }
 
 /** Settings as saved in results: no API key, header values replaced, no live objects. */
 export function publicConfig(settings: object): Record<string, unknown> {
   const out: Record<string, unknown> = {}
   for (const [key, value] of Object.entries(settings)) {
-    if (key === 'apiKey' || key === 'signal' || key === 'hooks' || typeof value === 'function') continue
+    // Precision and warm-up are recorded with their outcome under `client`, not twice.
+    if (key === 'apiKey' || key === 'signal' || key === 'hooks' || key === 'precision' || key === 'warmup' || typeof value === 'function') continue
     if (key === 'headers' && value && typeof value === 'object') {
       out[key] = Object.fromEntries(Object.keys(value).map((h) => [h, '[redacted]']))
     } else if (typeof value === 'string' && /^https?:\/\/[^/?#]*@/i.test(value)) {
@@ -202,7 +214,7 @@ export function connectionCap(): number {
  * their own Authorization (which then wins). Both an `apiKey` and an Authorization header is refused:
  * one would silently replace the other.
  */
-function apiKeyOf(settings: EndpointSettings): string | undefined {
+function apiKeyOf(settings: WorkloadSettings): string | undefined {
   const ownAuthorization = Object.keys(settings.headers ?? {}).some((h) => h.toLowerCase() === 'authorization')
   if (settings.apiKey && ownAuthorization) throw new InputError('give either --api-key or --header \'Authorization: ...\', not both', '--api-key')
   return settings.apiKey ?? (ownAuthorization ? undefined : process.env['OPENAI_API_KEY'])

@@ -1,6 +1,6 @@
 import { summariseRound } from '../../src/metrics/index.ts'
 import { dualRoundSpeedups } from '../../src/metrics/index.ts'
-import type { CacheResetOutcome, RequestRecord, RunResult } from '../../src/types.ts'
+import type { CacheResetOutcome, RequestRecord, RunResult, ClientSummary } from '../../src/types.ts'
 import { record } from './records.ts'
 
 /** `n` successful records whose TTFT cycles through `ttfts` (ms), with fixed decode timings. */
@@ -22,8 +22,16 @@ export function dualRun(round1: RequestRecord[], round2: RequestRecord[], option
     summariseRound({ label: `Concurrency${c}-Round2`, concurrency: c, round: 2 }, round2, options.goodput),
   ]
   return {
-    schemaVersion: 1, tool: { name: 'fluxperf', version: 'test' }, workload: 'dual-round', endpoint: 'http://mock', model: 'm',
-    startedAt: '', finishedAt: '', seed: 1, config: {}, interrupted: false, clientSaturated: false, eventLoopDelayP99Ms: 0,
+    schemaVersion: 2, tool: { name: 'fluxperf', version: 'test' }, workload: 'dual-round', endpoint: 'http://mock', model: 'm',
+    startedAt: '', finishedAt: '', seed: 1, config: {}, interrupted: false, client: healthyClient(0),
     rounds, speedups: dualRoundSpeedups(rounds),
+  }
+}
+
+/** A client that kept up (event-loop delay p99 `p99Ms`, under the bound), precision off. */
+export function healthyClient(p99Ms = 0): ClientSummary {
+  return {
+    eventLoopDelayP99Ms: p99Ms, eventLoopDelayMaxMs: p99Ms, boundMs: 20, resolutionMs: 1, saturated: false,
+    precision: { mode: 'off', active: false, changes: [], refused: [] }, warmupRequests: 0,
   }
 }

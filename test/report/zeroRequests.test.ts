@@ -3,7 +3,7 @@ import { formatMultiTurnSummary, formatRound, formatSpeedups, qaSummaryText } fr
 import { formatRecipeSummary, recipeSummaryCsv } from '../../src/config/index.ts'
 import { metricsSummaryCsv } from '../../src/report/index.ts'
 import { emptySummary } from '../../src/metrics/index.ts'
-import type { RunResult } from '../../src/types.ts'
+import type { RunResult, MultiTurnResult } from '../../src/types.ts'
 import { dualRun, records } from '../helpers/runs.ts'
 
 const failed = records(4, [0], { ok: false, ttftMs: null, error: { kind: 'timeout', message: 'timed out' } })
@@ -33,9 +33,11 @@ describe('statistics of zero requests read n/a with the reason, never 0.00', () 
 
   test('multi-turn summary: the speedup ratio and a turn without successes', () => {
     const base = dualRun(failed, records(4, [100]))
-    const run: RunResult = {
+    const run: MultiTurnResult = {
       ...base, workload: 'multi-turn',
       byTurn: [{ turn: 1, ttft: emptySummary(), latency: emptySummary() }],
+      byDocumentType: [],
+      conversations: { planned: 4, started: 4, completed: 0, endedByContextLimit: 0 },
     }
     const text = formatMultiTurnSummary(run)
     expect(text).toMatch(/Speedup ratio:\s+n\/a/)

@@ -1,3 +1,4 @@
+import { healthyClient } from '../helpers/runs.ts'
 import { MetricRecorder } from '../../src/metrics/histogram.ts'
 import type { MetricName, RoundResult, RunResult } from '../../src/types.ts'
 
@@ -54,7 +55,7 @@ export function round(options: {
 /** A run of the given rounds. */
 export function run(rounds: RoundResult[]): RunResult {
   return {
-    schemaVersion: 1,
+    schemaVersion: 2,
     tool: { name: 'fluxperf', version: '0.0.0-test' },
     workload: 'dual-round',
     endpoint: 'http://127.0.0.1:1/v1/chat/completions',
@@ -64,8 +65,7 @@ export function run(rounds: RoundResult[]): RunResult {
     seed: 1,
     config: {},
     interrupted: false,
-    clientSaturated: false,
-    eventLoopDelayP99Ms: 1,
+    client: healthyClient(1),
     rounds,
     speedups: [],
   }

@@ -31,8 +31,16 @@ describe('toMeetSlo', () => {
     expect(() => expect(run).toMeetSlo({ nonsense: ['avg < 1'] })).toThrow(/nonsense/)
   })
 
+  test('a saved run.json of fluxperf 0.1 (schema 1) is read as schema 2: a saturated one still fails', () => {
+    const { client, ...rest } = run
+    const v1 = { ...rest, schemaVersion: 1, clientSaturated: true, eventLoopDelayP99Ms: 120 }
+    expect(() => expect(v1).toMeetSlo({ ttft: ['p(90) < 800'] })).toThrow(/not trustworthy[\s\S]*120/)
+    expect({ ...v1, clientSaturated: false }).toMeetSlo({ ttft: ['p(90) < 800'] })
+    expect(client.saturated).toBe(false)
+  })
+
   test('a saturated client fails unless the user opts out', () => {
-    const saturated = { ...run, clientSaturated: true, eventLoopDelayP99Ms: 120 }
+    const saturated = { ...run, client: { ...run.client, saturated: true, eventLoopDelayP99Ms: 120 } }
     expect(() => expect(saturated).toMeetSlo({ ttft: ['p(90) < 800'] })).toThrow(/not trustworthy/)
     expect(saturated).toMeetSlo({ ttft: ['p(90) < 800'] }, { allowSaturatedClient: true })
   })
@@ -159,7 +167,7 @@ describe('toNotRegress', () => {
     vi.stubEnv('FLUXPERF_UPDATE_BASELINE', '')
     const path = join(fresh(), 'b.json')
     expect(run).toNotRegress(path)
-    expect(JSON.parse(readFileSync(path, 'utf8')).schemaVersion).toBe(1)
+    expect(JSON.parse(readFileSync(path, 'utf8')).schemaVersion).toBe(2)
     expect(dualRun(records(40, [410, 490, 610]), records(40, [92, 100, 108]))).toNotRegress(path, { tolerance: 0.1 })
     const slower = dualRun(records(40, [800, 1000, 1200]), warm)
     expect(() => expect(slower).toNotRegress(path, { tolerance: 0.1 })).toThrow(/REGRESSED/)

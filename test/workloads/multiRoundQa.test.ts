@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, afterEach, describe, expect, test } from 'vitest'
@@ -6,7 +6,7 @@ import { exactTokenText, loadDataset } from '../../src/data/index.ts'
 import { startMockServer } from '../../src/mock/index.ts'
 import type { MockServer, MockServerOptions } from '../../src/mock/index.ts'
 import { createRandom } from '../../src/random.ts'
-import { QA_CSV_COLUMNS } from '../../src/report/index.ts'
+import { QA_CSV_COLUMNS, QaFiles } from '../../src/report/index.ts'
 import { getTokenizer } from '../../src/tokens/index.ts'
 import type { RequestRecord } from '../../src/types.ts'
 import { multiRoundQa, runMultiRoundQa } from '../../src/workloads/index.ts'
@@ -56,12 +56,19 @@ describe('multi-round QA against the mock', () => {
     const debug: DebugEntry[] = []
     const summaries: string[] = []
     const csv = join(tmp, 'rt', 'summary.csv')
+    mkdirSync(join(tmp, 'rt'), { recursive: true })
+    // The files are the report layer's: written from the workload's events as the run goes.
+    const files = new QaFiles(join(tmp, 'rt'), csv, 5)
     const run = await runMultiRoundQa({
       endpoint: await endpoint(), model: 'llama3', qps: 5, time: 3, numUsers: 4, numRounds: 3, sharedSystemPrompt: 120, userHistoryPrompt: 80,
-      answerLen: 8, seed: 3, initUserId: 100, outputDir: join(tmp, 'rt'), outputCsv: csv, logInterval: 1,
-      hooks: { onDebug: (e) => debug.push(e), onSummary: (t) => summaries.push(t) },
+      answerLen: 8, seed: 3, initUserId: 100, logInterval: 1,
+      hooks: {
+        onDebug: (e) => debug.push(e), onRoundStart: () => files.open(), onSendSettled: (send, record) => files.settled(send, record),
+        onInterval: (snapshot) => summaries.push(files.interval(snapshot)),
+      },
     })
-    const o = run.openLoop!
+    summaries.push(files.finish(run))
+    const o = run.openLoop
     // Constant arrivals at 0, 200, ..., 2800 ms; each user sends every 4 / 5 = 0.8 s, and an answer takes a few ms.
     expect([o.scheduled, o.sent, o.late, o.dropped]).toEqual([15, 15, 0, 0])
     expect(o.targetRate).toBe(5)
@@ -114,9 +121,13 @@ describe('multi-round QA against the mock', () => {
     const records: RequestRecord[] = []
     const csv = join(tmp, 'late', 'summary.csv')
     // One user, a send every 100 ms (virtual), schedule 500 ms long: sends at 0, 100, 200, 300, 400.
+    const files = new QaFiles(undefined, csv, 10)
     const done = runMultiRoundQa({
       endpoint: await endpoint(), model: 'm', qps: 10, time: 0.5, numUsers: 1, numRounds: 10, sharedSystemPrompt: 10, userHistoryPrompt: 10,
-      answerLen: 4, seed: 1, clock, outputCsv: csv, hooks: { onRequest: (r) => records.push(r) },
+      answerLen: 4, seed: 1, clock, hooks: { onRequest: (r) => records.push(r), onSendSettled: (send, record) => files.settled(send, record) },
+    }).then((run) => {
+      files.finish(run)
+      return run
     })
     await until(() => clock.sleeping() === 1) // send 0 went out at 0; the schedule sleeps until 100
     await clock.advance(100) // send 1: the answer to send 0 is still streaming (no I/O has run) → waits, late
@@ -126,7 +137,7 @@ describe('multi-round QA against the mock', () => {
     await clock.advance(400) // send 4: send 3 still streaming → waits
     await clock.advance(500) // the schedule ends: send 4 never went out → dropped
     const run = await done
-    const o = run.openLoop!
+    const o = run.openLoop
     expect([o.scheduled, o.sent, o.late, o.dropped]).toEqual([5, 4, 2, 1])
     expect(o.achievedRate).toBe(8) // 4 sends in 0.5 s, against 10
     expect(records.map((r) => r.id)).toEqual(['u0-q1', 'u0-q2', 'u0-q3', 'u0-q4'])
@@ -156,14 +167,14 @@ describe('multi-round QA against the mock', () => {
     await clock.advance(20)
     await clock.advance(30)
     const run = await done
-    expect(run.openLoop!.scheduled).toBe(3)
+    expect(run.openLoop.scheduled).toBe(3)
     expect(debug).toHaveLength(3)
     for (const e of debug) expect(questions.has(e.messages.at(-1)!.content)).toBe(true)
   })
 
   test('the library wrapper multiRoundQa() meets an SLO; bad options name their flag', async () => {
     const run = await multiRoundQa({ endpoint: await endpoint(), model: 'm', qps: 20, time: 0.5, numUsers: 5, numRounds: 2, answerLen: 4, seed: 4 })
-    expect(run.openLoop!.scheduled).toBe(10)
+    expect(run.openLoop.scheduled).toBe(10)
     expect(run).toMeetSlo({ errorRate: ['rate < 0.01'], ttft: ['p(99) < 5000'] })
     const base: MultiRoundQaOptions = { endpoint: 'http://127.0.0.1:9/v1/chat/completions', model: 'm', qps: 1 }
     await expect(runMultiRoundQa({ ...base, qps: 0 })).rejects.toThrow(/--qps/)

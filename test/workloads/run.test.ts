@@ -35,8 +35,10 @@ async function countingServer(): Promise<{ url: string; accepted: () => number; 
 test('a run opens its connections before its first request, so TCP set-up is not among the timed responses', async () => {
   const server = await countingServer()
   const notices: string[] = []
-  const run = await openRun({ endpoint: server.url, seed: 1 }, 'dual-round', 6, (m) => notices.push(m))
-  cleanups.push(() => run.close())
+  const run = await openRun({ endpoint: server.url }, 1, 6, (m) => notices.push(m))
+  cleanups.push(async () => {
+    await run.close()
+  })
   // The server's accept events may trail the client's connects by a turn of the loop.
   await vi.waitFor(() => expect(server.accepted()).toBe(6))
   expect(server.posts()).toBe(0)
@@ -46,8 +48,10 @@ test('a run opens its connections before its first request, so TCP set-up is not
 
 test('without keep-alive nothing is opened ahead: every request brings its own connection', async () => {
   const server = await countingServer()
-  const run = await openRun({ endpoint: server.url, seed: 1, keepAlive: false }, 'dual-round', 6)
-  cleanups.push(() => run.close())
+  const run = await openRun({ endpoint: server.url, keepAlive: false }, 1, 6)
+  cleanups.push(async () => {
+    await run.close()
+  })
   // Only the model lookup's connection.
   expect(server.accepted()).toBe(1)
 })

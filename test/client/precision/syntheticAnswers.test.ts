@@ -1,7 +1,7 @@
 import { describe, expect, test } from 'vitest'
-import { SERVER_STYLES, syntheticResponse } from '../../src/client/syntheticAnswers.ts'
-import { ResponseReader } from '../../src/client/http1Response.ts'
-import { decodeChunk } from '../../src/client/openai.ts'
+import { SERVER_STYLES, syntheticResponse } from '../../../src/client/precision/syntheticAnswers.ts'
+import { ResponseReader } from '../../../src/client/http1Response.ts'
+import { decodeChunk } from '../../../src/client/openai.ts'
 
 describe('synthetic answers in server styles', () => {
   const bodyOf = (packets: Buffer[]): string => {

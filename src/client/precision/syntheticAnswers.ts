@@ -3,7 +3,7 @@
  * code that reads a response should have met, before a run's clock starts, the shapes a measured server
  * may send.
  */
-import type { ApiKind } from './openai.ts'
+import type { ApiKind } from '../openai.ts'
 
 /** Token events per packet: two, so the per-event code (SSE dispatch) gets twice the calls of the per-read code, as it needs to reach V8's optimising tier. */
 export const EVENTS_PER_PACKET = 2

@@ -1,0 +1,257 @@
+import { join } from 'node:path'
+import { Command, Option } from 'commander'
+import { parseEndpointUrl } from '../client/index.ts'
+import { InputError } from '../errors.ts'
+import type { MockServer, MockServerOptions } from '../mock/index.ts'
+import { ensureOutputDir, fileStamp, formatPrometheus, JsonlWriter, writeRunFiles } from '../report/index.ts'
+import { loadSloFile } from '../slo/index.ts'
+import type { SloSpec } from '../slo/index.ts'
+import { isEncodingName } from '../tokens/index.ts'
+import type { EncodingName } from '../tokens/index.ts'
+import type { RequestRecord, RunResult } from '../types.ts'
+import { runWorkload } from '../workloads/index.ts'
+import type { DebugEntry, RunHooks, WorkloadDefinition, WorkloadSettings } from '../workloads/index.ts'
+import { addConnectionOptions, connectionSettings } from './endpointFlags.ts'
+import type { ConnectionFlags } from './endpointFlags.ts'
+import { collect, finiteNumber, headerPair, wholeNumber } from './flags.ts'
+import { mockServerOptions, startFlaggedMock } from './mockServer.ts'
+import type { MockServerFlags } from './mockServer.ts'
+import { createProgress } from './progress.ts'
+import type { Progress } from './progress.ts'
+import { prometheusRunOptions } from './prometheus.ts'
+import type { PrometheusFlags } from './prometheus.ts'
+import { runRecipeFile } from './recipe.ts'
+import { handleInterrupts } from './signals.ts'
+import { allowUnverifiedColdRoundOption, commonVerdict, maxErrorRateOption } from './verdict.ts'
+
+/**
+ * The flags every workload command has, as commander hands them over: the endpoint and the built-in mock,
+ * connections, what to generate, the outputs, the SLO and verdict, Prometheus, recipes and precision.
+ * Defined once here, so a flag added for one command reaches all of them (README: "Flags every command has").
+ */
+export interface CommonFlags extends MockServerFlags, ConnectionFlags, PrometheusFlags {
+  endpoint?: string
+  model?: string
+  apiKey?: string
+  header?: Record<string, string>
+  secretHeader?: string[]
+  maxOutputTokens?: number
+  temperature?: number
+  topP?: number
+  ignoreEos?: boolean
+  stream: boolean
+  continuousUsageStats: boolean
+  timeout: number
+  tokenizer: string
+  seed?: number
+  retries: number
+  resetCacheUrl?: string
+  outputDir: string
+  sloFile?: string
+  saveRequests?: boolean
+  debug?: boolean
+  debugLogDir?: string
+  progress: boolean
+  maxErrorRate?: number
+  allowUnverifiedColdRound?: boolean
+  recipe?: string
+  /** `--precision <mode>`; `--no-precision` gives false. */
+  precision: 'off' | 'auto' | 'on' | false
+  warmup: number
+}
+
+/** What a workload command adds to the reports the skeleton writes, and how it follows the run. */
+export interface CommandReports<R extends RunResult, H extends RunHooks> {
+  /** The workload's own hooks (its files written as the run goes; progress). */
+  hooks: H
+  /** After the run: the workload's own files and console blocks; returns the files written. */
+  finish(run: R, files: string[]): string[]
+  /** How the verdict line names the reports. */
+  where(files: string[]): string
+  /** Added to the PASSED line. */
+  passedDetail?(run: R): string
+  /** Printed before the verdict (e.g. late sends). */
+  beforeVerdict?(run: R, out: NodeJS.WritableStream): void
+}
+
+/** One workload command: its own flags, how they become workload options, and its reports. */
+export interface WorkloadCommandSpec<F extends CommonFlags, O extends WorkloadSettings, R extends RunResult, H extends RunHooks = RunHooks> {
+  name: string
+  description: string
+  /** A positional `[base-url]`, as the Python tool had (multi-turn). */
+  baseUrlArgument?: string
+  defaults: { outputDir: string; timeout: number }
+  /** The workload reports a cold / warm speedup (`--allow-unverified-cold-round` applies). */
+  coldRounds: boolean
+  definition: WorkloadDefinition<O, R>
+  /** Adds the command's own flags. */
+  addOptions(command: Command): Command
+  /** The endpoint named by the command's own flags or argument (a base URL), when `--endpoint` is not given. */
+  endpointOf?(flags: F, argument: string | undefined): string | undefined
+  /** The chat endpoint of the built-in mock at `url`. */
+  mockEndpoint?(url: string): string
+  mockOptions?(flags: F): MockServerOptions
+  /** Checks of the command's own flags (the common ones are checked by the skeleton). */
+  validate?(flags: F, argument: string | undefined): void
+  /** The workload's own options from the flags; `settings` are the common ones, already filled in. */
+  workloadOptions(flags: F, settings: WorkloadSettings): O
+  /** The request-log name a record goes to with `--save-requests` (a timestamp is added), e.g. `requests_round1_conc4`. */
+  requestLog(record: RequestRecord): string
+  reports(flags: F, progress: Progress, out: NodeJS.WritableStream): CommandReports<R, H>
+}
+
+/**
+ * Builds a workload command from its spec: its own flags, then every common flag, and the action that
+ * runs it (through a recipe with `--recipe`).
+ */
+export function workloadCommand<F extends CommonFlags, O extends WorkloadSettings, R extends RunResult, H extends RunHooks>(spec: WorkloadCommandSpec<F, O, R, H>): Command {
+  const [mockServer, mockHost, mockPort] = mockServerOptions()
+  let command = new Command(spec.name).description(spec.description)
+  if (spec.baseUrlArgument) command = command.argument('[base-url]', spec.baseUrlArgument)
+  command = command
+    .option('--endpoint <url>', 'chat or completions endpoint, e.g. http://127.0.0.1:8000/v1/chat/completions')
+    .addOption(mockServer)
+    .addOption(mockHost)
+    .addOption(mockPort)
+  command = spec.addOptions(command)
+  command = addConnectionOptions(command)
+    .option('--model <name>', 'model name; default: the first id of GET /v1/models')
+    .option('--api-key <key>', 'Bearer token (default: $OPENAI_API_KEY); never written anywhere')
+    .option('--header <header>', "extra request header 'Name: value' (repeatable)", headerPair)
+    .option('--secret-header <name>', 'a header whose value is a secret: redacted like the API key from every file and message (repeatable)', collect)
+    .option('--max-output-tokens <tokens>', 'max_tokens of every request', wholeNumber(1))
+    .option('--temperature <t>', 'sampling temperature', finiteNumber(0))
+    .option('--top-p <p>', 'top-p sampling', finiteNumber(0))
+    .option('--ignore-eos', 'send ignore_eos so every answer is max_tokens long (vLLM, SGLang, llama.cpp)')
+    .option('--no-stream', 'send non-streaming requests (TTFT then equals latency)')
+    .option('--no-continuous-usage-stats', "do not ask for usage on every chunk (vLLM's continuous_usage_stats)")
+    .option('--timeout <seconds>', 'whole-request timeout, also the stalled-stream guard', finiteNumber(0.001), spec.defaults.timeout)
+    .addOption(new Option('--tokenizer <encoding>', 'tokenizer for counts the server does not report (and for prompt lengths)').default('o200k_base'))
+    .option('--seed <n>', 'seed of every random choice (default: random, saved in the results)', wholeNumber(0))
+    .option('--retries <n>', 'retry a 429 response up to n times, honouring Retry-After', wholeNumber(0), 0)
+    .option('--reset-cache-url <url>', "POST here before each cold round to empty the server's prefix cache, e.g. http://host:8000/reset_prefix_cache")
+    .option('--warmup <n>', 'requests sent before the clock starts and counted nowhere (prompts of their own, disjoint from the workload\'s)', wholeNumber(0), 0)
+    .addOption(new Option('--precision <mode>', 'process tuning for exact timestamps (V8 warm-up, thread scheduling), undone at exit: auto = on when confined to one CPU (e.g. taskset -c 0)').choices(['auto', 'on', 'off']).default('auto'))
+    .option('--no-precision', 'change nothing in the process (same as --precision off)')
+    .option('--output-dir <dir>', 'where reports are written', spec.defaults.outputDir)
+    .option('--slo-file <file>', 'SLO YAML: per-request limits for goodput and thresholds (exit 99 when missed)')
+    .option('--save-requests', 'write every request to a JSONL file within 0.1 s of its end')
+    .option('--debug', 'log each request as built (session, turn, messages, context tokens, truncation)')
+    .option('--debug-log-dir <dir>', 'where --debug logs go (default: <output-dir>/debug)')
+    .option('--no-progress', 'no progress bar or progress lines')
+    .addOption(maxErrorRateOption())
+  if (spec.coldRounds) command = command.addOption(allowUnverifiedColdRoundOption())
+  command = command
+    .option('--prometheus-url <url>', "scrape this Prometheus exposition URL (e.g. http://host:8000/metrics; 'auto': the endpoint's /metrics)")
+    .option('--prometheus-metrics <name...>', 'metrics to report, with optional label matchers, e.g. vllm:prefix_cache_hits_total{model_name="m"} (default: the engines\' main ones)')
+    .addOption(new Option('--prometheus-mode <mode>', 'round: scrape before/after each round and every --prometheus-interval; request: also before/after every request').choices(['round', 'request']).default('round'))
+    .option('--prometheus-interval <seconds>', 'seconds between scrapes during a round (round mode)', finiteNumber(0.1), 5)
+    .option('--recipe <file>', 'run the stages of a YAML recipe (flags given here override it); see the README, Recipes')
+  const action = async (...args: unknown[]): Promise<void> => {
+    const self = args.at(-1) as Command
+    const flags = args.at(-2) as F
+    const argument = spec.baseUrlArgument ? (args[0] as string | undefined) : undefined
+    process.exitCode = flags.recipe
+      ? await runRecipeFile(flags.recipe, flags as unknown as Record<string, unknown>, self, {
+        execute: (stageFlags) => executeWorkload(spec, stageFlags as unknown as F, argument),
+        check: (stageFlags) => checkFlags(spec, stageFlags as unknown as F, argument),
+      })
+      : await executeWorkload(spec, flags, argument)
+  }
+  return command.action(action)
+}
+
+/** The endpoint the flags name (`--endpoint`, else the command's own base URL), checked; undefined with `--mock-server`. */
+function checkFlags<F extends CommonFlags>(spec: WorkloadCommandSpec<F, WorkloadSettings, RunResult, RunHooks>, flags: F, argument: string | undefined): string | undefined {
+  const own = spec.endpointOf?.(flags, argument)
+  if (flags.endpoint && own) throw new InputError(`give either --endpoint or ${spec.baseUrlArgument ? 'a base URL' : '--base-url'}, not both`, '--endpoint')
+  const endpoint = flags.endpoint ?? own
+  if (flags.mockServer && endpoint) throw new InputError(`give either ${flags.endpoint ? '--endpoint' : spec.baseUrlArgument ? `a base URL ("${argument}")` : '--base-url'} or --mock-server, not both`, '--mock-server')
+  if (!flags.mockServer && !endpoint) {
+    const how = spec.baseUrlArgument ? 'a base URL (e.g. http://127.0.0.1:8000/v1) or --endpoint <url>' : spec.endpointOf ? '--base-url http://127.0.0.1:8000 or --endpoint <url>' : '--endpoint <url>'
+    throw new InputError(`an endpoint is required: ${how}, or --mock-server for the built-in mock`, spec.baseUrlArgument && !flags.endpoint ? '<base-url>' : '--endpoint')
+  }
+  if (flags.endpoint) parseEndpointUrl(flags.endpoint)
+  if (flags.resetCacheUrl) parseEndpointUrl(flags.resetCacheUrl, '--reset-cache-url')
+  if (!isEncodingName(flags.tokenizer)) throw new InputError(`unknown encoding "${flags.tokenizer}"; expected o200k_base, cl100k_base, p50k_base or r50k_base`, '--tokenizer')
+  spec.validate?.(flags, argument)
+  return endpoint
+}
+
+/** Runs one workload command with parsed flags and returns its exit code (reports written even on failure). */
+export async function executeWorkload<F extends CommonFlags, O extends WorkloadSettings, R extends RunResult, H extends RunHooks>(spec: WorkloadCommandSpec<F, O, R, H>, flags: F, argument: string | undefined): Promise<number> {
+  const named = checkFlags(spec as unknown as WorkloadCommandSpec<F, WorkloadSettings, RunResult, RunHooks>, flags, argument)
+  const dir = flags.outputDir
+  ensureOutputDir(dir)
+  const slo = flags.sloFile ? await loadSloFile(flags.sloFile) : undefined
+  const out = process.stdout
+  const interrupts = handleInterrupts()
+  let mock: MockServer | undefined
+  const logs = new Map<string, JsonlWriter>()
+  try {
+    mock = await startFlaggedMock(flags, out, spec.mockOptions?.(flags))
+    const endpoint = mock ? (spec.mockEndpoint ?? ((url: string) => `${url}/v1/chat/completions`))(mock.url) : (named as string)
+    const progress = createProgress(process.stderr, flags.progress)
+    const debugDir = flags.debug ? (flags.debugLogDir ?? join(dir, 'debug')) : undefined
+    if (debugDir) ensureOutputDir(debugDir, flags.debugLogDir ? '--debug-log-dir' : '--output-dir')
+    const reports = spec.reports(flags, progress, out)
+    const own = reports.hooks
+    const hooks: RunHooks = {
+      ...own,
+      onRequest(record) {
+        if (flags.saveRequests) logOf(logs, dir, spec.requestLog(record)).write(record)
+        own.onRequest?.(record)
+      },
+      onDebug: debugDir ? (entry: DebugEntry) => logOf(logs, debugDir, `debug_round${entry.round}_conc${entry.concurrency}`, false).write(entry) : undefined,
+      onNotice: (message) => process.stderr.write(`fluxperf: ${message}\n`),
+    }
+    const settings: WorkloadSettings = {
+      endpoint,
+      model: flags.model,
+      apiKey: flags.apiKey,
+      headers: flags.header,
+      secretHeaders: flags.secretHeader,
+      maxOutputTokens: flags.maxOutputTokens,
+      ignoreEos: flags.ignoreEos,
+      temperature: flags.temperature,
+      topP: flags.topP,
+      stream: flags.stream,
+      continuousUsageStats: flags.continuousUsageStats,
+      timeout: flags.timeout,
+      ...connectionSettings(flags, mock !== undefined),
+      retries: flags.retries,
+      seed: flags.seed,
+      tokenizer: flags.tokenizer as EncodingName,
+      // The command owns the mock, so it empties its cache before every cold round unless told otherwise.
+      resetCacheUrl: flags.resetCacheUrl ?? (mock ? `${mock.url}/reset_prefix_cache` : undefined),
+      goodputSlo: slo && Object.keys(slo.perRequest).length > 0 ? slo.perRequest : undefined,
+      prometheus: prometheusRunOptions(flags, endpoint),
+      precision: flags.precision === false ? 'off' : flags.precision,
+      warmup: flags.warmup,
+      signal: interrupts.signal,
+      hooks,
+    }
+    const run = await runWorkload(spec.definition, spec.workloadOptions(flags, settings), { slo: slo?.source, outputDir: dir })
+    progress.stop()
+    const files = reports.finish(run, writeRunFiles(dir, run))
+    if (run.prometheus) out.write(`\n${formatPrometheus(run)}\n`)
+    reports.beforeVerdict?.(run, out)
+    return verdict(run, slo, reports.where(files), flags, spec.coldRounds, reports.passedDetail?.(run))
+  } finally {
+    for (const log of logs.values()) log.close()
+    interrupts.dispose()
+    await mock?.close()
+  }
+}
+
+/** The JSONL writer for `name` (with a timestamp unless `stamped` is false), opened on first use. */
+function logOf(logs: Map<string, JsonlWriter>, dir: string, name: string, stamped = true): JsonlWriter {
+  let log = logs.get(name)
+  if (!log) logs.set(name, (log = new JsonlWriter(join(dir, stamped ? `${name}_${fileStamp()}.jsonl` : `${name}.jsonl`))))
+  return log
+}
+
+/** Prints the SLO table and the one-line verdict, and picks the exit code (see `commonVerdict`). */
+function verdict(run: RunResult, slo: SloSpec | undefined, where: string, flags: CommonFlags, coldRounds: boolean, passedDetail: string | undefined): number {
+  return commonVerdict(run, where, process.stdout, { maxErrorRate: flags.maxErrorRate, allowUnverifiedColdRound: flags.allowUnverifiedColdRound, slo, coldRounds, passedDetail })
+}

@@ -1,0 +1,3 @@
+export { enterPrecision } from './precision.ts'
+export type { Precision, PrecisionMode, PrecisionOptions } from './precision.ts'
+export { confinedToOneCpu } from './scheduling.ts'

@@ -1,0 +1,212 @@
+import { existsSync } from 'node:fs'
+import { availableParallelism } from 'node:os'
+import { setFlagsFromString } from 'node:v8'
+import type { ApiKind } from '../openai.ts'
+import type { RequestContext } from '../request.ts'
+import type { PrecisionSummary } from '../../types.ts'
+import { collectGarbageIfGrown, collectGarbageNow, promoteYoungObjects } from './heap.ts'
+import { idleHelperThreads, v8HelperThreads, yieldToWaitingHelpers } from './helperThreads.ts'
+import { confinedToOneCpu, realtimeEventLoop, setThreadPolicy, TO_OTHER } from './scheduling.ts'
+import { keepCpuAwake } from './spinner.ts'
+import { TURBOFAN_AFTER_CALLS, turbofanThresholdFlags } from './v8Flags.ts'
+import { warmUpClient } from './warmUp.ts'
+
+/**
+ * Precision mode: every change fluxperf makes to its own process for exact timestamps, behind one seam,
+ * made only when asked and undone by dispose(). What each change does and why: docs/design/precision.md.
+ */
+
+/** `off`: change nothing (the library's and Vitest's default); `on`: tune; `auto`: on where the process is confined to one CPU (the CLI's default). */
+export type PrecisionMode = 'off' | 'auto' | 'on'
+
+export interface PrecisionOptions {
+  mode: PrecisionMode
+  /** The run's request context: the warm-up's requests copy its shape (warmUp.ts). @default a context of fluxperf's own */
+  context?: RequestContext
+  /** The API the warm-up speaks when no context is given. @default 'chat' */
+  kind?: ApiKind
+  /** Hears each change that was refused or failed (also listed in `refused`). */
+  notice?: (message: string) => void
+}
+
+/** A precision mode entered: what it changed, its moments, and the undoing of it. */
+export interface Precision {
+  /** The mode as asked. */
+  readonly mode: PrecisionMode
+  /** Whether it tunes the process: `on`, or `auto` in a process confined to one CPU. */
+  readonly active: boolean
+  /** What it changed, in short phrases ('V8 helper threads idle-class (4)', 'client warmed up (0.31 s)'). */
+  readonly changes: readonly string[]
+  /** What it tried and could not, with the reason ('event loop SCHED_FIFO: chrt refused (needs CAP_SYS_NICE)'); also what dispose() could not undo. */
+  readonly refused: readonly string[]
+  /** Just before the clock starts (when active): a full collection if the heap grew by 32 MB or more since enterPrecision() collected. */
+  beforeClock(): void
+  /** Right after a burst of sends: young objects promoted (when active). */
+  afterBurst(): void
+  /** One line for the CLI: 'precision on (confined to 1 CPU): changed …; could not: …', or 'precision off'. */
+  describe(): string
+  /** For the RunResult. */
+  summary(): PrecisionSummary
+  /** Undoes every process-wide change (the last Precision of the process to dispose does). Idempotent. */
+  dispose(): Promise<void>
+}
+
+/** The process-wide changes, made once and shared by every Precision active at the same time. */
+interface Tuning {
+  changes: string[]
+  refused: string[]
+  /** Undoes the changes, last first; returns what could not be undone. */
+  undo(): Promise<string[]>
+}
+
+let held: { tuning: Promise<Tuning>; users: number } | undefined
+/** An undo under way: the next tuning waits for it, so it finds the process as it was. */
+let undoing: Promise<unknown> = Promise.resolve()
+
+/**
+ * Enters precision mode `options.mode`. With `off`, or `auto` in a process that may use several CPUs,
+ * nothing in the process changes and every method is a no-op. Otherwise: V8 optimises sooner, the client
+ * is warmed up over loopback after a full collection, collections are forced at beforeClock()/afterBurst(), and, confined to one
+ * CPU, V8's helper threads go to the idle class and the event loop to the real-time class with a spinning
+ * idle thread, where Linux permits. Refusals are in `refused` and told to `notice`, never silent.
+ */
+export async function enterPrecision(options: PrecisionOptions): Promise<Precision> {
+  const { mode, notice } = options
+  if (mode !== 'off' && mode !== 'auto' && mode !== 'on') throw new RangeError(`precision: expected 'off', 'auto' or 'on', got ${JSON.stringify(mode)}`)
+  const cpus = availableParallelism()
+  const confined = confinedToOneCpu()
+  if (mode === 'off' || (mode === 'auto' && !confined)) return inactive(mode, cpus)
+  const mine = (held ??= { tuning: undoing.then(() => tune(options, confined, cpus)), users: 0 })
+  mine.users++
+  let tuning: Tuning
+  try {
+    tuning = await mine.tuning
+  } catch (error) {
+    // Not expected (a refusal is not an error); the next call starts afresh.
+    if (--mine.users === 0 && held === mine) held = undefined
+    throw error
+  }
+  const changes = [...tuning.changes]
+  const refused = [...tuning.refused]
+  for (const reason of refused) notice?.(`precision: ${reason}`)
+  let disposed: Promise<void> | undefined
+  const where = `${mode === 'auto' ? 'auto: ' : ''}${confined ? 'confined to 1 CPU' : `${cpus} CPUs`}`
+  return {
+    mode,
+    active: true,
+    changes,
+    refused,
+    beforeClock: () => void (disposed || collectGarbageIfGrown()),
+    afterBurst: () => void (disposed || promoteYoungObjects()),
+    describe: () => `precision on (${where}): changed ${changes.join(', ') || 'nothing'}${refused.length > 0 ? `; could not: ${refused.join('; ')}` : ''}`,
+    summary: () => ({ mode, active: true, changes: [...changes], refused: [...refused] }),
+    dispose: () => (disposed ??= (async () => {
+      if (--mine.users > 0) return
+      if (held === mine) held = undefined
+      const undone = tuning.undo()
+      undoing = undone
+      for (const reason of await undone) {
+        refused.push(reason)
+        notice?.(`precision: ${reason}`)
+      }
+    })()),
+  }
+}
+
+function inactive(mode: PrecisionMode, cpus: number): Precision {
+  const line = mode === 'off' ? 'precision off' : `precision off (auto: the process may use ${cpus} CPUs; confined to one, e.g. taskset -c 0, it turns on)`
+  return {
+    mode,
+    active: false,
+    changes: [],
+    refused: [],
+    beforeClock: () => {},
+    afterBurst: () => {},
+    describe: () => line,
+    summary: () => ({ mode, active: false, changes: [], refused: [] }),
+    dispose: async () => {},
+  }
+}
+
+/** Makes the process-wide changes; never throws (a failure is a refusal). */
+async function tune(options: PrecisionOptions, confined: boolean, cpus: number): Promise<Tuning> {
+  const changes: string[] = []
+  const refused: string[] = []
+  /** Each undoes one change and returns what it could not undo. */
+  const undos: (() => Promise<string | undefined> | string | undefined | void)[] = []
+
+  const flags = turbofanThresholdFlags(process.execArgv, process.env['NODE_OPTIONS'])
+  if (flags) {
+    setFlagsFromString(flags.set)
+    changes.push(`V8 optimises after ${TURBOFAN_AFTER_CALLS} calls`)
+    undos.push(() => void setFlagsFromString(flags.restore))
+  }
+  // The caller's garbage (the tokenizer's) collected now, before the warm-up, not among the first tokens.
+  if (collectGarbageNow()) changes.push('collections forced before the warm-up and after bursts')
+  else refused.push('forced collections: the runtime refused --expose-gc')
+  try {
+    const warm = await warmUpClient(options.kind ?? 'chat', options.context)
+    changes.push(warm.earlier ? 'client warmed up (earlier in this process)' : `client warmed up (${warm.seconds.toFixed(2)} s)`)
+  } catch (error) {
+    refused.push(`warm-up failed: ${(error as Error).message}`)
+  }
+
+  if (!confined) {
+    refused.push(`thread scheduling: left alone, the process may use ${cpus} CPUs (confine it to one, e.g. taskset -c 0)`)
+  } else {
+    const helpers = v8HelperThreads()
+    const idle = idleHelperThreads(helpers)
+    if (idle.ok) {
+      changes.push(`V8 helper threads idle-class (${idle.value.length})`)
+      undos.push(() => backToNormal('V8 helper threads', idle.value))
+    } else {
+      refused.push(`V8 helper threads idle-class: ${idle.reason}`)
+    }
+    const loop = realtimeEventLoop()
+    if (loop.ok) {
+      changes.push('event loop SCHED_FIFO 1')
+      undos.push(() => backToNormal('event loop', [loop.value]))
+      const yielding = yieldToWaitingHelpers(helpers)
+      undos.push(() => yielding.stop())
+      const spinner = await keepCpuAwake()
+      if (spinner.ok) {
+        changes.push('a spinning idle thread')
+        undos.push(async () => ((await spinner.value.stop()) ? undefined : `the spinning thread (${spinner.value.tid}) still runs after being stopped`))
+      } else {
+        refused.push(`a spinning idle thread: ${spinner.reason}`)
+      }
+    } else {
+      refused.push(`event loop SCHED_FIFO: ${loop.reason}`)
+    }
+  }
+
+  return {
+    changes,
+    refused,
+    async undo() {
+      const failed: string[] = []
+      for (const undo of undos.reverse()) {
+        const reason = await undo()
+        if (typeof reason === 'string') failed.push(reason)
+      }
+      return failed
+    },
+  }
+}
+
+/** Moves threads back to SCHED_OTHER (those that ended need nothing); what could not be, or undefined. */
+function backToNormal(what: string, tids: readonly string[]): string | undefined {
+  let failed = 0
+  let reason: string | undefined
+  for (const tid of tids) {
+    const why = setThreadPolicy(tid, TO_OTHER)
+    if (why === undefined || ended(tid)) continue
+    failed++
+    reason ??= why
+  }
+  return reason === undefined ? undefined : `${what} back to SCHED_OTHER: ${failed} of ${tids.length} not moved, ${reason}`
+}
+
+function ended(tid: string): boolean {
+  return !existsSync(`/proc/self/task/${tid}`)
+}

@@ -1,0 +1,87 @@
+import { describe, expect, test } from 'vitest'
+import { v8HelperThreads } from '../../../src/client/precision/helperThreads.ts'
+import { AS_NOBODY, canDropPrivileges, hasChrt, hasTaskset, linux, ON_CPU_0, runNode, srcModule } from './processState.ts'
+
+interface IdleRun {
+  helpers: number
+  outcome: { ok: true; value: string[] } | { ok: false; reason: string }
+  during: number[]
+  after: number[]
+}
+
+/**
+ * In a fresh Node: idleHelperThreads(), the helpers' policies then, and after moving the moved ones back
+ * to SCHED_OTHER (what precision mode's dispose() does).
+ */
+function idleInChild(prefix: readonly string[] = []): IdleRun {
+  return runNode<IdleRun>(`
+    import { idleHelperThreads, v8HelperThreads } from ${srcModule('client/precision/helperThreads.ts')}
+    import { setThreadPolicy, TO_OTHER } from ${srcModule('client/precision/scheduling.ts')}
+    const helpers = () => tasks().filter((t) => t.comm.startsWith('V8Worker')).map((t) => t.policy)
+    const outcome = idleHelperThreads(v8HelperThreads())
+    const during = helpers()
+    if (outcome.ok) for (const tid of outcome.value) setThreadPolicy(tid, TO_OTHER)
+    console.log(JSON.stringify({ helpers: v8HelperThreads().length, outcome, during, after: helpers() }))`, prefix)
+}
+
+describe('idleHelperThreads', () => {
+  test.runIf(linux)("finds V8's helper threads in this process", () => {
+    expect(v8HelperThreads().length).toBeGreaterThan(0)
+  })
+
+  test.runIf(hasChrt && process.getuid?.() === 0)('moves the helpers in the normal class to SCHED_IDLE, where it can be undone', () => {
+    const run = idleInChild()
+    expect(run.helpers).toBeGreaterThan(0)
+    expect(run.outcome).toMatchObject({ ok: true })
+    expect(run.outcome.ok && run.outcome.value).toHaveLength(run.helpers)
+    expect(run.during).toEqual(Array(run.helpers).fill(5))
+    expect(run.after).toEqual(Array(run.helpers).fill(0))
+  })
+
+  test.runIf(hasChrt && canDropPrivileges)('without CAP_SYS_NICE it does not try: Linux would not let the threads back', () => {
+    const run = idleInChild(AS_NOBODY)
+    expect(run.outcome).toEqual({ ok: false, reason: 'not tried (it could not be undone without CAP_SYS_NICE)' })
+    expect(run.during).toEqual(Array(run.helpers).fill(0))
+  })
+})
+
+describe('yieldToWaitingHelpers', () => {
+  /**
+   * In a fresh Node pinned to CPU 0 with a real-time loop: a worker thread counts as fast as it can while
+   * the loop is kept busy for 400 ms. Returns how far it counted, and whether the yielding timer was gone after stop().
+   */
+  function countWhileLoopBusy(yielding: boolean): { counted: number; timersAfterStop: number } {
+    return runNode(`
+      import { Worker } from 'node:worker_threads'
+      import { yieldToWaitingHelpers } from ${srcModule('client/precision/helperThreads.ts')}
+      import { realtimeEventLoop } from ${srcModule('client/precision/scheduling.ts')}
+      const counter = new Int32Array(new SharedArrayBuffer(8))
+      const worker = new Worker(\`
+        import { workerData as counter, parentPort } from 'node:worker_threads'
+        import { readlinkSync } from 'node:fs'
+        parentPort.postMessage(readlinkSync('/proc/thread-self').split('/').at(-1))
+        for (;;) Atomics.add(counter, 0, 1)\`, { eval: true, workerData: counter })
+      const tid = await new Promise((resolve) => worker.once('message', resolve))
+      if (!realtimeEventLoop().ok) throw new Error('no real-time loop')
+      const timers = () => process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length
+      const before = Atomics.load(counter, 0)
+      const helper = ${yielding} ? yieldToWaitingHelpers([tid]) : { stop() {} }
+      const end = performance.now() + 400
+      // Busy without an idle moment, as the loop is when V8 drives its collection through tasks.
+      await new Promise((resolve) => { const step = () => (performance.now() < end ? setImmediate(step) : resolve()); step() })
+      const counted = Atomics.load(counter, 0) - before
+      helper.stop()
+      console.log(JSON.stringify({ counted, timersAfterStop: timers() }))
+      process.exit(0)`, ON_CPU_0)
+  }
+
+  test.runIf(hasTaskset && hasChrt && process.getuid?.() === 0)('a busy real-time loop lets a waiting helper run, which it otherwise starves; stop() clears its timer', () => {
+    const starved = countWhileLoopBusy(false)
+    const yielding = countWhileLoopBusy(true)
+    // Busy 400 ms, checked every 10 ms, yielding after 50 ms: dozens of 1 ms yields in which the worker
+    // counted millions; starved, it did not count at all here. A loaded machine allows fewer yields.
+    expect(yielding.counted).toBeGreaterThan(0)
+    expect(starved.counted).toBeLessThan(yielding.counted / 10)
+    expect(yielding.timersAfterStop).toBe(0)
+  })
+})
