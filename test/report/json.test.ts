@@ -1,0 +1,66 @@
+import { describe, expect, test } from 'vitest'
+import { requestEntry, roundHead, roundJson } from '../../src/report/index.ts'
+import { dualRoundRun, METRICS, requestRecord, roundResult } from './fixtures.ts'
+
+const STATS = ['avg', 'p50', 'p90', 'p95', 'p99', 'min', 'max', 'stddev'] as const
+
+describe('concurrency_{c}_round_{r}.json', () => {
+  const run = dualRoundRun([], { config: { samples: 10, seed: 7, maxOutputTokens: 32 } })
+  const round = roundResult({ round: 2 })
+  const records = [requestRecord(), requestRecord({ id: 'c4-r2-1', index: 1, ok: false, ttftMs: null, tpotMs: null, status: null, error: { kind: 'timeout', message: 'no answer' } })]
+  const text = roundJson(run, round, records)
+  const doc = JSON.parse(text)
+
+  test('two-space JSON ending in a newline: configuration, summary, requests', () => {
+    expect(text.startsWith('{\n  "configuration": {\n    "samples": 10,\n')).toBe(true)
+    expect(text.endsWith('\n  ]\n}\n')).toBe(true)
+    expect(Object.keys(doc)).toEqual(['configuration', 'summary', 'requests'])
+  })
+
+  test('configuration: the run\'s settings, then endpoint, model, concurrency, num_samples, round and the run\'s seed', () => {
+    expect(doc.configuration).toEqual({ samples: 10, seed: 42, maxOutputTokens: 32, endpoint: run.endpoint, model: 'test-model', concurrency: 4, num_samples: 10, round: 2 })
+    expect(Object.keys(doc.configuration)).toEqual(['samples', 'seed', 'maxOutputTokens', 'endpoint', 'model', 'concurrency', 'num_samples', 'round'])
+  })
+
+  test('summary: the seed\'s flat keys in order, `itl` being TPOT, then fluxperf\'s whole round', () => {
+    const flat = (key: string, metric: 'ttft' | 'tpot' | 'latency') => STATS.map((s) => [`${s}_${key}`, METRICS[metric][s]] as const)
+    expect(Object.entries(doc.summary)).toEqual([
+      ['total_requests', 10],
+      ['successful_requests', 9],
+      ['failed_requests', 1],
+      ['duration_s', 2.5],
+      ...flat('ttft', 'ttft'),
+      ...flat('itl', 'tpot'),
+      ...flat('latency', 'latency'),
+      ['request_throughput', 3.6],
+      ['token_throughput', 115.2],
+      ['round', round],
+    ])
+    expect(roundHead(run, round)).toEqual({ configuration: doc.configuration, summary: doc.summary })
+  })
+
+  test('a metric the round lacks has no flat keys', () => {
+    const { ttft } = METRICS
+    const summary = roundHead(run, roundResult({ metrics: { ttft } })).summary
+    expect(Object.keys(summary).filter((k) => /_(ttft|itl|latency)$/.test(k))).toEqual(STATS.map((s) => `${s}_ttft`))
+  })
+
+  test('one entry per request, in order', () => {
+    expect(doc.requests.map((r: { index: number }) => r.index)).toEqual([0, 1])
+    expect(doc.requests[1]).toMatchObject({ ttft: null, itl: null, success: false, error: { kind: 'timeout', message: 'no answer' } })
+  })
+})
+
+describe('a request entry', () => {
+  test('the seed\'s fields first (itl = TPOT), then the record without its text or preview', () => {
+    const r = requestRecord({ tpotMs: 12.5, chunkOffsetsMs: [100, 105] })
+    const entry = requestEntry(r)
+    expect(Object.keys(entry).slice(0, 8)).toEqual(['index', 'prompt', 'ttft', 'itl', 'latency', 'input_tokens', 'output_tokens', 'success'])
+    expect(entry).toMatchObject({ index: 0, prompt: 'What is a prefix cache?', ttft: 100, itl: 12.5, latency: 400, input_tokens: 120, output_tokens: 4, success: true })
+    expect(entry).not.toHaveProperty('outputText')
+    expect(entry).not.toHaveProperty('promptPreview')
+    const { outputText: _t, promptPreview: _p, index: _i, ...rest } = r
+    expect(Object.keys(entry).slice(8)).toEqual(Object.keys(rest))
+    expect(entry['chunkOffsetsMs']).toEqual([100, 105])
+  })
+})
