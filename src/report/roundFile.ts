@@ -24,10 +24,10 @@ export class RoundFileWriter {
     this.spool = new JsonlWriter(this.spoolPath)
   }
 
-  /** A request of the round ended. */
+  /** A request of the round ended: spooled as it is (its entry is made when the file is assembled, off the streams' time). */
   write(record: RequestRecord): void {
     this.entries++
-    this.spool.write(requestEntry(record))
+    this.spool.write(record)
   }
 
   /** Writes the round's file (its summary, then every spooled request) and removes the spool. */
@@ -40,7 +40,7 @@ export class RoundFileWriter {
       writeSync(out, `${head.slice(0, head.lastIndexOf('\n}'))},\n  "requests": ${this.entries === 0 ? '[]' : '['}`)
       let first = true
       forEachLine(this.spoolPath, (line) => {
-        const entry = JSON.stringify(JSON.parse(line), null, 2).replace(/\n/g, '\n    ')
+        const entry = JSON.stringify(requestEntry(JSON.parse(line) as RequestRecord), null, 2).replace(/\n/g, '\n    ')
         writeSync(out, `${first ? '' : ','}\n    ${entry}`)
         first = false
       })

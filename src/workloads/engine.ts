@@ -1,11 +1,11 @@
 import type { RequestMeta } from '../client/index.ts'
-import { RoundAccumulator } from '../metrics/index.ts'
 import type { RoundIdentity } from '../metrics/index.ts'
 import { PrometheusSampler } from '../metrics/prometheusScrape.ts'
 import { randomSeed } from '../random.ts'
 import type { Tokenizer } from '../tokens/index.ts'
 import type { CacheResetOutcome, CacheSpeedup, ChatMessage, PrometheusRoundSummary, RequestRecord, RoundResult, RunResult, RunResultCommon, Slo } from '../types.ts'
 import { VERSION } from '../version.ts'
+import { DeferredRound } from './deferredRound.ts'
 import { checkWorkloadOptions, goodputRule } from './options.ts'
 import type { DebugEntry, RunContext, RunHooks, WorkloadKeys, WorkloadName, WorkloadSettings } from './options.ts'
 import { openRun } from './run.ts'
@@ -123,7 +123,7 @@ export async function runWorkload<O extends WorkloadSettings, R extends RunResul
       afterBurst: () => run.afterBurst(),
       group(id, total) {
         hooks.onRoundStart?.({ ...id, total })
-        const accumulator = new RoundAccumulator(id, meets)
+        const accumulator = new DeferredRound(id, meets)
         return {
           async send(messages, meta) {
             const before = perRequest ? await perRequest.beforeRequest() : undefined
