@@ -88,7 +88,7 @@ export class Http1Pool implements RequestDispatcher {
   private readonly port: number
   private readonly hostHeader: string
   private readonly options: Http1PoolOptions
-  private readonly queue: Exchange[] = []
+  private readonly queue: PooledRequest[] = []
   private readonly idle: Connection[] = []
   private readonly open = new Set<Connection>()
   private closing: Promise<void> | null = null
@@ -110,7 +110,7 @@ export class Http1Pool implements RequestDispatcher {
 
   /** Starts a request; its outcome reaches `handler`. Returns true (there is no back-pressure signal). */
   dispatch(options: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler): boolean {
-    const exchange = new Exchange(this, options, handler)
+    const exchange = new PooledRequest(this, options, handler)
     if (this.closing) {
       exchange.fail(new RequestFailure('other', 'the connection pool is closed'))
       return true
@@ -170,7 +170,7 @@ export class Http1Pool implements RequestDispatcher {
    */
   drain(): void {
     while (this.queue.length > 0) {
-      const exchange = this.queue[0] as Exchange
+      const exchange = this.queue[0] as PooledRequest
       if (!exchange.fresh && this.idle.length > 0) {
         this.queue.shift()
         const connection = this.idle.pop() as Connection
@@ -259,7 +259,7 @@ export class Http1Pool implements RequestDispatcher {
   }
 
   /** A request given up before it got a connection. */
-  unqueue(exchange: Exchange): void {
+  unqueue(exchange: PooledRequest): void {
     const at = this.queue.indexOf(exchange)
     if (at !== -1) this.queue.splice(at, 1)
   }
@@ -270,7 +270,7 @@ export class Http1Pool implements RequestDispatcher {
 }
 
 /** One request: its handler, and the controller the handler sees. */
-class Exchange implements Dispatcher.DispatchController {
+class PooledRequest implements Dispatcher.DispatchController {
   readonly pool: Http1Pool
   readonly handler: Dispatcher.DispatchHandler
   /** `connection: close` was asked for. (The options themselves are not kept: they hold the body.) */
@@ -348,7 +348,7 @@ class Connection {
   readonly socket: Socket
   readonly reader: ResponseReader
   /** The request on this connection, if any. */
-  exchange: Exchange | null = null
+  exchange: PooledRequest | null = null
   /** The server's keep-alive hint, shortened by KEEP_ALIVE_MARGIN_MS. */
   keepAliveMs: number | undefined
   /** When it last became idle (performance.now()). */
@@ -362,7 +362,7 @@ class Connection {
   private completed: boolean | null = null
 
   /** Opens a connection for `first`, which is sent once it is set up (none: idle once set up). */
-  constructor(pool: Http1Pool, first: Exchange | null) {
+  constructor(pool: Http1Pool, first: PooledRequest | null) {
     this.pool = pool
     this.exchange = first
     if (first) first.connection = this
@@ -419,7 +419,7 @@ class Connection {
    * caller keeps the connection. Never calls back into the pool, so a long queue of given-up requests is
    * drained in a loop, not a recursion (200,000 of them overflowed the stack).
    */
-  start(exchange: Exchange): boolean {
+  start(exchange: PooledRequest): boolean {
     exchange.connection = this
     exchange.handler.onRequestStart?.(exchange, {})
     if (exchange.finished) {
@@ -486,7 +486,7 @@ class Connection {
   }
 
   private finishExchange(reusable: boolean): void {
-    const exchange = this.exchange as Exchange
+    const exchange = this.exchange as PooledRequest
     this.exchange = null
     this.completed = null
     exchange.connection = null

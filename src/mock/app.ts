@@ -8,7 +8,7 @@
 
 import { setTimeout as sleep } from 'node:timers/promises'
 import { type Random, createRandom } from '../random.ts'
-import { type Endpoint, JSON_HEADERS, errorBody } from './chunks.ts'
+import { type ApiRoute, JSON_HEADERS, errorBody } from './chunks.ts'
 import { Engine, type EngineStats } from './engine.ts'
 import { type FaultPlan, RateLimiter, isNoFaults, mergeFaults, parseFaults } from './faults.ts'
 import { Generation } from './generation.ts'
@@ -125,7 +125,7 @@ export class MockApp {
     })
   }
 
-  async #generate(endpoint: Endpoint, call: MockCall, signal: AbortSignal | undefined): Promise<MockReply> {
+  async #generate(endpoint: ApiRoute, call: MockCall, signal: AbortSignal | undefined): Promise<MockReply> {
     const receivedAt = performance.now()
     const counters = this.#counters
     counters.requests++

@@ -4,7 +4,7 @@
  * JSON.stringify of a fresh object. Generated text never needs escaping (see output.ts).
  */
 
-export type Endpoint = 'chat' | 'completion'
+export type ApiRoute = 'chat' | 'completion'
 
 export interface Usage {
   promptTokens: number
@@ -19,12 +19,12 @@ export const JSON_HEADERS: Record<string, string> = { 'content-type': 'applicati
 /** Formats the chunks of one stream. */
 export class ChunkFormat {
   readonly #head: string
-  readonly #endpoint: Endpoint
+  readonly #endpoint: ApiRoute
   readonly #promptTokens: number
   readonly #continuousUsage: boolean
 
   constructor(options: {
-    endpoint: Endpoint
+    endpoint: ApiRoute
     id: string
     created: number
     model: string
@@ -85,7 +85,7 @@ export function usageJson(usage: Usage): string {
 
 /** The body of a non-streaming response. */
 export function completionBody(options: {
-  endpoint: Endpoint
+  endpoint: ApiRoute
   id: string
   created: number
   model: string

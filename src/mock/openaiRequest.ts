@@ -5,11 +5,11 @@
  * that repeats the conversation shares the previous turn's prefix, assistant reply included.
  */
 
-import type { Endpoint } from './chunks.ts'
+import type { ApiRoute } from './chunks.ts'
 import { SPECIAL_TOKENS, tokenizeInto } from './tokenizer.ts'
 
 export interface GenerationRequest {
-  endpoint: Endpoint
+  endpoint: ApiRoute
   promptTokens: number[]
   maxTokens: number
   /** Whether the client set the limit (finish reason `length`) or the default applied (`stop`). */
@@ -49,7 +49,7 @@ function isObject(value: unknown): value is Json {
 
 /** Parses and validates a generation request; throws `RequestError`. */
 export function parseGenerationRequest(
-  endpoint: Endpoint,
+  endpoint: ApiRoute,
   bodyText: string,
   sessionHeader: string | undefined,
   limits: RequestLimits,
