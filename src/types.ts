@@ -150,7 +150,7 @@ export interface GoodputSummary {
 
 /** One group of measured requests: a (concurrency, round) pair for dual-round, a turn group for multi-turn. */
 export interface RoundResult {
-  /** Seed-compatible column label, e.g. `Concurrency4-Round1`. */
+  /** Python-tool-compatible column label, e.g. `Concurrency4-Round1`. */
   label: string
   concurrency: number
   round: number
@@ -351,7 +351,7 @@ export interface PrecisionSummary {
 }
 
 /**
- * A service-level objective. Either the seed's YAML shape (`ttft_ms: 1000` means every request's TTFT < 1000)
+ * A service-level objective. Either the Python tools' YAML shape (`ttft_ms: 1000` means every request's TTFT < 1000)
  * or k6-style threshold expressions per metric: `{ ttft: ['p(90) < 800'], errorRate: ['rate < 0.01'] }`.
  */
 export interface Slo {

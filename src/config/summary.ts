@@ -1,5 +1,5 @@
 /**
- * The stages of a recipe side by side: `recipe_summary.csv` (the seed's block layout, one column per
+ * The stages of a recipe side by side: `recipe_summary.csv` (the Python tools' block layout, one column per
  * stage and round), `recipe.json`, and a console table.
  */
 

@@ -28,7 +28,7 @@ export interface PrometheusOptions {
   metrics?: string[]
   /**
    * `round`: scrape before and after each round and every `intervalS` seconds in between (light on the server).
-   * `request`: also scrape before and after every request and report per-request deltas (the seed's way;
+   * `request`: also scrape before and after every request and report per-request deltas (the Python tools' way;
    * it adds two scrapes per request, which loads the server at high concurrency). @default 'round'
    */
   mode?: 'round' | 'request'

@@ -5,7 +5,7 @@ const WIDTH = 120
 const NAME_W = 30
 const CELL_W = 14
 
-/** Rows of the seed's metric table: label, metric, and how many decimals. */
+/** Rows of the Python tools' metric table: label, metric, and how many decimals. */
 const TABLE_ROWS: { label: string; metric: MetricName; digits: number }[] = [
   { label: 'TTFT (ms)', metric: 'ttft', digits: 2 },
   { label: 'TPOT (ms) [seed "ITL"]', metric: 'tpot', digits: 2 },
@@ -13,7 +13,7 @@ const TABLE_ROWS: { label: string; metric: MetricName; digits: number }[] = [
   { label: 'Latency (ms)', metric: 'latency', digits: 2 },
 ]
 
-/** Renders the seed's per-round console block: header, counts, metric table, throughput, goodput, cache. */
+/** Renders the Python tools' per-round console block: header, counts, metric table, throughput, goodput, cache. */
 export function formatRound(round: RoundResult): string {
   const lines: string[] = []
   const rule = '='.repeat(WIDTH)

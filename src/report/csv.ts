@@ -2,8 +2,8 @@ import type { MetricName, RoundResult, RunResult } from '../types.ts'
 import { prometheusCsvLines } from './prometheus.ts'
 
 /**
- * Metric blocks of `metrics_summary.csv`, in the seed's layout. The seed's "ITL (ms)" is the per-request
- * (latency − TTFT) / (tokens − 1), which fluxperf calls TPOT; the column keeps the seed's name and meaning.
+ * Metric blocks of `metrics_summary.csv`, in the Python tools' layout. The Python tools' "ITL (ms)" is the per-request
+ * (latency − TTFT) / (tokens − 1), which fluxperf calls TPOT; the column keeps the Python tools' name and meaning.
  */
 const BLOCKS: { title: string; metric: MetricName }[] = [
   { title: 'TTFT (ms)', metric: 'ttft' },
@@ -14,7 +14,7 @@ const BLOCKS: { title: string; metric: MetricName }[] = [
   { title: 'Output Tokens', metric: 'outputTokens' },
 ]
 
-/** The seed's statistic rows: label and MetricSummary key. */
+/** The Python tools' statistic rows: label and MetricSummary key. */
 export const STAT_ROWS = [
   ['Average', 'avg'],
   ['Median', 'p50'],

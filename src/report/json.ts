@@ -1,7 +1,7 @@
 import type { RequestRecord, RoundResult, RunResult } from '../types.ts'
 
 /**
- * `concurrency_{c}_round_{r}.json` in the seed's layout: configuration, summary (the seed's flat
+ * `concurrency_{c}_round_{r}.json` in the Python tools' layout: configuration, summary (the Python tools' flat
  * `avg_ttft`, `p50_ttft`, ... keys plus fluxperf's full round), and one entry per request.
  */
 export function roundJson(run: Pick<RunResult, 'endpoint' | 'model' | 'seed' | 'config'>, round: RoundResult, records: readonly RequestRecord[]): string {
@@ -39,7 +39,7 @@ export function roundHead(run: Pick<RunResult, 'endpoint' | 'model' | 'seed' | '
   }
 }
 
-/** One request in the seed's shape (`ttft`, `itl` = TPOT, `latency`, ...) followed by the full record. */
+/** One request in the Python tools' shape (`ttft`, `itl` = TPOT, `latency`, ...) followed by the full record. */
 export function requestEntry(r: RequestRecord): Record<string, unknown> {
   const { outputText: _text, promptPreview, index, ...record } = r
   return {

@@ -5,12 +5,12 @@ import { noSamplesReason } from '../metrics/index.ts'
 import type { MetricName, MetricSummary, MultiRoundQaResult, OpenLoopSummary, RequestRecord, RoundResult } from '../types.ts'
 import { csvCell } from './csv.ts'
 
-/** `2.00` for qps 2: the seed's file-name tag. */
+/** `2.00` for qps 2: the Python tools' file-name tag. */
 export function qpsTag(qps: number): string {
   return qps.toFixed(2)
 }
 
-/** The seed's file names for a target rate. */
+/** The Python tools' file names for a target rate. */
 export function qaFileNames(qps: number): { realtime: string; periodic: string; final: string } {
   const q = qpsTag(qps)
   return {
@@ -74,7 +74,7 @@ function scheduleStats(s: MetricSummary, reason: string, withMax = false): strin
 }
 
 /**
- * A summary block in the seed's shape (requests, duration, tokens, request and token throughput,
+ * A summary block in the Python tools' shape (requests, duration, tokens, request and token throughput,
  * TTFT/TPOT/ITL mean, median and P99) plus the open-loop accounting: target vs achieved QPS, late and
  * dropped sends, schedule lag, and latency measured from the intended send time.
  */

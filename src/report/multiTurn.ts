@@ -50,7 +50,7 @@ export function runSeconds(run: RunResult): number {
 }
 
 /**
- * Seed 002's "BENCHMARK SUMMARY": totals, TTFT and total request time statistics, TTFT by turn number,
+ * The Python multi-turn tool's (002) "BENCHMARK SUMMARY": totals, TTFT and total request time statistics, TTFT by turn number,
  * first turn vs later turns (the prefix-caching indicator), a breakdown by document type, and errors.
  */
 export function formatMultiTurnSummary(run: MultiTurnResult): string {

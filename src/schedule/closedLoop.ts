@@ -1,6 +1,6 @@
 /**
  * Closed loop: `concurrency` workers, each taking the next item when its previous one ends
- * (the seeds' notion of concurrency). Items are taken in order; stops taking new items once
+ * (the Python tools' notion of concurrency). Items are taken in order; stops taking new items once
  * `signal` aborts, and lets the ones in flight finish.
  */
 export async function runClosedLoop<T>(

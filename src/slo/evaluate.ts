@@ -14,7 +14,7 @@ export interface SloSelect {
  * Checks every term of `spec` against every selected round of `run` (default: all rounds), one
  * {@link SloCheck} per term per round, grouped by round in run order.
  *
- * - The seed-shape per-request limits (`ttft_ms`, `itl_ms`/`tpot_ms`, `latency_ms`) define goodput
+ * - The Python-tool-shape per-request limits (`ttft_ms`, `itl_ms`/`tpot_ms`, `latency_ms`) define goodput
  *   and are also reported here as `max < limit` on `ttft`, `tpot` and `latency`: every successful
  *   request of the round must be under the limit (failed requests have no timings; bound them with
  *   `errorRate`). They come first, then the threshold terms in the order given.

@@ -7,7 +7,7 @@ import type { SloKeyPath } from './parse.ts'
 import type { SloSpec } from './spec.ts'
 
 /**
- * Reads an SLO YAML file: the seed's shape (`slo: { ttft_ms: 1000, itl_ms: 50, latency_ms: 10000 }`),
+ * Reads an SLO YAML file: the Python tools' shape (`slo: { ttft_ms: 1000, itl_ms: 50, latency_ms: 10000 }`),
  * k6-style thresholds (`ttft: ["p(90) < 800"]`), or both, under a top-level `slo:` key or at the top
  * level (see {@link parseSlo}).
  * @throws InputError naming the file and line: for a missing or unreadable file, a YAML syntax error

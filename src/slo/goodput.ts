@@ -2,7 +2,7 @@ import type { RequestRecord } from '../types.ts'
 import type { PerRequestSlo, SloSpec } from './spec.ts'
 
 /**
- * The goodput rule (the seeds'): a request counts only if it succeeded and every given per-request
+ * The goodput rule (the Python tools'): a request counts only if it succeeded and every given per-request
  * limit holds with a strict `<`: `ttftMs < ttft_ms`, `tpotMs < itl_ms|tpot_ms`, `latencyMs < latency_ms`.
  * Limits not given are not checked (`{}` accepts every successful request). Missing values:
  * - TTFT null (no content chunk arrived) fails a TTFT limit: the user never saw a first token.

@@ -1,4 +1,4 @@
-/** SLOs: the seed's per-request YAML shape and k6-style thresholds; parsing, goodput rule, evaluation, table. */
+/** SLOs: the Python tools' per-request YAML shape and k6-style thresholds; parsing, goodput rule, evaluation, table. */
 export type { GoodputSlo, PerRequestSlo, SloAggregation, SloCheck, SloMetric, SloOp, SloSpec, SloTerm } from './spec.ts'
 export { parsePerRequestSlo, parseSlo, PER_REQUEST_KEYS } from './parse.ts'
 export type { ParseSloOptions, SloKeyPath } from './parse.ts'

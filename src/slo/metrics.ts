@@ -15,7 +15,7 @@ export const SLO_METRICS: Readonly<Record<SloMetric, SloMetricInfo>> = {
   ttft: { aggregations: DISTRIBUTION, unit: 'ms', description: 'time to first token per request' },
   itl: { aggregations: DISTRIBUTION, unit: 'ms', description: 'every gap between consecutive content chunks (per token)' },
   itlChunk: { aggregations: DISTRIBUTION, unit: 'ms', description: 'every gap between consecutive content chunks (per chunk)' },
-  tpot: { aggregations: DISTRIBUTION, unit: 'ms', description: 'per request (latency − TTFT) / (output tokens − 1); the seeds\' "ITL"' },
+  tpot: { aggregations: DISTRIBUTION, unit: 'ms', description: 'per request (latency − TTFT) / (output tokens − 1); the Python tools\' "ITL"' },
   latency: { aggregations: DISTRIBUTION, unit: 'ms', description: 'request start to end of stream' },
   inputTokens: { aggregations: DISTRIBUTION, unit: 'tokens', description: 'prompt tokens per request' },
   outputTokens: { aggregations: DISTRIBUTION, unit: 'tokens', description: 'generated tokens per request' },

@@ -15,8 +15,8 @@ export interface ParseSloOptions {
 }
 
 /**
- * The seed-shape per-request keys (ms) and the field each sets, in both spellings (`ttft_ms` as in the
- * seeds' YAML, `ttftMs` as in code). `itl_ms` is the seeds' ITL, i.e. our TPOT.
+ * The Python-tool-shape per-request keys (ms) and the field each sets, in both spellings (`ttft_ms` as in the
+ * Python tools' YAML, `ttftMs` as in code). `itl_ms` is the Python tools' ITL, i.e. our TPOT.
  */
 export const PER_REQUEST_KEYS: Readonly<Record<string, keyof PerRequestSlo>> = {
   ttft_ms: 'ttftMs',
@@ -43,7 +43,7 @@ export function parsePerRequestSlo(input: unknown, where: string): PerRequestSlo
     const field = PER_REQUEST_KEYS[key]
     if (!field) {
       const near = closest(key, Object.keys(PER_REQUEST_KEYS))
-      throw new InputError(`unknown per-request SLO key "${key}"${near ? ` (did you mean "${near}"?)` : ''}; accepted: ${SEED_KEYS} (or ttftMs, tpotMs, latencyMs)`, where)
+      throw new InputError(`unknown per-request SLO key "${key}"${near ? ` (did you mean "${near}"?)` : ''}; accepted: ${PYTHON_TOOL_KEYS} (or ttftMs, tpotMs, latencyMs)`, where)
     }
     if (value === undefined) continue
     if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) throw new InputError(`${key}: expected a positive number of milliseconds, got ${show(value)}`, where)
@@ -51,19 +51,19 @@ export function parsePerRequestSlo(input: unknown, where: string): PerRequestSlo
     givenAs[field] = key
     out[field] = value
   }
-  if (Object.keys(out).length === 0) throw new InputError(`no per-request limit given, so every request would count as good; expected ${SEED_KEYS}`, where)
+  if (Object.keys(out).length === 0) throw new InputError(`no per-request limit given, so every request would count as good; expected ${PYTHON_TOOL_KEYS}`, where)
   return out
 }
 
-const SEED_KEYS = 'ttft_ms, tpot_ms (or itl_ms), latency_ms'
+const PYTHON_TOOL_KEYS = 'ttft_ms, tpot_ms (or itl_ms), latency_ms'
 
 const EXAMPLE = 'e.g. { ttft_ms: 1000 } or { ttft: ["p(90) < 800"] }'
 
 /**
- * Validates an SLO given in the seed's shape, as k6-style thresholds, or both, at the top level or
+ * Validates an SLO given in the Python tools' shape, as k6-style thresholds, or both, at the top level or
  * under an `slo:` key (the two are merged; a key given in both places is an error):
  *
- * - `ttft_ms`, `itl_ms` (= `tpot_ms`: the seeds' ITL is our TPOT), `latency_ms`, or the same in camelCase
+ * - `ttft_ms`, `itl_ms` (= `tpot_ms`: the Python tools' ITL is our TPOT), `latency_ms`, or the same in camelCase
  *   (`ttftMs`, `itlMs`, `tpotMs`, `latencyMs`): positive numbers;
  *   per-request limits that define goodput (see `meetsRequestSlo`).
  * - a metric key (`ttft`, `itl`, `tpot`, `latency`, `inputTokens`, `outputTokens`, `errorRate`,

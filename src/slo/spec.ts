@@ -3,7 +3,7 @@ import type { Slo } from '../types.ts'
 /**
  * Metrics an SLO term can name. `itl` is the distribution of every gap between content chunks
  * (`itlChunk`: raw per-chunk gaps), `tpot` is per request (latency − TTFT) / (tokens − 1) — what the
- * seeds call ITL and what `itl_ms` limits. Times are ms, token counts are tokens.
+ * Python tools call ITL and what `itl_ms` limits. Times are ms, token counts are tokens.
  */
 export type SloMetric =
   | 'ttft' | 'itl' | 'itlChunk' | 'tpot' | 'latency' | 'inputTokens' | 'outputTokens'
@@ -26,12 +26,12 @@ export interface SloTerm {
   limit: number
   /** The expression as written (trimmed), e.g. `p(90) < 800`. */
   expression: string
-  /** Set when the term was derived from a seed-shape per-request limit (`ttft_ms`, `itl_ms`, `tpot_ms`, `latency_ms`). */
+  /** Set when the term was derived from a Python-tool-shape per-request limit (`ttft_ms`, `itl_ms`, `tpot_ms`, `latency_ms`). */
   perRequestKey?: string
 }
 
 /**
- * Per-request limits in ms from the seed's YAML shape; a request meets them when every given value is
+ * Per-request limits in ms from the Python tools' YAML shape; a request meets them when every given value is
  * strictly below its limit. They define goodput. `tpotMs` comes from `itl_ms` or `tpot_ms`.
  */
 export interface PerRequestSlo {
@@ -41,7 +41,7 @@ export interface PerRequestSlo {
 }
 
 /**
- * Per-request limits as a workload's `goodputSlo` takes them, in either spelling: the seeds' YAML keys
+ * Per-request limits as a workload's `goodputSlo` takes them, in either spelling: the Python tools' YAML keys
  * (`ttft_ms`, `tpot_ms` or `itl_ms`, `latency_ms`) or camelCase (`ttftMs`, `tpotMs` or `itlMs`, `latencyMs`).
  * Any other key is an error (see `parsePerRequestSlo`).
  */
@@ -57,7 +57,7 @@ export interface GoodputSlo extends PerRequestSlo {
 export interface SloSpec {
   perRequest: PerRequestSlo
   terms: SloTerm[]
-  /** The SLO in its plain, serialisable shape (for `RunResult.slo`): seed keys plus `metric: [expressions]`. */
+  /** The SLO in its plain, serialisable shape (for `RunResult.slo`): Python tools' keys plus `metric: [expressions]`. */
   source: Slo
   /** Where it came from: a file path, or `toMeetSlo`. */
   where: string
@@ -79,6 +79,6 @@ export interface SloCheck {
   reason?: string
   /** The term as written, e.g. `p(90) < 800`, or `max < 1000 (ttft_ms)` for a per-request limit. */
   expression: string
-  /** Set when the check comes from a seed-shape per-request limit (`ttft_ms`, `itl_ms`, ...). */
+  /** Set when the check comes from a Python-tool-shape per-request limit (`ttft_ms`, `itl_ms`, ...). */
   perRequestKey?: string
 }

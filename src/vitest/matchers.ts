@@ -126,7 +126,7 @@ function table(head: string[], rows: string[][]): string {
  */
 export const matchers = {
   /**
-   * Every SLO term holds in every selected round. Terms: the seed YAML shape (`ttft_ms: 1000`: every
+   * Every SLO term holds in every selected round. Terms: the Python tools' YAML shape (`ttft_ms: 1000`: every
    * request under 1000 ms) or k6-style expressions (`{ ttft: ['p(95) < 500'], errorRate: ['rate < 0.01'] }`).
    * A term naming a metric the run lacks fails. A saturated client fails unless `allowSaturatedClient`.
    */

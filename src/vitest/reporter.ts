@@ -19,7 +19,7 @@ interface Row {
 }
 
 /**
- * Writes each test's RunResults (JSON, and the seed's CSV) into `outputDir` and prints a summary table at
+ * Writes each test's RunResults (JSON, and the Python tools' CSV) into `outputDir` and prints a summary table at
  * the end of the run. Added by the plugin in `configureVitest`, so it survives `--reporter=...`.
  */
 export class FluxperfReporter implements Reporter {

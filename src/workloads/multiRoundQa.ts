@@ -31,7 +31,7 @@ export interface MultiRoundQaHooks extends RunHooks {
   onInterval?(snapshot: QaSnapshot): void
 }
 
-/** The multi-round QA workload (seed 004): users in an open loop at a target aggregate rate. */
+/** The multi-round QA workload (the Python multi-round QA tool, 004): users in an open loop at a target aggregate rate. */
 export interface MultiRoundQaOptions extends WorkloadSettings {
   /** Target aggregate rate, requests per second (`--qps`). */
   qps: number
@@ -75,7 +75,7 @@ export const MULTI_ROUND_QA_DEFAULTS = {
   burstiness: 1,
 }
 
-/** The synthetic question of a round (the seed's wording). */
+/** The synthetic question of a round (the Python tools' wording). */
 export function syntheticQuestion(question: number): string {
   return `Here's question #${question + 1}: can you tell me a new long story with a happy ending?`
 }

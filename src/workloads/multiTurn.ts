@@ -38,7 +38,7 @@ export interface MultiTurnHooks extends RunHooks {
   onConversationEnd?(outcome: ConversationOutcome): void
 }
 
-/** The multi-turn workload (seed 002): conversations about seed documents, turn by turn. */
+/** The multi-turn workload (the Python multi-turn tool, 002): conversations about seed documents, turn by turn. */
 export interface MultiTurnOptions extends WorkloadSettings {
   /** A directory of seed documents, or documents already loaded. @default the shipped `datasets/seed-documents` */
   documents?: string | SeedDocument[]
@@ -57,7 +57,7 @@ export interface MultiTurnOptions extends WorkloadSettings {
   hooks?: MultiTurnHooks
 }
 
-/** Defaults of the multi-turn workload (seed 002's). */
+/** Defaults of the multi-turn workload (the Python multi-turn tool's (002)). */
 export const MULTI_TURN_DEFAULTS = {
   conversations: 11,
   turns: 10,

@@ -1,7 +1,7 @@
 import type { DocumentType, SeedDocument } from '../data/index.ts'
 import type { Random } from '../random.ts'
 
-/** Instructions that open a conversation about a document, per type (as seed 002). */
+/** Instructions that open a conversation about a document, per type (as the Python multi-turn tool (002)). */
 export const INITIAL_PROMPTS: Readonly<Record<DocumentType, readonly string[]>> = {
   code: [
     'Review this code and identify any bugs or issues.',
@@ -16,7 +16,7 @@ export const INITIAL_PROMPTS: Readonly<Record<DocumentType, readonly string[]>> 
   ],
 }
 
-/** Follow-up questions of the later turns, per type (seed 002's, and a few more in the same spirit). */
+/** Follow-up questions of the later turns, per type (the Python multi-turn tool's (002), and a few more in the same spirit). */
 export const FOLLOW_UP_PROMPTS: Readonly<Record<DocumentType, readonly string[]>> = {
   code: [
     'The code still has issues. Can you look more carefully?',
