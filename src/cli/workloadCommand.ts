@@ -165,17 +165,30 @@ export function workloadCommand<F extends CommonFlags, O extends WorkloadSetting
 function checkFlags<F extends CommonFlags>(spec: WorkloadCommandSpec<F, WorkloadSettings, RunResult, RunHooks>, flags: F, argument: string | undefined): string | undefined {
   const own = spec.endpointOf?.(flags, argument)
   if (flags.endpoint && own) throw new InputError(`give either --endpoint or ${spec.baseUrlArgument ? 'a base URL' : '--base-url'}, not both`, '--endpoint')
-  const endpoint = flags.endpoint ?? own
+  const endpoint = flags.endpoint ? apiEndpoint(flags.endpoint) : own
   if (flags.mockServer && endpoint) throw new InputError(`give either ${flags.endpoint ? '--endpoint' : spec.baseUrlArgument ? `a base URL ("${argument}")` : '--base-url'} or --mock-server, not both`, '--mock-server')
   if (!flags.mockServer && !endpoint) {
     const how = spec.baseUrlArgument ? 'a base URL (e.g. http://127.0.0.1:8000/v1) or --endpoint <url>' : spec.endpointOf ? '--base-url http://127.0.0.1:8000 or --endpoint <url>' : '--endpoint <url>'
     throw new InputError(`an endpoint is required: ${how}, or --mock-server for the built-in mock`, spec.baseUrlArgument && !flags.endpoint ? '<base-url>' : '--endpoint')
   }
-  if (flags.endpoint) parseEndpointUrl(flags.endpoint)
   if (flags.resetCacheUrl) parseEndpointUrl(flags.resetCacheUrl, '--reset-cache-url')
   if (!isEncodingName(flags.tokenizer)) throw new InputError(`unknown encoding "${flags.tokenizer}"; expected o200k_base, cl100k_base, p50k_base or r50k_base`, '--tokenizer')
   spec.validate?.(flags, argument)
   return endpoint
+}
+
+/**
+ * The API endpoint `--endpoint` names. A full path (`.../chat/completions`, `.../completions`) is taken as it
+ * is; a base URL (a server root, or a path ending in `/v1`) gets the chat path appended, and a notice says so:
+ * every request to a base URL would be a 404.
+ */
+export function apiEndpoint(value: string, notice: (message: string) => void = (m) => process.stderr.write(`fluxperf: ${m}\n`)): string {
+  const url = parseEndpointUrl(value)
+  if (/\/(chat\/)?completions\/?$/.test(url.pathname)) return value
+  const base = value.replace(/[?#].*$/, '').replace(/\/+$/, '')
+  const full = /\/v1$/.test(url.pathname.replace(/\/+$/, '')) ? `${base}/chat/completions` : `${base}/v1/chat/completions`
+  notice(`--endpoint ${value} is a base URL; requests go to ${full} (give the full path to use another API, e.g. /v1/completions)`)
+  return full
 }
 
 /** Runs one workload command with parsed flags and returns its exit code (reports written even on failure). */

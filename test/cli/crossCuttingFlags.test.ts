@@ -212,3 +212,27 @@ describe.each(COMMANDS)('$name', (command) => {
     expect(run.config).toMatchObject({ ignoreEos: true, temperature: 0.5 })
   })
 })
+
+describe('--endpoint takes a base URL too (a server root or a /v1 path): the chat path is appended, and said', () => {
+  test.each([
+    ['http://127.0.0.1:8000/v1/chat/completions', 'http://127.0.0.1:8000/v1/chat/completions', false],
+    ['http://127.0.0.1:8000/v1/completions', 'http://127.0.0.1:8000/v1/completions', false],
+    ['http://127.0.0.1:8000/v1', 'http://127.0.0.1:8000/v1/chat/completions', true],
+    ['http://127.0.0.1:8000/v1/', 'http://127.0.0.1:8000/v1/chat/completions', true],
+    ['http://127.0.0.1:8000', 'http://127.0.0.1:8000/v1/chat/completions', true],
+  ])('%s → %s', async (given, expected, noticed) => {
+    const { apiEndpoint } = await import('../../src/cli/workloadCommand.ts')
+    const notices: string[] = []
+    expect(apiEndpoint(given, (m) => notices.push(m))).toBe(expected)
+    expect(notices.length > 0).toBe(noticed)
+  })
+
+  test.each(COMMANDS)('$name against a base URL: every request answered', async (command) => {
+    const dir = outDir()
+    // The shared server's cache holds earlier tests' prompts: emptied first, so the cold round is cold.
+    const r = await runMain([...command.args(dir, `${external.url}/v1`), '--reset-cache-url', `${external.url}/reset_prefix_cache`])
+    expect(r.code, r.stdout + r.stderr).toBe(0)
+    expect(r.stderr).toContain('is a base URL; requests go to')
+    expect(runJson(dir).endpoint).toBe(`${external.url}/v1/chat/completions`)
+  })
+})
