@@ -9,7 +9,7 @@ import type { MultiRoundQaResult } from '../types.ts'
 import { MULTI_ROUND_QA, MULTI_ROUND_QA_DEFAULTS } from '../workloads/index.ts'
 import type { MultiRoundQaHooks, MultiRoundQaOptions } from '../workloads/index.ts'
 import { positiveNumber, wholeNumber } from './flags.ts'
-import { workloadCommand } from './workloadCommand.ts'
+import { chatEndpointUnder, workloadCommand } from './workloadCommand.ts'
 import type { CommonFlags, WorkloadCommandSpec } from './workloadCommand.ts'
 
 /** Flags of `fluxperf multi-round-qa`, as commander hands them over. */
@@ -33,12 +33,6 @@ export interface MultiRoundQaFlags extends CommonFlags {
 
 const d = MULTI_ROUND_QA_DEFAULTS
 
-/** The chat endpoint under a server root; a root that already ends in `/v1` is accepted as is. */
-export function qaEndpoint(baseUrl: string): string {
-  const base = baseUrl.replace(/\/+$/, '')
-  return /\/v1$/.test(base) ? `${base}/chat/completions` : `${base}/v1/chat/completions`
-}
-
 /** `fluxperf multi-round-qa`: users in an open loop at a target rate (the Python multi-round QA tool's command). */
 export const MULTI_ROUND_QA_COMMAND: WorkloadCommandSpec<MultiRoundQaFlags, MultiRoundQaOptions, MultiRoundQaResult, MultiRoundQaHooks> = {
   name: 'multi-round-qa',
@@ -61,8 +55,7 @@ export const MULTI_ROUND_QA_COMMAND: WorkloadCommandSpec<MultiRoundQaFlags, Mult
     .option('--init-user-id <n>', 'id of the first user', wholeNumber(0), d.initUserId)
     .addOption(new Option('--arrival <process>', 'arrival process of the schedule').choices([...ARRIVAL_PROCESSES]).default(d.arrival))
     .option('--burstiness <k>', 'gamma shape with --arrival gamma: 1 is Poisson, < 1 burstier, > 1 more regular', positiveNumber(), d.burstiness),
-  endpointOf: (flags) => (flags.baseUrl ? qaEndpoint(flags.baseUrl) : undefined),
-  mockEndpoint: (url) => qaEndpoint(url),
+  endpointOf: (flags) => (flags.baseUrl ? chatEndpointUnder(flags.baseUrl) : undefined),
   validate(flags) {
     if (flags.qps === undefined) throw new InputError('the target rate is required, e.g. --qps 2', '--qps')
     if (flags.baseUrl) parseEndpointUrl(flags.baseUrl, '--base-url')

@@ -49,7 +49,6 @@ export const MULTI_TURN_COMMAND: WorkloadCommandSpec<MultiTurnFlags, MultiTurnOp
     .option('-v, --verbose', 'print a preview of every response')
     .option('--no-mock-prefix-cache', "turn the built-in mock's prefix cache off (with --mock-server)"),
   endpointOf: (_flags, baseUrl) => (baseUrl ? `${baseUrl.replace(/\/+$/, '')}/chat/completions` : undefined),
-  mockEndpoint: (url) => `${url}/v1/chat/completions`,
   mockOptions: (flags) => ({ prefixCache: flags.mockPrefixCache }),
   validate(flags, baseUrl) {
     if (baseUrl) {

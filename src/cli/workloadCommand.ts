@@ -185,10 +185,15 @@ function checkFlags<F extends CommonFlags>(spec: WorkloadCommandSpec<F, Workload
 export function apiEndpoint(value: string, notice: (message: string) => void = (m) => process.stderr.write(`fluxperf: ${m}\n`)): string {
   const url = parseEndpointUrl(value)
   if (/\/(chat\/)?completions\/?$/.test(url.pathname)) return value
-  const base = value.replace(/[?#].*$/, '').replace(/\/+$/, '')
-  const full = /\/v1$/.test(url.pathname.replace(/\/+$/, '')) ? `${base}/chat/completions` : `${base}/v1/chat/completions`
+  const full = chatEndpointUnder(value.replace(/[?#].*$/, ''))
   notice(`--endpoint ${value} is a base URL; requests go to ${full} (give the full path to use another API, e.g. /v1/completions)`)
   return full
+}
+
+/** The chat endpoint under a server root or a base URL ending in `/v1`. */
+export function chatEndpointUnder(baseUrl: string): string {
+  const base = baseUrl.replace(/\/+$/, '')
+  return /\/v1$/.test(base) ? `${base}/chat/completions` : `${base}/v1/chat/completions`
 }
 
 /** Runs one workload command with parsed flags and returns its exit code (reports written even on failure). */
@@ -203,7 +208,7 @@ export async function executeWorkload<F extends CommonFlags, O extends WorkloadS
   const logs = new Map<string, JsonlWriter>()
   try {
     mock = await startFlaggedMock(flags, out, spec.mockOptions?.(flags))
-    const endpoint = mock ? (spec.mockEndpoint ?? ((url: string) => `${url}/v1/chat/completions`))(mock.url) : (named as string)
+    const endpoint = mock ? (spec.mockEndpoint ?? chatEndpointUnder)(mock.url) : (named as string)
     const progress = createProgress(process.stderr, flags.progress)
     const debugDir = flags.debug ? (flags.debugLogDir ?? join(dir, 'debug')) : undefined
     if (debugDir) ensureOutputDir(debugDir, flags.debugLogDir ? '--debug-log-dir' : '--output-dir')
