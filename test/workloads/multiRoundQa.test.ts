@@ -123,14 +123,16 @@ describe('multi-round QA against the mock', () => {
     // One user, a send every 100 ms (virtual), schedule 500 ms long: sends at 0, 100, 200, 300, 400.
     const files = new QaFiles(undefined, csv, 10)
     const done = runMultiRoundQa({
-      endpoint: await endpoint(), model: 'm', qps: 10, time: 0.5, numUsers: 1, numRounds: 10, sharedSystemPrompt: 10, userHistoryPrompt: 10,
+      // Each answer takes 500 ms of real time, so it is still streaming when the virtual clock moves on (the test's
+      // polling lets I/O run: with the fast mock, an answer could end between two steps and make a send on time).
+      endpoint: await endpoint({ baseLatencyMs: 500 }), model: 'm', qps: 10, time: 0.5, numUsers: 1, numRounds: 10, sharedSystemPrompt: 10, userHistoryPrompt: 10,
       answerLen: 4, seed: 1, clock, hooks: { onRequest: (r) => records.push(r), onSendSettled: (send, record) => files.settled(send, record) },
     }).then((run) => {
       files.finish(run)
       return run
     })
     await until(() => clock.sleeping() === 1) // send 0 went out at 0; the schedule sleeps until 100
-    await clock.advance(100) // send 1: the answer to send 0 is still streaming (no I/O has run) → waits, late
+    await clock.advance(100) // send 1: the answer to send 0 is still streaming → waits, late
     await clock.advance(200) // send 2: waits behind send 1, late
     await until(() => records.length === 3) // sends 1 and 2 went out as soon as the previous answer ended
     await clock.advance(300) // send 3: the user is free → on time
