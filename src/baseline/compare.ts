@@ -17,6 +17,15 @@ export interface RegressionOptions {
   confidence?: number
   /** Bootstrap resamples per comparison. @default 1000 */
   resamples?: number
+  /**
+   * Compare with a baseline recorded with another configuration. By default `toNotRegress` refuses, naming
+   * each setting that differs with both values (`maxOutputTokens 8 → 64; dataset a.jsonl → b.jsonl`): the
+   * workload, the model, and every setting that changes what is measured (output length, dataset, samples,
+   * seed, concurrency levels, ...), but not where or how to connect, how the cache is emptied, or what is
+   * recorded besides the timings (see `UNMEASURED_SETTINGS`). `true` compares anyway and says so in a
+   * warning line. @default false
+   */
+  allowConfigChange?: boolean
 }
 
 /** One metric/statistic of one round, compared. */

@@ -1,9 +1,11 @@
-import { baselineAction, compareWithBaseline, readBaseline, upgradeRunResult, writeBaseline } from '../baseline/index.ts'
+import { existsSync } from 'node:fs'
+import { baselineAction, compareWithBaseline, configDifferences, formatConfigDifferences, readBaseline, upgradeRunResult, writeBaseline } from '../baseline/index.ts'
 import type { RegressionCheck, RegressionOptions } from '../baseline/index.ts'
 import { closest, rejectUnknownKeys } from '../didYouMean.ts'
 import { InputError } from '../errors.ts'
 import { assessCacheSpeedup, suspectsSentence } from '../metrics/index.ts'
 import type { SpeedupAssessment } from '../metrics/index.ts'
+import { printable } from '../printable.ts'
 import { evaluateSlo, formatSloTable, parseSlo } from '../slo/index.ts'
 import type { SloCheck, SloSpec } from '../slo/index.ts'
 import type { MetricName, RoundResult, RunResult, Slo, StatName } from '../types.ts'
@@ -50,7 +52,7 @@ export interface CacheSpeedupExpectation {
 const MEET_SLO_OPTIONS: readonly (keyof MeetSloOptions)[] = ['concurrency', 'round', 'allowSaturatedClient', 'maxErrorRate']
 const SPEEDUP_OPTIONS: readonly (keyof CacheSpeedupExpectation)[] = ['metric', 'stat', 'atLeast', 'concurrency', 'allowUnverifiedColdRound']
 const METRICS: readonly MetricName[] = ['ttft', 'itl', 'itlChunk', 'tpot', 'latency', 'inputTokens', 'outputTokens']
-const REGRESSION_OPTIONS: readonly (keyof RegressionOptions)[] = ['tolerance', 'metrics', 'stats', 'confidence', 'resamples']
+const REGRESSION_OPTIONS: readonly (keyof RegressionOptions)[] = ['tolerance', 'metrics', 'stats', 'confidence', 'resamples', 'allowConfigChange']
 
 /**
  * Matcher options are checked at run time (Vitest strips types without checking them): an unknown key,
@@ -86,7 +88,38 @@ interface MatcherResult {
 
 interface MatcherContext {
   isNot: boolean
-  utils: { matcherHint(name: string, received?: string, expected?: string): string }
+  /** The running test (Vitest's MatcherState); its meta carries notices to the fluxperf reporter. */
+  task?: { meta: object }
+}
+
+/** Where a passing matcher's notice goes: the running test's meta (the fluxperf reporter prints it), or the console. */
+let noticesToReporter = false
+
+/**
+ * Called by the plugin's setup file: notices go into each test's meta, and the fluxperf reporter prints
+ * them at the end of the run. Without the plugin (`expect.extend(matchers)` by hand) they go to the console.
+ */
+export function sendNoticesToReporter(): void {
+  noticesToReporter = true
+}
+
+/** Tells the user something a passing matcher cannot say in its (unshown) message: a baseline written, a change allowed. */
+function notify(ctx: MatcherContext, message: string): void {
+  const text = `fluxperf: ${printable(message)}`
+  if (noticesToReporter && ctx.task) {
+    // The shape of FluxperfTaskMeta (augment.ts, which imports this module's types).
+    const meta = ctx.task.meta as { fluxperf?: { runs: RunResult[]; notices?: string[] } }
+    meta.fluxperf ??= { runs: [] }
+    ;(meta.fluxperf.notices ??= []).push(text)
+  } else {
+    console.warn(text)
+  }
+}
+
+/** Failure messages are plain text: they end up in JSON reports, CI logs and files, where colour codes are noise. */
+function plain(result: MatcherResult): MatcherResult {
+  const message = result.message
+  return { ...result, message: () => printable(message()) }
 }
 
 /** Rounds chosen by a selector; an empty choice is reported, never passed. */
@@ -105,8 +138,9 @@ function runOf(received: unknown, name: string): RunResult {
   return run
 }
 
+/** `expect(run).not.toMeetSlo(slo)`, uncoloured (Vitest's `matcherHint` adds colour codes). */
 function hint(ctx: MatcherContext, name: string, expected = 'expected'): string {
-  return ctx.utils.matcherHint(`${ctx.isNot ? '.not' : ''}.${name}`, 'run', expected)
+  return `expect(run)${ctx.isNot ? '.not' : ''}.${name}(${expected})`
 }
 
 function fmt(v: number | null | undefined, digits = 2): string {
@@ -141,7 +175,7 @@ export const matchers = {
     const noRounds = rounds.length === 0
     const errors = tooManyErrors(rounds, spec, options.maxErrorRate)
     const pass = !noRounds && !saturated && failed.length === 0 && errors.length === 0
-    return {
+    return plain({
       pass,
       message: () => {
         const lines = [hint(this, 'toMeetSlo', 'slo'), '']
@@ -159,7 +193,7 @@ export const matchers = {
       },
       actual: Object.fromEntries(checks.map((c) => [`${c.label} ${c.metric} ${c.statistic}`, c.observed])),
       expected: Object.fromEntries(checks.map((c) => [`${c.label} ${c.metric} ${c.statistic}`, `${c.op} ${c.limit}`])),
-    }
+    })
   },
 
   /**
@@ -182,7 +216,7 @@ export const matchers = {
     const meets = valid && rows.every((r) => r.ok)
     // An untrustworthy measurement fails both ways: `.not` must not pass on it either.
     const pass = this.isNot ? !valid || meets : meets
-    return {
+    return plain({
       pass,
       message: () => {
         const head = ['level', `cold ${metric} ${stat}`, `warm ${metric} ${stat}`, 'ratio', 'limit', 'cached tokens (cold → warm)', 'cold round', 'result']
@@ -199,7 +233,7 @@ export const matchers = {
       },
       actual: Object.fromEntries(rows.map((r) => [`concurrency ${r.concurrency}`, r.ratio])),
       expected: Object.fromEntries(rows.map((r) => [`concurrency ${r.concurrency}`, `≥ ${expectation.atLeast}`])),
-    }
+    })
   },
 
   /** Goodput (share of requests meeting the per-request SLO) is at least `atLeast` in every selected round. */
@@ -209,13 +243,13 @@ export const matchers = {
     const rounds = select(run, expectation)
     const rows = rounds.map((r) => ({ label: r.label, share: r.goodput?.requestShare ?? null }))
     const pass = rows.length > 0 && rows.every((r) => r.share !== null && r.share >= expectation.atLeast)
-    return {
+    return plain({
       pass,
       message: () => [hint(this, 'toHaveGoodput'), '', table(['round', 'goodput', 'limit', 'result'], rows.map((r) => [r.label,
         r.share === null ? 'none (no per-request SLO given to the run)' : fmt(r.share, 4), `≥ ${expectation.atLeast}`, r.share !== null && r.share >= expectation.atLeast ? 'pass' : 'FAIL']))].join('\n') + where(run),
       actual: Object.fromEntries(rows.map((r) => [r.label, r.share])),
       expected: Object.fromEntries(rows.map((r) => [r.label, `≥ ${expectation.atLeast}`])),
-    }
+    })
   },
 
   /** The share of failed requests is below `below` in every selected round. */
@@ -225,43 +259,75 @@ export const matchers = {
     const rounds = select(run, expectation)
     const rows = rounds.map((r) => ({ label: r.label, rate: r.total ? r.failed / r.total : 0, top: r.errors[0] }))
     const pass = rows.length > 0 && rows.every((r) => r.rate < expectation.below)
-    return {
+    return plain({
       pass,
       message: () => [hint(this, 'toHaveErrorRate'), '', table(['round', 'error rate', 'limit', 'most common error', 'result'], rows.map((r) => [r.label, fmt(r.rate, 4), `< ${expectation.below}`,
         r.top ? `${r.top.kind} ×${r.top.count}: ${r.top.firstMessage.slice(0, 80)}` : '—', r.rate < expectation.below ? 'pass' : 'FAIL']))].join('\n') + where(run),
       actual: Object.fromEntries(rows.map((r) => [r.label, r.rate])),
       expected: Object.fromEntries(rows.map((r) => [r.label, `< ${expectation.below}`])),
-    }
+    })
   },
 
   /**
    * No statistic regressed beyond `tolerance` against the stored baseline, judged by a bootstrap interval
    * over both runs' histograms. A missing baseline is written (locally) or fails (under `CI=true`);
-   * `FLUXPERF_UPDATE_BASELINE=1` rewrites it.
+   * `FLUXPERF_UPDATE_BASELINE=1` rewrites it; either way the fluxperf reporter says so after the run.
+   * A baseline recorded with another configuration (output length, dataset, concurrency levels, workload,
+   * model, ...) is refused, with `.not` too, naming each setting that differs, unless `allowConfigChange`.
    */
   toNotRegress(this: MatcherContext, received: unknown, baselinePath: string, options: RegressionOptions = {}): MatcherResult {
     const run = runOf(received, 'toNotRegress')
     checkOptions('toNotRegress', options, REGRESSION_OPTIONS)
+    const head = hint(this, 'toNotRegress', 'baseline')
     const action = baselineAction(baselinePath)
     if (action === 'missing-in-ci') {
-      return { pass: false, message: () => `${hint(this, 'toNotRegress', 'baseline')}\n\nBaseline ${baselinePath} does not exist, and CI=true: a gate never creates its own baseline. Run the benchmark locally (or with FLUXPERF_UPDATE_BASELINE=1) and commit the file.` }
+      // Fails with .not too: nothing was compared.
+      return plain({ pass: this.isNot, message: () => `${head}\n\nBaseline ${baselinePath} does not exist, and CI=true: a gate never creates its own baseline. Run the benchmark locally (or with FLUXPERF_UPDATE_BASELINE=1) and commit the file.` })
     }
     if (action === 'write') {
+      const why = existsSync(baselinePath) ? `rewrote baseline ${baselinePath} (FLUXPERF_UPDATE_BASELINE=1${changedSince(baselinePath, run)}; commit it)` : `wrote baseline ${baselinePath} (no baseline yet; commit it)`
       writeBaseline(baselinePath, run)
-      return { pass: !this.isNot, message: () => `${hint(this, 'toNotRegress', 'baseline')}\n\nBaseline written to ${baselinePath}; there was nothing to compare against.` }
+      notify(this, why)
+      return plain({ pass: !this.isNot, message: () => `${head}\n\nBaseline written to ${baselinePath}; there was nothing to compare against.` })
     }
-    const checks = compareWithBaseline(run, readBaseline(baselinePath), options)
+    const baseline = readBaseline(baselinePath)
+    const differences = configDifferences(baseline, run)
+    const changed = formatConfigDifferences(differences)
+    if (differences.length > 0 && !options.allowConfigChange) {
+      // Timings of two different configurations say nothing about a regression, either way.
+      return plain({
+        pass: this.isNot,
+        message: () => [head, '', `Not compared: baseline and run differ in configuration: ${changed}; re-record the baseline with FLUXPERF_UPDATE_BASELINE=1 or pass { allowConfigChange: true }.`,
+          `Baseline: ${baselinePath}`].join('\n') + where(run),
+      })
+    }
+    const warning = differences.length > 0 ? `Warning: baseline and run differ in configuration (compared anyway: allowConfigChange): ${changed}` : undefined
+    const checks = compareWithBaseline(run, baseline, options)
     const bad = checks.filter((c) => c.regressed || c.missing)
+    const pass = checks.length > 0 && bad.length === 0
+    // A failure's message carries the warning; a success's is never shown, so the reporter prints it.
+    if (warning && pass !== this.isNot) notify(this, `toNotRegress against ${baselinePath}: baseline and run differ in configuration (compared anyway: allowConfigChange): ${changed}`)
     const tolerance = options.tolerance ?? 0.1
-    return {
-      pass: checks.length > 0 && bad.length === 0,
-      message: () => [hint(this, 'toNotRegress', 'baseline'), '',
-        this.isNot ? 'Expected a regression, found none:' : `${bad.length} of ${checks.length} comparisons regressed beyond ${fmt(tolerance * 100, 0)}% (bootstrap 95% interval of observed/baseline wholly above ${fmt(1 + tolerance)}):`,
+    const confidence = options.confidence ?? 0.95
+    return plain({
+      pass,
+      message: () => [head, '', ...(warning ? [warning] : []),
+        this.isNot ? 'Expected a regression, found none:' : `${bad.length} of ${checks.length} comparisons regressed beyond ${fmt(tolerance * 100, 0)}% (bootstrap ${fmt(confidence * 100, 0)}% interval of observed/baseline wholly above ${fmt(1 + tolerance)}):`,
         regressionTable(checks), `Baseline: ${baselinePath}`].join('\n') + where(run),
       actual: Object.fromEntries(checks.map((c) => [`${c.label} ${c.metric} ${c.stat}`, c.observed])),
       expected: Object.fromEntries(checks.map((c) => [`${c.label} ${c.metric} ${c.stat}`, c.baseline])),
-    }
+    })
   },
+}
+
+/** `; configuration changed: maxOutputTokens 8 → 64` when the baseline being replaced measured something else. */
+function changedSince(baselinePath: string, run: RunResult): string {
+  try {
+    const changed = formatConfigDifferences(configDifferences(readBaseline(baselinePath), run))
+    return changed ? `; configuration changed: ${changed}` : ''
+  } catch {
+    return '' // an unreadable old baseline is simply replaced
+  }
 }
 
 function regressionTable(checks: RegressionCheck[]): string {

@@ -1,8 +1,9 @@
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { dirname } from 'node:path'
 import type { Reporter, TestCase, Vitest } from 'vitest/node'
+import { printable } from '../printable.ts'
 import { metricsSummaryCsv } from '../report/index.ts'
-import type { RunResult } from '../types.ts'
+import type { RoundResult, RunResult } from '../types.ts'
 import type { FluxperfTaskMeta } from './augment.ts'
 import { reportPathFor } from './reportPath.ts'
 
@@ -12,9 +13,11 @@ interface Row {
   round: string
   ttftP50: number | undefined
   tpotAvg: number | undefined
-  rps: number
+  rps: number | undefined
   errors: number
   verdict: string
+  /** Why the timing columns are n/a (no successful request), else undefined. */
+  note: string | undefined
   file: string
 }
 
@@ -26,6 +29,7 @@ export class FluxperfReporter implements Reporter {
   private readonly outputDir: string
   private vitest: Vitest | undefined
   private rows: Row[] = []
+  private notices: string[] = []
 
   constructor(options: { outputDir: string }) {
     this.outputDir = options.outputDir
@@ -37,11 +41,14 @@ export class FluxperfReporter implements Reporter {
 
   onTestRunStart(): void {
     this.rows = []
+    this.notices = []
   }
 
   onTestCaseResult(testCase: TestCase): void {
     const meta = testCase.meta() as { fluxperf?: FluxperfTaskMeta }
     const runs = meta.fluxperf?.runs ?? []
+    // What passing matchers had to say (a baseline written): their messages are never shown.
+    for (const notice of meta.fluxperf?.notices ?? []) this.notices.push(notice)
     const verdict = testCase.result().state
     runs.forEach((run: RunResult, i) => {
       // The worker chose the path (and quoted it in failure messages); fall back for runs attached by hand.
@@ -50,15 +57,17 @@ export class FluxperfReporter implements Reporter {
       writeFileSync(json, JSON.stringify({ ...run, outputDir: json }, null, 2) + '\n')
       writeFileSync(json.replace(/\.json$/, '.csv'), metricsSummaryCsv(run))
       for (const round of run.rounds) {
+        const none = round.succeeded === 0
         this.rows.push({
           test: testCase.fullName,
           workload: run.workload,
           round: round.label,
-          ttftP50: round.metrics.ttft?.p50,
-          tpotAvg: round.metrics.tpot?.avg,
-          rps: round.throughput.requestsPerS,
+          ttftP50: none || !round.metrics.ttft?.count ? undefined : round.metrics.ttft.p50,
+          tpotAvg: none || !round.metrics.tpot?.count ? undefined : round.metrics.tpot.avg,
+          rps: none ? undefined : round.throughput.requestsPerS,
           errors: round.failed,
           verdict,
+          note: none ? noSuccessNote(round) : undefined,
           file: json,
         })
       }
@@ -66,18 +75,43 @@ export class FluxperfReporter implements Reporter {
   }
 
   onTestRunEnd(): void {
-    if (this.rows.length === 0) return
-    const head = ['test', 'workload', 'round', 'TTFT p50 ms', 'TPOT avg ms', 'req/s', 'errors', 'verdict']
-    const body = this.rows.map((r) => [r.test.slice(0, 50), r.workload, r.round, fmt(r.ttftP50), fmt(r.tpotAvg), fmt(r.rps), String(r.errors), r.verdict === 'passed' ? 'pass' : r.verdict.toUpperCase()])
-    const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => (b[i] ?? '').length)))
-    const line = (cells: string[]): string => cells.map((c, i) => c.padEnd(widths[i] as number)).join('  ')
-    const files = [...new Set(this.rows.map((r) => r.file))]
-    const text = ['', 'fluxperf summary', line(head), line(widths.map((w) => '-'.repeat(w))), ...body.map(line), `reports: ${files.join(', ')}`, ''].join('\n')
+    if (this.rows.length === 0 && this.notices.length === 0) return
+    const lines = ['']
+    if (this.rows.length > 0) {
+      // A notes column only when a round has no successful request: its timings are n/a, and it says why.
+      const notes = this.rows.some((r) => r.note !== undefined)
+      const head = ['test', 'workload', 'round', 'TTFT p50 ms', 'TPOT avg ms', 'req/s', 'errors', 'verdict', ...(notes ? ['notes'] : [])]
+      const body = this.rows.map((r) => [r.test.slice(0, 50), r.workload, r.round, fmt(r.ttftP50), fmt(r.tpotAvg), fmt(r.rps), String(r.errors), r.verdict === 'passed' ? 'pass' : r.verdict.toUpperCase(),
+        ...(notes ? [r.note ?? ''] : [])])
+      const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => (b[i] ?? '').length)))
+      const line = (cells: string[]): string => cells.map((c, i) => c.padEnd(widths[i] as number)).join('  ').trimEnd()
+      const files = [...new Set(this.rows.map((r) => r.file))]
+      lines.push('fluxperf summary', line(head), line(widths.map((w) => '-'.repeat(w))), ...body.map(line), `reports: ${files.join(', ')}`)
+    }
+    lines.push(...this.notices, '')
+    const text = lines.join('\n')
     if (this.vitest) this.vitest.logger.log(text)
     else process.stdout.write(text + '\n')
   }
 }
 
+/** Timings are n/a: there is no successful request to time. */
 function fmt(v: number | undefined): string {
-  return v === undefined ? '—' : v.toFixed(2)
+  return v === undefined ? 'n/a' : v.toFixed(2)
+}
+
+/**
+ * Why a round's timings are n/a: `all 12 failed: connection refused (connect ECONNREFUSED 127.0.0.1:1)`, with
+ * other kinds counted after it (`; timeout ×2`), or `no requests were sent`.
+ */
+function noSuccessNote(round: RoundResult): string {
+  if (round.total === 0) return 'no requests were sent'
+  const [top, ...others] = [...round.errors].sort((a, b) => b.count - a.count)
+  const all = round.failed === round.total ? `all ${round.total} failed` : `none of ${round.total} succeeded (${round.failed} failed)`
+  if (!top) return all
+  const first = printable(top.firstMessage).replace(/\s+/g, ' ').trim()
+  const detail = first ? ` (${first.length > 80 ? `${first.slice(0, 79)}…` : first})` : ''
+  const kind = (k: string): string => k.replace(/_/g, ' ')
+  const rest = others.map((e) => `; ${kind(e.kind)} ×${e.count}`).join('')
+  return `${all}: ${kind(top.kind)}${others.length > 0 ? ` ×${top.count}` : ''}${detail}${rest}`
 }

@@ -4,11 +4,13 @@ import './nodeGuard.ts'
 import { expect, inject, TestRunner } from 'vitest'
 import { configureWorkloadDefaults } from '../workloads/index.ts'
 import type { RunResult } from '../types.ts'
-import { matchers } from './matchers.ts'
+import { matchers, sendNoticesToReporter } from './matchers.ts'
 import { reportPathFor } from './reportPath.ts'
 import './augment.ts'
 
 expect.extend(matchers)
+// A passing matcher's notice (a baseline written) goes to the reporter through the test's meta.
+sendNoticesToReporter()
 
 const provided = inject('fluxperf')
 configureWorkloadDefaults({

@@ -28,6 +28,7 @@ describe('toMeetSlo', () => {
   test('a term naming a metric the run lacks fails; an unknown metric is an error', () => {
     const noGoodput = () => expect(run).toMeetSlo({ goodput: ['rate > 0.5'] })
     expect(noGoodput).toThrow(/goodput/)
+    // @ts-expect-error -- Slo has no index signature: a key that is no metric fails type-checking too
     expect(() => expect(run).toMeetSlo({ nonsense: ['avg < 1'] })).toThrow(/nonsense/)
   })
 
@@ -121,7 +122,9 @@ describe('toMeetSlo: SLO keys in either spelling, unknown keys and failed reques
   })
 
   test('an unknown SLO key or matcher option is an error naming the nearest valid one', () => {
+    // @ts-expect-error -- a misspelt key fails type-checking, and at run time (plain JS, YAML) with a suggestion
     expect(() => expect(run).toMeetSlo({ ttftMS: 1000 })).toThrow(/unknown SLO key "ttftMS" \(did you mean "ttftMs"\?\)/)
+    // @ts-expect-error -- as above
     expect(() => expect(run).toMeetSlo({ ttft_msec: 1000 })).toThrow(/unknown SLO key "ttft_msec" \(did you mean "ttft_ms"\?\)/)
     expect(() => expect(run).toMeetSlo({ ttft_ms: 1000 }, { allowSaturated: true } as never)).toThrow(/unknown option "allowSaturated" \(did you mean "allowSaturatedClient"\?\)/)
   })
@@ -180,6 +183,51 @@ describe('toNotRegress', () => {
     expect(() => expect(run).toNotRegress(join(fresh(), 'missing.json'))).toThrow(/CI=true/)
   })
 
+  test('a baseline recorded with another configuration is refused, naming each difference with both values; .not too', () => {
+    vi.stubEnv('CI', '')
+    vi.stubEnv('FLUXPERF_UPDATE_BASELINE', '')
+    const path = join(fresh(), 'b.json')
+    expect({ ...run, config: { dataset: 'a.jsonl', maxOutputTokens: 8, seed: 1 } }).toNotRegress(path)
+    // The issue's case: 64 output tokens against a baseline of 8 is "slower", but not a regression.
+    const longer = { ...dualRun(records(40, [800, 1000, 1200]), warm), config: { dataset: 'b.jsonl', maxOutputTokens: 64, seed: 1, endpoint: 'http://elsewhere:8000/v1/chat/completions' } }
+    const refused = /Not compared: baseline and run differ in configuration: dataset a\.jsonl → b\.jsonl; maxOutputTokens 8 → 64; re-record the baseline with FLUXPERF_UPDATE_BASELINE=1 or pass \{ allowConfigChange: true \}/
+    expect(() => expect(longer).toNotRegress(path)).toThrow(refused)
+    expect(() => expect(longer).toNotRegress(path)).not.toThrow(/REGRESSED/)
+    expect(() => expect(longer).not.toNotRegress(path)).toThrow(refused)
+  })
+
+  test('allowConfigChange compares anyway, with a warning line in the message and a notice for the reporter', ({ task }) => {
+    vi.stubEnv('CI', '')
+    vi.stubEnv('FLUXPERF_UPDATE_BASELINE', '')
+    const path = join(fresh(), 'b.json')
+    expect({ ...run, config: { maxOutputTokens: 8 } }).toNotRegress(path)
+    const same = { ...run, config: { maxOutputTokens: 64 } }
+    expect(same).toNotRegress(path, { allowConfigChange: true })
+    expect(task.meta.fluxperf?.notices).toContain(`fluxperf: toNotRegress against ${path}: baseline and run differ in configuration (compared anyway: allowConfigChange): maxOutputTokens 8 → 64`)
+    const slower = { ...dualRun(records(40, [800, 1000, 1200]), warm), config: { maxOutputTokens: 64 } }
+    expect(() => expect(slower).toNotRegress(path, { allowConfigChange: true })).toThrow(/Warning: baseline and run differ in configuration \(compared anyway: allowConfigChange\): maxOutputTokens 8 → 64\n[\s\S]*REGRESSED/)
+    expect(() => expect(run).toNotRegress(path, { allowConfigchange: true } as never)).toThrow(/unknown option "allowConfigchange" \(did you mean "allowConfigChange"\?\)/)
+  })
+
+  test('a baseline written or rewritten is a notice for the reporter (a passing matcher\'s message is never shown)', ({ task }) => {
+    vi.stubEnv('CI', '')
+    vi.stubEnv('FLUXPERF_UPDATE_BASELINE', '')
+    const path = join(fresh(), 'b.json')
+    expect({ ...run, config: { maxOutputTokens: 8 } }).toNotRegress(path)
+    vi.stubEnv('FLUXPERF_UPDATE_BASELINE', '1')
+    expect({ ...run, config: { maxOutputTokens: 64 } }).toNotRegress(path)
+    expect(task.meta.fluxperf?.notices).toEqual([
+      `fluxperf: wrote baseline ${path} (no baseline yet; commit it)`,
+      `fluxperf: rewrote baseline ${path} (FLUXPERF_UPDATE_BASELINE=1; configuration changed: maxOutputTokens 8 → 64; commit it)`,
+    ])
+  })
+
+  test('a missing baseline under CI=true fails with .not too: nothing was compared', () => {
+    vi.stubEnv('CI', 'true')
+    vi.stubEnv('FLUXPERF_UPDATE_BASELINE', '')
+    expect(() => expect(run).not.toNotRegress(join(fresh(), 'missing.json'))).toThrow(/CI=true/)
+  })
+
   test('noise inside the spread of both runs is not a regression', () => {
     vi.stubEnv('CI', '')
     vi.stubEnv('FLUXPERF_UPDATE_BASELINE', '')
@@ -188,4 +236,15 @@ describe('toNotRegress', () => {
     expect(noisy(0)).toNotRegress(path)
     expect(noisy(40)).toNotRegress(path, { tolerance: 0.05 })
   })
+})
+
+test('failure messages are plain text: no colour codes, whatever the terminal', () => {
+  let message = ''
+  try {
+    expect(run).toMeetSlo({ ttft: ['p(90) < 1'] })
+  } catch (error) {
+    message = (error as Error).message
+  }
+  expect(message).toMatch(/^expect\(run\)\.toMeetSlo\(slo\)\n/)
+  expect(message).not.toContain('\u001b[')
 })

@@ -25,3 +25,15 @@ test('vitest bench with an unmeetable SLO exits non-zero with the term table; th
   expect(existsSync(join(out, json))).toBe(true)
   expect(JSON.parse(readFileSync(join(out, json), 'utf8')).workload).toBe('dual-round')
 })
+
+test('--reporter=json: a failing matcher\'s message is plain text, without colour codes', () => {
+  const report = join(out, 'vitest-report.json')
+  const r = spawnSync(process.execPath, [vitest, 'bench', '--run', '--reporter=json', `--outputFile=${report}`], {
+    cwd: project, encoding: 'utf8', env: { ...process.env, FLUXPERF_TEST_OUT: out, FLUXPERF_ENDPOINT: '', CI: '' }, timeout: 120_000,
+  })
+  expect(r.status, r.stdout + r.stderr).not.toBe(0)
+  const json = JSON.parse(readFileSync(report, 'utf8')) as { testResults: { assertionResults: { failureMessages: string[] }[] }[] }
+  const messages = json.testResults.flatMap((f) => f.assertionResults.flatMap((a) => a.failureMessages))
+  expect(messages.join('\n')).toContain('expect(run).toMeetSlo(slo)')
+  for (const message of messages) expect(message).not.toContain('\u001b[')
+})
