@@ -11,6 +11,7 @@ import { convertLongBench, convertShareGpt, HF_DATASETS_SERVER } from '../data/c
 import type { ConvertReport, LongBenchReport } from '../data/convert/index.ts'
 import { EXIT } from './exitCodes.ts'
 import { wholeNumber } from './flags.ts'
+import { CONVERT_EXIT_CODES, GROUP_EXIT_CODES, showExitCodes, VALIDATE_EXIT_CODES } from './help.ts'
 
 interface ShareGptFlags {
   maxSessions?: number
@@ -99,8 +100,11 @@ export function dataCommand(): Command {
         process.exitCode = EXIT.ok
       }
     })
-  for (const command of data.commands) command.exitOverride().showHelpAfterError('(run with --help for usage)')
-  return data
+  for (const command of data.commands) {
+    command.exitOverride().showHelpAfterError('(run with --help for usage)')
+    showExitCodes(command, command.name() === 'validate' ? VALIDATE_EXIT_CODES : CONVERT_EXIT_CODES)
+  }
+  return showExitCodes(data, GROUP_EXIT_CODES)
 }
 
 function printReport(report: ConvertReport | LongBenchReport, what: string): void {

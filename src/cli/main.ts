@@ -9,6 +9,7 @@ import { multiRoundQaCommand } from './multiRoundQa.ts'
 import { multiTurnCommand } from './multiTurn.ts'
 import { runCommand } from './run.ts'
 import { EXIT } from './exitCodes.ts'
+import { GENERAL_EXIT_CODES, showExitCodes } from './help.ts'
 
 /** Builds the `fluxperf` program: one sub-command per file in src/cli/. */
 export function buildProgram(): Command {
@@ -24,7 +25,7 @@ export function buildProgram(): Command {
   program.addCommand(multiTurnCommand())
   program.addCommand(multiRoundQaCommand())
   for (const command of program.commands) command.exitOverride().showHelpAfterError('(run with --help for usage)')
-  return program
+  return showExitCodes(program, GENERAL_EXIT_CODES)
 }
 
 /**

@@ -1,5 +1,5 @@
 /**
- * `fluxperf mock`: runs the built-in mock serving engine until SIGINT/SIGTERM. Parses flags and
+ * `fluxperf mock`: runs the built-in mock serving engine until SIGINT/SIGTERM/SIGHUP or its parent exits. Parses flags and
  * calls `startMockServer`; every option of the engine is a flag, with its default from MOCK_DEFAULTS.
  */
 
@@ -15,6 +15,8 @@ import {
   resolveMockOptions,
   withinLimit,
 } from '../mock/options.ts'
+import { MOCK_EXIT_CODES, showExitCodes } from './help.ts'
+import { onParentExit } from './signals.ts'
 
 /** Port of the standalone mock (programmatic use defaults to 0, a free port). */
 export const MOCK_CLI_PORT = 8001
@@ -30,6 +32,7 @@ const FLAG_SPECS: FlagSpec[] = [
   { key: 'host', flags: '--host <host>', description: 'interface to bind' },
   { key: 'port', flags: '--port <port>', description: 'port to bind (0: any free port)' },
   { key: 'model', flags: '--model <id>', description: 'model id served by /v1/models and used in /metrics labels' },
+  { key: 'strictModel', flags: '--strict-model', description: 'answer 404 to a request naming another model than --model, as vLLM does' },
   { key: 'maxModelLen', flags: '--max-model-len <tokens>', description: 'context window; prompt + max_tokens above it is a 400' },
   { key: 'defaultMaxTokens', flags: '--default-max-tokens <tokens>', description: 'tokens generated when a request sets no max_tokens' },
   { key: 'prefillTokensPerS', flags: '--prefill-tokens-per-s <rate>', description: 'prefill throughput (uncached prompt tokens/s), shared by all requests' },
@@ -111,11 +114,14 @@ export function mockOptionsFromFlags(flags: Record<string, unknown>): MockServer
 export interface ServeMockIo {
   /** Where the URL and the stop notice go. @default process.stdout */
   out?: { write(text: string): unknown }
-  /** Stops the server when aborted. @default SIGINT or SIGTERM */
+  /** Stops the server when aborted. @default SIGINT, SIGTERM or SIGHUP, or the parent process exiting */
   signal?: AbortSignal
 }
 
-/** Starts the mock, prints where it listens, and serves until `signal` aborts; then closes it. */
+/**
+ * Starts the mock, prints where it listens, and serves until `signal` aborts (without one: until SIGINT,
+ * SIGTERM or SIGHUP, or until the parent process exits, see `onParentExit`); then closes it.
+ */
 export async function serveMock(options: MockServerOptions, io: ServeMockIo = {}): Promise<MockServer> {
   const out = io.out ?? process.stdout
   let server: MockServer
@@ -132,25 +138,33 @@ export async function serveMock(options: MockServerOptions, io: ServeMockIo = {}
     `fluxperf mock: serving ${server.model} at ${server.url} ` +
       `(${server.url}/v1/chat/completions, /v1/completions, /v1/models, /health, /metrics); Ctrl-C to stop\n`,
   )
-  await new Promise<void>((resolve) => {
+  const why = await new Promise<string | undefined>((resolve) => {
     if (io.signal) {
-      if (io.signal.aborted) resolve()
-      else io.signal.addEventListener('abort', () => resolve(), { once: true })
+      if (io.signal.aborted) resolve(undefined)
+      else io.signal.addEventListener('abort', () => resolve(undefined), { once: true })
       return
     }
-    const stop = (): void => {
-      process.off('SIGINT', stop)
-      process.off('SIGTERM', stop)
-      resolve()
+    const stop = (reason: string): void => {
+      for (const name of STOP_SIGNALS) process.off(name, stop)
+      stopWatching()
+      resolve(reason)
     }
-    process.on('SIGINT', stop)
-    process.on('SIGTERM', stop)
+    for (const name of STOP_SIGNALS) process.on(name, stop)
+    const stopWatching = onParentExit(() => {
+      // The parent (npm under npx, a shell) is gone, and with it perhaps the reader of stdout: a write
+      // that finds the pipe closed must not turn a clean stop into a crash.
+      for (const stream of [process.stdout, process.stderr]) stream.on('error', () => {})
+      stop('its parent process exited')
+    })
   })
   await server.close()
   const stats = server.stats()
-  out.write(`fluxperf mock: stopped after ${stats.requests} requests (${stats.completed} completed)\n`)
+  out.write(`fluxperf mock: stopped${why ? ` (${why})` : ''} after ${stats.requests} requests (${stats.completed} completed)\n`)
   return server
 }
+
+/** Signals that stop the standalone mock: Ctrl-C, `kill`, and the terminal closing. */
+const STOP_SIGNALS: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP']
 
 export function mockCommand(): Command {
   const command = new Command('mock')
@@ -162,5 +176,5 @@ export function mockCommand(): Command {
       await serveMock(mockOptionsFromFlags(flags))
     })
   for (const spec of FLAG_SPECS) command.addOption(optionFor(spec))
-  return command
+  return showExitCodes(command, MOCK_EXIT_CODES)
 }

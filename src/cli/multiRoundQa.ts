@@ -1,6 +1,6 @@
 import { Option } from 'commander'
 import type { Command } from 'commander'
-import { parseEndpointUrl } from '../client/index.ts'
+import { chatEndpointUnder, parseEndpointUrl } from '../client/index.ts'
 import { InputError } from '../errors.ts'
 import { QaFiles } from '../report/index.ts'
 import { ARRIVAL_PROCESSES } from '../schedule/index.ts'
@@ -9,7 +9,8 @@ import type { MultiRoundQaResult } from '../types.ts'
 import { MULTI_ROUND_QA, MULTI_ROUND_QA_DEFAULTS } from '../workloads/index.ts'
 import type { MultiRoundQaHooks, MultiRoundQaOptions } from '../workloads/index.ts'
 import { positiveNumber, wholeNumber } from './flags.ts'
-import { chatEndpointUnder, workloadCommand } from './workloadCommand.ts'
+import { workloadHelp } from './help.ts'
+import { workloadCommand } from './workloadCommand.ts'
 import type { CommonFlags, WorkloadCommandSpec } from './workloadCommand.ts'
 
 /** Flags of `fluxperf multi-round-qa`, as commander hands them over. */
@@ -108,5 +109,5 @@ export const MULTI_ROUND_QA_COMMAND: WorkloadCommandSpec<MultiRoundQaFlags, Mult
 }
 
 export function multiRoundQaCommand(): Command {
-  return workloadCommand(MULTI_ROUND_QA_COMMAND)
+  return workloadHelp(workloadCommand(MULTI_ROUND_QA_COMMAND), MULTI_ROUND_QA_COMMAND.coldRounds, { '--max-output-tokens': `--answer-len, ${d.answerLen}` })
 }

@@ -5,10 +5,14 @@ import { InputError } from '../errors.ts'
 import { CsvAppender, documentTypesCsv, formatMultiTurnSummary, MULTI_TURN_REQUEST_COLUMNS, multiTurnRequestRow, turnsCsv } from '../report/index.ts'
 import { writeFileSync } from 'node:fs'
 import { printable } from '../printable.ts'
+import type { SeedDocument } from '../data/index.ts'
 import type { MultiTurnResult, RequestRecord } from '../types.ts'
 import { MULTI_TURN, MULTI_TURN_DEFAULTS } from '../workloads/index.ts'
 import type { MultiTurnHooks, MultiTurnOptions } from '../workloads/index.ts'
+// Not (yet) re-exported by workloads/index.ts.
+import { describeSeedDocumentSet, loadSeedDocumentSet } from '../workloads/index.ts'
 import { finiteNumber, wholeNumber } from './flags.ts'
+import { workloadHelp } from './help.ts'
 import { workloadCommand } from './workloadCommand.ts'
 import type { CommonFlags, WorkloadCommandSpec } from './workloadCommand.ts'
 
@@ -38,7 +42,7 @@ export const MULTI_TURN_COMMAND: WorkloadCommandSpec<MultiTurnFlags, MultiTurnOp
   coldRounds: true,
   definition: MULTI_TURN,
   addOptions: (command: Command) => command
-    .option('-d, --seed-documents <dir>', 'directory of seed documents (default: the shipped datasets/seed-documents)')
+    .option('-d, --seed-documents <dir>', 'directory of seed documents (top level only)')
     .option('-c, --conversations <n>', 'conversations to hold', wholeNumber(1), d.conversations)
     .option('-t, --turns <n>', 'turns per conversation', wholeNumber(1), d.turns)
     .option('-m, --max-tokens <n>', 'max_tokens of every response (same as --max-output-tokens)', wholeNumber(1), d.maxOutputTokens)
@@ -62,7 +66,7 @@ export const MULTI_TURN_COMMAND: WorkloadCommandSpec<MultiTurnFlags, MultiTurnOp
   },
   workloadOptions: (flags, settings) => ({
     ...settings,
-    documents: flags.seedDocuments,
+    documents: seedDocuments(flags.seedDocuments),
     conversations: flags.conversations,
     turns: flags.turns,
     parallel: flags.parallel,
@@ -110,7 +114,20 @@ export const MULTI_TURN_COMMAND: WorkloadCommandSpec<MultiTurnFlags, MultiTurnOp
 }
 
 export function multiTurnCommand(): Command {
-  return workloadCommand(MULTI_TURN_COMMAND)
+  return workloadHelp(workloadCommand(MULTI_TURN_COMMAND), MULTI_TURN_COMMAND.coldRounds, {
+    '--seed-documents': './seed-documents when the current directory has one, else the shipped set (datasets/seed-documents of fluxperf)',
+    '--max-output-tokens': `--max-tokens, ${d.maxOutputTokens}`,
+  })
+}
+
+/**
+ * The seed documents of `--seed-documents`, else of `./seed-documents`, else the shipped set, loaded here so that
+ * stdout says which set the run uses, next to where the mock runs (skipped files are notices on stderr).
+ */
+function seedDocuments(dir: string | undefined): SeedDocument[] {
+  const set = loadSeedDocumentSet(dir, (message) => process.stderr.write(`fluxperf: ${message}\n`))
+  process.stdout.write(`${describeSeedDocumentSet(set)}\n`)
+  return set.documents
 }
 
 /** `-v`: one line per response. */

@@ -1,8 +1,13 @@
 import cliProgress from 'cli-progress'
 import type { RequestRecord } from '../types.ts'
 
-/** Shows how a run is going: a bar on a terminal, a plain line every few seconds otherwise (CI logs). */
+/**
+ * Shows how a run is going: a bar on a terminal; otherwise (CI logs) a plain line when a round starts, every
+ * few seconds, and when it ends. Nothing at all with `--no-progress`.
+ */
 export interface Progress {
+  /** One line saying what happens before the first request (`loading tokenizer (o200k_base)…`); not while a bar runs. */
+  status(message: string): void
   start(label: string, total: number): void
   tick(record: RequestRecord): void
   stop(): void
@@ -12,7 +17,7 @@ export interface Progress {
 const PLAIN_INTERVAL_MS = 5000
 
 export function createProgress(stream: NodeJS.WriteStream = process.stderr, enabled = true): Progress {
-  if (!enabled) return { start() {}, tick() {}, stop() {} }
+  if (!enabled) return { status() {}, start() {}, tick() {}, stop() {} }
   return stream.isTTY ? barProgress(stream) : plainProgress(stream)
 }
 
@@ -26,6 +31,9 @@ function barProgress(stream: NodeJS.WriteStream): Progress {
   let failed = 0
   let running = false
   return {
+    status(message) {
+      if (!running) stream.write(`fluxperf: ${message}\n`)
+    },
     start(label, total) {
       if (running) bar.stop()
       failed = 0
@@ -53,12 +61,17 @@ function plainProgress(stream: NodeJS.WriteStream): Progress {
     stream.write(`[fluxperf] ${label}: ${done}/${total} requests, ${failed} failed\n`)
   }
   return {
+    status(message) {
+      stream.write(`fluxperf: ${message}\n`)
+    },
     start(l, t) {
       label = l
       total = t
       done = 0
       failed = 0
       last = Date.now()
+      // A line as the round starts: a log shows the run under way, not only once its first round ends.
+      line()
     },
     tick(record) {
       done++

@@ -11,6 +11,7 @@ import { scrape } from '../metrics/prometheusScrape.ts'
 import { parseSelector, selectSeries } from '../metrics/prometheusSelector.ts'
 import { EXIT } from './exitCodes.ts'
 import { finiteNumber } from './flags.ts'
+import { GROUP_EXIT_CODES, PROMETHEUS_CHECK_EXIT_CODES, showDefaults, showExitCodes } from './help.ts'
 
 /** The `--prometheus-*` flags of `run`. */
 export interface PrometheusFlags {
@@ -67,8 +68,12 @@ export function prometheusCommand(): Command {
     .action(async (url: string, flags: CheckFlags) => {
       process.exitCode = await checkPrometheus(url, flags)
     })
-  for (const command of prometheus.commands) command.exitOverride().showHelpAfterError('(run with --help for usage)')
-  return prometheus
+  for (const command of prometheus.commands) {
+    command.exitOverride().showHelpAfterError('(run with --help for usage)')
+    showDefaults(command, { '--metrics': 'every metric exposed' })
+    showExitCodes(command, PROMETHEUS_CHECK_EXIT_CODES)
+  }
+  return showExitCodes(prometheus, GROUP_EXIT_CODES)
 }
 
 async function checkPrometheus(url: string, flags: CheckFlags): Promise<number> {

@@ -5,6 +5,7 @@ import type { DualRoundResult } from '../types.ts'
 import { DUAL_ROUND } from '../workloads/index.ts'
 import type { DualRoundOptions, RunHooks } from '../workloads/index.ts'
 import { wholeNumber, wholeNumberList } from './flags.ts'
+import { workloadHelp } from './help.ts'
 import { workloadCommand } from './workloadCommand.ts'
 import type { CommonFlags, WorkloadCommandSpec } from './workloadCommand.ts'
 
@@ -29,7 +30,7 @@ export const RUN: WorkloadCommandSpec<RunFlags, DualRoundOptions, DualRoundResul
   addOptions: (command: Command) => command
     .option('--dataset <file>', 'JSONL or JSON array dataset (text, session, ShareGPT or OpenAI rows)')
     .option('--concurrency <n...>', 'concurrency levels', wholeNumberList(1))
-    .option('--num-samples <n>', 'conversations to sample from the dataset (seeded); default all', wholeNumber(1))
+    .option('--num-samples <n>', 'conversations to sample from the dataset (seeded)', wholeNumber(1))
     .option('--max-input-length <tokens>', 'cut each user message to this many tokens', wholeNumber(1))
     .option('--max-context-tokens <tokens>', 'drop the oldest turns when the context exceeds this', wholeNumber(1))
     .option('--reset-cache-between-rounds', 'empty the prefix cache (--reset-cache or --reset-cache-url) before round 1 of every level, so each round 1 is cold')
@@ -107,5 +108,5 @@ export const RUN: WorkloadCommandSpec<RunFlags, DualRoundOptions, DualRoundResul
 }
 
 export function runCommand(): Command {
-  return workloadCommand(RUN)
+  return workloadHelp(workloadCommand(RUN), RUN.coldRounds, { '--concurrency': '1', '--num-samples': 'all', '--max-output-tokens': 'the server\'s' })
 }

@@ -23,3 +23,23 @@ export function handleInterrupts(): { signal: AbortSignal; dispose(): void } {
     },
   }
 }
+
+/**
+ * Calls `onExit` once when this process's parent exits, seen as a change of `process.ppid` (an orphan is
+ * re-parented to init or a subreaper), checked every `intervalMs` on a timer that keeps nothing alive.
+ * `npx fluxperf mock &` then `kill $!` ends npm, which does not pass the signal on to node: without this
+ * the server would go on holding its port. Does nothing in a process started with pid 1 as its parent (a
+ * daemon, or the first process of a container), whose parent cannot go away.
+ * @returns a function that stops watching
+ */
+export function onParentExit(onExit: () => void, intervalMs = 1000): () => void {
+  const parent = process.ppid
+  if (parent <= 1) return () => {}
+  const timer = setInterval(() => {
+    if (process.ppid === parent) return
+    clearInterval(timer)
+    onExit()
+  }, intervalMs)
+  timer.unref()
+  return () => clearInterval(timer)
+}

@@ -14,7 +14,7 @@ export interface VerdictFlags {
 
 /** `--max-error-rate <share>`, the same on every command. */
 export function maxErrorRateOption(): Option {
-  return new Option('--max-error-rate <share>', 'share of failed requests (client-side failures included) a round may have and still pass, e.g. 0.01; default 0: any failed request fails the run (exit 1)').argParser(share())
+  return new Option('--max-error-rate <share>', 'share of failed requests (client-side failures included) a round may have and still pass, e.g. 0.01; at 0 any failed request fails the run (exit 1) (default: 0)').argParser(share())
 }
 
 /** `--allow-unverified-cold-round`, for the commands that report a cache speedup. */

@@ -1,6 +1,6 @@
 import { join } from 'node:path'
 import { Command, Option } from 'commander'
-import { parseEndpointUrl } from '../client/index.ts'
+import { apiEndpointUrl, chatEndpointUnder, parseEndpointUrl } from '../client/index.ts'
 import { InputError } from '../errors.ts'
 import type { MockServer, MockServerOptions } from '../mock/index.ts'
 import { ensureOutputDir, fileStamp, formatPrometheus, JsonlWriter, writeRunFiles } from '../report/index.ts'
@@ -22,6 +22,7 @@ import { prometheusRunOptions } from './prometheus.ts'
 import type { PrometheusFlags } from './prometheus.ts'
 import { runRecipeFile } from './recipe.ts'
 import { handleInterrupts } from './signals.ts'
+import { announceStart } from './startup.ts'
 import { allowUnverifiedColdRoundOption, commonVerdict, maxErrorRateOption } from './verdict.ts'
 
 /**
@@ -165,7 +166,7 @@ export function workloadCommand<F extends CommonFlags, O extends WorkloadSetting
 function checkFlags<F extends CommonFlags>(spec: WorkloadCommandSpec<F, WorkloadSettings, RunResult, RunHooks>, flags: F, argument: string | undefined): string | undefined {
   const own = spec.endpointOf?.(flags, argument)
   if (flags.endpoint && own) throw new InputError(`give either --endpoint or ${spec.baseUrlArgument ? 'a base URL' : '--base-url'}, not both`, '--endpoint')
-  const endpoint = flags.endpoint ? apiEndpoint(flags.endpoint) : own
+  const endpoint = flags.endpoint ? apiEndpointUrl(flags.endpoint, (m) => process.stderr.write(`fluxperf: ${m}\n`)) : own
   if (flags.mockServer && endpoint) throw new InputError(`give either ${flags.endpoint ? '--endpoint' : spec.baseUrlArgument ? `a base URL ("${argument}")` : '--base-url'} or --mock-server, not both`, '--mock-server')
   if (!flags.mockServer && !endpoint) {
     const how = spec.baseUrlArgument ? 'a base URL (e.g. http://127.0.0.1:8000/v1) or --endpoint <url>' : spec.endpointOf ? '--base-url http://127.0.0.1:8000 or --endpoint <url>' : '--endpoint <url>'
@@ -175,25 +176,6 @@ function checkFlags<F extends CommonFlags>(spec: WorkloadCommandSpec<F, Workload
   if (!isEncodingName(flags.tokenizer)) throw new InputError(`unknown encoding "${flags.tokenizer}"; expected o200k_base, cl100k_base, p50k_base or r50k_base`, '--tokenizer')
   spec.validate?.(flags, argument)
   return endpoint
-}
-
-/**
- * The API endpoint `--endpoint` names. A full path (`.../chat/completions`, `.../completions`) is taken as it
- * is; a base URL (a server root, or a path ending in `/v1`) gets the chat path appended, and a notice says so:
- * every request to a base URL would be a 404.
- */
-export function apiEndpoint(value: string, notice: (message: string) => void = (m) => process.stderr.write(`fluxperf: ${m}\n`)): string {
-  const url = parseEndpointUrl(value)
-  if (/\/(chat\/)?completions\/?$/.test(url.pathname)) return value
-  const full = chatEndpointUnder(value.replace(/[?#].*$/, ''))
-  notice(`--endpoint ${value} is a base URL; requests go to ${full} (give the full path to use another API, e.g. /v1/completions)`)
-  return full
-}
-
-/** The chat endpoint under a server root or a base URL ending in `/v1`. */
-export function chatEndpointUnder(baseUrl: string): string {
-  const base = baseUrl.replace(/\/+$/, '')
-  return /\/v1$/.test(base) ? `${base}/chat/completions` : `${base}/v1/chat/completions`
 }
 
 /** Runs one workload command with parsed flags and returns its exit code (reports written even on failure). */
@@ -249,7 +231,9 @@ export async function executeWorkload<F extends CommonFlags, O extends WorkloadS
       signal: interrupts.signal,
       hooks,
     }
-    const run = await runWorkload(spec.definition, spec.workloadOptions(flags, settings), { slo: slo?.source, outputDir: dir })
+    const options = spec.workloadOptions(flags, settings)
+    announceStart(flags, progress)
+    const run = await runWorkload(spec.definition, options, { slo: slo?.source, outputDir: dir })
     progress.stop()
     const files = reports.finish(run, writeRunFiles(dir, run))
     if (run.prometheus) out.write(`\n${formatPrometheus(run)}\n`)

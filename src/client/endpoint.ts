@@ -79,6 +79,25 @@ export function parseEndpointUrl(url: string, flag = '--endpoint'): URL {
   return parsed
 }
 
+/**
+ * The API endpoint a URL names. A full path (`.../chat/completions`, `.../completions`) is taken as it is; a
+ * base URL (a server root, or a path ending in `/v1`) gets the chat path appended, and `notice` says so, naming
+ * `flag`: every request to a base URL would be a 404.
+ */
+export function apiEndpointUrl(value: string, notice: (message: string) => void, flag = '--endpoint'): string {
+  const url = parseEndpointUrl(value, flag)
+  if (/\/(chat\/)?completions\/?$/.test(url.pathname)) return value
+  const full = chatEndpointUnder(value.replace(/[?#].*$/, ''))
+  notice(`${flag} ${value} is a base URL; requests go to ${full} (give the full path to use another API, e.g. /v1/completions)`)
+  return full
+}
+
+/** The chat endpoint under a server root or a base URL ending in `/v1`. */
+export function chatEndpointUnder(baseUrl: string): string {
+  const base = baseUrl.replace(/\/+$/, '')
+  return /\/v1$/.test(base) ? `${base}/chat/completions` : `${base}/v1/chat/completions`
+}
+
 /** undici's default idle time for a kept-alive connection, shorter than common servers' own (uvicorn 5 s). */
 export const DEFAULT_KEEP_ALIVE_TIMEOUT_MS = 4_000
 

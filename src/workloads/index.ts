@@ -1,7 +1,7 @@
 export { runWorkload } from './engine.ts'
 export type { MeasuredGroup, PreparedWorkload, RunExtras, WorkloadDefinition, WorkloadOutcome, WorkloadRun } from './engine.ts'
 export { DUAL_ROUND, runDualRound } from './dualRound.ts'
-export { MULTI_TURN, MULTI_TURN_DEFAULTS, runMultiTurn, shippedSeedDocumentsDir } from './multiTurn.ts'
+export { describeSeedDocumentSet, loadSeedDocumentSet, MULTI_TURN, MULTI_TURN_DEFAULTS, runMultiTurn, shippedSeedDocumentsDir } from './multiTurn.ts'
 export type { ConversationOutcome, MultiTurnHooks, MultiTurnOptions } from './multiTurn.ts'
 export { MULTI_ROUND_QA, MULTI_ROUND_QA_DEFAULTS, OpenLoopTally, openLoopSummary, runMultiRoundQa, syntheticQuestion } from './multiRoundQa.ts'
 export type { MultiRoundQaHooks, MultiRoundQaOptions, QaSnapshot } from './multiRoundQa.ts'

@@ -1,6 +1,6 @@
-import { existsSync } from 'node:fs'
-import { fileURLToPath } from 'node:url'
-import { loadSeedDocuments } from '../data/index.ts'
+import { statSync } from 'node:fs'
+import { dirname, resolve } from 'node:path'
+import { loadSeedDocuments, resolveDatasetPath } from '../data/index.ts'
 import type { DocumentType, SeedDocument } from '../data/index.ts'
 import { sleep } from '../client/index.ts'
 import { InputError } from '../errors.ts'
@@ -40,7 +40,11 @@ export interface MultiTurnHooks extends RunHooks {
 
 /** The multi-turn workload (the Python multi-turn tool, 002): conversations about seed documents, turn by turn. */
 export interface MultiTurnOptions extends WorkloadSettings {
-  /** A directory of seed documents, or documents already loaded. @default the shipped `datasets/seed-documents` */
+  /**
+   * A directory of seed documents, or documents already loaded.
+   * @default `./seed-documents` of the current directory when there is one (the Python tool's default), else the
+   * shipped `datasets/seed-documents`; a notice says which (see {@link loadSeedDocumentSet})
+   */
   documents?: string | SeedDocument[]
   /** Conversations to hold (`-c`). @default 11 */
   conversations?: number
@@ -70,11 +74,55 @@ export const MULTI_TURN_DEFAULTS = {
 
 /** The seed documents shipped with fluxperf (`datasets/seed-documents`), from a checkout or an installed package. */
 export function shippedSeedDocumentsDir(): string {
-  for (const up of ['../../datasets/seed-documents', '../../../datasets/seed-documents']) {
-    const dir = fileURLToPath(new URL(up, import.meta.url))
-    if (existsSync(dir)) return dir
+  return resolveDatasetPath('fluxperf:seed-documents')
+}
+
+/** The directory the Python multi-turn tool (002) reads by default, looked for in the current directory. */
+export const LOCAL_SEED_DOCUMENTS = 'seed-documents'
+
+/** The seed documents a run uses, and where they come from. */
+export interface SeedDocumentSet {
+  /** The directory read. */
+  dir: string
+  /** `given`: named by the caller; `local`: `./seed-documents` of the current directory; `shipped`: fluxperf's own. */
+  source: 'given' | 'local' | 'shipped'
+  documents: SeedDocument[]
+}
+
+/**
+ * Loads the seed documents of `dir`; without one, those of `./seed-documents` in `cwd` when it is a directory
+ * (the Python tool's default folder), else the shipped set. `notice` hears about skipped files.
+ * @throws InputError naming `--seed-documents` when the directory cannot be read or holds no document
+ */
+export function loadSeedDocumentSet(dir: string | undefined, notice: (message: string) => void = () => {}, cwd = process.cwd()): SeedDocumentSet {
+  const local = resolve(cwd, LOCAL_SEED_DOCUMENTS)
+  const [chosen, source]: [string, SeedDocumentSet['source']] = dir !== undefined ? [dir, 'given'] : isDirectory(local) ? [local, 'local'] : [shippedSeedDocumentsDir(), 'shipped']
+  return { dir: chosen, source, documents: loadSeedDocuments(chosen, notice) }
+}
+
+/**
+ * One line saying which seed documents are used, e.g. `seed documents: ./seed-documents (12 files)`; for the shipped
+ * set, also how to use one's own.
+ */
+export function describeSeedDocumentSet(set: SeedDocumentSet): string {
+  const files = `${set.documents.length} file${set.documents.length === 1 ? '' : 's'}`
+  if (set.source === 'shipped') return `seed documents: the shipped set (datasets/seed-documents in fluxperf, ${files}); put yours in ./${LOCAL_SEED_DOCUMENTS} or pass --seed-documents`
+  return `seed documents: ${set.source === 'local' ? `./${LOCAL_SEED_DOCUMENTS}` : set.dir} (${files})`
+}
+
+function isDirectory(path: string): boolean {
+  try {
+    return statSync(path).isDirectory()
+  } catch {
+    return false
   }
-  return 'datasets/seed-documents'
+}
+
+/** How the settings saved with the results name documents given already loaded: their directory when they share one. */
+function documentsSource(documents: readonly SeedDocument[]): string {
+  const dirs = new Set(documents.map((d) => dirname(d.path)))
+  const [only] = dirs
+  return dirs.size === 1 && only !== undefined ? only : `${documents.length} documents`
 }
 
 type OwnKeys = Omit<MultiTurnOptions, keyof WorkloadSettings>
@@ -103,13 +151,22 @@ export const MULTI_TURN: WorkloadDefinition<MultiTurnOptions, MultiTurnResult> =
     const maxDelay = options.maxDelay ?? Math.max(minDelay, MULTI_TURN_DEFAULTS.maxDelay)
     if (!(minDelay >= 0) || !Number.isFinite(minDelay)) throw new InputError(`expected a number ≥ 0, got ${minDelay}`, '--min-delay')
     if (!(maxDelay >= minDelay) || !Number.isFinite(maxDelay)) throw new InputError(`must be ≥ --min-delay (${minDelay}), got ${maxDelay}`, '--max-delay')
-    const documents = typeof options.documents === 'object'
-      ? options.documents
-      : loadSeedDocuments(options.documents ?? shippedSeedDocumentsDir(), notice)
+    let documents: SeedDocument[]
+    let source: string
+    if (typeof options.documents === 'object') {
+      documents = options.documents
+      source = documentsSource(documents)
+    } else {
+      const set = loadSeedDocumentSet(options.documents, notice)
+      // Chosen here rather than by the caller: say which set, so nobody benchmarks the shipped one unaware.
+      if (set.source !== 'given') notice(describeSeedDocumentSet(set))
+      documents = set.documents
+      source = set.dir
+    }
     if (documents.length === 0) throw new InputError('no seed documents given', '--seed-documents')
     const settings: MultiTurnOptions = {
       ...options,
-      documents: typeof options.documents === 'object' ? `${documents.length} documents` : (options.documents ?? shippedSeedDocumentsDir()),
+      documents: source,
       conversations, turns, parallel, minDelay, maxDelay,
       maxOutputTokens: options.maxOutputTokens ?? MULTI_TURN_DEFAULTS.maxOutputTokens,
       timeout: options.timeout ?? MULTI_TURN_DEFAULTS.timeout,

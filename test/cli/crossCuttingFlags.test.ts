@@ -221,9 +221,9 @@ describe('--endpoint takes a base URL too (a server root or a /v1 path): the cha
     ['http://127.0.0.1:8000/v1/', 'http://127.0.0.1:8000/v1/chat/completions', true],
     ['http://127.0.0.1:8000', 'http://127.0.0.1:8000/v1/chat/completions', true],
   ])('%s → %s', async (given, expected, noticed) => {
-    const { apiEndpoint } = await import('../../src/cli/workloadCommand.ts')
+    const { apiEndpointUrl } = await import('../../src/client/index.ts')
     const notices: string[] = []
-    expect(apiEndpoint(given, (m) => notices.push(m))).toBe(expected)
+    expect(apiEndpointUrl(given, (m) => notices.push(m))).toBe(expected)
     expect(notices.length > 0).toBe(noticed)
   })
 
