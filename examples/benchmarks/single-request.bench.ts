@@ -1,13 +1,15 @@
 // Vitest's own `bench` fixture for single-request comparisons: each sample is one request's TTFT
 // (`overriddenDuration`), measured by fluxperf's client. Runs against the plugin's endpoint.
 import { expect, inject, test } from 'vitest'
-import { getTokenizer, openEndpoint, requestContext, sendRequest } from 'fluxperf'
+import { firstModelId, getTokenizer, openEndpoint, requestContext, sendRequest } from 'fluxperf'
 
 test('a cached prompt answers faster than a cold one', async ({ bench }) => {
   const { endpoint: url, resetCacheUrl } = inject('fluxperf')
   const endpoint = openEndpoint({ url, connections: 1 })
   const tokenizer = await getTokenizer()
-  const ctx = requestContext(endpoint, { model: 'mock-llm', maxTokens: 4 }, tokenizer)
+  // The model the server serves (the mock's, or a real server's first in /v1/models), as the workloads pick it.
+  const model = (await firstModelId(endpoint)) ?? 'default'
+  const ctx = requestContext(endpoint, { model, maxTokens: 4 }, tokenizer)
   const prompt = [{ role: 'user' as const, content: 'Summarise this report. ' + 'The quarterly figures rose steadily. '.repeat(150) }]
   let n = 0
   const ttftOf = async (): Promise<number> => {

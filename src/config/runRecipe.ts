@@ -8,6 +8,7 @@ import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'no
 import { join } from 'node:path'
 import { InputError, isInputError } from '../errors.ts'
 import { redactSecrets, secretValues } from '../client/index.ts'
+import { resolveDatasetPath } from '../data/index.ts'
 import type { RunResult } from '../types.ts'
 import { loadRecipe, resolveStage } from './recipe.ts'
 import type { Env, ResolvedStage } from './recipe.ts'
@@ -143,7 +144,8 @@ function precheck(path: string, stage: ResolvedStage, flags: Record<string, unkn
   if (table.lookup('dataset')) {
     const dataset = flags['dataset']
     if (typeof dataset !== 'string') throw new InputError('no dataset: set dataset under global: or in the stage', where)
-    if (!existsSync(dataset) || !statSync(dataset).isFile()) throw new InputError(`dataset "${dataset}" is not a file`, where)
+    const file = resolveDatasetPath(dataset, where)
+    if (!existsSync(file) || !statSync(file).isFile()) throw new InputError(`dataset "${dataset}" is not a file`, where)
   }
   if (stage.server && flags['mockServer']) throw new InputError('manages a server and sets mock-server: true; use one (the server, with endpoint pointing at it)', where)
   try {

@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises'
 import { TextDecoder } from 'node:util'
 import type { Conversation } from '../types.ts'
 import { fileError, hasBom, inspectDatasetFile } from './file.ts'
+import { resolveDatasetPath } from './shipped.ts'
 import { arrayElementOffsets, describeJsonError, jsonErrorLine, lineAt, linesAt } from './jsonErrors.ts'
 import { MAX_LINE_BYTES, readLines } from './lines.ts'
 import { parseRow } from './rowFormats.ts'
@@ -30,9 +31,10 @@ const EMPTY = 'empty file (no rows); expected one JSON object per line (JSONL) o
  * Reads every row of a dataset file, JSONL (streamed line by line; blank lines skipped) or a JSON array
  * (a file whose first non-blank character is `[`). Problems with single rows are yielded and reading goes
  * on; problems that make the rest unreadable (NUL bytes, a JSON array that is not valid JSON) are yielded as fatal
- * and end the stream. A missing file, a directory or an unreadable file throws InputError.
+ * and end the stream. `fluxperf:<name>` reads a shipped dataset ({@link resolveDatasetPath}). A missing file, a directory or an unreadable file throws InputError.
  */
 export async function* readRows(path: string): AsyncGenerator<RowEvent> {
+  path = resolveDatasetPath(path)
   const { shape, size } = await inspectDatasetFile(path)
   if (shape === 'empty') {
     yield problem(path, 0, EMPTY, true)

@@ -1,6 +1,7 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs'
 import { extname, join } from 'node:path'
 import { InputError } from '../errors.ts'
+import { resolveDatasetPath } from './shipped.ts'
 
 /** Code or prose: decides the instructions a conversation about the document opens with. */
 export type DocumentType = 'code' | 'text'
@@ -41,6 +42,7 @@ export function documentTypeOf(name: string): DocumentType | undefined {
  * @throws InputError naming `flag` when the directory cannot be read or holds no document.
  */
 export function loadSeedDocuments(dir: string, notice: (message: string) => void = () => {}, flag = '--seed-documents'): SeedDocument[] {
+  dir = resolveDatasetPath(dir, flag)
   let names: string[]
   try {
     names = readdirSync(dir).sort()

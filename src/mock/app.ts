@@ -173,6 +173,11 @@ export class MockApp {
       counters.badRequests++
       return errorReply(error.status, error.message, error.param)
     }
+    // vLLM and SGLang answer a model they do not serve with 404; a client that hard-codes a model name is caught here.
+    if (this.options.strictModel && request.model !== undefined && request.model !== this.options.model) {
+      counters.badRequests++
+      return errorReply(404, `The model \`${request.model}\` does not exist.`, 'model')
+    }
 
     if (this.options.errorRate > 0 && this.#faultRandom.next() < this.options.errorRate) {
       counters.injectedErrors++

@@ -15,6 +15,8 @@ export interface MockServerOptions {
   port?: number
   /** Model id served by `/v1/models` and used as the `model_name` label of `/metrics`. @default 'mock-llm' */
   model?: string
+  /** Answer a request naming another model than `model` with 404, as vLLM does (off: any name is served). @default false */
+  strictModel?: boolean
   /** Context window: prompt tokens + max_tokens above it is a 400, as on vLLM. @default 32768 */
   maxModelLen?: number
   /** Tokens generated when the request sets neither `max_tokens` nor `max_completion_tokens`. @default 128 */
@@ -71,6 +73,7 @@ export const MOCK_DEFAULTS: ResolvedMockOptions = {
   host: '127.0.0.1',
   port: 0,
   model: 'mock-llm',
+  strictModel: false,
   maxModelLen: 32768,
   defaultMaxTokens: 128,
   prefillTokensPerS: 14000,

@@ -1,4 +1,5 @@
 import { InputError } from '../errors.ts'
+import { apiEndpointUrl } from '../client/index.ts'
 import type { DualRoundResult, MultiRoundQaResult, MultiTurnResult, RunResult } from '../types.ts'
 import { workloadDefaults } from './defaults.ts'
 import { DUAL_ROUND } from './dualRound.ts'
@@ -69,14 +70,25 @@ async function hosted<O extends WorkloadSettings, R extends RunResult>(
 ): Promise<R> {
   const defaults = workloadDefaults()
   const host = defaults.beginRun?.()
-  const endpoint = options.endpoint ?? defaults.endpoint ?? process.env['FLUXPERF_ENDPOINT']
-  if (!endpoint) {
+  const named = options.endpoint ?? defaults.endpoint ?? process.env['FLUXPERF_ENDPOINT']
+  if (!named) {
     throw new InputError('no endpoint: pass { endpoint }, set FLUXPERF_ENDPOINT, or add the fluxperf() Vitest plugin (which starts the built-in mock)', definition.name)
   }
+  const source = options.endpoint ? 'endpoint' : defaults.endpoint ? 'the fluxperf() plugin\'s endpoint' : 'FLUXPERF_ENDPOINT'
+  const endpoint = apiEndpointUrl(named, options.hooks?.onNotice ?? sayOnce, source)
   // The host's cache reset applies to the host's endpoint only.
   const resetCacheUrl = options.resetCacheUrl ?? (options.endpoint ? undefined : defaults.resetCacheUrl)
   const { beginRun: _host, resetCacheUrl: _reset, ...settings } = defaults
   const run = await runWorkload(definition, complete({ ...settings, ...options, endpoint, resetCacheUrl } as O), { outputDir: host?.outputDir })
   host?.finished(run)
   return run
+}
+
+const said = new Set<string>()
+
+/** A notice with no `onNotice` hook to hear it: once per process on stderr (a base URL is said once, not per test). */
+function sayOnce(message: string): void {
+  if (said.has(message)) return
+  said.add(message)
+  process.stderr.write(`fluxperf: ${message}\n`)
 }

@@ -254,6 +254,19 @@ describe('bad requests', () => {
     expect(mock.stats().badRequests).toBe(3)
   })
 
+  it('with strictModel, answers another model name with 404 as vLLM does, and serves its own or none', async () => {
+    const mock = await start({ model: 'served-model', strictModel: true })
+    const other = await post(`${mock.url}/v1/chat/completions`, { model: 'mock-llm', messages: hello, max_tokens: 2, stream: false })
+    expect(other.status).toBe(404)
+    expect(((await other.json()) as any).error).toMatchObject({ message: 'The model `mock-llm` does not exist.', param: 'model', code: 404 })
+    for (const body of [{ model: 'served-model' }, {}]) {
+      const ok = await post(`${mock.url}/v1/chat/completions`, { ...body, messages: hello, max_tokens: 2, stream: false })
+      expect(ok.status).toBe(200)
+    }
+    const lenient = await start({ model: 'served-model' })
+    expect((await post(`${lenient.url}/v1/chat/completions`, { model: 'anything', messages: hello, max_tokens: 2, stream: false })).status).toBe(200)
+  })
+
   it("refuses prompt + max_tokens above max-model-len with vLLM's wording", async () => {
     const mock = await start({ maxModelLen: 100 })
     const res = await post(`${mock.url}/v1/completions`, { prompt: 'one two three four five six seven eight nine ten', max_tokens: 95 })

@@ -3,16 +3,20 @@
 import { createWriteStream, mkdirSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs'
 import { dirname, extname, join, resolve } from 'node:path'
 import { InputError } from '../../errors.ts'
+import { resolveDatasetPath } from '../shipped.ts'
 
 /**
  * The source files a path names: the file itself, or every `.json`/`.jsonl` file in a directory (and
- * its sub-directories), sorted by path so the output is the same on every machine.
+ * its sub-directories), sorted by path so the output is the same on every machine. `fluxperf:<name>` is a
+ * shipped dataset.
  * @throws InputError for a missing path or a directory without such files
  */
 export function sourceFiles(path: string, flag: string): string[] {
+  // A shipped dataset keeps its name (`fluxperf:sharegpt-sample`) as its source: the same on every machine.
+  const real = resolveDatasetPath(path, flag)
   let info
   try {
-    info = statSync(path)
+    info = statSync(real)
   } catch {
     throw new InputError(`"${path}" does not exist; expected a file or a directory of .json / .jsonl files`, flag)
   }
@@ -26,7 +30,7 @@ export function sourceFiles(path: string, flag: string): string[] {
       else if (entry.isFile() && ['.json', '.jsonl'].includes(extname(entry.name).toLowerCase())) found.push(full)
     }
   }
-  walk(path)
+  walk(real)
   if (found.length === 0) throw new InputError(`directory "${path}" has no .json or .jsonl files`, flag)
   return found
 }

@@ -8,6 +8,7 @@
 import { createReadStream } from 'node:fs'
 import { InputError } from '../../errors.ts'
 import { inspectDatasetFile, fileError } from '../file.ts'
+import { resolveDatasetPath } from '../shipped.ts'
 import { describeJsonError } from '../jsonErrors.ts'
 import { readLines } from '../lines.ts'
 
@@ -35,6 +36,7 @@ export async function* readValidJsonValues(path: string, onInvalid: (where: stri
  * A missing or unreadable file throws InputError naming it.
  */
 export async function* readJsonValues(path: string): AsyncGenerator<SourceValue> {
+  path = resolveDatasetPath(path)
   const { shape } = await inspectDatasetFile(path)
   if (shape === 'empty') return
   if (shape === 'array') {
