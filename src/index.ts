@@ -19,14 +19,14 @@ export { mockLlmHandlers, startMockServer } from './mock/index.ts'
 export type { MockServer, MockServerOptions } from './mock/index.ts'
 
 /* Data, SLOs, baselines */
-export { loadDataset, sampleConversations, validateDataset } from './data/index.ts'
+export { loadDataset, resolveDatasetPath, sampleConversations, shippedDatasetNames, validateDataset } from './data/index.ts'
 export { evaluateSlo, formatSloTable, loadSloFile, parseSlo } from './slo/index.ts'
 export type { GoodputSlo, SloCheck, SloSpec } from './slo/index.ts'
-export { compareWithBaseline, readBaseline, upgradeRunResult, writeBaseline } from './baseline/index.ts'
-export type { RegressionCheck, RegressionOptions } from './baseline/index.ts'
+export { compareWithBaseline, configDifferences, formatConfigDifferences, readBaseline, upgradeRunResult, writeBaseline } from './baseline/index.ts'
+export type { ConfigDifference, RegressionCheck, RegressionOptions } from './baseline/index.ts'
 
 /* Client and metrics, for custom workloads */
-export { openEndpoint, requestContext, sendRequest, SseParser } from './client/index.ts'
+export { apiEndpointUrl, firstModelId, openEndpoint, requestContext, sendRequest, SseParser } from './client/index.ts'
 export type { Endpoint, EndpointOptions, GenerationOptions, RequestContext, RequestMeta } from './client/index.ts'
 export { mergeEncoded, MetricRecorder, percentileOfEncoded, summariseRound } from './metrics/index.ts'
 export { formatRound, metricsSummaryCsv, QaFiles, qaFinalSummary, RoundFileWriter } from './report/index.ts'
@@ -38,5 +38,12 @@ export { InputError } from './errors.ts'
 export type {
   CacheEvidence, CacheResetOutcome, CacheSpeedup, ChatMessage, ClientSummary, Conversation, DualRoundResult, ErrorKind, ErrorSummary, GoodputSummary,
   MetricName, MetricSummary, MultiRoundQaResult, MultiTurnResult, PrecisionSummary, QaSchedule, RequestRecord, RoundResult, RunResult, RunResultCommon,
-  Slo, StatName, TokenSource, TransportSummary, TurnStats, WorkloadKind,
+  Slo, SloThresholds, StatName, TokenSource, TransportSummary, TurnStats, WorkloadKind,
 } from './types.ts'
+
+/*
+ * The matchers' types (`expect(run).toMeetSlo(...)`) reach every file that imports from 'fluxperf', not only
+ * a program that also includes vitest.config.ts: a type-only export, erased at run time, so the CLI and
+ * plain scripts never load Vitest.
+ */
+export type { FluxperfProvided, FluxperfTaskMeta } from './vitest/augment.ts'

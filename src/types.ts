@@ -350,22 +350,55 @@ export interface PrecisionSummary {
   refused: string[]
 }
 
+/** One threshold expression or a list of them: `'p(90) < 800'` or `['p(90) < 800', 'avg < 300']`. */
+export type SloThresholds = string | readonly string[]
+
 /**
  * A service-level objective. Either the Python tools' YAML shape (`ttft_ms: 1000` means every request's TTFT < 1000)
- * or k6-style threshold expressions per metric: `{ ttft: ['p(90) < 800'], errorRate: ['rate < 0.01'] }`.
+ * or k6-style threshold expressions per metric: `{ ttft: ['p(90) < 800'], errorRate: 'rate < 0.01' }`, or both.
+ * Only the keys below exist, so a misspelt one fails type-checking (and, from YAML, `parseSlo` names it).
  */
 export interface Slo {
-  ttft_ms?: number
-  itl_ms?: number
-  tpot_ms?: number
-  latency_ms?: number
+  /** Per-request limits in ms (they define goodput): every request's TTFT must be below `ttft_ms`. */
+  ttft_ms?: number | undefined
+  /** The Python tools' ITL, i.e. per-request TPOT, ms (the same limit as `tpot_ms`). */
+  itl_ms?: number | undefined
+  tpot_ms?: number | undefined
+  latency_ms?: number | undefined
   /** camelCase spellings of the same limits. */
-  ttftMs?: number
-  itlMs?: number
-  tpotMs?: number
-  latencyMs?: number
-  /** k6-style expressions keyed by metric: ttft, itl, tpot, latency, throughput, goodput, errorRate. */
-  [metric: string]: number | string[] | undefined
+  ttftMs?: number | undefined
+  itlMs?: number | undefined
+  tpotMs?: number | undefined
+  latencyMs?: number | undefined
+  /** Time to first token, ms. */
+  ttft?: SloThresholds | undefined
+  /** Every gap between content chunks, ms. */
+  itl?: SloThresholds | undefined
+  /** Raw per-chunk gaps, ms. */
+  itlChunk?: SloThresholds | undefined
+  /** Per request (latency − TTFT) / (output tokens − 1), ms. */
+  tpot?: SloThresholds | undefined
+  /** End-to-end request latency, ms. */
+  latency?: SloThresholds | undefined
+  inputTokens?: SloThresholds | undefined
+  outputTokens?: SloThresholds | undefined
+  /** Share of failed requests, 0–1: `'rate < 0.01'`. */
+  errorRate?: SloThresholds | undefined
+  /** Share of requests meeting the per-request limits, 0–1. */
+  goodput?: SloThresholds | undefined
+  /** Output tokens per second. */
+  throughput?: SloThresholds | undefined
+  /** Requests per second. */
+  requestThroughput?: SloThresholds | undefined
+  /** Requests meeting the per-request limits, per second. */
+  goodputThroughput?: SloThresholds | undefined
+  /** snake_case spellings of the metric keys (as YAML files write them). */
+  itl_chunk?: SloThresholds | undefined
+  input_tokens?: SloThresholds | undefined
+  output_tokens?: SloThresholds | undefined
+  error_rate?: SloThresholds | undefined
+  request_throughput?: SloThresholds | undefined
+  goodput_throughput?: SloThresholds | undefined
 }
 
 /** How the run's requests travelled: which HTTP client, keep-alive, proxy and TLS, and what connections did. */

@@ -98,7 +98,8 @@ export function parseSlo(input: unknown, where: string, options: ParseSloOptions
 
   const perRequest: PerRequestSlo = {}
   const terms: SloTerm[] = []
-  const source: Slo = {}
+  // Keys are checked as they are read; the plain shape is an Slo once built.
+  const source: Record<string, number | string[]> = {}
   for (const { path, key, value } of entries) {
     const field = PER_REQUEST_KEYS[key]
     if (field) {

@@ -12,11 +12,15 @@ export interface FluxperfProvided {
   resetCache?: boolean
   /** Where the reporter writes each test's RunResult. */
   outputDir: string
+  /** Test and hook timeout, ms, for files importing from `fluxperf` (unset: Vitest's own applies). */
+  workloadTimeout?: number | undefined
 }
 
 /** Each test's runs as the reporter receives them (`testCase.meta().fluxperf`). */
 export interface FluxperfTaskMeta {
   runs: RunResult[]
+  /** Printed by the reporter after the run: a baseline written, a configuration change allowed. */
+  notices?: string[]
 }
 
 declare module 'vitest' {
@@ -30,7 +34,10 @@ declare module 'vitest' {
     toHaveGoodput: (expectation: { atLeast: number } & RoundSelector) => R
     /** Share of failed requests is below `below`. */
     toHaveErrorRate: (expectation: { below: number } & RoundSelector) => R
-    /** No statistic regressed beyond `tolerance` against the baseline file (written when missing, outside CI). */
+    /**
+     * No statistic regressed beyond `tolerance` against the baseline file (written when missing, outside CI, with a
+     * notice). A baseline recorded with other settings is refused, naming them, unless `allowConfigChange: true`.
+     */
     toNotRegress: (baselinePath: string, options?: RegressionOptions) => R
   }
   interface TaskMeta {

@@ -14,7 +14,7 @@ export interface FluxperfPluginOptions {
   endpoint?: string
   /** Where the reporter writes each test's RunResult (JSON and CSV). @default 'results' */
   outputDir?: string
-  /** Benchmark files. @default ['**\/*.bench.ts'] */
+  /** Benchmark files. @default ['**\/*.bench.?(c|m)[jt]s'] (`.bench.ts`, `.bench.mts`, `.bench.js`, ...) */
   include?: string[]
   /** Options of the built-in mock when it is started. */
   mock?: MockServerOptions
@@ -24,7 +24,16 @@ export interface FluxperfPluginOptions {
    * compare a really cold round; false for a shared server whose cache must not be touched. @default true
    */
   resetCache?: boolean
+  /**
+   * Test and hook timeout, ms, in files that import from `fluxperf` (they run workloads, which take seconds to
+   * minutes, far past Vitest's 5 s default); `false` leaves Vitest's. A `testTimeout` in your config, or a
+   * timeout given to a test, wins. @default 600_000 (10 minutes)
+   */
+  workloadTimeout?: number | false
 }
+
+/** Test files of these types (`.bench.ts`, `.bench.mts`, `.bench.cjs`, ...) are benchmarks. */
+const BENCH_FILES = ['**/*.bench.?(c|m)[jt]s']
 
 const started = new WeakSet<Vitest>()
 
@@ -35,20 +44,26 @@ const started = new WeakSet<Vitest>()
  */
 export function fluxperf(options: FluxperfPluginOptions = {}): Plugin {
   const outputDir = options.outputDir ?? 'results'
-  const setupFile = fileURLToPath(new URL(`./setup${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url))
+  const sibling = (name: string): string => fileURLToPath(new URL(`./${name}${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url))
+  let workloadTimeout: number | undefined
   return {
     name: 'fluxperf',
-    config: () => ({
-      test: {
-        benchmark: { include: options.include ?? ['**/*.bench.ts'] },
-        setupFiles: [setupFile],
-      },
-    }),
+    config: (user) => {
+      // A timeout the user configured is theirs; only Vitest's default gives way in workload files.
+      const configured = user.test?.testTimeout !== undefined
+      workloadTimeout = options.workloadTimeout === false || configured ? undefined : (options.workloadTimeout ?? 600_000)
+      return {
+        test: {
+          benchmark: { include: options.include ?? BENCH_FILES },
+          setupFiles: [sibling('setup'), sibling('timeouts')],
+        },
+      }
+    },
     // configureVitest runs once per project (the bench project is a clone): the guard keeps one mock.
     async configureVitest({ vitest }) {
       if (started.has(vitest)) return
       started.add(vitest)
-      const provided: FluxperfProvided = { endpoint: options.endpoint ?? process.env['FLUXPERF_ENDPOINT'] ?? '', outputDir, resetCache: options.resetCache ?? true }
+      const provided: FluxperfProvided = { endpoint: options.endpoint ?? process.env['FLUXPERF_ENDPOINT'] ?? '', outputDir, resetCache: options.resetCache ?? true, workloadTimeout }
       if (!provided.endpoint) {
         const mock = await startMockServer({ port: 0, ...options.mock })
         provided.endpoint = `${mock.url}/v1/chat/completions`
