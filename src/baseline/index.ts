@@ -1,5 +1,7 @@
 export { compareWithBaseline } from './compare.ts'
 export type { RegressionCheck, RegressionOptions, RegressionStat } from './compare.ts'
+export { compareRuns } from './compareRuns.ts'
+export type { ChangeVerdict, RunComparison, RunComparisonRow } from './compareRuns.ts'
 export { configDifferences, formatConfigDifferences, UNMEASURED_SETTINGS } from './configDiff.ts'
 export type { ConfigDifference } from './configDiff.ts'
 export { baselineAction, readBaseline, writeBaseline } from './store.ts'

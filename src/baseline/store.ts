@@ -23,7 +23,8 @@ export function readBaseline(path: string): RunResult {
   try {
     parsed = JSON.parse(readFileSync(path, 'utf8'))
   } catch (error) {
-    throw new InputError(`cannot read baseline (${(error as Error).message})`, path)
+    // JSON.parse quotes the text around the error, line breaks included: the message stays one line.
+    throw new InputError(`cannot read baseline (${(error as Error).message.replace(/\s+/g, ' ').trim()})`, path)
   }
   // Baselines written by fluxperf 0.1 (schema 1) are read as schema 2.
   const run = upgradeRunResult(parsed)
