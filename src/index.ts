@@ -22,8 +22,8 @@ export type { MockServer, MockServerOptions } from './mock/index.ts'
 export { loadDataset, resolveDatasetPath, sampleConversations, shippedDatasetNames, validateDataset } from './data/index.ts'
 export { evaluateSlo, formatSloTable, loadSloFile, parseSlo } from './slo/index.ts'
 export type { GoodputSlo, SloCheck, SloSpec } from './slo/index.ts'
-export { compareWithBaseline, configDifferences, formatConfigDifferences, readBaseline, upgradeRunResult, writeBaseline } from './baseline/index.ts'
-export type { ConfigDifference, RegressionCheck, RegressionOptions } from './baseline/index.ts'
+export { compareRuns, compareWithBaseline, configDifferences, formatConfigDifferences, readBaseline, upgradeRunResult, writeBaseline } from './baseline/index.ts'
+export type { ChangeVerdict, ConfigDifference, RegressionCheck, RegressionOptions, RunComparison, RunComparisonRow } from './baseline/index.ts'
 
 /* Client and metrics, for custom workloads */
 export { apiEndpointUrl, firstModelId, openEndpoint, requestContext, sendRequest, SseParser } from './client/index.ts'

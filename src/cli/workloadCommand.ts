@@ -1,9 +1,12 @@
-import { join } from 'node:path'
+import { basename, join, resolve } from 'node:path'
+import { Writable } from 'node:stream'
 import { Command, Option } from 'commander'
 import { apiEndpointUrl, chatEndpointUnder, parseEndpointUrl } from '../client/index.ts'
 import { InputError } from '../errors.ts'
 import type { MockServer, MockServerOptions } from '../mock/index.ts'
-import { ensureOutputDir, fileStamp, formatPrometheus, JsonlWriter, writeRunFiles } from '../report/index.ts'
+import { appendStepSummary, ensureOutputDir, fileStamp, formatPrometheus, JsonlWriter, stepSummaryMarkdown, writeRunFiles } from '../report/index.ts'
+import { writeHtmlReport } from '../report/html/index.ts'
+import type { TimedRequest } from '../report/html/index.ts'
 import { loadSloFile } from '../slo/index.ts'
 import type { SloSpec } from '../slo/index.ts'
 import { isEncodingName } from '../tokens/index.ts'
@@ -16,6 +19,7 @@ import type { ConnectionFlags } from './endpointFlags.ts'
 import { collect, finiteNumber, headerPair, wholeNumber } from './flags.ts'
 import { mockServerOptions, startFlaggedMock } from './mockServer.ts'
 import type { MockServerFlags } from './mockServer.ts'
+import { EXIT } from './exitCodes.ts'
 import { createProgress } from './progress.ts'
 import type { Progress } from './progress.ts'
 import { prometheusRunOptions } from './prometheus.ts'
@@ -50,6 +54,8 @@ export interface CommonFlags extends MockServerFlags, ConnectionFlags, Prometheu
   outputDir: string
   sloFile?: string
   saveRequests?: boolean
+  /** `--no-report` gives false: no report.html. */
+  report: boolean
   debug?: boolean
   debugLogDir?: string
   progress: boolean
@@ -136,7 +142,8 @@ export function workloadCommand<F extends CommonFlags, O extends WorkloadSetting
     .option('--no-precision', 'change nothing in the process (same as --precision off)')
     .option('--output-dir <dir>', 'where reports are written', spec.defaults.outputDir)
     .option('--slo-file <file>', 'SLO YAML: per-request limits for goodput and thresholds (exit 99 when missed)')
-    .option('--save-requests', 'write every request to a JSONL file within 0.1 s of its end')
+    .option('--save-requests', 'write every request to a JSONL file within 0.1 s of its end (and draw the run\'s timeline in report.html)')
+    .option('--no-report', 'write no report.html (the self-contained HTML report of the run)')
     .option('--debug', 'log each request as built (session, turn, messages, context tokens, truncation)')
     .option('--debug-log-dir <dir>', 'where --debug logs go (default: <output-dir>/debug)')
     .option('--no-progress', 'no progress bar or progress lines')
@@ -178,6 +185,20 @@ function checkFlags<F extends CommonFlags>(spec: WorkloadCommandSpec<F, Workload
   return endpoint
 }
 
+/**
+ * `report.html` of the run, beside its other files. A report that cannot be written costs a warning, never
+ * the run's verdict or its other files.
+ */
+async function writeRunReport(dir: string, run: RunResult, requests: TimedRequest[] | undefined, out: NodeJS.WritableStream): Promise<void> {
+  const file = join(dir, 'report.html')
+  try {
+    await writeHtmlReport([{ name: basename(resolve(dir)), run, ...(requests ? { requests } : {}) }], file)
+    out.write(`\nHTML report: ${file}\n`)
+  } catch (error) {
+    process.stderr.write(`fluxperf: warning: could not write ${file} (${(error as Error).message}); the other reports are complete\n`)
+  }
+}
+
 /** Runs one workload command with parsed flags and returns its exit code (reports written even on failure). */
 export async function executeWorkload<F extends CommonFlags, O extends WorkloadSettings, R extends RunResult, H extends RunHooks>(spec: WorkloadCommandSpec<F, O, R, H>, flags: F, argument: string | undefined): Promise<number> {
   const named = checkFlags(spec as unknown as WorkloadCommandSpec<F, WorkloadSettings, RunResult, RunHooks>, flags, argument)
@@ -188,6 +209,7 @@ export async function executeWorkload<F extends CommonFlags, O extends WorkloadS
   const interrupts = handleInterrupts()
   let mock: MockServer | undefined
   const logs = new Map<string, JsonlWriter>()
+  const timed: TimedRequest[] = []
   try {
     mock = await startFlaggedMock(flags, out, spec.mockOptions?.(flags))
     const endpoint = mock ? (spec.mockEndpoint ?? chatEndpointUnder)(mock.url) : (named as string)
@@ -199,7 +221,11 @@ export async function executeWorkload<F extends CommonFlags, O extends WorkloadS
     const hooks: RunHooks = {
       ...own,
       onRequest(record) {
-        if (flags.saveRequests) logOf(logs, dir, spec.requestLog(record)).write(record)
+        if (flags.saveRequests) {
+          logOf(logs, dir, spec.requestLog(record)).write(record)
+          // The report's timeline: only the timing fields, as the JSONL holds the rest.
+          if (flags.report) timed.push({ startedAt: record.startedAt, latencyMs: record.latencyMs, ttftMs: record.ttftMs, ok: record.ok, scheduledAt: record.scheduledAt, error: record.error })
+        }
         own.onRequest?.(record)
       },
       onDebug: debugDir ? (entry: DebugEntry) => logOf(logs, debugDir, `debug_round${entry.round}_conc${entry.concurrency}`, false).write(entry) : undefined,
@@ -237,8 +263,11 @@ export async function executeWorkload<F extends CommonFlags, O extends WorkloadS
     progress.stop()
     const files = reports.finish(run, writeRunFiles(dir, run))
     if (run.prometheus) out.write(`\n${formatPrometheus(run)}\n`)
+    if (flags.report) await writeRunReport(dir, run, flags.saveRequests ? timed : undefined, out)
     reports.beforeVerdict?.(run, out)
-    return verdict(run, slo, reports.where(files), flags, spec.coldRounds, reports.passedDetail?.(run))
+    const { code, line } = verdict(run, slo, reports.where(files), flags, spec.coldRounds, reports.passedDetail?.(run))
+    appendStepSummary(stepSummaryMarkdown(`fluxperf ${spec.name}`, [{ name: dir, run, verdict: line ?? (code === EXIT.ok ? 'PASSED' : `FAILED (exit ${code})`) }]))
+    return code
   } finally {
     for (const log of logs.values()) log.close()
     interrupts.dispose()
@@ -253,7 +282,24 @@ function logOf(logs: Map<string, JsonlWriter>, dir: string, name: string, stampe
   return log
 }
 
-/** Prints the SLO table and the one-line verdict, and picks the exit code (see `commonVerdict`). */
-function verdict(run: RunResult, slo: SloSpec | undefined, where: string, flags: CommonFlags, coldRounds: boolean, passedDetail: string | undefined): number {
-  return commonVerdict(run, where, process.stdout, { maxErrorRate: flags.maxErrorRate, allowUnverifiedColdRound: flags.allowUnverifiedColdRound, slo, coldRounds, passedDetail })
+/**
+ * Prints the SLO table and the one-line verdict, and picks the exit code (see `commonVerdict`). Also returns
+ * the verdict line without where the reports are (`FAILED: Concurrency2-Round1: 3/6 timeout`): the CI job
+ * summary says why a run failed in the words the terminal does.
+ */
+function verdict(run: RunResult, slo: SloSpec | undefined, where: string, flags: CommonFlags, coldRounds: boolean, passedDetail: string | undefined): { code: number; line?: string } {
+  let line: string | undefined
+  // Forwarded at once (the callback right away), so the output keeps its order with other writes to stdout.
+  const out = new Writable({
+    decodeStrings: false,
+    write(chunk: string | Buffer, _encoding, done) {
+      const text = String(chunk)
+      const found = /^(?:PASSED|FAILED|SLO MISSED|INTERRUPTED): .*$/m.exec(text)
+      if (found) line = found[0].replace(`; ${where}`, '')
+      process.stdout.write(text)
+      done()
+    },
+  })
+  const code = commonVerdict(run, where, out, { maxErrorRate: flags.maxErrorRate, allowUnverifiedColdRound: flags.allowUnverifiedColdRound, slo, coldRounds, passedDetail })
+  return line === undefined ? { code } : { code, line }
 }

@@ -8,3 +8,7 @@ export { CsvAppender, documentTypesCsv, formatMultiTurnSummary, mergedErrors, MU
 export { AppendFile, generationSpeed, QA_CSV_COLUMNS, qaCsvRow, QaFiles, qaFileNames, qaFinalSummary, qaSummaryText, qpsTag, realtimeHeader, realtimeLine, requestItlMs } from './multiRoundQa.ts'
 export type { QaSummaryInput } from './multiRoundQa.ts'
 export { formatPrometheus, prometheusCsvLines } from './prometheus.ts'
+export { comparisonCounts, formatComparison } from './comparison.ts'
+export type { ComparedRuns, ComparisonFormat } from './comparison.ts'
+export { appendStepSummary, stepSummaryMarkdown } from './stepSummary.ts'
+export type { SummarizedRun } from './stepSummary.ts'

@@ -30,6 +30,8 @@ export interface FluxperfPluginOptions {
    * timeout given to a test, wins. @default 600_000 (10 minutes)
    */
   workloadTimeout?: number | false
+  /** Write `<outputDir>/report.html` at the end of a run: every test's runs overlaid in one HTML report. @default true */
+  report?: boolean
 }
 
 /** Test files of these types (`.bench.ts`, `.bench.mts`, `.bench.cjs`, ...) are benchmarks. */
@@ -72,7 +74,7 @@ export function fluxperf(options: FluxperfPluginOptions = {}): Plugin {
       }
       vitest.provide('fluxperf', provided)
       // Pushed here, not set in config(): a --reporter flag replaces config reporters but not this one.
-      vitest.config.reporters.push(new FluxperfReporter({ outputDir }))
+      vitest.config.reporters.push(new FluxperfReporter({ outputDir, report: options.report ?? true }))
     },
   }
 }

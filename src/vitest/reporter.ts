@@ -1,8 +1,11 @@
 import { mkdirSync, writeFileSync } from 'node:fs'
-import { dirname } from 'node:path'
+import { dirname, join } from 'node:path'
 import type { Reporter, TestCase, Vitest } from 'vitest/node'
 import { printable } from '../printable.ts'
-import { metricsSummaryCsv } from '../report/index.ts'
+import { writeHtmlReport } from '../report/html/index.ts'
+import type { ReportInput } from '../report/html/index.ts'
+import { appendStepSummary, metricsSummaryCsv, stepSummaryMarkdown } from '../report/index.ts'
+import type { SummarizedRun } from '../report/index.ts'
 import type { RoundResult, RunResult } from '../types.ts'
 import type { FluxperfTaskMeta } from './augment.ts'
 import { reportPathFor } from './reportPath.ts'
@@ -27,12 +30,17 @@ interface Row {
  */
 export class FluxperfReporter implements Reporter {
   private readonly outputDir: string
+  private readonly report: boolean
   private vitest: Vitest | undefined
   private rows: Row[] = []
   private notices: string[] = []
+  private runs: ReportInput[] = []
+  private summaries: SummarizedRun[] = []
 
-  constructor(options: { outputDir: string }) {
+  /** @param options.report write `<outputDir>/report.html`, every test's runs overlaid (default true) */
+  constructor(options: { outputDir: string; report?: boolean }) {
     this.outputDir = options.outputDir
+    this.report = options.report ?? true
   }
 
   onInit(vitest: Vitest): void {
@@ -42,6 +50,8 @@ export class FluxperfReporter implements Reporter {
   onTestRunStart(): void {
     this.rows = []
     this.notices = []
+    this.runs = []
+    this.summaries = []
   }
 
   onTestCaseResult(testCase: TestCase): void {
@@ -49,8 +59,14 @@ export class FluxperfReporter implements Reporter {
     const runs = meta.fluxperf?.runs ?? []
     // What passing matchers had to say (a baseline written): their messages are never shown.
     for (const notice of meta.fluxperf?.notices ?? []) this.notices.push(notice)
-    const verdict = testCase.result().state
+    const result = testCase.result()
+    const verdict = result.state
+    // A failed matcher's message (a regression, a missed SLO) is what the CI job summary quotes.
+    const failures = (result.errors ?? []).map((e) => printable(e.message ?? '').split('\n').slice(0, 20).join('\n'))
     runs.forEach((run: RunResult, i) => {
+      const name = runs.length > 1 ? `${testCase.fullName} #${i + 1}` : testCase.fullName
+      this.runs.push({ name, run })
+      this.summaries.push({ name, run, verdict: verdict === 'passed' ? 'PASSED' : verdict.toUpperCase(), ...(i === 0 && failures.length > 0 ? { failures } : {}) })
       // The worker chose the path (and quoted it in failure messages); fall back for runs attached by hand.
       const json = run.outputDir?.endsWith('.json') ? run.outputDir : reportPathFor(this.outputDir, testCase.fullName, i)
       mkdirSync(dirname(json), { recursive: true })
@@ -74,8 +90,10 @@ export class FluxperfReporter implements Reporter {
     })
   }
 
-  onTestRunEnd(): void {
+  async onTestRunEnd(): Promise<void> {
     if (this.rows.length === 0 && this.notices.length === 0) return
+    const html = this.runs.length > 0 && this.report ? await this.writeReport() : undefined
+    if (this.summaries.length > 0) appendStepSummary(stepSummaryMarkdown('fluxperf (Vitest)', this.summaries), process.env, (m) => this.notices.push(`fluxperf: warning: ${m}`))
     const lines = ['']
     if (this.rows.length > 0) {
       // A notes column only when a round has no successful request: its timings are n/a, and it says why.
@@ -87,11 +105,24 @@ export class FluxperfReporter implements Reporter {
       const line = (cells: string[]): string => cells.map((c, i) => c.padEnd(widths[i] as number)).join('  ').trimEnd()
       const files = [...new Set(this.rows.map((r) => r.file))]
       lines.push('fluxperf summary', line(head), line(widths.map((w) => '-'.repeat(w))), ...body.map(line), `reports: ${files.join(', ')}`)
+      if (html) lines.push(`HTML report: ${html}`)
     }
     lines.push(...this.notices, '')
     const text = lines.join('\n')
     if (this.vitest) this.vitest.logger.log(text)
     else process.stdout.write(text + '\n')
+  }
+
+  /** Every test's runs in one HTML report; a report that cannot be written costs a notice, not the test run. */
+  private async writeReport(): Promise<string | undefined> {
+    const file = join(this.outputDir, 'report.html')
+    try {
+      await writeHtmlReport(this.runs, file)
+      return file
+    } catch (error) {
+      this.notices.push(`fluxperf: could not write ${file} (${(error as Error).message})`)
+      return undefined
+    }
   }
 }
 

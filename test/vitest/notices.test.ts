@@ -31,7 +31,7 @@ test('vitest run: a baseline written is announced; a round with no successful re
   const first = vitestIn(['run'])
   expect(first.status, first.output).toBe(0)
   // Printed by the reporter, after its summary (not by the worker's console).
-  expect(first.output).toMatch(new RegExp(`fluxperf summary[\\s\\S]*\\nreports: .*\\nfluxperf: wrote baseline ${baselines}/run\\.json \\(no baseline yet; commit it\\)\\n`))
+  expect(first.output).toMatch(new RegExp(`fluxperf summary[\\s\\S]*\\nreports: .*\\n(HTML report: .*\\n)?fluxperf: wrote baseline ${baselines}/run\\.json \\(no baseline yet; commit it\\)\\n`))
   expect(existsSync(join(baselines, 'run.json'))).toBe(true)
   // The refused server's rounds: n/a in every timing column, and why, instead of 0.00.
   const refused = first.output.split('\n').filter((l) => l.startsWith('a server that refuses every connection'))
