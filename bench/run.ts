@@ -20,6 +20,7 @@ import { parseArgs } from 'node:util'
 import { benchPrecision, commandNodeFlags, leaveBenchPrecision, measureChunks, measureCliFidelity, measureFloorFidelity, measureOpenLoop, startStreamServer, startTimedServerC } from './clientBench.ts'
 import type { ChunkResult, CliFidelityResult, FidelityResult, FloorFidelityResult, MemoryResult, OpenLoopResult } from './clientBench.ts'
 import { runMicro } from './micro.ts'
+import type { ReportBenchResult } from './reportBench.ts'
 
 const { values } = parseArgs({ options: { quick: { type: 'boolean', default: false }, out: { type: 'string', default: 'bench-results.json' } } })
 const quick = values.quick
@@ -139,6 +140,13 @@ log(`\nmemory: ${n.toLocaleString('en-US')} one-token requests in a fresh proces
 const memory = JSON.parse(execFileSync(process.execPath, [...nodeFlags, fileURLToPath(new URL('./clientBench.ts', import.meta.url)), 'memory', '--requests', String(n), '--concurrency', '64'], { encoding: 'utf8' })) as MemoryResult
 log(`  ${memory.seconds.toFixed(1)} s, ${Math.round(memory.requestsPerS).toLocaleString('en-US')} req/s, RSS ${memory.rssStartMb.toFixed(0)} → peak ${memory.rssPeakMb.toFixed(0)} MB, heap peak ${memory.heapPeakMb.toFixed(0)} MB, failed ${memory.failed}`)
 results['memory'] = memory
+
+// In a fresh process too: 1,000,000 saved requests are read into memory to build the timeline.
+const reportRequests = quick ? 100_000 : 1_000_000
+log(`\nHTML report of a run with ${reportRequests.toLocaleString('en-US')} saved requests (bench/reportBench.ts): build in Node, open and draw in Chromium`)
+const report = JSON.parse(execFileSync(process.execPath, [fileURLToPath(new URL('./reportBench.ts', import.meta.url)), '--requests', String(reportRequests)], { encoding: 'utf8' })) as ReportBenchResult
+log(`  build and write ${report.buildAndWriteS.toFixed(1)} s, ${report.htmlMb.toFixed(1)} MB; ${report.openAndDrawS === null ? 'open and draw: SKIPPED (no chromium installed)' : `open and draw ${report.openAndDrawS.toFixed(2)} s in ${report.browser}`}`)
+results['report'] = report
 
 log('\nthe mock serving engine (bench/mockThroughput.ts)')
 const mockLine = execFileSync(process.execPath, [fileURLToPath(new URL('./mockThroughput.ts', import.meta.url)), '--duration', String(quick ? 3 : 5)], { encoding: 'utf8' }).trim()

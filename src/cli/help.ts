@@ -30,7 +30,7 @@ export function showExitCodes(command: Command, rows: readonly (readonly [number
   return command.addHelpText('after', `\nExit codes:\n${lines.join('\n')}\n`)
 }
 
-const USAGE = [EXIT.usage, 'usage, configuration or input error (the message names the flag or file)'] as const
+export const USAGE = [EXIT.usage, 'usage, configuration or input error (the message names the flag or file)'] as const
 
 /** Exit codes of `run`, `multi-turn` and `multi-round-qa`; `coldRounds` when the command has a cold round. */
 export function workloadExitCodes(coldRounds: boolean): [number, string][] {

@@ -2,9 +2,11 @@ import { Command, CommanderError } from 'commander'
 import { isInputError } from '../errors.ts'
 import { removeEmptyCreatedDirs } from '../report/index.ts'
 import { VERSION } from '../version.ts'
+import { compareCommand } from './compare.ts'
 import { dataCommand } from './data.ts'
 import { mockCommand } from './mock.ts'
 import { prometheusCommand } from './prometheus.ts'
+import { reportCommand } from './report.ts'
 import { multiRoundQaCommand } from './multiRoundQa.ts'
 import { multiTurnCommand } from './multiTurn.ts'
 import { runCommand } from './run.ts'
@@ -24,6 +26,8 @@ export function buildProgram(): Command {
   program.addCommand(prometheusCommand())
   program.addCommand(multiTurnCommand())
   program.addCommand(multiRoundQaCommand())
+  program.addCommand(reportCommand())
+  program.addCommand(compareCommand())
   for (const command of program.commands) command.exitOverride().showHelpAfterError('(run with --help for usage)')
   return showExitCodes(program, GENERAL_EXIT_CODES)
 }

@@ -33,7 +33,7 @@ function flagHelp(help: string, flag: string): string {
 /** Flags that take a value and have no default: what they name is the user's (or required). */
 const NO_DEFAULT = new Set([
   '--endpoint', '--dataset', '--max-input-length', '--max-context-tokens', '--header', '--secret-header', '--slo-file',
-  '--prometheus-url', '--recipe', '--fault', '--input', '--input-dir', '--output', '--base-url', '--qps', '--sharegpt',
+  '--prometheus-url', '--recipe', '--fault', '--input', '--input-dir', '--output', '--base-url', '--qps', '--sharegpt', '--html',
 ])
 
 describe('--help', () => {

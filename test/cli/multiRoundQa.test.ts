@@ -19,7 +19,7 @@ describe('fluxperf multi-round-qa', () => {
     expect(r.stdout).toContain('Final performance summary')
     expect(r.stdout).toMatch(/^PASSED: 8\/8 requests succeeded, achieved 4\.00 of 4\.00 QPS \(0 late, 0 dropped of 8 scheduled\)/m)
     expect(readdirSync(out('qa')).sort()).toEqual([
-      'final_performance_summary_qps_4.00.txt', 'metrics_summary.csv', 'performance_summary_qps_4.00.txt', 'realtime_stats_qps_4.00.txt', 'run.json', 'summary.csv',
+      'final_performance_summary_qps_4.00.txt', 'metrics_summary.csv', 'performance_summary_qps_4.00.txt', 'realtime_stats_qps_4.00.txt', 'report.html', 'run.json', 'summary.csv',
     ])
     const csv = readFileSync(out('qa/summary.csv'), 'utf8').trim().split('\n')
     expect(csv[0]).toBe(QA_CSV_COLUMNS.join(','))

@@ -1,0 +1,58 @@
+import { createReadStream, existsSync, readdirSync, statSync } from 'node:fs'
+import { basename, dirname, join } from 'node:path'
+import { createInterface } from 'node:readline'
+import { readBaseline } from '../../baseline/index.ts'
+import { InputError } from '../../errors.ts'
+import type { ReportInput, TimedRequest } from './build.ts'
+
+/**
+ * A run to report on, from what `fluxperf run` & co. wrote: a run directory (its `run.json`, and the
+ * `requests_*.jsonl` files of `--save-requests` when there are any) or a `run.json` / baseline file.
+ * @throws InputError naming the path when it holds no run
+ */
+export async function loadReportInput(path: string): Promise<ReportInput> {
+  let file = path
+  let dir: string | undefined
+  if (existsSync(path) && statSync(path).isDirectory()) {
+    dir = path
+    file = join(path, 'run.json')
+    if (!existsSync(file)) throw new InputError('no run.json in this directory; expected a run directory (--output-dir of a fluxperf command) or a run.json file', path)
+  } else if (!existsSync(path)) {
+    throw new InputError('no such file or directory; expected a run directory or a run.json file', path)
+  } else if (basename(path) === 'run.json') {
+    dir = dirname(path)
+  }
+  const run = readBaseline(file)
+  const name = dir ? basename(dir.replace(/[\\/]+$/, '')) || dir : basename(file).replace(/\.json$/, '')
+  const logs = dir ? requestLogs(dir) : []
+  return logs.length > 0 ? { name, run, requests: await readRequests(logs) } : { name, run }
+}
+
+/** The per-request logs of a run directory, in name order (round, level, time). */
+function requestLogs(dir: string): string[] {
+  return readdirSync(dir).filter((f) => /^requests.*\.jsonl$/.test(f)).sort().map((f) => join(dir, f))
+}
+
+/** The timing fields of every request in the logs; lines that are not records are skipped. */
+async function readRequests(files: string[]): Promise<TimedRequest[]> {
+  const requests: TimedRequest[] = []
+  for (const file of files) {
+    const lines = createInterface({ input: createReadStream(file), crlfDelay: Infinity })
+    for await (const line of lines) {
+      if (!line) continue
+      let record: Partial<TimedRequest>
+      try {
+        record = JSON.parse(line) as Partial<TimedRequest>
+      } catch {
+        continue // a line cut short by an interrupted run
+      }
+      if (typeof record.startedAt !== 'number' || typeof record.latencyMs !== 'number') continue
+      requests.push({
+        startedAt: record.startedAt, latencyMs: record.latencyMs, ttftMs: record.ttftMs ?? null, ok: record.ok === true,
+        ...(record.scheduledAt !== undefined ? { scheduledAt: record.scheduledAt } : {}),
+        ...(record.error ? { error: record.error } : {}),
+      })
+    }
+  }
+  return requests
+}
