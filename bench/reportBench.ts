@@ -12,6 +12,7 @@ import { join } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { parseArgs } from 'node:util'
 import { summariseRound } from '../src/metrics/index.ts'
+import { createRandom } from '../src/random.ts'
 import { writeHtmlReport } from '../src/report/html/index.ts'
 import type { TimedRequest } from '../src/report/html/index.ts'
 import type { RequestRecord, RunResult } from '../src/types.ts'
@@ -28,20 +29,8 @@ export interface ReportBenchResult {
 
 const CHROMIUM = ['/usr/bin/chromium', '/usr/bin/chromium-browser'].find((p) => existsSync(p))
 
-/** A seeded pseudo-random stream (the figures must not depend on Math.random). */
-function random(seed: number): () => number {
-  let s = seed >>> 0
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0
-    let t = s
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
-
 function syntheticRun(): RunResult {
-  const next = random(1)
+  const next = createRandom(1).next
   const records = (round: number): RequestRecord[] => Array.from({ length: 2_000 }, (_, i) => {
     const ttft = (round === 1 ? 80 : 20) + next() * 40
     const tokens = 64
@@ -63,7 +52,7 @@ function syntheticRun(): RunResult {
 }
 
 function* syntheticRequests(n: number): Generator<TimedRequest> {
-  const next = random(2)
+  const next = createRandom(2).next
   const spanMs = 600_000
   for (let i = 0; i < n; i++) {
     const startedAt = 1_000_000 + (i / n) * spanMs
