@@ -48,15 +48,24 @@ export interface VerdictOptions {
  * The SLO table is printed whenever an SLO was given (even when 2 decides), and a saturated client is warned about.
  */
 export function commonVerdict(run: RunResult, where: string, out: NodeJS.WritableStream = process.stdout, options: VerdictOptions = {}): number {
+  return judge(run, where, out, options).code
+}
+
+/**
+ * {@link commonVerdict}, also returning the verdict sentence without where the reports are
+ * (`SLO MISSED: 2 of 4 checks failed`), for the CI job summary: it says why in the terminal's words.
+ */
+export function judge(run: RunResult, where: string, out: NodeJS.WritableStream = process.stdout, options: VerdictOptions = {}): { code: number; line: string } {
+  const say = (code: number, line: string): { code: number; line: string } => {
+    out.write(`\n${line}; ${where}\n`)
+    return { code, line }
+  }
   const total = run.rounds.reduce((n, r) => n + r.total, 0)
   const failed = run.rounds.reduce((n, r) => n + r.failed, 0)
   if (run.client.saturated) {
     out.write(`\nWarning: the client was saturated (event-loop delay p99 ${run.client.eventLoopDelayP99Ms.toFixed(1)} ms, over ${run.client.boundMs} ms); timings are not trustworthy.\n`)
   }
-  if (run.interrupted) {
-    out.write(`\nINTERRUPTED: ${total} requests completed before the stop; ${where}\n`)
-    return EXIT.interrupted
-  }
+  if (run.interrupted) return say(EXIT.interrupted, `INTERRUPTED: ${total} requests completed before the stop`)
   const checks = options.slo ? evaluateSlo(run, options.slo) : []
   if (options.slo) out.write(`\nSLO (${options.slo.where}):\n${formatSloTable(checks)}\n`)
 
@@ -71,18 +80,11 @@ export function commonVerdict(run: RunResult, where: string, out: NodeJS.Writabl
   }
   if (options.coldRounds) failures.push(...coldRoundFailures(run, options.allowUnverifiedColdRound ?? false, out))
 
-  if (failures.length > 0) {
-    out.write(`\nFAILED: ${failures.join('; ')}; ${where}\n`)
-    return EXIT.failed
-  }
+  if (failures.length > 0) return say(EXIT.failed, `FAILED: ${failures.join('; ')}`)
   const missed = checks.filter((c) => !c.pass)
-  if (missed.length > 0) {
-    out.write(`\nSLO MISSED: ${missed.length} of ${checks.length} checks failed; ${where}\n`)
-    return EXIT.sloMissed
-  }
+  if (missed.length > 0) return say(EXIT.sloMissed, `SLO MISSED: ${missed.length} of ${checks.length} checks failed`)
   const allowed = failed > 0 ? ` (${failed} failed, within --max-error-rate ${options.maxErrorRate})` : ''
-  out.write(`\nPASSED: ${total - failed}/${total} requests succeeded${allowed}${options.slo ? ', every SLO check met' : ''}${options.passedDetail ?? ''}; ${where}\n`)
-  return EXIT.ok
+  return say(EXIT.ok, `PASSED: ${total - failed}/${total} requests succeeded${allowed}${options.slo ? ', every SLO check met' : ''}${options.passedDetail ?? ''}`)
 }
 
 /** `Concurrency4-Round1: 3/40 timeout` for a round's failures. */

@@ -1,5 +1,4 @@
 import { basename, join, resolve } from 'node:path'
-import { Writable } from 'node:stream'
 import { Command, Option } from 'commander'
 import { apiEndpointUrl, chatEndpointUnder, parseEndpointUrl } from '../client/index.ts'
 import { InputError } from '../errors.ts'
@@ -19,7 +18,6 @@ import type { ConnectionFlags } from './endpointFlags.ts'
 import { collect, finiteNumber, headerPair, wholeNumber } from './flags.ts'
 import { mockServerOptions, startFlaggedMock } from './mockServer.ts'
 import type { MockServerFlags } from './mockServer.ts'
-import { EXIT } from './exitCodes.ts'
 import { createProgress } from './progress.ts'
 import type { Progress } from './progress.ts'
 import { prometheusRunOptions } from './prometheus.ts'
@@ -27,7 +25,7 @@ import type { PrometheusFlags } from './prometheus.ts'
 import { runRecipeFile } from './recipe.ts'
 import { handleInterrupts } from './signals.ts'
 import { announceStart } from './startup.ts'
-import { allowUnverifiedColdRoundOption, commonVerdict, maxErrorRateOption } from './verdict.ts'
+import { allowUnverifiedColdRoundOption, judge, maxErrorRateOption } from './verdict.ts'
 
 /**
  * The flags every workload command has, as commander hands them over: the endpoint and the built-in mock,
@@ -266,7 +264,7 @@ export async function executeWorkload<F extends CommonFlags, O extends WorkloadS
     if (flags.report) await writeRunReport(dir, run, flags.saveRequests ? timed : undefined, out)
     reports.beforeVerdict?.(run, out)
     const { code, line } = verdict(run, slo, reports.where(files), flags, spec.coldRounds, reports.passedDetail?.(run))
-    appendStepSummary(stepSummaryMarkdown(`fluxperf ${spec.name}`, [{ name: dir, run, verdict: line ?? (code === EXIT.ok ? 'PASSED' : `FAILED (exit ${code})`) }]))
+    appendStepSummary(stepSummaryMarkdown(`fluxperf ${spec.name}`, [{ name: dir, run, verdict: line }]))
     return code
   } finally {
     for (const log of logs.values()) log.close()
@@ -283,23 +281,9 @@ function logOf(logs: Map<string, JsonlWriter>, dir: string, name: string, stampe
 }
 
 /**
- * Prints the SLO table and the one-line verdict, and picks the exit code (see `commonVerdict`). Also returns
- * the verdict line without where the reports are (`FAILED: Concurrency2-Round1: 3/6 timeout`): the CI job
- * summary says why a run failed in the words the terminal does.
+ * Prints the SLO table and the one-line verdict, and picks the exit code (see `commonVerdict`); also returns the
+ * verdict sentence, which the CI job summary quotes.
  */
-function verdict(run: RunResult, slo: SloSpec | undefined, where: string, flags: CommonFlags, coldRounds: boolean, passedDetail: string | undefined): { code: number; line?: string } {
-  let line: string | undefined
-  // Forwarded at once (the callback right away), so the output keeps its order with other writes to stdout.
-  const out = new Writable({
-    decodeStrings: false,
-    write(chunk: string | Buffer, _encoding, done) {
-      const text = String(chunk)
-      const found = /^(?:PASSED|FAILED|SLO MISSED|INTERRUPTED): .*$/m.exec(text)
-      if (found) line = found[0].replace(`; ${where}`, '')
-      process.stdout.write(text)
-      done()
-    },
-  })
-  const code = commonVerdict(run, where, out, { maxErrorRate: flags.maxErrorRate, allowUnverifiedColdRound: flags.allowUnverifiedColdRound, slo, coldRounds, passedDetail })
-  return line === undefined ? { code } : { code, line }
+function verdict(run: RunResult, slo: SloSpec | undefined, where: string, flags: CommonFlags, coldRounds: boolean, passedDetail: string | undefined): { code: number; line: string } {
+  return judge(run, where, process.stdout, { maxErrorRate: flags.maxErrorRate, allowUnverifiedColdRound: flags.allowUnverifiedColdRound, slo, coldRounds, passedDetail })
 }
