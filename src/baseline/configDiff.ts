@@ -54,7 +54,19 @@ export function configDifferences(baseline: RunResult, run: RunResult): ConfigDi
     if (UNMEASURED_SETTINGS.has(key) || key === 'model') continue
     if (canonical(before[key]) !== canonical(after[key])) out.push({ key, baseline: before[key], run: after[key] })
   }
+  // No seed set on either side: each run drew its own at random, and where the seed chooses the requests
+  // (sampled rows, shuffled rounds, generated conversations) the two runs sent different prompts.
+  if (!out.some((d) => d.key === 'seed') && baseline.seed !== run.seed && seedChoosesRequests(run)) {
+    out.push({ key: 'seed', baseline: `${baseline.seed} (drawn at random)`, run: `${run.seed} (drawn at random; pass a seed so that runs send the same requests)` })
+  }
   return out
+}
+
+/** Whether the seed decides which requests a run sends: sampling or shuffling a dataset, or generating conversations. */
+function seedChoosesRequests(run: RunResult): boolean {
+  if (run.workload !== 'dual-round') return true
+  const config = run.config ?? {}
+  return config['samples'] !== undefined || config['shuffleRound2'] === true
 }
 
 /** `maxOutputTokens 8 → 64; dataset a.jsonl → b.jsonl` (an unset side reads `not set`). */

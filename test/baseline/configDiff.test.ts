@@ -43,6 +43,16 @@ describe('configDifferences: what a baseline and a run measured differently', ()
     expect(configDifferences(baseline, run)).toEqual([])
   })
 
+  test('no seed set: runs that sample draw other requests, and that counts; runs that send every row do not', () => {
+    const unseeded = (seed: number, config: Record<string, unknown>): RunResult => dual(config, { seed })
+    expect(diff(unseeded(11, { samples: 8 }), unseeded(12, { samples: 8 }))).toBe('seed 11 (drawn at random) → 12 (drawn at random; pass a seed so that runs send the same requests)')
+    expect(diff(unseeded(11, { shuffleRound2: true }), unseeded(12, { shuffleRound2: true }))).toMatch(/^seed 11 \(drawn at random\)/)
+    expect(diff(unseeded(11, {}), unseeded(12, {}))).toBe('')
+    expect(diff(unseeded(11, { samples: 8 }), unseeded(11, { samples: 8 }))).toBe('')
+    const turns = (seed: number): RunResult => multiTurnRun([roundResult()], { seed, config: { turns: 3 } } as never)
+    expect(diff(turns(1), turns(2))).toMatch(/^seed 1 \(drawn at random\)/)
+  })
+
   test('an absent setting is its default; paths are compared normalised; the shipped seed documents are the same anywhere', () => {
     expect(diff(dual({ dataset: './a.jsonl' }), dual({ dataset: 'a.jsonl', concurrency: [1], stream: true, retries: 0, shuffleRound2: false }))).toBe('')
     expect(diff(dual({}), dual({ concurrency: [4] }))).toBe('concurrency [1] → [4]')
