@@ -103,7 +103,8 @@ describe('fluxperf run', () => {
 
   test('--save-requests and --debug write parseable JSONL; the API key appears nowhere', async () => {
     const key = 'sk-planted-secret-4242'
-    const r = await runCli([...mockRun, '--num-samples', '4', '--max-output-tokens', '16', '--save-requests', '--debug', '--api-key', key, '--header', `X-Api-Token: ${key}`, '--secret-header', 'X-Api-Token', '--output-dir', out('saved')])
+    // Seeded: four rows drawn at random can share a story's prefix, and a cold round found cached fails the run.
+    const r = await runCli([...mockRun, '--num-samples', '4', '--seed', '4', '--max-output-tokens', '16', '--save-requests', '--debug', '--api-key', key, '--header', `X-Api-Token: ${key}`, '--secret-header', 'X-Api-Token', '--output-dir', out('saved')])
     expect(r.code).toBe(0)
     const files = readdirSync(out('saved'), { recursive: true }).map(String)
     const jsonl = files.filter((f) => f.endsWith('.jsonl'))
