@@ -11,6 +11,7 @@ import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join, relative, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { DATA_PLACEHOLDER } from '../src/report/html/data.ts'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
 const viewerDir = join(root, 'viewer')
@@ -18,8 +19,6 @@ const viewerDir = join(root, 'viewer')
 /** Where the built page goes unless told. */
 export const VIEWER_OUT = join(root, 'dist', 'viewer', 'report.html')
 
-/** What the report writer replaces with the data (a JSON string, so the bare template is valid JSON too). */
-export const DATA_PLACEHOLDER = '"__FLUXPERF_DATA__"'
 
 const DATA_TAG = `<script type="application/json" id="fluxperf-data">${DATA_PLACEHOLDER}</script>`
 const ENTRY_TAG = '<script type="module" src="./main.ts"></script>'

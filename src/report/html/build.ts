@@ -2,7 +2,7 @@ import { decodeHistogram } from '../../metrics/index.ts'
 import { evaluateSlo, parseSlo } from '../../slo/index.ts'
 import type { RequestRecord, RunResult } from '../../types.ts'
 import { VERSION } from '../../version.ts'
-import { REPORT_DATA_VERSION } from './data.ts'
+import { DATA_PLACEHOLDER, REPORT_DATA_VERSION } from './data.ts'
 import type { ReportComparison, ReportData, ReportMetric, ReportRound, ReportRun, ReportTimeline, ReportVerdict } from './data.ts'
 
 /** One run to draw: its result, a legend name, and its saved requests when there are any. */
@@ -294,9 +294,6 @@ function uniqueNames(names: string[]): string[] {
     return n === 1 ? name : `${name} (${n})`
   })
 }
-
-/** Placeholder the viewer's page holds where the data goes (inside `<script type="application/json">`). */
-export const DATA_PLACEHOLDER = '"__FLUXPERF_DATA__"'
 
 /**
  * The report page: the viewer's template with the data embedded. `<`, `>` and `&` are escaped in the JSON so

@@ -4,6 +4,14 @@
  * prints comes from here, exact, and only the series drawn are down-sampled. See docs/design/report.md.
  */
 
+import type { RoundResult } from '../../types.ts'
+
+/**
+ * What the report writer replaces with the data in the viewer's page, inside `<script type="application/json"
+ * id="fluxperf-data">`: a JSON string, so the bare template is valid JSON too.
+ */
+export const DATA_PLACEHOLDER = '"__FLUXPERF_DATA__"'
+
 /** Version of this shape; the viewer refuses data of another version. */
 export const REPORT_DATA_VERSION = 1
 
@@ -56,14 +64,7 @@ export interface ReportVerdict {
 }
 
 /** One measured round (dual-round: a concurrency level's round 1 or 2; multi-turn: a turn group; QA: the run). */
-export interface ReportRound {
-  label: string
-  concurrency: number
-  round: number
-  total: number
-  succeeded: number
-  failed: number
-  durationS: number
+export interface ReportRound extends Pick<RoundResult, 'label' | 'concurrency' | 'round' | 'total' | 'succeeded' | 'failed' | 'durationS'> {
   requestsPerS: number
   outputTokensPerS: number
   /** Share of requests meeting the per-request SLO; null without one. */
