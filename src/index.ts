@@ -7,11 +7,12 @@ export type {
   DebugEntry, DualRoundInput, DualRoundOptions, EndpointSettings, MeasuredGroup, PreparedWorkload, RunContext, RunExtras, RunHooks, WorkloadDefaults,
   WorkloadDefinition, WorkloadOutcome, WorkloadRun, WorkloadSettings,
 } from './workloads/index.ts'
-export { multiRoundQa, multiTurn, runMultiRoundQa, runMultiTurn } from './workloads/index.ts'
+export { multiRoundQa, multiTurn, runMultiRoundQa, runMultiTurn, runTraffic, traffic, TRAFFIC } from './workloads/index.ts'
+export type { TrafficHooks, TrafficInput, TrafficOptions, TrafficSnapshot } from './workloads/index.ts'
 export type { ConversationOutcome, MultiRoundQaHooks, MultiRoundQaInput, MultiRoundQaOptions, MultiTurnHooks, MultiTurnInput, MultiTurnOptions, QaSnapshot } from './workloads/index.ts'
 export type { PrecisionMode } from './client/index.ts'
-export { arrivalOffsets, runOpenLoop } from './schedule/index.ts'
-export type { ArrivalOptions, ArrivalProcess, Clock, ScheduledSend } from './schedule/index.ts'
+export { arrivalOffsets, parseStages, runOpenLoop, stagedOffsets } from './schedule/index.ts'
+export type { ArrivalOptions, ArrivalProcess, Clock, RateStage, ScheduledSend } from './schedule/index.ts'
 export type { ConversationSummary, OpenLoopSummary } from './types.ts'
 
 /* The built-in mock serving engine */
@@ -38,7 +39,7 @@ export { InputError } from './errors.ts'
 export type {
   CacheEvidence, CacheResetOutcome, CacheSpeedup, ChatMessage, ClientSummary, Conversation, DualRoundResult, ErrorKind, ErrorSummary, GoodputSummary,
   MetricName, MetricSummary, MultiRoundQaResult, MultiTurnResult, PrecisionSummary, QaSchedule, RequestRecord, RoundResult, RunResult, RunResultCommon,
-  Slo, SloThresholds, StatName, TokenSource, TransportSummary, TurnStats, WorkloadKind,
+  SaturationSummary, Slo, SloThresholds, StatName, TokenSource, TrafficResult, TrafficSchedule, TransportSummary, TurnStats, WorkloadKind,
 } from './types.ts'
 
 /*

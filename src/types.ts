@@ -233,7 +233,7 @@ export interface CacheSpeedup {
 }
 
 /** The workloads fluxperf runs; `RunResult.workload` says which one a result is. */
-export type WorkloadKind = 'dual-round' | 'multi-turn' | 'multi-round-qa'
+export type WorkloadKind = 'dual-round' | 'multi-turn' | 'multi-round-qa' | 'traffic'
 
 /** What every RunResult holds, whatever its workload. */
 export interface RunResultCommon {
@@ -294,8 +294,142 @@ export interface MultiRoundQaResult extends RunResultCommon {
   schedule: QaSchedule
 }
 
+/** Traffic (`fluxperf traffic`, `traffic()`): independent requests at a rate, in stages, from a trace, or at a concurrency. */
+export interface TrafficResult extends RunResultCommon {
+  workload: 'traffic'
+  /** Open loops (rate, stages, trace): target vs achieved rate and how late sends were. Absent for a closed loop. */
+  openLoop?: OpenLoopSummary
+  /** Open loops: whether the server fell behind the schedule (TTFT from the intended send growing without bound, or sends behind the rate). */
+  saturation?: SaturationSummary
+  /** The schedule as it ran. */
+  schedule: TrafficSchedule
+}
+
+/** Over-saturation of an open loop, judged over the whole run (src/metrics/saturation.ts). */
+export interface SaturationSummary {
+  saturated: boolean
+  /** What showed it, in words; empty when not saturated. */
+  reasons: string[]
+  /** Median TTFT from the intended send over the first, middle and last third of the sends, ms; null with too few requests. */
+  ttftThirdsMs: [number, number, number] | null
+  /** Sends made per second over sends intended per second. */
+  rateRatio: number
+}
+
+/** How a traffic run was scheduled. */
+export interface TrafficSchedule {
+  mode: 'rate' | 'stages' | 'trace' | 'concurrency'
+  rate?: number
+  stages?: { rate: number; duration: number }[]
+  arrival?: 'constant' | 'poisson' | 'gamma'
+  burstiness?: number
+  concurrency?: number
+  trace?: {
+    source: string
+    requests: number
+    timeScale: number
+    blockSize: number
+    /** Share of prompt tokens a perfect prefix cache would serve, from the trace's `hash_ids`. */
+    impliedPrefixShare: number
+  }
+  /** Where the prompts came from. */
+  prompts: string
+  /** Requests sent. */
+  sent: number
+  elapsedS: number
+  /** What ended the sends: the schedule ran out, `endWhen` said so (a sweep step's rule), or the run was interrupted. */
+  endedBy: 'schedule' | 'endWhen' | 'interrupted'
+  tokenizer: string
+}
+
+/** One SLO term on one sweep step, with the confidence interval of its statistic (none for max, min, throughput). */
+export interface CapacityCheck {
+  /** The term as written, e.g. `p(99) < 500`. */
+  expression: string
+  metric: string
+  statistic: string
+  observed: number | null
+  op: '<' | '<=' | '>' | '>=' | '=='
+  limit: number
+  pass: boolean
+  /** Why there is no value, when there is none. */
+  reason?: string
+  low: number | null
+  high: number | null
+}
+
+/** One load level a capacity sweep tried. */
+export interface CapacityStep {
+  /** 1-based, in the order run. */
+  step: number
+  /** `probe`: one request at a time to size the first rate; `up`/`down`: geometric steps; `bisect`: between a pass and a fail. */
+  phase: 'probe' | 'up' | 'down' | 'bisect'
+  /** Requests per second (rate sweeps) or requests in flight (concurrency sweeps); the probe's is its concurrency, 1. */
+  load: number
+  /** Met every SLO term and was not over-saturated. */
+  pass: boolean
+  /** Why the step ended: its rule was met, it was over-saturated, it reached the longest step, or the run was stopped. */
+  ended: 'rule' | 'saturated' | 'max-duration' | 'interrupted'
+  /** The rule's standing when it ended, in words. */
+  why: string
+  /** Requests sent per second over the step. */
+  achievedRate: number
+  durationS: number
+  checks: CapacityCheck[]
+  saturation?: SaturationSummary
+  /** The client was the bottleneck (event-loop delay over the guard's bound): the step says nothing about the server. */
+  clientSaturated: boolean
+  round: RoundResult
+}
+
+/**
+ * The result of a capacity sweep (`fluxperf sweep`, `sweep()`): the highest load that met the SLO, found by
+ * geometric steps up and bisection, every step with its confidence. `expect(capacity).toSustain({ qps })`.
+ */
+export interface CapacityResult {
+  kind: 'capacity'
+  schemaVersion: 1
+  tool: { name: 'fluxperf'; version: string }
+  /** What was varied: the open-loop request rate, or the closed-loop concurrency. */
+  over: 'rate' | 'concurrency'
+  endpoint: string
+  model: string
+  seed: number
+  startedAt: string
+  finishedAt: string
+  slo: Slo
+  /** The search and step rules as they ran. */
+  settings: {
+    minRequests: number
+    ciWidth: number
+    confidence: number
+    maxStepDuration: number
+    factor: number
+    resolution: number
+    start: number
+    max: number
+    maxSteps: number
+  }
+  /** The traffic settings of every step (prompt source, lengths), secrets redacted. */
+  config: Record<string, unknown>
+  /** Highest load that met the SLO; null when none did. */
+  capacity: number | null
+  /** Lowest load that did not; null when every load tried met it. */
+  failedAt: number | null
+  /**
+   * How the search ended: `bracketed` (capacity between a pass and a fail within `resolution`), `max-load` (every
+   * load up to `max` passed: capacity is at least that), `no-pass` (even the lowest load failed), `client-saturated`
+   * (the client could not drive more), `max-steps`, or `interrupted`.
+   */
+  stopReason: 'bracketed' | 'max-load' | 'no-pass' | 'client-saturated' | 'max-steps' | 'interrupted'
+  /** The finding in one sentence. */
+  summary: string
+  interrupted: boolean
+  steps: CapacityStep[]
+}
+
 /** The result of a whole run: the one source of every report and assertion; `workload` says which shape. */
-export type RunResult = DualRoundResult | MultiTurnResult | MultiRoundQaResult
+export type RunResult = DualRoundResult | MultiTurnResult | MultiRoundQaResult | TrafficResult
 
 /** TTFT and latency of the requests of one turn number (counts are of successful requests). */
 export interface TurnStats {

@@ -10,6 +10,8 @@ import { reportCommand } from './report.ts'
 import { multiRoundQaCommand } from './multiRoundQa.ts'
 import { multiTurnCommand } from './multiTurn.ts'
 import { runCommand } from './run.ts'
+import { sweepCommand } from './sweep.ts'
+import { trafficCommand } from './traffic.ts'
 import { EXIT } from './exitCodes.ts'
 import { GENERAL_EXIT_CODES, showExitCodes } from './help.ts'
 
@@ -26,6 +28,8 @@ export function buildProgram(): Command {
   program.addCommand(prometheusCommand())
   program.addCommand(multiTurnCommand())
   program.addCommand(multiRoundQaCommand())
+  program.addCommand(trafficCommand())
+  program.addCommand(sweepCommand())
   program.addCommand(reportCommand())
   program.addCommand(compareCommand())
   for (const command of program.commands) command.exitOverride().showHelpAfterError('(run with --help for usage)')

@@ -168,7 +168,7 @@ export function workloadCommand<F extends CommonFlags, O extends WorkloadSetting
 }
 
 /** The endpoint the flags name (`--endpoint`, else the command's own base URL), checked; undefined with `--mock-server`. */
-function checkFlags<F extends CommonFlags>(spec: WorkloadCommandSpec<F, WorkloadSettings, RunResult, RunHooks>, flags: F, argument: string | undefined): string | undefined {
+export function checkFlags<F extends CommonFlags>(spec: WorkloadCommandSpec<F, WorkloadSettings, RunResult, RunHooks>, flags: F, argument: string | undefined): string | undefined {
   const own = spec.endpointOf?.(flags, argument)
   if (flags.endpoint && own) throw new InputError(`give either --endpoint or ${spec.baseUrlArgument ? 'a base URL' : '--base-url'}, not both`, '--endpoint')
   const endpoint = flags.endpoint ? apiEndpointUrl(flags.endpoint, (m) => process.stderr.write(`fluxperf: ${m}\n`)) : own
@@ -229,32 +229,7 @@ export async function executeWorkload<F extends CommonFlags, O extends WorkloadS
       onDebug: debugDir ? (entry: DebugEntry) => logOf(logs, debugDir, `debug_round${entry.round}_conc${entry.concurrency}`, false).write(entry) : undefined,
       onNotice: (message) => process.stderr.write(`fluxperf: ${message}\n`),
     }
-    const settings: WorkloadSettings = {
-      endpoint,
-      model: flags.model,
-      apiKey: flags.apiKey,
-      headers: flags.header,
-      secretHeaders: flags.secretHeader,
-      maxOutputTokens: flags.maxOutputTokens,
-      ignoreEos: flags.ignoreEos,
-      temperature: flags.temperature,
-      topP: flags.topP,
-      stream: flags.stream,
-      continuousUsageStats: flags.continuousUsageStats,
-      timeout: flags.timeout,
-      ...connectionSettings(flags, mock !== undefined),
-      retries: flags.retries,
-      seed: flags.seed,
-      tokenizer: flags.tokenizer as EncodingName,
-      // The command owns the mock, so it empties its cache before every cold round unless told otherwise.
-      resetCacheUrl: flags.resetCacheUrl ?? (mock ? `${mock.url}/reset_prefix_cache` : undefined),
-      goodputSlo: slo && Object.keys(slo.perRequest).length > 0 ? slo.perRequest : undefined,
-      prometheus: prometheusRunOptions(flags, endpoint),
-      precision: flags.precision === false ? 'off' : flags.precision,
-      warmup: flags.warmup,
-      signal: interrupts.signal,
-      hooks,
-    }
+    const settings = commonSettings(flags, endpoint, mock, slo, interrupts.signal, hooks)
     const options = spec.workloadOptions(flags, settings)
     announceStart(flags, progress)
     const run = await runWorkload(spec.definition, options, { slo: slo?.source, outputDir: dir })
@@ -270,6 +245,36 @@ export async function executeWorkload<F extends CommonFlags, O extends WorkloadS
     for (const log of logs.values()) log.close()
     interrupts.dispose()
     await mock?.close()
+  }
+}
+
+/** The workload settings every command's flags give (`slo` adds its per-request limits as the goodput rule). */
+export function commonSettings(flags: CommonFlags, endpoint: string, mock: MockServer | undefined, slo: SloSpec | undefined, signal: AbortSignal, hooks: RunHooks): WorkloadSettings {
+  return {
+    endpoint,
+    model: flags.model,
+    apiKey: flags.apiKey,
+    headers: flags.header,
+    secretHeaders: flags.secretHeader,
+    maxOutputTokens: flags.maxOutputTokens,
+    ignoreEos: flags.ignoreEos,
+    temperature: flags.temperature,
+    topP: flags.topP,
+    stream: flags.stream,
+    continuousUsageStats: flags.continuousUsageStats,
+    timeout: flags.timeout,
+    ...connectionSettings(flags, mock !== undefined),
+    retries: flags.retries,
+    seed: flags.seed,
+    tokenizer: flags.tokenizer as EncodingName,
+    // The command owns the mock, so it empties its cache before every cold round unless told otherwise.
+    resetCacheUrl: flags.resetCacheUrl ?? (mock ? `${mock.url}/reset_prefix_cache` : undefined),
+    goodputSlo: slo && Object.keys(slo.perRequest).length > 0 ? slo.perRequest : undefined,
+    prometheus: prometheusRunOptions(flags, endpoint),
+    precision: flags.precision === false ? 'off' : flags.precision,
+    warmup: flags.warmup,
+    signal,
+    hooks,
   }
 }
 

@@ -20,7 +20,10 @@ import { SseParser } from './sse.ts'
 import type { SseSink } from './sse.ts'
 
 /** Identity of a request inside a workload (copied into its record). */
-export type RequestMeta = Pick<RequestRecord, 'id' | 'index' | 'sessionId' | 'turnIndex' | 'round' | 'concurrency' | 'scheduledAt'>
+export type RequestMeta = Pick<RequestRecord, 'id' | 'index' | 'sessionId' | 'turnIndex' | 'round' | 'concurrency' | 'scheduledAt'> & {
+  /** `max_tokens` of this request, instead of the context's (a trace gives each request its own output length). */
+  maxTokens?: number
+}
 
 /** Everything one request needs besides its messages. */
 export interface RequestContext {
@@ -166,7 +169,7 @@ class Exchange implements BytesHandler, SseSink, DecodedSink {
     this.retries = retries
     this.resolve = resolve
     this.reject = reject
-    this.state = new ResponseState(ctx.generation.maxTokens)
+    this.state = new ResponseState(meta.maxTokens ?? ctx.generation.maxTokens)
   }
 
   start(): void {
@@ -174,7 +177,7 @@ class Exchange implements BytesHandler, SseSink, DecodedSink {
     let body: string | undefined
     let unbuildable: unknown
     try {
-      body = buildPayload(ctx.kind, this.messages, ctx.generation)
+      body = buildPayload(ctx.kind, this.messages, this.meta.maxTokens === undefined ? ctx.generation : { ...ctx.generation, maxTokens: this.meta.maxTokens })
     } catch (error) {
       unbuildable = error
     }

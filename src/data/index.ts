@@ -12,3 +12,7 @@ export { CODE_EXTENSIONS, documentTypeOf, loadSeedDocuments, TEXT_EXTENSIONS } f
 export type { DocumentType, SeedDocument } from './seedDocuments.ts'
 export { exactTokenText } from './syntheticText.ts'
 export { resolveDatasetPath, shippedDatasetNames, shippedDatasetsDir, SHIPPED_PREFIX } from './shipped.ts'
+export { loadTrace, parseTrace, parseTraceRow } from './trace.ts'
+export type { Trace, TraceEntry } from './trace.ts'
+export { DEFAULT_TRACE_BLOCK_SIZE, impliedPrefixShare, tracePrompts } from './tracePrompts.ts'
+export type { TracePromptOptions, TracePrompts } from './tracePrompts.ts'

@@ -17,7 +17,9 @@ const TABLE_ROWS: { label: string; metric: MetricName; digits: number }[] = [
 export function formatRound(round: RoundResult): string {
   const lines: string[] = []
   const rule = '='.repeat(WIDTH)
-  lines.push(rule, `Concurrency: ${round.concurrency} | Round ${round.round} Performance Metrics`, rule)
+  // Traffic groups (Rate4.00, Stage2-Rate8.00, Trace, Concurrency8) are named by their label; the others keep the Python tools' title.
+  const title = /^(Rate|Stage|Trace)|^Concurrency\d+$/.test(round.label) ? `${round.label} Performance Metrics` : `Concurrency: ${round.concurrency} | Round ${round.round} Performance Metrics`
+  lines.push(rule, title, rule)
   const none = round.total === 0 ? 'n/a (no requests)' : undefined
   lines.push(`Total Requests: ${round.total} | Success: ${round.succeeded} | Failed: ${round.failed} | Test Duration: ${none ?? `${round.durationS.toFixed(2)} seconds`}`)
   const tokens = round.succeeded === 0 ? undefined : round

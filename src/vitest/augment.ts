@@ -39,6 +39,10 @@ declare module 'vitest' {
      * notice). A baseline recorded with other settings is refused, naming them, unless `allowConfigChange: true`.
      */
     toNotRegress: (baselinePath: string, options?: RegressionOptions) => R
+    /** The capacity sweep met the SLO at this load or above: `{ qps: 20 }` (a sweep over rate) or `{ concurrency: 64 }`. */
+    toSustain: (load: { qps: number } | { concurrency: number }) => R
+    /** The capacity sweep's capacity, in its own unit (requests/s or requests in flight), is at least `atLeast`. */
+    toHaveCapacity: (expectation: { atLeast: number }) => R
   }
   interface TaskMeta {
     fluxperf?: FluxperfTaskMeta

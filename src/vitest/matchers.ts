@@ -1,14 +1,17 @@
 import { existsSync } from 'node:fs'
 import { baselineAction, compareWithBaseline, configDifferences, formatConfigDifferences, readBaseline, upgradeRunResult, writeBaseline } from '../baseline/index.ts'
 import type { RegressionCheck, RegressionOptions } from '../baseline/index.ts'
+import { sustains } from '../capacity/index.ts'
+import type { SustainVerdict } from '../capacity/index.ts'
 import { closest, rejectUnknownKeys } from '../didYouMean.ts'
 import { InputError } from '../errors.ts'
 import { assessCacheSpeedup, suspectsSentence } from '../metrics/index.ts'
 import type { SpeedupAssessment } from '../metrics/index.ts'
 import { printable } from '../printable.ts'
+import { formatCapacity, stepVerdict } from '../report/index.ts'
 import { evaluateSlo, formatSloTable, parseSlo } from '../slo/index.ts'
 import type { SloCheck, SloSpec } from '../slo/index.ts'
-import type { MetricName, RoundResult, RunResult, Slo, StatName } from '../types.ts'
+import type { CapacityResult, MetricName, RoundResult, RunResult, Slo, StatName } from '../types.ts'
 
 /** Which rounds a matcher looks at. @default every round of the run */
 export interface RoundSelector {
@@ -138,6 +141,35 @@ function runOf(received: unknown, name: string): RunResult {
   return run
 }
 
+/** The result of `toSustain` / `toHaveCapacity`: the deciding step's failed terms, then the whole sweep. */
+function capacityResult(ctx: MatcherContext, name: string, expected: string, capacity: CapacityResult, verdict: SustainVerdict): MatcherResult {
+  const pass = ctx.isNot ? !verdict.valid || verdict.sustained : verdict.sustained
+  const load = `${verdict.load} ${verdict.unit}`
+  return plain({
+    pass,
+    message: () => {
+      const lines = [`expect(capacity)${ctx.isNot ? '.not' : ''}.${name}(${expected})`, '']
+      const d = verdict.deciding
+      if (!verdict.valid) lines.push(`The sweep cannot say whether ${load} is sustained: ${verdict.reason}.`)
+      else if (verdict.sustained) lines.push(`Expected ${load} not to be sustained, but step ${d?.step} at ${d?.load} ${verdict.unit} met every SLO term (capacity: ${capacity.summary}).`)
+      else {
+        lines.push(`${load} is not sustained: ${capacity.summary}.`)
+        if (d) {
+          lines.push(`At ${d.load} ${verdict.unit} (step ${d.step}): ${stepVerdict(d)}`)
+          for (const c of d.checks.filter((x) => !x.pass)) {
+            lines.push(`  ${c.metric} ${c.expression}: observed ${c.observed === null ? `n/a (${c.reason})` : fmt(c.observed)}${c.low !== null && c.high !== null ? ` [${fmt(c.low)}, ${fmt(c.high)}]` : ''}`)
+          }
+          for (const r of d.saturation?.saturated ? d.saturation.reasons : []) lines.push(`  over-saturated: ${r}`)
+        }
+      }
+      lines.push('', formatCapacity(capacity))
+      return lines.join('\n')
+    },
+    actual: capacity.capacity,
+    expected: `≥ ${verdict.load}`,
+  })
+}
+
 /** `expect(run).not.toMeetSlo(slo)`, uncoloured (Vitest's `matcherHint` adds colour codes). */
 function hint(ctx: MatcherContext, name: string, expected = 'expected'): string {
   return `expect(run)${ctx.isNot ? '.not' : ''}.${name}(${expected})`
@@ -250,6 +282,27 @@ export const matchers = {
       actual: Object.fromEntries(rows.map((r) => [r.label, r.share])),
       expected: Object.fromEntries(rows.map((r) => [r.label, `≥ ${expectation.atLeast}`])),
     })
+  },
+
+  /**
+   * The capacity sweep found this load sustainable: `{ qps: 20 }` on a sweep over rate, `{ concurrency: 64 }` on one
+   * over concurrency. Passes when a step at that load or above met every SLO term. A sweep that cannot say (it was
+   * interrupted, its client saturated, or it never reached the load) fails, with `.not` too.
+   */
+  toSustain(this: MatcherContext, received: unknown, load: { qps?: number; concurrency?: number }): MatcherResult {
+    checkOptions('toSustain', load, ['qps', 'concurrency'])
+    const given = Object.keys(load ?? {}).filter((k) => (load as Record<string, unknown>)[k] !== undefined)
+    if (given.length !== 1) throw new InputError('give one load: { qps: 20 } or { concurrency: 64 }', 'toSustain')
+    const dimension = given[0] === 'qps' ? 'rate' : 'concurrency'
+    const verdict = sustains(received as CapacityResult, (load as Record<string, number>)[given[0] as string] as number, dimension, 'toSustain')
+    return capacityResult(this, 'toSustain', JSON.stringify(load).replace(/"/g, ''), received as CapacityResult, verdict)
+  },
+
+  /** The sweep's capacity (in its own unit: requests/s or requests in flight) is at least `atLeast`. Same rules as `toSustain`. */
+  toHaveCapacity(this: MatcherContext, received: unknown, expectation: { atLeast: number }): MatcherResult {
+    checkOptions('toHaveCapacity', expectation, ['atLeast'], 'atLeast')
+    const verdict = sustains(received as CapacityResult, expectation.atLeast, 'own', 'toHaveCapacity')
+    return capacityResult(this, 'toHaveCapacity', `{ atLeast: ${expectation.atLeast} }`, received as CapacityResult, verdict)
   },
 
   /** The share of failed requests is below `below` in every selected round. */

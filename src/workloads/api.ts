@@ -1,6 +1,6 @@
 import { InputError } from '../errors.ts'
 import { apiEndpointUrl } from '../client/index.ts'
-import type { DualRoundResult, MultiRoundQaResult, MultiTurnResult, RunResult } from '../types.ts'
+import type { DualRoundResult, MultiRoundQaResult, MultiTurnResult, RunResult, TrafficResult } from '../types.ts'
 import { workloadDefaults } from './defaults.ts'
 import { DUAL_ROUND } from './dualRound.ts'
 import { runWorkload } from './engine.ts'
@@ -10,6 +10,8 @@ import type { MultiRoundQaOptions } from './multiRoundQa.ts'
 import { MULTI_TURN } from './multiTurn.ts'
 import type { MultiTurnOptions } from './multiTurn.ts'
 import type { DualRoundOptions, WorkloadSettings } from './options.ts'
+import { TRAFFIC } from './traffic.ts'
+import type { TrafficOptions } from './traffic.ts'
 
 /** Dual-round options where the endpoint may come from the host (Vitest plugin) or `FLUXPERF_ENDPOINT`. */
 export type DualRoundInput = Omit<DualRoundOptions, 'endpoint'> & { endpoint?: string }
@@ -17,6 +19,8 @@ export type DualRoundInput = Omit<DualRoundOptions, 'endpoint'> & { endpoint?: s
 export type MultiTurnInput = Omit<MultiTurnOptions, 'endpoint'> & { endpoint?: string }
 /** Multi-round QA options where the endpoint may come from the host (Vitest plugin) or `FLUXPERF_ENDPOINT`. */
 export type MultiRoundQaInput = Omit<MultiRoundQaOptions, 'endpoint'> & { endpoint?: string }
+/** Traffic options where the endpoint may come from the host (Vitest plugin) or `FLUXPERF_ENDPOINT`. */
+export type TrafficInput = Omit<TrafficOptions, 'endpoint'> & { endpoint?: string }
 
 /**
  * Runs the dual-round workload and returns its RunResult, ready for `expect(run).toMeetSlo(...)`.
@@ -60,6 +64,20 @@ export function multiRoundQa(options: MultiRoundQaInput): Promise<MultiRoundQaRe
 }
 
 /**
+ * Runs the traffic workload (independent requests at a `rate`, in `stages`, from a `trace`, or at a
+ * `concurrency`) and returns its RunResult, ready for `expect(run).toMeetSlo(...)`. Endpoint as for {@link dualRound}.
+ *
+ * @example
+ * const run = await traffic({ rate: 8, duration: 5, inputTokens: 128, maxOutputTokens: 32 })
+ * expect(run).toMeetSlo({ ttft: 'p(99) < 500' })
+ * @example
+ * const replay = await traffic({ trace: 'fluxperf:trace-example', timeScale: 0.5 })
+ */
+export function traffic(options: TrafficInput): Promise<TrafficResult> {
+  return hosted(TRAFFIC, options)
+}
+
+/**
  * Fills in what the host provides (its endpoint and cache reset, its output directory) and runs the
  * workload through the engine; the host hears the finished result.
  */
@@ -68,20 +86,30 @@ async function hosted<O extends WorkloadSettings, R extends RunResult>(
   options: Omit<O, 'endpoint'> & { endpoint?: string },
   complete: (options: O) => O = (o) => o,
 ): Promise<R> {
+  const host = workloadDefaults().beginRun?.()
+  const resolved = hostSettings(options, definition.name)
+  const run = await runWorkload(definition, complete({ ...resolved, ...options, endpoint: resolved.endpoint, resetCacheUrl: resolved.resetCacheUrl } as O), { outputDir: host?.outputDir })
+  host?.finished(run)
+  return run
+}
+
+/**
+ * What the host provides a workload function (or a sweep): the endpoint (the options', else the Vitest
+ * plugin's, else `FLUXPERF_ENDPOINT`), the host's cache reset for the host's endpoint, and its other defaults.
+ * @throws InputError naming `name` when no endpoint is given anywhere
+ */
+export function hostSettings(options: { endpoint?: string; resetCacheUrl?: string; hooks?: { onNotice?(message: string): void } }, name: string): Omit<WorkloadSettings, 'hooks'> {
   const defaults = workloadDefaults()
-  const host = defaults.beginRun?.()
   const named = options.endpoint ?? defaults.endpoint ?? process.env['FLUXPERF_ENDPOINT']
   if (!named) {
-    throw new InputError('no endpoint: pass { endpoint }, set FLUXPERF_ENDPOINT, or add the fluxperf() Vitest plugin (which starts the built-in mock)', definition.name)
+    throw new InputError('no endpoint: pass { endpoint }, set FLUXPERF_ENDPOINT, or add the fluxperf() Vitest plugin (which starts the built-in mock)', name)
   }
   const source = options.endpoint ? 'endpoint' : defaults.endpoint ? 'the fluxperf() plugin\'s endpoint' : 'FLUXPERF_ENDPOINT'
   const endpoint = apiEndpointUrl(named, options.hooks?.onNotice ?? sayOnce, source)
   // The host's cache reset applies to the host's endpoint only.
   const resetCacheUrl = options.resetCacheUrl ?? (options.endpoint ? undefined : defaults.resetCacheUrl)
   const { beginRun: _host, resetCacheUrl: _reset, ...settings } = defaults
-  const run = await runWorkload(definition, complete({ ...settings, ...options, endpoint, resetCacheUrl } as O), { outputDir: host?.outputDir })
-  host?.finished(run)
-  return run
+  return { ...settings, endpoint, resetCacheUrl }
 }
 
 const said = new Set<string>()

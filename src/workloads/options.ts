@@ -185,7 +185,7 @@ export interface WorkloadKeys {
 }
 
 /** The workload functions, by the name their messages use. */
-export type WorkloadName = 'dualRound' | 'multiTurn' | 'multiRoundQa'
+export type WorkloadName = 'dualRound' | 'multiTurn' | 'multiRoundQa' | 'traffic'
 
 /**
  * Rejects what TypeScript would have caught but Vitest does not (it strips types without checking):

@@ -16,7 +16,7 @@ const LAYERS: string[][] = [
   ['data', 'client', 'mock', 'schedule'],
   ['engines', 'metrics', 'slo'],
   ['workloads', 'baseline'],
-  ['report'],
+  ['report', 'capacity'],
   ['config'],
   ['cli', 'vitest', 'index.ts'],
 ]

@@ -52,7 +52,7 @@ function reportRun({ name, run, requests }: ReportInput): ReportRun {
     verdict: verdictOf(run),
     rounds: run.rounds.map(roundOf),
   }
-  if (run.workload !== 'dual-round') {
+  if (run.workload === 'multi-turn' || run.workload === 'multi-round-qa') {
     out.byTurn = run.byTurn.map((t) => ({
       turn: t.turn, requests: t.ttft.count, ttftP50: valueOf(t.ttft.count, t.ttft.p50), ttftP90: valueOf(t.ttft.count, t.ttft.p90), latencyP50: valueOf(t.latency.count, t.latency.p50),
     }))

@@ -33,7 +33,7 @@ export type ReportMetric = 'ttft' | 'itl' | 'tpot' | 'latency'
 export interface ReportRun {
   /** Legend name: the run directory's or file's name, made unique among the runs. */
   name: string
-  workload: 'dual-round' | 'multi-turn' | 'multi-round-qa'
+  workload: 'dual-round' | 'multi-turn' | 'multi-round-qa' | 'traffic'
   model: string
   endpoint: string
   startedAt: string
