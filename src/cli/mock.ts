@@ -40,6 +40,7 @@ const FLAG_SPECS: FlagSpec[] = [
   { key: 'itlMs', flags: '--itl-ms <ms>', description: 'inter-token latency with one running sequence' },
   { key: 'itlPerSeqMs', flags: '--itl-per-seq-ms <ms>', description: 'extra ITL per additional running sequence' },
   { key: 'maxNumSeqs', flags: '--max-num-seqs <n>', description: 'sequences decoded at once; the rest wait (FIFO)' },
+  { key: 'prefillStallsDecode', flags: '--no-prefill-stalls-decode', description: 'decode steps no longer wait while a prefill runs' },
   { key: 'tokensPerChunk', flags: '--tokens-per-chunk <n>', description: 'tokens per chunk after the first (speculative decoding)' },
   { key: 'reasoningTokens', flags: '--reasoning-tokens <n>', description: 'first N tokens of a chat completion are reasoning_content' },
   { key: 'jitter', flags: '--jitter <fraction>', description: 'random variation of every modelled duration (0.05 = ±5%)' },

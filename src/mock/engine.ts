@@ -9,6 +9,8 @@
  *   whose first token is due, then sleeps itl = itlMs + itlPerSeqMs × (batch − 1). One timer for the
  *   whole engine, not one per stream, keeps 500+ concurrent streams cheap. Steps are scheduled
  *   against absolute target times, so timer lateness does not accumulate.
+ * - Prefill and decode share one GPU, prefill first (`prefillStallsDecode`): a decode step needs itl ms
+ *   of time in which no prefill runs, so a step is delayed by every prefill that overlaps it.
  *
  * The engine knows nothing of HTTP or chunk formats: it calls `listener.onTokens` and nothing else.
  * The model, its calibration and why: docs/design/mock.md#latency-model
@@ -32,6 +34,14 @@ export interface EngineOptions {
   prefixCache: boolean
   blockSize: number
   cacheCapacityTokens: number
+  /** Decode steps wait while a prefill runs (one GPU, prefill first). */
+  prefillStallsDecode: boolean
+}
+
+/** A stretch of time in which prefills run back to back (ms, `performance.now()` clock). */
+interface PrefillRun {
+  start: number
+  end: number
 }
 
 /** Receives a sequence's output. */
@@ -123,11 +133,19 @@ export class Engine {
   #decoding: Sequence[] = []
   #running = 0
   #prefillBusyUntil = 0
+  /**
+   * With `prefillStallsDecode`: the prefill runs that end after the current decode step's start, in time
+   * order and disjoint (back-to-back prefills merge into one run).
+   */
+  #prefillRuns: PrefillRun[] = []
+  /** The current decode step: where it starts and how much prefill-free time (its ITL) it needs. */
+  #stepFrom = 0
+  #stepItl = 0
   #timer: NodeJS.Timeout | NodeJS.Immediate | undefined
   #timerIsImmediate = false
   /** Target time of the armed timer. */
   #timerAt = Infinity
-  /** Target time of the next decode step while sequences are decoding. */
+  /** Target time of the next decode step while sequences are decoding: `#stepEnd(#stepFrom, #stepItl)`. */
   #nextStepAt = 0
   #closed = false
   #inStep = false
@@ -221,6 +239,7 @@ export class Engine {
     this.#waitingHead = 0
     this.#prefilling = []
     this.#decoding = []
+    this.#prefillRuns = []
     this.#running = 0
   }
 
@@ -235,6 +254,7 @@ export class Engine {
 
   #admit(now: number): void {
     const { maxNumSeqs, blockSize, prefillTokensPerS } = this.options
+    let stalls = false
     while (this.#running < maxNumSeqs && this.#waitingHead < this.#waiting.length) {
       const seq = this.#waiting[this.#waitingHead++]!
       this.#running++
@@ -254,8 +274,15 @@ export class Engine {
       seq.cachedTokens = cached
       this.#stats.promptTokens += seq.promptLength
       const prefillMs = this.#scaled(((seq.promptLength - cached) / prefillTokensPerS) * 1000)
-      const prefillEnd = Math.max(now, this.#prefillBusyUntil) + prefillMs
+      const prefillStart = Math.max(now, this.#prefillBusyUntil)
+      const prefillEnd = prefillStart + prefillMs
       this.#prefillBusyUntil = prefillEnd
+      if (this.options.prefillStallsDecode && prefillMs > 0) {
+        const last = this.#prefillRuns.at(-1)
+        if (last !== undefined && prefillStart <= last.end) last.end = prefillEnd
+        else this.#prefillRuns.push({ start: prefillStart, end: prefillEnd })
+        stalls = true
+      }
       seq.firstTokenAt = prefillEnd + this.#scaled(this.options.baseLatencyMs)
       this.#prefilling.push(seq)
     }
@@ -263,6 +290,28 @@ export class Engine {
       this.#waiting = this.#waiting.slice(this.#waitingHead)
       this.#waitingHead = 0
     }
+    // A new prefill pushes back the pending decode step (the step loop computes its own when it ends).
+    if (stalls && !this.#inStep && this.#decoding.length > 0) this.#nextStepAt = this.#stepEnd(this.#stepFrom, this.#stepItl)
+  }
+
+  /**
+   * When a decode step that starts at `from` and needs `itl` ms of GPU time ends: the first moment by
+   * which `itl` ms without a prefill have passed since `from` (prefill first: a step overlapping a
+   * prefill run waits for its end). O(prefill runs after `from`), which are few: runs merge when
+   * prefills queue back to back, and runs before the current step are dropped.
+   */
+  #stepEnd(from: number, itl: number): number {
+    let t = from
+    let left = itl
+    for (const run of this.#prefillRuns) {
+      if (run.end <= t) continue
+      if (run.start > t) {
+        if (left <= run.start - t) return t + left
+        left -= run.start - t
+      }
+      t = run.end
+    }
+    return t + left
   }
 
   /** Arms the timer for the next thing due: a decode step, or else the earliest first token. */
@@ -316,6 +365,11 @@ export class Engine {
     this.#timerAt = Infinity
     if (this.#closed) return
     let now = performance.now()
+    if (this.#decoding.length > 0 && this.#nextStepAt > stepAt) {
+      // A prefill admitted since the timer was armed pushed the step back: wait for it.
+      this.#schedule(now)
+      return
+    }
     const turnEnds = now + STEP_TURN_BUDGET_MS
     // Listeners may cancel sequences mid-step; the step itself schedules what comes next.
     this.#inStep = true
@@ -388,9 +442,18 @@ export class Engine {
     // Next step: one ITL after this step's target time, not after `now`, so timer lateness does not
     // accumulate. But a step is never closer than half an ITL to the one before (a real engine cannot
     // compute a step faster), so a late timer does not emit two tokens back to back, and a step late by
-    // more than that re-anchors the schedule instead of bursting to catch up.
+    // more than that re-anchors the schedule instead of bursting to catch up. Prefill runs in between
+    // push it back by their overlap (`#stepEnd`).
     const itl = this.#itl(Math.max(1, kept))
-    this.#nextStepAt = Math.max(stepAt + itl, now + itl / 2)
+    this.#stepFrom = Math.max(stepAt, now - itl / 2)
+    this.#stepItl = itl
+    const runs = this.#prefillRuns
+    if (runs.length > 0) {
+      let old = 0
+      while (old < runs.length && runs[old]!.end <= this.#stepFrom) old++
+      if (old > 0) runs.splice(0, old)
+    }
+    this.#nextStepAt = this.#stepEnd(this.#stepFrom, itl)
   }
 
   #finish(seq: Sequence): void {

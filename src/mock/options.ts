@@ -33,6 +33,13 @@ export interface MockServerOptions {
   itlPerSeqMs?: number
   /** Sequences decoded at once; later requests wait in a FIFO queue. @default 256 */
   maxNumSeqs?: number
+  /**
+   * Prefill and decode share one GPU, prefill first: while a prefill runs, the running batch's decode
+   * steps wait (a step needs `itl` ms in which no prefill runs), so under load ITL rises with the prompt
+   * tokens prefilled, as on vLLM. Off: decode ignores prefill (ITL depends only on the batch size).
+   * `--no-prefill-stalls-decode`. @default true
+   */
+  prefillStallsDecode?: boolean
   /** Tokens emitted per chunk after the first (as with speculative decoding). Header `x-mock-tokens-per-chunk`. @default 1 */
   tokensPerChunk?: number
   /** The first N generated tokens of a chat completion are `reasoning_content`. Header `x-mock-reasoning-tokens`. @default 0 */
@@ -81,6 +88,7 @@ export const MOCK_DEFAULTS: ResolvedMockOptions = {
   itlMs: 2.9,
   itlPerSeqMs: 0.5,
   maxNumSeqs: 256,
+  prefillStallsDecode: true,
   tokensPerChunk: 1,
   reasoningTokens: 0,
   jitter: 0.05,

@@ -18,6 +18,7 @@ const ENGINE: EngineOptions = {
   prefixCache: true,
   blockSize: 16,
   cacheCapacityTokens: 100_000,
+  prefillStallsDecode: true,
 }
 
 /** Runs sequences to completion, recording first-token order and the running count seen at each step. */
@@ -130,6 +131,77 @@ describe('engine scheduling', () => {
     )
     // Timers may fire up to ~1 ms before their target (libuv's millisecond clock), hence the tolerance.
     for (let i = 0; i < 10; i++) expect(lastAt[i]! - submittedAt).toBeGreaterThanOrEqual(10 * 20 - 2)
+  })
+})
+
+describe('prefill stalls decode', () => {
+  /**
+   * Two sequences decode at 10 ms a step; after their 5th token a 2,000-token prompt arrives, 200 ms of
+   * prefill at 10,000 tokens/s. Returns the decoding sequences' tokens emitted while that prefill ran
+   * (from its submission to its first token), their largest gap between tokens, and the long one's TTFT.
+   */
+  async function decodeAroundPrefill(prefillStallsDecode: boolean) {
+    const engine = new Engine({ ...ENGINE, itlMs: 10, itlPerSeqMs: 0, prefillTokensPerS: 10_000, prefixCache: false, prefillStallsDecode })
+    const times: number[][] = [[], []]
+    let prefillFrom = Infinity
+    let prefillTo = Infinity
+    const long = Array.from({ length: 2000 }, (_, k) => 100 + k)
+    const submitLong = () =>
+      new Promise<void>((resolve) => {
+        prefillFrom = performance.now()
+        engine.submit({
+          promptTokens: long,
+          maxTokens: 1,
+          tokensPerChunk: 1,
+          listener: {
+            onTokens() {
+              prefillTo = performance.now()
+              resolve()
+            },
+          },
+        })
+      })
+    let longDone: Promise<void> | undefined
+    await Promise.all(
+      [0, 1].map(
+        (i) =>
+          new Promise<void>((resolve) =>
+            engine.submit({
+              promptTokens: [i, 1, 2],
+              maxTokens: 40,
+              tokensPerChunk: 1,
+              listener: {
+                onTokens(seq) {
+                  times[i]!.push(performance.now())
+                  if (i === 0 && seq.generated === 5) longDone = submitLong()
+                  if (seq.done) resolve()
+                },
+              },
+            }),
+          ),
+      ),
+    )
+    await longDone
+    engine.close()
+    const during = times.map((t) => t.filter((at) => at > prefillFrom && at < prefillTo).length)
+    const maxGap = times.map((t) => Math.max(...t.slice(1).map((at, k) => at - t[k]!)))
+    return { during, maxGap, ttft: prefillTo - prefillFrom }
+  }
+
+  it('holds the running batch while a prefill runs: its ITL around it grows by about the prefill time', async () => {
+    const { during, maxGap, ttft } = await decodeAroundPrefill(true)
+    // The engine never emits before its modelled time (give or take the timers' millisecond): the batch
+    // gets no step in during the 200 ms prefill but the one at its end, and one gap spans it.
+    expect(ttft).toBeGreaterThanOrEqual(199)
+    for (const n of during) expect(n).toBeLessThanOrEqual(2)
+    for (const gap of maxGap) expect(gap).toBeGreaterThanOrEqual(195)
+  })
+
+  it('decodes through the prefill with prefillStallsDecode off', async () => {
+    const { during, ttft } = await decodeAroundPrefill(false)
+    expect(ttft).toBeGreaterThanOrEqual(199)
+    // About 20 steps of 10 ms fit in the 200 ms prefill; a loaded machine may run fewer.
+    for (const n of during) expect(n).toBeGreaterThanOrEqual(8)
   })
 })
 
