@@ -404,6 +404,7 @@ export interface CapacityResult {
     ciWidth: number
     confidence: number
     maxStepDuration: number
+    minStepDuration: number
     factor: number
     resolution: number
     start: number

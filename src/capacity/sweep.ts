@@ -29,6 +29,11 @@ export interface SweepOptions extends Partial<StepRule> {
   resolution?: number
   /** Longest step, seconds: a step whose rule is not met by then ends anyway, and says so. @default 60 */
   maxStepDuration?: number
+  /**
+   * Shortest step, seconds, unless over-saturated sooner: a queue that grows slowly (a load a few per cent over
+   * capacity) needs time to show in TTFT, and a step that ends as soon as its intervals are narrow would pass it. @default 10
+   */
+  minStepDuration?: number
   /** Most steps, probe included. @default 16 */
   maxSteps?: number
   /** Stops the sweep: the step under way ends, and the result is marked interrupted. */
@@ -50,6 +55,7 @@ export const SWEEP_DEFAULTS = {
   factor: 2,
   resolution: 0.05,
   maxStepDuration: 60,
+  minStepDuration: 10,
   maxSteps: 16,
   maxRate: 10_000,
   maxConcurrency: 4096,
@@ -101,7 +107,7 @@ export async function sweep(options: SweepOptions): Promise<CapacityResult> {
       endWhen: phase === 'probe' ? undefined : (snapshot) => {
         if (snapshot.saturation.saturated) return true
         standing = stepStanding(snapshot.round, plan.spec, rule)
-        return standing.done
+        return standing.done && snapshot.elapsedS >= plan.minStepDuration
       },
     })
     model = run.model
@@ -203,7 +209,7 @@ export async function sweep(options: SweepOptions): Promise<CapacityResult> {
     finishedAt: new Date().toISOString(),
     slo: plan.spec.source,
     settings: {
-      minRequests: plan.rule.minRequests, ciWidth: plan.rule.ciWidth, confidence: plan.rule.confidence, maxStepDuration: plan.maxStepDuration,
+      minRequests: plan.rule.minRequests, ciWidth: plan.rule.ciWidth, confidence: plan.rule.confidence, maxStepDuration: plan.maxStepDuration, minStepDuration: plan.minStepDuration,
       factor: plan.factor, resolution: plan.resolution, start: start ?? 0, max: plan.max, maxSteps: plan.maxSteps,
     },
     config,
@@ -226,13 +232,14 @@ interface SweepPlan {
   factor: number
   resolution: number
   maxStepDuration: number
+  minStepDuration: number
   maxSteps: number
   probeRequests: number
 }
 
 function planOf(options: SweepOptions): SweepPlan {
   if (typeof options !== 'object' || options === null) throw new InputError('expected an options object', 'sweep')
-  const known = new Set(['over', 'slo', 'workload', 'start', 'max', 'factor', 'resolution', 'maxStepDuration', 'maxSteps', 'signal', 'hooks', 'minRequests', 'ciWidth', 'confidence'])
+  const known = new Set(['over', 'slo', 'workload', 'start', 'max', 'factor', 'resolution', 'maxStepDuration', 'minStepDuration', 'maxSteps', 'signal', 'hooks', 'minRequests', 'ciWidth', 'confidence'])
   const unknown = Object.keys(options).find((k) => !known.has(k))
   if (unknown) throw new InputError(`unknown option "${unknown}" (expected ${[...known].join(', ')})`, 'sweep')
   const d = SWEEP_DEFAULTS
@@ -251,12 +258,13 @@ function planOf(options: SweepOptions): SweepPlan {
   const factor = number(options.factor, d.factor, '--factor', (n) => n > 1, 'a number > 1')
   const resolution = number(options.resolution, d.resolution, '--resolution', (n) => n > 0, 'a number > 0 (e.g. 0.05)')
   const maxStepDuration = number(options.maxStepDuration, d.maxStepDuration, '--max-step-duration', (n) => n > 0, 'seconds > 0')
+  const minStepDuration = number(options.minStepDuration, Math.min(d.minStepDuration, maxStepDuration), '--min-step-duration', (n) => n >= 0 && n <= maxStepDuration, `seconds ≥ 0 and at most --max-step-duration (${maxStepDuration})`)
   const maxSteps = number(options.maxSteps, d.maxSteps, '--max-steps', (n) => Number.isInteger(n) && n >= 2, 'a whole number ≥ 2')
   const whole = over === 'concurrency'
   const max = number(options.max, whole ? d.maxConcurrency : d.maxRate, '--max', (n) => n > 0 && (!whole || Number.isInteger(n)), whole ? 'a whole number ≥ 1' : 'a number > 0')
   const start = options.start === undefined ? (whole ? 1 : undefined) : number(options.start, 0, '--start', (n) => n > 0 && n <= max && (!whole || Number.isInteger(n)), `${whole ? 'a whole number' : 'a number'} > 0 and at most --max (${max})`)
   const floor = whole ? 1 : Math.min(start ?? max, max) / 2 ** 10
-  return { over, spec, rule: { minRequests, ciWidth, confidence }, start, max, floor, factor, resolution, maxStepDuration, maxSteps, probeRequests: Math.max(5, Math.min(20, minRequests)) }
+  return { over, spec, rule: { minRequests, ciWidth, confidence }, start, max, floor, factor, resolution, maxStepDuration, minStepDuration, maxSteps, probeRequests: Math.max(5, Math.min(20, minRequests)) }
 }
 
 function isSpec(slo: Slo | SloSpec): slo is SloSpec {

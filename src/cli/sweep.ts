@@ -11,15 +11,15 @@ import { writeHtmlReport } from '../report/html/index.ts'
 import { ARRIVAL_PROCESSES } from '../schedule/index.ts'
 import { loadSloFile } from '../slo/index.ts'
 import type { CapacityResult, TrafficResult } from '../types.ts'
-import { TRAFFIC } from '../workloads/index.ts'
+import { TRAFFIC, TRAFFIC_DEFAULTS } from '../workloads/index.ts'
 import { EXIT } from './exitCodes.ts'
 import { finiteNumber, positiveNumber, wholeNumber } from './flags.ts'
-import { showExitCodes } from './help.ts'
+import { COMMON_DEFAULTS, showDefaults, showExitCodes } from './help.ts'
 import { startFlaggedMock } from './mockServer.ts'
 import { createProgress } from './progress.ts'
 import { runRecipeFile } from './recipe.ts'
 import { handleInterrupts } from './signals.ts'
-import { addPromptOptions, promptOptions } from './traffic.ts'
+import { addPromptOptions, promptOptions, TRAFFIC_HELP_DEFAULTS } from './traffic.ts'
 import type { TrafficFlags } from './traffic.ts'
 import { checkFlags, commonSettings, workloadCommand } from './workloadCommand.ts'
 import type { WorkloadCommandSpec } from './workloadCommand.ts'
@@ -36,6 +36,7 @@ export interface SweepFlags extends TrafficFlags {
   ciWidth: number
   confidence: number
   maxStepDuration: number
+  minStepDuration: number
   maxSteps: number
   minCapacity?: number
 }
@@ -59,6 +60,7 @@ const SWEEP_SPEC: WorkloadCommandSpec<SweepFlags, TrafficOptions, TrafficResult>
     .option('--ci-width <share>', 'a step ends when every SLO statistic\'s confidence interval is narrower than this share of its value (or wholly on one side of its limit)', positiveNumber(), d.ciWidth)
     .option('--confidence <level>', 'confidence of the step intervals', positiveNumber(), d.confidence)
     .option('--max-step-duration <seconds>', 'longest step: one whose rule is not met by then ends anyway, and says so', positiveNumber(), d.maxStepDuration)
+    .option('--min-step-duration <seconds>', 'shortest step unless over-saturated sooner: a queue growing slowly needs time to show', finiteNumber(0), d.minStepDuration)
     .option('--max-steps <n>', 'most steps, the probe included', wholeNumber(2), d.maxSteps)
     .option('--min-capacity <load>', 'CI gate: exit 99 unless the capacity found is at least this (requests/s, or requests in flight)', positiveNumber())
     .addOption(new Option('--arrival <process>', 'arrival process of the rate steps').choices([...ARRIVAL_PROCESSES]))
@@ -94,6 +96,8 @@ export function sweepCommand(): Command {
       })
       : await executeSweep(flags)
   })
+  const { '--time-scale': _t, '--trace-block-size': _b, ...promptDefaults } = TRAFFIC_HELP_DEFAULTS
+  showDefaults(command, { ...COMMON_DEFAULTS, ...promptDefaults, '--max-output-tokens': String(TRAFFIC_DEFAULTS.maxOutputTokens), '--min-capacity': 'none (any capacity found passes)' })
   return showExitCodes(command, SWEEP_EXIT_CODES)
 }
 
@@ -115,12 +119,12 @@ export async function executeSweep(flags: SweepFlags): Promise<number> {
     const notice = (message: string): void => { process.stderr.write(`fluxperf: ${message}\n`) }
     const settings = commonSettings(flags, endpoint, mock, slo, interrupts.signal, { onNotice: notice })
     const workload = { ...promptOptions(flags, settings), arrival: flags.arrival, burstiness: flags.burstiness, hooks: { onNotice: notice, onRequest: (record: Parameters<typeof progress.tick>[0]) => progress.tick(record) } }
-    out.write(`Capacity sweep over ${flags.over} against ${endpoint}: SLO ${flags.sloFile}; each step ≥ ${flags.minRequests} requests and ${Math.round(flags.confidence * 100)} % intervals within ±${((flags.ciWidth / 2) * 100).toFixed(0)} % (or decided), at most ${flags.maxStepDuration} s\n`)
+    out.write(`Capacity sweep over ${flags.over} against ${endpoint}: SLO ${flags.sloFile}; each step ≥ ${flags.minRequests} requests and ${Math.round(flags.confidence * 100)} % intervals within ±${((flags.ciWidth / 2) * 100).toFixed(0)} % (or decided), ${flags.minStepDuration}–${flags.maxStepDuration} s\n`)
     let result: CapacityResult
     try {
       result = await sweep({
         over: flags.over, slo, workload, start: flags.start, max: flags.max, factor: flags.factor, resolution: flags.resolution, minRequests: flags.minRequests,
-        ciWidth: flags.ciWidth, confidence: flags.confidence, maxStepDuration: flags.maxStepDuration, maxSteps: flags.maxSteps, signal: interrupts.signal,
+        ciWidth: flags.ciWidth, confidence: flags.confidence, maxStepDuration: flags.maxStepDuration, minStepDuration: flags.minStepDuration, maxSteps: flags.maxSteps, signal: interrupts.signal,
         hooks: {
           onNotice: notice,
           onStepStart: (info) => progress.start(`step ${info.step} (${info.phase}): ${info.phase === 'probe' ? 'one request at a time' : `${info.load} ${info.over === 'rate' ? 'req/s' : 'in flight'}`}`, 0),

@@ -134,6 +134,15 @@ export function trafficSummary(run: TrafficResult): string {
   return lines.join('\n')
 }
 
+/** Defaults of the traffic flags shown in --help (the parsed flags stay undefined, so the workload's defaults apply). */
+export const TRAFFIC_HELP_DEFAULTS: Record<string, string> = {
+  '--time-scale': String(d.timeScale),
+  '--trace-block-size': String(d.traceBlockSize),
+  '--arrival': d.arrival,
+  '--burstiness': String(d.burstiness),
+  '--prefix-tokens': String(d.prefixTokens),
+}
+
 export function trafficCommand(): Command {
-  return workloadHelp(workloadCommand(TRAFFIC_COMMAND), TRAFFIC_COMMAND.coldRounds, { '--max-output-tokens': `${d.maxOutputTokens} (a trace: each request's output_length)` })
+  return workloadHelp(workloadCommand(TRAFFIC_COMMAND), TRAFFIC_COMMAND.coldRounds, { '--max-output-tokens': `${d.maxOutputTokens} (a trace: each request's output_length)`, ...TRAFFIC_HELP_DEFAULTS })
 }

@@ -328,7 +328,10 @@ async function execute(run: WorkloadRun, plan: TrafficPlan): Promise<WorkloadOut
   const waiting = new Map<number, number>()
   const inFlight = new Set<Promise<void>>()
   const stop = new AbortController()
-  const onAbort = (): void => stop.abort()
+  const onAbort = (): void => {
+    stoppedAt ??= clock.now()
+    stop.abort()
+  }
   run.signal.addEventListener('abort', onAbort, { once: true })
   const startAt = clock.now()
   const epochAtStart = Date.now()
@@ -338,6 +341,8 @@ async function execute(run: WorkloadRun, plan: TrafficPlan): Promise<WorkloadOut
   let current = 0
   let lastSendAt = startAt
   let endedBy: TrafficSchedule['endedBy'] = 'schedule'
+  /** When sending stopped before the schedule's end (endWhen, or an interruption): the achieved rate's window ends there. */
+  let stoppedAt: number | undefined
 
   const send = (index: number, stage: number, intendedAt: number | undefined, entry?: TraceEntry): Promise<void> => {
     const group = groupOf(stage)
@@ -385,6 +390,7 @@ async function execute(run: WorkloadRun, plan: TrafficPlan): Promise<WorkloadOut
     hooks.onInterval?.(s)
     if (!stop.signal.aborted && plan.endWhen?.(s)) {
       endedBy = 'endWhen'
+      stoppedAt = clock.now()
       stop.abort()
     }
   }, plan.checkInterval * 1000)
@@ -443,7 +449,7 @@ async function execute(run: WorkloadRun, plan: TrafficPlan): Promise<WorkloadOut
   const rounds: RoundResult[] = []
   for (const [k, group] of groups.entries()) rounds.push(await group.end(k === 0 ? reset : undefined))
   const elapsedMs = end - startAt
-  const windowS = Math.max(Math.min(plan.durationMs, elapsedMs), lastSendAt - startAt) / 1000
+  const windowS = Math.max(Math.min(plan.durationMs, (stoppedAt ?? end) - startAt), lastSendAt - startAt) / 1000
   const meanRate = plan.mode === 'concurrency' ? 0 : plan.mode === 'trace' ? plan.requests / Math.max(plan.durationMs / 1000, 1e-9) : meanStageRate(plan)
   const saturation = plan.mode === 'concurrency' ? undefined : watch.assess(scheduled / Math.max(windowS, 1e-9), plan.mode === 'trace' ? scheduled / Math.max(windowS, 1e-9) : expectedRate(plan, elapsedMs))
   const schedule: TrafficSchedule = {

@@ -34,6 +34,8 @@ function flagHelp(help: string, flag: string): string {
 const NO_DEFAULT = new Set([
   '--endpoint', '--dataset', '--max-input-length', '--max-context-tokens', '--header', '--secret-header', '--slo-file',
   '--prometheus-url', '--recipe', '--fault', '--input', '--input-dir', '--output', '--base-url', '--qps', '--sharegpt', '--html',
+  // traffic: one of these names the load, none is assumed.
+  '--rate', '--stages', '--trace', '--concurrency',
 ])
 
 describe('--help', () => {
