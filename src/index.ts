@@ -15,12 +15,18 @@ export { arrivalOffsets, parseStages, runOpenLoop, stagedOffsets } from './sched
 export type { ArrivalOptions, ArrivalProcess, Clock, RateStage, ScheduledSend } from './schedule/index.ts'
 export type { ConversationSummary, OpenLoopSummary } from './types.ts'
 
+/* Capacity: the highest load that meets an SLO */
+export { sweep, SWEEP_DEFAULTS } from './capacity/index.ts'
+export type { SweepOptions, SweepWorkload } from './capacity/index.ts'
+export { capacityCsv, formatCapacity } from './report/index.ts'
+
 /* The built-in mock serving engine */
-export { mockLlmHandlers, startMockServer } from './mock/index.ts'
-export type { MockServer, MockServerOptions } from './mock/index.ts'
+export { mockLlmHandlers, mockSaturation, startMockServer } from './mock/index.ts'
+export type { MockSaturation, MockServer, MockServerOptions, MockWorkload } from './mock/index.ts'
 
 /* Data, SLOs, baselines */
-export { loadDataset, resolveDatasetPath, sampleConversations, shippedDatasetNames, validateDataset } from './data/index.ts'
+export { impliedPrefixShare, loadDataset, loadTrace, parseTrace, resolveDatasetPath, sampleConversations, shippedDatasetNames, tracePrompts, validateDataset } from './data/index.ts'
+export type { Trace, TraceEntry, TracePrompts } from './data/index.ts'
 export { evaluateSlo, formatSloTable, loadSloFile, parseSlo } from './slo/index.ts'
 export type { GoodputSlo, SloCheck, SloSpec } from './slo/index.ts'
 export { compareRuns, compareWithBaseline, configDifferences, formatConfigDifferences, readBaseline, upgradeRunResult, writeBaseline } from './baseline/index.ts'
@@ -39,7 +45,7 @@ export { InputError } from './errors.ts'
 export type {
   CacheEvidence, CacheResetOutcome, CacheSpeedup, ChatMessage, ClientSummary, Conversation, DualRoundResult, ErrorKind, ErrorSummary, GoodputSummary,
   MetricName, MetricSummary, MultiRoundQaResult, MultiTurnResult, PrecisionSummary, QaSchedule, RequestRecord, RoundResult, RunResult, RunResultCommon,
-  SaturationSummary, Slo, SloThresholds, StatName, TokenSource, TrafficResult, TrafficSchedule, TransportSummary, TurnStats, WorkloadKind,
+  CapacityCheck, CapacityResult, CapacityStep, SaturationSummary, Slo, SloThresholds, StatName, TokenSource, TrafficResult, TrafficSchedule, TransportSummary, TurnStats, WorkloadKind,
 } from './types.ts'
 
 /*

@@ -95,6 +95,8 @@ export async function sweep(options: SweepOptions): Promise<CapacityResult> {
     const index = steps.length + 1
     options.hooks?.onStepStart?.({ step: index, phase, load, over: phase === 'probe' ? 'concurrency' : plan.over })
     let standing: StepStanding | undefined
+    /** The live verdict that ended the step, when over-saturation did (judged with the requests still waiting). */
+    let liveSaturation: TrafficResult['saturation']
     const rule = plan.rule
     const loadOptions: Partial<TrafficOptions> = phase === 'probe'
       ? { concurrency: 1, requests: plan.probeRequests }
@@ -105,7 +107,10 @@ export async function sweep(options: SweepOptions): Promise<CapacityResult> {
       signal,
       hooks: { ...base.hooks, onNotice: options.hooks?.onNotice ?? base.hooks?.onNotice },
       endWhen: phase === 'probe' ? undefined : (snapshot) => {
-        if (snapshot.saturation.saturated) return true
+        if (snapshot.saturation.saturated) {
+          liveSaturation = snapshot.saturation
+          return true
+        }
         standing = stepStanding(snapshot.round, plan.spec, rule)
         return standing.done && snapshot.elapsedS >= plan.minStepDuration
       },
@@ -114,7 +119,10 @@ export async function sweep(options: SweepOptions): Promise<CapacityResult> {
     config = run.config
     const round = run.rounds[0] as TrafficResult['rounds'][number]
     const final = stepStanding(round, plan.spec, { ...rule, minRequests: phase === 'probe' ? 1 : rule.minRequests })
-    const saturated = run.saturation?.saturated === true
+    // Requests still queued when the step stopped count at their age in the live verdict; once answered they may
+    // no longer show the growth, so the verdict that stopped the step is the one kept.
+    const saturation = liveSaturation ?? run.saturation
+    const saturated = saturation?.saturated === true
     const interruptedNow = run.interrupted
     if (interruptedNow) interrupted = true
     const ended: CapacityStep['ended'] = interruptedNow ? 'interrupted' : saturated ? 'saturated' : run.schedule.endedBy === 'endWhen' || phase === 'probe' ? 'rule' : 'max-duration'
@@ -128,11 +136,11 @@ export async function sweep(options: SweepOptions): Promise<CapacityResult> {
       load,
       pass: final.pass && !saturated && !run.client.saturated,
       ended,
-      why: phase === 'probe' ? `one request at a time: median latency ${(round.metrics.latency?.p50 ?? 0).toFixed(1)} ms` : saturated ? (run.saturation?.reasons.join('; ') ?? 'saturated') : ended === 'max-duration' ? `the longest step (${plan.maxStepDuration} s) ended before the rule was met: ${final.why}` : (standing?.why ?? final.why),
+      why: phase === 'probe' ? `one request at a time: median latency ${(round.metrics.latency?.p50 ?? 0).toFixed(1)} ms` : saturated ? (saturation?.reasons.join('; ') ?? 'saturated') : ended === 'max-duration' ? `the longest step (${plan.maxStepDuration} s) ended before the rule was met: ${final.why}` : (standing?.why ?? final.why),
       achievedRate: run.openLoop?.achievedRate ?? round.throughput.requestsPerS,
       durationS: run.schedule.elapsedS,
       checks,
-      ...(run.saturation ? { saturation: run.saturation } : {}),
+      ...(saturation ? { saturation } : {}),
       clientSaturated: run.client.saturated,
       round,
     }

@@ -36,7 +36,7 @@ export interface SweepFlags extends TrafficFlags {
   ciWidth: number
   confidence: number
   maxStepDuration: number
-  minStepDuration: number
+  minStepDuration?: number
   maxSteps: number
   minCapacity?: number
 }
@@ -60,7 +60,7 @@ const SWEEP_SPEC: WorkloadCommandSpec<SweepFlags, TrafficOptions, TrafficResult>
     .option('--ci-width <share>', 'a step ends when every SLO statistic\'s confidence interval is narrower than this share of its value (or wholly on one side of its limit)', positiveNumber(), d.ciWidth)
     .option('--confidence <level>', 'confidence of the step intervals', positiveNumber(), d.confidence)
     .option('--max-step-duration <seconds>', 'longest step: one whose rule is not met by then ends anyway, and says so', positiveNumber(), d.maxStepDuration)
-    .option('--min-step-duration <seconds>', 'shortest step unless over-saturated sooner: a queue growing slowly needs time to show', finiteNumber(0), d.minStepDuration)
+    .option('--min-step-duration <seconds>', `shortest step unless over-saturated sooner: a queue growing slowly needs time to show (default ${d.minStepDuration}, or --max-step-duration if shorter)`, finiteNumber(0))
     .option('--max-steps <n>', 'most steps, the probe included', wholeNumber(2), d.maxSteps)
     .option('--min-capacity <load>', 'CI gate: exit 99 unless the capacity found is at least this (requests/s, or requests in flight)', positiveNumber())
     .addOption(new Option('--arrival <process>', 'arrival process of the rate steps').choices([...ARRIVAL_PROCESSES]))
@@ -119,7 +119,7 @@ export async function executeSweep(flags: SweepFlags): Promise<number> {
     const notice = (message: string): void => { process.stderr.write(`fluxperf: ${message}\n`) }
     const settings = commonSettings(flags, endpoint, mock, slo, interrupts.signal, { onNotice: notice })
     const workload = { ...promptOptions(flags, settings), arrival: flags.arrival, burstiness: flags.burstiness, hooks: { onNotice: notice, onRequest: (record: Parameters<typeof progress.tick>[0]) => progress.tick(record) } }
-    out.write(`Capacity sweep over ${flags.over} against ${endpoint}: SLO ${flags.sloFile}; each step ≥ ${flags.minRequests} requests and ${Math.round(flags.confidence * 100)} % intervals within ±${((flags.ciWidth / 2) * 100).toFixed(0)} % (or decided), ${flags.minStepDuration}–${flags.maxStepDuration} s\n`)
+    out.write(`Capacity sweep over ${flags.over} against ${endpoint}: SLO ${flags.sloFile}; each step ≥ ${flags.minRequests} requests and ${Math.round(flags.confidence * 100)} % intervals within ±${((flags.ciWidth / 2) * 100).toFixed(0)} % (or decided), ${flags.minStepDuration ?? Math.min(d.minStepDuration, flags.maxStepDuration)}–${flags.maxStepDuration} s\n`)
     let result: CapacityResult
     try {
       result = await sweep({

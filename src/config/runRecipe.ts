@@ -141,9 +141,10 @@ function precheck(path: string, stage: ResolvedStage, flags: Record<string, unkn
   const where = `${path} (stage ${stage.name})`
   if (flags['mockServer'] && flags['endpoint']) throw new InputError('sets both endpoint and mock-server; give one', where)
   if (!flags['mockServer'] && !flags['endpoint'] && !flags['baseUrl']) throw new InputError('no endpoint: set endpoint (or mock-server: true) under global: or in the stage', where)
-  if (table.lookup('dataset')) {
+  // Whether a dataset is required is the command's own check (`run` requires one, `traffic` does not).
+  if (table.lookup('dataset') && flags['dataset'] !== undefined) {
     const dataset = flags['dataset']
-    if (typeof dataset !== 'string') throw new InputError('no dataset: set dataset under global: or in the stage', where)
+    if (typeof dataset !== 'string') throw new InputError('dataset: expected a file name', where)
     const file = resolveDatasetPath(dataset, where)
     if (!existsSync(file) || !statSync(file).isFile()) throw new InputError(`dataset "${dataset}" is not a file`, where)
   }

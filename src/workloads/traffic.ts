@@ -449,7 +449,10 @@ async function execute(run: WorkloadRun, plan: TrafficPlan): Promise<WorkloadOut
   const rounds: RoundResult[] = []
   for (const [k, group] of groups.entries()) rounds.push(await group.end(k === 0 ? reset : undefined))
   const elapsedMs = end - startAt
-  const windowS = Math.max(Math.min(plan.durationMs, (stoppedAt ?? end) - startAt), lastSendAt - startAt) / 1000
+  // The schedule's own length (its last stretch has no send in it but is part of the rate), or up to where sending
+  // stopped; stretched to the last actual send when sends went out late.
+  const scheduledMs = stoppedAt !== undefined ? stoppedAt - startAt : Number.isFinite(plan.durationMs) ? plan.durationMs : end - startAt
+  const windowS = Math.max(scheduledMs, lastSendAt - startAt) / 1000
   const meanRate = plan.mode === 'concurrency' ? 0 : plan.mode === 'trace' ? plan.requests / Math.max(plan.durationMs / 1000, 1e-9) : meanStageRate(plan)
   const saturation = plan.mode === 'concurrency' ? undefined : watch.assess(scheduled / Math.max(windowS, 1e-9), plan.mode === 'trace' ? scheduled / Math.max(windowS, 1e-9) : expectedRate(plan, elapsedMs))
   const schedule: TrafficSchedule = {

@@ -29,6 +29,15 @@ describe('fluxperf traffic', () => {
     expect(r.stdout).toMatch(/Stage1-Rate10\.00 Performance Metrics[\s\S]*Total Requests: 5 [\s\S]*Stage2-Rate20\.00 Performance Metrics[\s\S]*Total Requests: 10 /)
   })
 
+  test('a recipe sets the ramp stages like the flag', async () => {
+    const recipe = join(dir, 'ramp.yaml')
+    writeFileSync(recipe, 'global:\n  mock-server: true\n  stages: "5:0.6,10:0.6"\n  input-tokens: 16\n  max-output-tokens: 2\n  seed: 1\n')
+    const r = await runCli(['traffic', '--recipe', recipe, '--no-progress', '--no-report', '--output-dir', join(dir, 'ramp')])
+    expect(r.code).toBe(0)
+    expect(r.stdout).toMatch(/Stage1-Rate5\.00 Performance Metrics[\s\S]*Stage2-Rate10\.00 Performance Metrics/)
+    expect(r.stdout).toMatch(/PASSED: 9\/9 requests succeeded, sent 7\.50\/s of 7\.50\/s/)
+  })
+
   test.each([
     [['--mock-server'], /--rate: say what load to send: --rate <per second>, --stages <rate:seconds,...>, --trace <file> or --concurrency <n>/],
     [['--mock-server', '--rate', '2', '--concurrency', '3'], /--concurrency: give one of --rate, --stages, --trace and --concurrency, not --rate and --concurrency/],
