@@ -6,7 +6,7 @@
 import type { ReportData } from '../src/report/html/data.ts'
 import { drawCharts } from './charts.ts'
 import { h } from './dom.ts'
-import { byTurnSection, comparisonSection, concurrencySection, distributionSection, headerSection, serverSection, timelineSection, verdictSection } from './sections.ts'
+import { byTurnSection, capacitySection, comparisonSection, concurrencySection, distributionSection, headerSection, serverSection, timelineSection, verdictSection } from './sections.ts'
 import './style.css'
 
 /** The data version this viewer draws (a type error here when data.ts bumps REPORT_DATA_VERSION). */
@@ -43,11 +43,13 @@ async function main(): Promise<void> {
     document.title = `fluxperf report: ${data.runs.map((r) => r.name).join(' vs ') || 'no runs'}`
     const sections = [
       headerSection(data),
+      capacitySection(data.capacity),
       verdictSection(data),
       comparisonSection(data.comparison),
       distributionSection(data),
       byTurnSection(data),
-      concurrencySection(data),
+      // A sweep's steps have the capacity section's load axis; one level each, the concurrency charts would say nothing.
+      data.capacity ? null : concurrencySection(data),
       timelineSection(data),
       serverSection(data),
     ]

@@ -2,7 +2,7 @@
  * The report's sections, in reading order. Each returns null when it has nothing to show, so no section is
  * drawn empty. Every number printed comes exact from the data; only the drawn series may be down-sampled.
  */
-import type { ReportComparison, ReportData, ReportMetric, ReportRound, ReportRun } from '../src/report/html/data.ts'
+import type { ReportCapacity, ReportComparison, ReportData, ReportMetric, ReportRound, ReportRun } from '../src/report/html/data.ts'
 import { chartBox, color, dashOf } from './charts.ts'
 import type { ChartSpec, SeriesSpec } from './charts.ts'
 import { h, swatch, table } from './dom.ts'
@@ -77,6 +77,60 @@ export function headerSection(data: ReportData): HTMLElement {
     h('div', { class: 'title-row' }, h('h1', null, 'fluxperf report'), h('p', { class: 'meta' }, `${plural(data.runs.length, 'run')} · generated ${fmtTime(data.generatedAt)} by ${data.tool}`)),
     h('div', { class: data.runs.length > 1 ? 'run-cards multi' : 'run-cards' }, cards),
   )
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Capacity
+
+/**
+ * A capacity sweep: the finding first, then throughput, goodput and TTFT / latency percentiles against the load
+ * of every step (the probe, one request at a time, is in the table only), then every step exact.
+ */
+export function capacitySection(c: ReportCapacity | undefined): HTMLElement | null {
+  if (!c) return null
+  const steps = c.steps.filter((s) => s.phase !== 'probe').sort((a, b) => a.load - b.load)
+  const loadLabel = c.over === 'rate' ? 'load (requests/s)' : 'load (requests in flight)'
+  const loads = steps.map((s) => s.load)
+  const min = Math.min(...loads)
+  const max = Math.max(...loads)
+  const log = min > 0 && max / min >= 8
+  const x: ChartSpec['x'] = { label: loadLabel, log, logBase: 2, range: log ? [min / 1.3, max * 1.3] : min === max ? [Math.max(0, min - 1), max + 1] : [min - (max - min) * 0.06, max + (max - min) * 0.06], format: (v) => fmtNum(v) }
+  const line = (label: string, y: (s: ReportCapacity['steps'][number]) => number | null, colorIdx: number, k = 0, n = 1): SeriesSpec => ({
+    label, x: steps.map((s) => s.load), y: steps.map(y), color: n > 1 ? shade(colorIdx, k, n) : color(colorIdx), kind: 'linePoints',
+  })
+  const figures: HTMLElement[] = [
+    figure('Throughput against load', `Completed requests per second (and requests meeting the per-request SLO) at each load tried; a server past its capacity stops following the diagonal.`,
+      chartBox({ id: 'capacity-throughput', small: true, x, y: { label: 'requests/s', zero: true }, series: [
+        line('completed requests/s', (s) => num(s.requestsPerS), 0),
+        ...(steps.some((s) => s.goodputPerS !== null) ? [line('within SLO (goodput) requests/s', (s) => num(s.goodputPerS), 2)] : []),
+      ] })),
+    figure('Output tokens per second', 'Output tokens per second at each load tried.', chartBox({ id: 'capacity-tokens', small: true, x, y: { label: 'output tokens/s', zero: true }, series: [line('output tokens/s', (s) => num(s.outputTokensPerS), 1)] })),
+    figure('TTFT against load', 'TTFT p50, p90 and p99 at each load (darker is lower): the knee is where queueing starts.',
+      chartBox({ id: 'capacity-ttft', small: true, x, y: { label: 'TTFT (ms)', zero: true, log: 'auto' }, series: (['p50', 'p90', 'p99'] as const).map((p, k) => line(`TTFT ${p}`, (s) => num(s.ttft?.[p]), 0, k, 3)) })),
+    figure('Latency against load', 'Request latency p50, p90 and p99 at each load.',
+      chartBox({ id: 'capacity-latency', small: true, x, y: { label: 'latency (ms)', zero: true, log: 'auto' }, series: (['p50', 'p90', 'p99'] as const).map((p, k) => line(`latency ${p}`, (s) => num(s.latency?.[p]), 3, k, 3)) })),
+  ]
+  const terms = c.steps[0]?.checks.map((x) => `${x.metric} ${x.expression}`) ?? []
+  const interval = (x: ReportCapacity['steps'][number]['checks'][number]): string => (x.observed === null ? 'n/a' : `${fmtNum(x.observed)}${x.low !== null || x.high !== null ? ` [${fmtNum(x.low)}, ${x.high === null ? DASH : fmtNum(x.high)}]` : ''}`)
+  const rows = c.steps.map((s) => ({
+    class: s.pass ? undefined : 'row-fail',
+    cells: [
+      `${s.step} ${s.phase}`, s.phase === 'probe' ? '1 at a time' : fmtNum(s.load), fmtNum(s.achievedRate), fmtCount(s.requests), fmtNum(s.requestsPerS), fmtNum(s.outputTokensPerS),
+      ...s.checks.map((x) => ({ text: interval(x), class: x.pass ? '' : 'fail' })),
+      { text: s.verdict, class: s.pass ? 'pass' : 'fail' }, { text: s.ended, title: s.why },
+    ] as Cell[],
+  }))
+  const state = c.capacity === null ? 'failed' : 'passed'
+  const headline = h('div', { class: `verdict ${state}`, 'data-capacity': c.capacity === null ? 'none' : String(c.capacity) },
+    h('div', { class: 'verdict-head' }, h('span', { class: 'badge' }, c.capacity === null ? 'NO CAPACITY' : `${fmtNum(c.capacity)} ${c.unit}`), h('span', null, c.summary)))
+  return section('capacity', `Capacity over ${c.over}`, headline, h('div', { class: 'grid-2' }, figures),
+    h('div', { class: 'table-wrap' }, table({
+      head: ['step', loadLabel, 'sent/s', 'requests', 'requests/s', 'output tok/s', ...terms.map((t) => `${t} [${Math.round(c.confidence * 100)} % interval]`), 'result', 'ended'],
+      numeric: [1, 2, 3, 4, 5],
+      caption: 'Every step (exact); hover "ended" for why the step ended',
+      rows,
+      class: 'data wide',
+    })))
 }
 
 // ---------------------------------------------------------------------------------------------------------

@@ -114,7 +114,7 @@ export async function sweep(options: SweepOptions): Promise<CapacityResult> {
         standing = stepStanding(snapshot.round, plan.spec, rule)
         return standing.done && snapshot.elapsedS >= plan.minStepDuration
       },
-    })
+    }, { slo: plan.spec.source })
     model = run.model
     config = run.config
     const round = run.rounds[0] as TrafficResult['rounds'][number]

@@ -150,7 +150,7 @@ export async function executeSweep(flags: SweepFlags): Promise<number> {
     if (flags.report) {
       const file = join(dir, 'report.html')
       try {
-        await writeHtmlReport(stepRuns.map((s) => ({ name: s.name, run: s.run })), file)
+        await writeHtmlReport(stepRuns.map((s) => ({ name: s.name, run: s.run })), file, undefined, result)
         out.write(`\nHTML report: ${file}\n`)
       } catch (error) {
         process.stderr.write(`fluxperf: warning: could not write ${file} (${(error as Error).message}); the other reports are complete\n`)

@@ -1,8 +1,9 @@
 import { existsSync } from 'node:fs'
 import { baselineAction, compareWithBaseline, configDifferences, formatConfigDifferences, readBaseline, upgradeRunResult, writeBaseline } from '../baseline/index.ts'
 import type { RegressionCheck, RegressionOptions } from '../baseline/index.ts'
-import { sustains } from '../capacity/index.ts'
-import type { SustainVerdict } from '../capacity/index.ts'
+// The verdict alone, not capacity/index.ts: that brings the sweep and the client (undici), which must not load before the plugin's Node version guard.
+import { sustains } from '../capacity/sustain.ts'
+import type { SustainVerdict } from '../capacity/sustain.ts'
 import { closest, rejectUnknownKeys } from '../didYouMean.ts'
 import { InputError } from '../errors.ts'
 import { assessCacheSpeedup, suspectsSentence } from '../metrics/index.ts'

@@ -71,7 +71,12 @@ describe('fluxperf sweep', () => {
     expect(readFileSync(join(out, 'capacity.csv'), 'utf8').trim().split('\n')).toHaveLength(3)
     expect(readdirSync(join(out, 'steps')).sort()).toEqual(['step-01-up-rate4', 'step-02-up-rate8'])
     expect(existsSync(join(out, 'steps', 'step-01-up-rate4', 'run.json'))).toBe(true)
-    expect(existsSync(join(out, 'report.html'))).toBe(true)
+    expect(readFileSync(join(out, 'report.html'), 'utf8')).toMatch(/"capacity":\{"over":"rate","unit":"requests\/s","capacity":8,/)
+    // fluxperf report on the sweep's directory writes the same capacity report again.
+    const again = await runCli(['report', out, '-o', join(dir, 'sweep-again.html')])
+    expect(again.code).toBe(0)
+    expect(again.stdout).toMatch(/a capacity sweep of 2 steps/)
+    expect(readFileSync(join(dir, 'sweep-again.html'), 'utf8')).toMatch(/"capacity":\{"over":"rate","unit":"requests\/s","capacity":8,/)
   })
 
   test('without an SLO: exit 2, naming --slo-file', async () => {

@@ -117,4 +117,30 @@ describe.skipIf(!CHROMIUM)('the HTML report in Chromium', () => {
     for (const chart of seen.charts) expect(chart, chart.id).toMatchObject({ drawn: true, painted: true })
     expect(seen.text).toMatch(/no SLO/i)
   })
+
+  test('a capacity sweep: the finding, throughput and percentiles against load, every step', async () => {
+    const dir = join(tmp, 'sweep')
+    writeFileSync(join(tmp, 'sweep-slo.yaml'), 'ttft: ["avg < 5000"]\n')
+    const quiet = process.stdout.write
+    process.stdout.write = (() => true) as typeof process.stdout.write
+    try {
+      expect(await main(['sweep', '--mock-server', '--slo-file', join(tmp, 'sweep-slo.yaml'), '--start', '4', '--max', '16', '--min-requests', '5', '--min-step-duration', '0',
+        '--input-tokens', '16', '--max-output-tokens', '4', '--seed', '5', '--no-progress', '--output-dir', dir])).toBe(0)
+    } finally {
+      process.stdout.write = quiet
+    }
+    const seen = await open(join(dir, 'report.html'), join(OUT, 'capacity.png'))
+    expect(seen.errors).toEqual([])
+    expect(seen.requests).toEqual([])
+    const ids = seen.charts.map((c) => c.id)
+    for (const id of ['capacity-throughput', 'capacity-tokens', 'capacity-ttft', 'capacity-latency']) expect(ids).toContain(id)
+    for (const chart of seen.charts) expect(chart, chart.id).toMatchObject({ drawn: true, painted: true })
+    expect(seen.text).toMatch(/Capacity over rate/)
+    expect(seen.text).toMatch(/16(\.0)? requests\/s/)
+    expect(seen.text).toMatch(/capacity is at least 16\.00 requests\/s/)
+    for (const step of ['1 up', '2 up', '3 up']) expect(seen.text).toContain(step)
+    // Each step carries the sweep's SLO, so its own verdict is shown too.
+    expect(seen.text).toMatch(/PASSED/)
+    expect(seen.text).not.toMatch(/Throughput and latency by concurrency/)
+  })
 })

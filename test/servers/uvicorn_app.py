@@ -48,7 +48,9 @@ async def chat(request: Request):
     return StreamingResponse(events(), media_type="text/event-stream", headers=headers)
 
 
-sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+# IPPROTO_TCP, not the default 0: asyncio turns Nagle's algorithm off (TCP_NODELAY) only on sockets marked TCP,
+# as uvicorn's own listening socket is; with 0, small chunks wait for the client's delayed ACK (~40 ms).
+sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
 sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 sock.bind(("127.0.0.1", 0))
 # Listening before the port is printed: a client may connect before uvicorn has started.

@@ -1,9 +1,9 @@
 import { decodeHistogram } from '../../metrics/index.ts'
 import { evaluateSlo, parseSlo } from '../../slo/index.ts'
-import type { RequestRecord, RunResult } from '../../types.ts'
+import type { CapacityResult, MetricSummary, RequestRecord, RunResult } from '../../types.ts'
 import { VERSION } from '../../version.ts'
 import { DATA_PLACEHOLDER, REPORT_DATA_VERSION } from './data.ts'
-import type { ReportComparison, ReportData, ReportMetric, ReportRound, ReportRun, ReportTimeline, ReportVerdict } from './data.ts'
+import type { ReportCapacity, ReportComparison, ReportData, ReportMetric, ReportRound, ReportRun, ReportTimeline, ReportVerdict } from './data.ts'
 
 /** One run to draw: its result, a legend name, and its saved requests when there are any. */
 export interface ReportInput {
@@ -25,8 +25,11 @@ const CDF_PERCENTILES = [
   0, 1, 2.5, 5, 7.5, ...Array.from({ length: 18 }, (_, i) => 10 + i * 5), 95, 96, 97, 98, 99, 99.5, 99.9, 99.99, 100,
 ]
 
-/** The report's data for one or more runs (and the comparison of the first two, when given). */
-export function reportData(inputs: ReportInput[], comparison?: ReportComparison, generatedAt = new Date()): ReportData {
+/**
+ * The report's data for one or more runs (and the comparison of the first two, when given; or the capacity sweep
+ * whose steps the runs are).
+ */
+export function reportData(inputs: ReportInput[], comparison?: ReportComparison, generatedAt = new Date(), capacity?: CapacityResult): ReportData {
   const names = uniqueNames(inputs.map((i) => i.name))
   return {
     version: REPORT_DATA_VERSION,
@@ -34,6 +37,28 @@ export function reportData(inputs: ReportInput[], comparison?: ReportComparison,
     generatedAt: generatedAt.toISOString(),
     runs: inputs.map((input, i) => reportRun({ ...input, name: names[i] as string })),
     ...(comparison ? { comparison } : {}),
+    ...(capacity ? { capacity: capacityOf(capacity) } : {}),
+  }
+}
+
+/** A sweep's finding and steps, with the statistics the capacity charts draw (exact, from each step's summaries). */
+export function capacityOf(c: CapacityResult): ReportCapacity {
+  const three = (m: MetricSummary | undefined): { p50: number; p90: number; p99: number } | null => (m && m.count > 0 ? { p50: m.p50, p90: m.p90, p99: m.p99 } : null)
+  return {
+    over: c.over,
+    unit: c.over === 'rate' ? 'requests/s' : 'requests in flight',
+    capacity: c.capacity,
+    failedAt: c.failedAt,
+    stopReason: c.stopReason,
+    summary: c.summary,
+    confidence: c.settings.confidence,
+    steps: c.steps.map((s) => ({
+      step: s.step, phase: s.phase, load: s.load, pass: s.pass, ended: s.ended, why: s.why, achievedRate: s.achievedRate, requests: s.round.total,
+      verdict: s.clientSaturated ? 'CLIENT SATURATED' : s.saturation?.saturated ? 'SATURATED' : s.pass ? 'pass' : `FAIL ${s.checks.filter((x) => !x.pass).map((x) => `${x.metric} ${x.expression}`).join('; ')}`,
+      requestsPerS: s.round.throughput.requestsPerS, outputTokensPerS: s.round.throughput.outputTokensPerS, goodputPerS: s.round.goodput?.requestsPerS ?? null,
+      ttft: three(s.round.metrics.ttft), latency: three(s.round.metrics.latency),
+      checks: s.checks.map((x) => ({ metric: x.metric, expression: x.expression, observed: x.observed, low: x.low, high: x.high === null || Number.isFinite(x.high) ? x.high : null, pass: x.pass })),
+    })),
   }
 }
 

@@ -24,6 +24,41 @@ export interface ReportData {
   runs: ReportRun[]
   /** With exactly two runs and `--compare` (or `fluxperf compare --html`): base = runs[0], new = runs[1]. */
   comparison?: ReportComparison
+  /** A capacity sweep's finding and its steps (`fluxperf sweep`); the runs are then its steps. */
+  capacity?: ReportCapacity
+}
+
+/** A capacity sweep as the report draws it: the finding, then one entry per step, in the order run. */
+export interface ReportCapacity {
+  over: 'rate' | 'concurrency'
+  /** `requests/s` or `requests in flight`. */
+  unit: string
+  capacity: number | null
+  failedAt: number | null
+  stopReason: string
+  /** The finding in one sentence. */
+  summary: string
+  /** Confidence of the step intervals (0.95). */
+  confidence: number
+  steps: {
+    step: number
+    phase: 'probe' | 'up' | 'down' | 'bisect'
+    load: number
+    pass: boolean
+    /** `pass`, `FAIL <terms>`, `SATURATED`, `CLIENT SATURATED`. */
+    verdict: string
+    ended: string
+    why: string
+    achievedRate: number
+    requests: number
+    requestsPerS: number
+    outputTokensPerS: number
+    /** Requests per second meeting the per-request SLO; null without one. */
+    goodputPerS: number | null
+    ttft: { p50: number; p90: number; p99: number } | null
+    latency: { p50: number; p90: number; p99: number } | null
+    checks: { metric: string; expression: string; observed: number | null; low: number | null; high: number | null; pass: boolean }[]
+  }[]
 }
 
 /** Metrics with a distribution the report draws as a CDF. */

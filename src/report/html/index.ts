@@ -1,8 +1,8 @@
 /** The HTML report: its data (computed here, exact) and the page (the viewer built from viewer/). */
-export { MAX_DRAWN_POINTS, reportData, reportHtml, timelineOf } from './build.ts'
+export { capacityOf, MAX_DRAWN_POINTS, reportData, reportHtml, timelineOf } from './build.ts'
 export type { ReportInput, TimedRequest } from './build.ts'
 export { DATA_PLACEHOLDER, REPORT_DATA_VERSION } from './data.ts'
-export type { ReportComparison, ReportData, ReportMetric, ReportRound, ReportRun, ReportTimeline, ReportVerdict } from './data.ts'
-export { loadReportInput } from './load.ts'
+export type { ReportCapacity, ReportComparison, ReportData, ReportMetric, ReportRound, ReportRun, ReportTimeline, ReportVerdict } from './data.ts'
+export { loadReportInput, loadSweepInputs } from './load.ts'
 export { viewerTemplate } from './template.ts'
 export { writeHtmlReport } from './write.ts'

@@ -1,8 +1,9 @@
-import { createReadStream, existsSync, readdirSync, statSync } from 'node:fs'
+import { createReadStream, existsSync, readdirSync, readFileSync, statSync } from 'node:fs'
 import { basename, dirname, join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { readBaseline } from '../../baseline/index.ts'
 import { InputError } from '../../errors.ts'
+import type { CapacityResult } from '../../types.ts'
 import type { ReportInput, TimedRequest } from './build.ts'
 
 /**
@@ -26,6 +27,27 @@ export async function loadReportInput(path: string): Promise<ReportInput> {
   const name = dir ? basename(dir.replace(/[\\/]+$/, '')) || dir : basename(file).replace(/\.json$/, '')
   const logs = dir ? requestLogs(dir) : []
   return logs.length > 0 ? { name, run, requests: await readRequests(logs) } : { name, run }
+}
+
+/**
+ * A capacity sweep's directory (`fluxperf sweep --output-dir`): its `capacity.json` and every step's run in
+ * `steps/`, in step order; undefined when `path` is not one.
+ * @throws InputError naming the file when capacity.json is not a sweep's result
+ */
+export async function loadSweepInputs(path: string): Promise<{ capacity: CapacityResult; inputs: ReportInput[] } | undefined> {
+  const file = existsSync(path) && statSync(path).isDirectory() ? join(path, 'capacity.json') : basename(path) === 'capacity.json' ? path : undefined
+  if (!file || !existsSync(file)) return undefined
+  let capacity: CapacityResult
+  try {
+    capacity = JSON.parse(readFileSync(file, 'utf8')) as CapacityResult
+  } catch (error) {
+    throw new InputError(`not valid JSON (${(error as Error).message})`, file)
+  }
+  if (capacity?.kind !== 'capacity' || !Array.isArray(capacity.steps)) throw new InputError('expected the capacity.json of fluxperf sweep', file)
+  const steps = join(dirname(file), 'steps')
+  const inputs: ReportInput[] = []
+  if (existsSync(steps)) for (const dir of readdirSync(steps).sort()) if (existsSync(join(steps, dir, 'run.json'))) inputs.push(await loadReportInput(join(steps, dir)))
+  return { capacity, inputs }
 }
 
 /** The per-request logs of a run directory, in name order (round, level, time). */
