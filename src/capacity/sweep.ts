@@ -1,4 +1,5 @@
 import { InputError } from '../errors.ts'
+import { SETTLE_LATENCIES } from '../metrics/index.ts'
 import { parseSlo } from '../slo/index.ts'
 import type { SloSpec } from '../slo/index.ts'
 import type { CapacityCheck, CapacityResult, CapacityStep, Slo, TrafficResult } from '../types.ts'
@@ -112,7 +113,9 @@ export async function sweep(options: SweepOptions): Promise<CapacityResult> {
           return true
         }
         standing = stepStanding(snapshot.round, plan.spec, rule)
-        return standing.done && snapshot.elapsedS >= plan.minStepDuration
+        // Long enough for the in-flight trend to be read: over the second half, once SETTLE_LATENCIES median latencies in.
+        const settle = (2 * SETTLE_LATENCIES * (snapshot.round.metrics.latency?.p50 ?? 0)) / 1000 + 1
+        return standing.done && snapshot.elapsedS >= Math.max(plan.minStepDuration, Math.min(settle, plan.maxStepDuration))
       },
     }, { slo: plan.spec.source })
     model = run.model

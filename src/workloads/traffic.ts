@@ -94,6 +94,9 @@ const KEYS: KeysOf<OwnKeys> = {
   burstiness: true, dataset: true, inputTokens: true, prefixTokens: true, maxConcurrency: true, checkInterval: true, endWhen: true, clock: true,
 }
 
+/** How often requests in flight are sampled on the open loops, ms. */
+const IN_FLIGHT_SAMPLE_MS = 100
+
 /** Most sends one schedule may hold, as for multi-round QA. */
 const MAX_SENDS = 1_000_000
 
@@ -324,7 +327,7 @@ async function execute(run: WorkloadRun, plan: TrafficPlan): Promise<WorkloadOut
   }
   const tally = new OpenLoopTally()
   const watch = new SaturationWatch()
-  /** Intended times (clock ms) of sends without a first token yet: a queue that never answers is saturation too. */
+  /** Intended times (clock ms) of sends not answered yet: a queue that never answers is saturation too. */
   const waiting = new Map<number, number>()
   const inFlight = new Set<Promise<void>>()
   const stop = new AbortController()
@@ -372,7 +375,7 @@ async function execute(run: WorkloadRun, plan: TrafficPlan): Promise<WorkloadOut
       if (scheduledSend) {
         addClientWait(scheduledSend, record.queuedMs)
         tally.settled(scheduledSend, record)
-        if (record.ok && record.ttftMs !== null && scheduledSend.lagMs !== null) watch.add(intendedAt as number, scheduledSend.lagMs + record.ttftMs)
+        if (record.ok && record.ttftMs !== null && scheduledSend.lagMs !== null) watch.add(intendedAt as number, scheduledSend.lagMs + record.ttftMs, record.latencyMs - record.ttftMs)
       }
     })
   }
@@ -384,6 +387,12 @@ async function execute(run: WorkloadRun, plan: TrafficPlan): Promise<WorkloadOut
     const saturation = plan.mode === 'concurrency' ? { saturated: false, reasons: [], ttftThirdsMs: null, rateRatio: 1 } : watch.assess(scheduled / Math.max(elapsedMs / 1000, 1e-9), plan.mode === 'trace' ? scheduled / Math.max(elapsedMs / 1000, 1e-9) : expectedRate(plan, elapsedMs), [...waiting.values()], now)
     return { elapsedS: elapsedMs / 1000, round: groupOf(current).snapshot(), sent, settled, saturation }
   }
+  // Requests in flight, sampled while the schedule sends (the over-saturation trend; src/metrics/saturation.ts).
+  let sending = true
+  const sampler = plan.mode === 'concurrency' ? undefined : setInterval(() => {
+    if (sending) watch.sampleInFlight(clock.now(), sent - settled)
+  }, IN_FLIGHT_SAMPLE_MS)
+  sampler?.unref()
   const timer = setInterval(() => {
     if (hooks.onInterval === undefined && plan.endWhen === undefined) return
     const s = snapshot()
@@ -437,9 +446,12 @@ async function execute(run: WorkloadRun, plan: TrafficPlan): Promise<WorkloadOut
           if (scheduled % 64 === 0) run.afterBurst()
         },
       })
+      sending = false
       while (inFlight.size > 0) await Promise.all([...inFlight])
     })
   } finally {
+    sending = false
+    if (sampler) clearInterval(sampler)
     clearInterval(timer)
     run.signal.removeEventListener('abort', onAbort)
   }

@@ -106,4 +106,33 @@ describe('SaturationWatch', () => {
     const waiting = Array.from({ length: 30 }, (_, i) => 3000 + i * 100)
     expect(w.assess(10, 10, waiting, 9000).saturated).toBe(true)
   })
+
+  test('requests in flight growing over the second half, past the ramp-up, is saturation; a plateau is not', () => {
+    const growing = new SaturationWatch()
+    const steady = new SaturationWatch()
+    for (let i = 0; i < 30; i++) {
+      growing.add(i * 100, 20, 80)
+      steady.add(i * 100, 20, 80)
+    }
+    // 10 s at 10/s: in flight settles at 1 (latency 100 ms), or grows by 2 a second (the server answers 8/s).
+    for (let t = 0; t <= 10_000; t += 100) {
+      growing.sampleInFlight(t, 1 + (2 * t) / 1000)
+      steady.sampleInFlight(t, 1 + (t % 300 === 0 ? 1 : 0))
+    }
+    const g = growing.assess(10, 10)
+    expect(g.saturated).toBe(true)
+    expect(g.reasons.join()).toMatch(/requests in flight kept growing, by 2\.0\/s over the second half of the sending \(11 → 21\)/)
+    expect(steady.assess(10, 10).saturated).toBe(false)
+  })
+
+  test('the in-flight trend is not read before the second half starts three median latencies in', () => {
+    const w = new SaturationWatch()
+    for (let i = 0; i < 30; i++) w.add(i * 100, 500, 1500)
+    // Median latency 2 s: a 10 s sampling's second half starts at 5 s, before 6 s.
+    for (let t = 0; t <= 10_000; t += 100) w.sampleInFlight(t, (4 * t) / 1000)
+    expect(w.inFlightGrowth()).toBeNull()
+    expect(w.assess(10, 10).saturated).toBe(false)
+    for (let t = 10_100; t <= 14_000; t += 100) w.sampleInFlight(t, (4 * t) / 1000)
+    expect(w.inFlightGrowth()!.perS).toBeCloseTo(4, 5)
+  })
 })
