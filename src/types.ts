@@ -336,6 +336,8 @@ export interface TrafficSchedule {
   prompts: string
   /** Requests sent. */
   sent: number
+  /** Requests that waited for a connection (the pool, `--max-concurrency`, was full): the client limited the load. */
+  connectionWaits: number
   elapsedS: number
   /** What ended the sends: the schedule ran out, `endWhen` said so (a sweep step's rule), or the run was interrupted. */
   endedBy: 'schedule' | 'endWhen' | 'interrupted'

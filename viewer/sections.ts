@@ -89,6 +89,9 @@ export function headerSection(data: ReportData): HTMLElement {
 export function capacitySection(c: ReportCapacity | undefined): HTMLElement | null {
   if (!c) return null
   const steps = c.steps.filter((s) => s.phase !== 'probe').sort((a, b) => a.load - b.load)
+  if (steps.length === 0) {
+    return section('capacity', `Capacity over ${c.over}`, h('div', { class: 'verdict failed', 'data-capacity': 'none' }, h('div', { class: 'verdict-head' }, h('span', { class: 'badge' }, 'NO CAPACITY'), h('span', null, c.summary))))
+  }
   const loadLabel = c.over === 'rate' ? 'load (requests/s)' : 'load (requests in flight)'
   const loads = steps.map((s) => s.load)
   const min = Math.min(...loads)

@@ -90,6 +90,9 @@ export function zOf(confidence: number): number {
 /** Rates (error rate, goodput) count as narrow at `ciWidth` 0.2 when their interval spans at most this share (5 points); scaled with ciWidth. */
 export const RATE_WIDTH = 0.05
 
+/** Metrics sampled per token, not per request. */
+const PER_TOKEN = new Set(['itl', 'itlChunk'])
+
 const DISTRIBUTIONS = new Set(['ttft', 'itl', 'itlChunk', 'tpot', 'latency', 'inputTokens', 'outputTokens'])
 
 /**
@@ -120,15 +123,16 @@ function intervalOf(round: RoundResult, term: SloTerm, check: SloCheck, confiden
       if (!encoded) return none
       const q = term.aggregation === 'med' ? 0.5 : (term.percentile ?? 100) / 100
       if (q >= 1) return none
-      const spread = z * Math.sqrt(n * q * (1 - q))
-      const loRank = Math.floor(n * q - spread)
-      const hiRank = Math.ceil(n * q + spread)
-      const at = (rank: number): number => Math.min(summary.max, Math.max(summary.min, percentileOfEncoded(encoded, (100 * rank) / n, histogramScale(metric))))
+      // Gaps between tokens of one request (and of one batch) move together: per-token metrics get as much
+      // confidence as they have requests, not tokens.
+      const nEff = PER_TOKEN.has(metric) ? Math.min(n, round.succeeded) : n
+      const delta = z * Math.sqrt((q * (1 - q)) / nEff)
+      const at = (share: number): number => Math.min(summary.max, Math.max(summary.min, percentileOfEncoded(encoded, 100 * share, histogramScale(metric))))
       const oneSided = 1 - (1 - confidence) / 2
-      low = loRank < 1 ? (1 - (1 - q) ** n >= oneSided ? summary.min : -Infinity) : at(loRank)
-      // Past the last sample the max bounds the quantile only once P(every sample below it) = qⁿ is small enough;
-      // before that the upper bound is not known, and no interval is narrow.
-      high = hiRank <= n ? at(hiRank) : 1 - q ** n >= oneSided ? summary.max : Infinity
+      // Past the extremes the sample min / max bound the quantile only once P(every sample on one side) is small enough
+      // (for the max, qⁿ: about 368 samples for a p(99) at 95 %); before that the bound is unknown, and no interval is narrow.
+      low = q - delta > 1 / nEff ? at(q - delta) : 1 - (1 - q) ** nEff >= oneSided ? summary.min : -Infinity
+      high = q + delta < 1 - 1 / nEff ? at(q + delta) : 1 - q ** nEff >= oneSided ? summary.max : Infinity
     }
   } else if (term.metric === 'errorRate' || term.metric === 'goodput') {
     const n = round.total

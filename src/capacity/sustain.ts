@@ -33,6 +33,11 @@ export function sustains(capacity: CapacityResult, load: number, dimension: 'rat
   const passedAt = measured.filter((s) => s.pass && s.load >= load).sort((a, b) => a.load - b.load)[0]
   const failedAt = measured.filter((s) => !s.pass && !s.clientSaturated && s.ended !== 'interrupted').sort((a, b) => a.load - b.load)[0]
   if (capacity.capacity !== null && capacity.capacity >= load && passedAt) return { sustained: true, valid: true, deciding: passedAt, load, unit }
+  // Between the highest pass and the lowest fail, the answer is the capacity only when the search narrowed the
+  // bracket to its resolution; a search cut short (max-steps, interrupted) never tested such a load.
+  if (capacity.capacity !== null && capacity.failedAt !== null && load > capacity.capacity && load < capacity.failedAt && capacity.stopReason !== 'bracketed') {
+    return { sustained: false, valid: false, reason: `the search ended (${capacity.stopReason}) between ${capacity.capacity} and ${capacity.failedAt} ${unit}, before it could tell`, load, unit }
+  }
   if (failedAt && failedAt.load <= Math.max(load, capacity.failedAt ?? 0) && (capacity.capacity ?? 0) < load) {
     if (capacity.interrupted && failedAt.load > load) return { sustained: false, valid: false, reason: 'the sweep was interrupted before it reached this load', load, unit }
     return { sustained: false, valid: true, deciding: failedAt, load, unit }

@@ -37,6 +37,11 @@ export interface SweepOptions extends Partial<StepRule> {
   minStepDuration?: number
   /** Most steps, probe included. @default 16 */
   maxSteps?: number
+  /**
+   * Largest share of failed requests a step may have and pass (0–1). Failed requests have no timings, so a server
+   * shedding load with quick errors would pass latency terms: @default 0, unless the SLO has an `errorRate` term
+   */
+  maxErrorRate?: number
   /** Stops the sweep: the step under way ends, and the result is marked interrupted. */
   signal?: AbortSignal
   hooks?: {
@@ -99,12 +104,16 @@ export async function sweep(options: SweepOptions): Promise<CapacityResult> {
     /** The live verdict that ended the step, when over-saturation did (judged with the requests still waiting). */
     let liveSaturation: TrafficResult['saturation']
     const rule = plan.rule
+    // The arrival process is the rate steps'; the probe and concurrency steps are closed loops.
     const loadOptions: Partial<TrafficOptions> = phase === 'probe'
-      ? { concurrency: 1, requests: plan.probeRequests }
+      ? { concurrency: 1, requests: plan.probeRequests, arrival: undefined, burstiness: undefined }
       : plan.over === 'rate' ? { rate: load, duration: plan.maxStepDuration } : { concurrency: load, duration: plan.maxStepDuration }
     const run = await runTraffic({
       ...base,
       ...loadOptions,
+      // Each step its own prompts: a server's prefix cache must not answer a step from the one before (a real
+      // server is not emptied between steps unless a reset is configured).
+      seed: seed + index,
       signal,
       hooks: { ...base.hooks, onNotice: options.hooks?.onNotice ?? base.hooks?.onNotice },
       endWhen: phase === 'probe' ? undefined : (snapshot) => {
@@ -112,6 +121,8 @@ export async function sweep(options: SweepOptions): Promise<CapacityResult> {
           liveSaturation = snapshot.saturation
           return true
         }
+        // A full connection pool limits the load on the client's side: what follows would measure the client.
+        if (snapshot.connectionWaits > 0) return true
         standing = stepStanding(snapshot.round, plan.spec, rule)
         // Long enough for the in-flight trend to be read: over the second half, once SETTLE_LATENCIES median latencies in.
         const settle = (2 * SETTLE_LATENCIES * (snapshot.round.metrics.latency?.p50 ?? 0)) / 1000 + 1
@@ -126,6 +137,12 @@ export async function sweep(options: SweepOptions): Promise<CapacityResult> {
     // no longer show the growth, so the verdict that stopped the step is the one kept.
     const saturation = liveSaturation ?? run.saturation
     const saturated = saturation?.saturated === true
+    const poolFull = run.schedule.connectionWaits > 0
+    const clientLimited = run.client.saturated || poolFull
+    // Failed requests have no timings, so the latency terms saw only the successes: a server shedding load with
+    // quick errors would pass them. Any failure fails the step unless the SLO bounds errorRate or maxErrorRate allows it.
+    const failedShare = round.total > 0 ? round.failed / round.total : 0
+    const errorsOk = round.failed === 0 || (plan.errorRateTerm ? true : failedShare <= plan.maxErrorRate)
     const interruptedNow = run.interrupted
     if (interruptedNow) interrupted = true
     const ended: CapacityStep['ended'] = interruptedNow ? 'interrupted' : saturated ? 'saturated' : run.schedule.endedBy === 'endWhen' || phase === 'probe' ? 'rule' : 'max-duration'
@@ -137,14 +154,17 @@ export async function sweep(options: SweepOptions): Promise<CapacityResult> {
       step: index,
       phase,
       load,
-      pass: final.pass && !saturated && !run.client.saturated,
+      pass: final.pass && !saturated && !clientLimited && errorsOk && (phase === 'probe' || round.succeeded > 0),
       ended,
-      why: phase === 'probe' ? `one request at a time: median latency ${(round.metrics.latency?.p50 ?? 0).toFixed(1)} ms` : saturated ? (saturation?.reasons.join('; ') ?? 'saturated') : ended === 'max-duration' ? `the longest step (${plan.maxStepDuration} s) ended before the rule was met: ${final.why}` : (standing?.why ?? final.why),
+      why: phase === 'probe' ? `one request at a time: median latency ${(round.metrics.latency?.p50 ?? 0).toFixed(1)} ms`
+        : poolFull ? `${run.schedule.connectionWaits} requests waited for a connection: the pool (--max-concurrency ${String(run.config['maxConcurrency'] ?? '')}) limited the load, not the server; raise it`
+        : !errorsOk ? `${round.failed} of ${round.total} requests failed (${round.errors[0]?.kind ?? 'error'}: ${(round.errors[0]?.firstMessage ?? '').slice(0, 80)}); failed requests have no timings, so none are allowed unless the SLO bounds errorRate or maxErrorRate allows them`
+        : saturated ? (saturation?.reasons.join('; ') ?? 'saturated') : ended === 'max-duration' ? `the longest step (${plan.maxStepDuration} s) ended before the rule was met: ${final.why}` : (standing?.why ?? final.why),
       achievedRate: run.openLoop?.achievedRate ?? round.throughput.requestsPerS,
       durationS: run.schedule.elapsedS,
       checks,
       ...(saturation ? { saturation } : {}),
-      clientSaturated: run.client.saturated,
+      clientSaturated: clientLimited,
       round,
     }
     steps.push(result)
@@ -159,6 +179,7 @@ export async function sweep(options: SweepOptions): Promise<CapacityResult> {
   const stopped = (s: CapacityStep): CapacityResult['stopReason'] | undefined => (s.ended === 'interrupted' ? 'interrupted' : s.clientSaturated ? 'client-saturated' : undefined)
   let start = plan.start
   search: {
+    if (signal?.aborted) { stopReason = 'interrupted'; break search }
     if (start === undefined) {
       const probe = await step('probe', 1)
       const why = stopped(probe)
@@ -170,10 +191,12 @@ export async function sweep(options: SweepOptions): Promise<CapacityResult> {
       }
       start = roundLoad(Math.min(plan.max, Math.max(0.01, 1000 / latencyMs)), plan.over)
     }
+    const floor = plan.over === 'concurrency' ? 1 : start / 2 ** 10
     let load = start
     // Up while passing; down while failing.
     for (;;) {
       if (!budgetLeft()) { stopReason = 'max-steps'; break search }
+      if (signal?.aborted) { stopReason = 'interrupted'; break search }
       const s = await step(lo === null && hi !== null ? 'down' : 'up', load)
       const why = stopped(s)
       if (why) { stopReason = why; break search }
@@ -181,18 +204,22 @@ export async function sweep(options: SweepOptions): Promise<CapacityResult> {
         lo = load
         if (hi !== null) break
         if (load >= plan.max) { stopReason = 'max-load'; break search }
-        load = roundLoad(Math.min(plan.max, load * plan.factor), plan.over)
+        // Always up: rounding (whole requests in flight, 3 digits) must not repeat a load.
+        const up = roundLoad(load * plan.factor, plan.over)
+        load = Math.min(plan.max, up > load ? up : plan.over === 'concurrency' ? load + 1 : load * plan.factor)
       } else {
         hi = load
         if (lo !== null) break
         const lower = roundLoad(load / plan.factor, plan.over)
-        if (lower >= load || lower < plan.floor) { stopReason = 'no-pass'; break search }
+        if (lower >= load || lower < floor) { stopReason = 'no-pass'; break search }
         load = lower
       }
     }
     while (lo !== null && hi !== null && !closeEnough(lo, hi, plan)) {
       if (!budgetLeft()) { stopReason = 'max-steps'; break search }
-      const mid = roundLoad((lo + hi) / 2, plan.over)
+      if (signal?.aborted) { stopReason = 'interrupted'; break search }
+      let mid = roundLoad((lo + hi) / 2, plan.over)
+      if (mid <= lo || mid >= hi) mid = (lo + hi) / 2
       if (mid <= lo || mid >= hi) break
       const s = await step('bisect', mid)
       const why = stopped(s)
@@ -239,18 +266,20 @@ interface SweepPlan {
   rule: StepRule
   start: number | undefined
   max: number
-  floor: number
   factor: number
   resolution: number
   maxStepDuration: number
   minStepDuration: number
   maxSteps: number
   probeRequests: number
+  /** The SLO bounds errorRate itself: failed requests are its business. */
+  errorRateTerm: boolean
+  maxErrorRate: number
 }
 
 function planOf(options: SweepOptions): SweepPlan {
   if (typeof options !== 'object' || options === null) throw new InputError('expected an options object', 'sweep')
-  const known = new Set(['over', 'slo', 'workload', 'start', 'max', 'factor', 'resolution', 'maxStepDuration', 'minStepDuration', 'maxSteps', 'signal', 'hooks', 'minRequests', 'ciWidth', 'confidence'])
+  const known = new Set(['over', 'slo', 'workload', 'start', 'max', 'factor', 'resolution', 'maxStepDuration', 'minStepDuration', 'maxSteps', 'maxErrorRate', 'signal', 'hooks', 'minRequests', 'ciWidth', 'confidence'])
   const unknown = Object.keys(options).find((k) => !known.has(k))
   if (unknown) throw new InputError(`unknown option "${unknown}" (expected ${[...known].join(', ')})`, 'sweep')
   const d = SWEEP_DEFAULTS
@@ -258,6 +287,9 @@ function planOf(options: SweepOptions): SweepPlan {
   if (over !== 'rate' && over !== 'concurrency') throw new InputError(`expected rate or concurrency, got ${JSON.stringify(over)}`, '--over')
   if (options.slo === undefined) throw new InputError('an SLO is required: the capacity is the highest load that meets it (--slo-file, or { slo: { ttft: \'p(99) < 500\' } })', '--slo-file')
   const spec = isSpec(options.slo) ? options.slo : parseSlo(options.slo, 'sweep: slo')
+  if (over === 'concurrency' && (options.workload?.arrival !== undefined || options.workload?.burstiness !== undefined)) {
+    throw new InputError('applies to rate sweeps (a concurrency sweep\'s steps are closed loops)', options.workload?.arrival !== undefined ? '--arrival' : '--burstiness')
+  }
   const number = (value: number | undefined, fallback: number, flag: string, check: (n: number) => boolean, expected: string): number => {
     const n = value ?? fallback
     if (typeof n !== 'number' || !Number.isFinite(n) || !check(n)) throw new InputError(`expected ${expected}, got ${JSON.stringify(value)}`, flag)
@@ -274,8 +306,9 @@ function planOf(options: SweepOptions): SweepPlan {
   const whole = over === 'concurrency'
   const max = number(options.max, whole ? d.maxConcurrency : d.maxRate, '--max', (n) => n > 0 && (!whole || Number.isInteger(n)), whole ? 'a whole number ≥ 1' : 'a number > 0')
   const start = options.start === undefined ? (whole ? 1 : undefined) : number(options.start, 0, '--start', (n) => n > 0 && n <= max && (!whole || Number.isInteger(n)), `${whole ? 'a whole number' : 'a number'} > 0 and at most --max (${max})`)
-  const floor = whole ? 1 : Math.min(start ?? max, max) / 2 ** 10
-  return { over, spec, rule: { minRequests, ciWidth, confidence }, start, max, floor, factor, resolution, maxStepDuration, minStepDuration, maxSteps, probeRequests: Math.max(5, Math.min(20, minRequests)) }
+  const maxErrorRate = number(options.maxErrorRate, 0, '--max-error-rate', (n) => n >= 0 && n <= 1, 'a share between 0 and 1')
+  const errorRateTerm = spec.terms.some((t) => t.metric === 'errorRate')
+  return { over, spec, rule: { minRequests, ciWidth, confidence }, start, max, errorRateTerm, maxErrorRate, factor, resolution, maxStepDuration, minStepDuration, maxSteps, probeRequests: Math.max(5, Math.min(20, minRequests)) }
 }
 
 function isSpec(slo: Slo | SloSpec): slo is SloSpec {

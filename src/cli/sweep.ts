@@ -1,4 +1,4 @@
-import { writeFileSync } from 'node:fs'
+import { rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { Option } from 'commander'
 import type { Command } from 'commander'
@@ -105,8 +105,11 @@ export function sweepCommand(): Command {
 export async function executeSweep(flags: SweepFlags): Promise<number> {
   const named = checkFlags(SWEEP_SPEC as never, flags as never, undefined) as string | undefined
   if (flags.minCapacity !== undefined && flags.over === 'concurrency' && !Number.isInteger(flags.minCapacity)) throw new InputError(`expected a whole number of requests in flight, got ${flags.minCapacity}`, '--min-capacity')
+  if (flags.saveRequests || flags.debug) throw new InputError('is not available with sweep: every step\'s run.json and metrics_summary.csv are written to <output-dir>/steps/; record requests at one load with fluxperf traffic', flags.saveRequests ? '--save-requests' : '--debug')
   const dir = flags.outputDir
   ensureOutputDir(dir)
+  // The steps of this sweep only: an earlier sweep's into the same directory would mix into the report.
+  rmSync(join(dir, 'steps'), { recursive: true, force: true })
   const slo = await loadSloFile(flags.sloFile as string)
   const out = process.stdout
   const interrupts = handleInterrupts()
@@ -124,13 +127,13 @@ export async function executeSweep(flags: SweepFlags): Promise<number> {
     try {
       result = await sweep({
         over: flags.over, slo, workload, start: flags.start, max: flags.max, factor: flags.factor, resolution: flags.resolution, minRequests: flags.minRequests,
-        ciWidth: flags.ciWidth, confidence: flags.confidence, maxStepDuration: flags.maxStepDuration, minStepDuration: flags.minStepDuration, maxSteps: flags.maxSteps, signal: interrupts.signal,
+        ciWidth: flags.ciWidth, confidence: flags.confidence, maxStepDuration: flags.maxStepDuration, minStepDuration: flags.minStepDuration, maxSteps: flags.maxSteps, maxErrorRate: flags.maxErrorRate, signal: interrupts.signal,
         hooks: {
           onNotice: notice,
           onStepStart: (info) => progress.start(`step ${info.step} (${info.phase}): ${info.phase === 'probe' ? 'one request at a time' : `${info.load} ${info.over === 'rate' ? 'req/s' : 'in flight'}`}`, 0),
           onStep(step, run) {
             progress.stop()
-            const name = `step-${String(step.step).padStart(2, '0')}-${step.phase}-${step.phase === 'probe' ? 'c1' : flags.over === 'rate' ? `rate${step.load}` : `c${step.load}`}`
+            const name = `step-${String(step.step).padStart(String(flags.maxSteps).length, '0')}-${step.phase}-${step.phase === 'probe' ? 'c1' : flags.over === 'rate' ? `rate${step.load}` : `c${step.load}`}`
             const stepDir = join(dir, 'steps', name)
             ensureOutputDir(stepDir)
             writeRunFiles(stepDir, run)

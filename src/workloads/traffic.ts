@@ -11,6 +11,7 @@ import type { ChatMessage, Conversation, RequestRecord, RoundResult, TrafficResu
 import { runWorkload } from './engine.ts'
 import type { MeasuredGroup, RunExtras, WorkloadDefinition, WorkloadOutcome, WorkloadRun } from './engine.ts'
 import { OpenLoopTally } from './multiRoundQa.ts'
+import { connectionCap } from './run.ts'
 import type { KeysOf, RunHooks, WorkloadSettings } from './options.ts'
 
 /** What the traffic workload reports while it runs, and what `endWhen` decides on. */
@@ -22,6 +23,8 @@ export interface TrafficSnapshot {
   /** Sends made and answered (or failed) so far, over every group. */
   sent: number
   settled: number
+  /** Requests that waited for a connection so far: the pool (`maxConcurrency`) limited the load, not the server. */
+  connectionWaits: number
   /** Open loop: whether the server (or client) is falling behind the schedule. Closed loop: never. */
   saturation: SaturationAssessment
 }
@@ -174,7 +177,9 @@ export const TRAFFIC: WorkloadDefinition<TrafficOptions, TrafficResult> = {
       endWhen: undefined,
       clock: undefined,
     }
-    return { settings, inFlight, execute: (run) => execute(run, plan) }
+    // The pool as openRun sizes it (the open-file limit and maxConnections cap it too).
+    const poolSize = Math.max(1, Math.min(inFlight, connectionCap(), options.maxConnections ?? Infinity))
+    return { settings, inFlight, execute: (run) => execute(run, plan, poolSize) }
   },
 }
 
@@ -203,6 +208,9 @@ async function planOf(options: TrafficOptions, seed: number): Promise<TrafficPla
   if (options.endWhen !== undefined && typeof options.endWhen !== 'function') throw new InputError('endWhen: expected a function', 'traffic')
   if ((options.timeScale !== undefined || options.traceBlockSize !== undefined) && mode !== 'trace') throw new InputError('applies to --trace only', options.timeScale !== undefined ? '--time-scale' : '--trace-block-size')
   if (options.dataset !== undefined && mode === 'trace') throw new InputError('a trace brings its own prompt lengths; give --trace or --dataset, not both', '--dataset')
+  if (mode === 'trace' && (options.inputTokens !== undefined || options.prefixTokens !== undefined)) throw new InputError('a trace brings its own prompt lengths (input_length, hash_ids)', options.inputTokens !== undefined ? '--input-tokens' : '--prefix-tokens')
+  if (options.dataset !== undefined && (options.inputTokens !== undefined || options.prefixTokens !== undefined)) throw new InputError('synthetic prompts only; the dataset brings its own', options.inputTokens !== undefined ? '--input-tokens' : '--prefix-tokens')
+  if (mode === 'concurrency' && (options.arrival !== undefined || options.burstiness !== undefined)) throw new InputError('applies to --rate and --stages (a closed loop sends as requests end)', options.arrival !== undefined ? '--arrival' : '--burstiness')
   const dataset = typeof options.dataset === 'string' ? await loadDataset(options.dataset) : options.dataset
   const prompts = dataset?.filter((c) => c.userMessages.length > 0)
   if (dataset && (!prompts || prompts.length === 0)) throw new InputError('the dataset has no user messages', '--dataset')
@@ -239,12 +247,14 @@ async function planOf(options: TrafficOptions, seed: number): Promise<TrafficPla
       const trace = typeof options.trace === 'string' ? await loadTrace(options.trace) : (options.trace as Trace)
       if (!trace || !Array.isArray(trace.entries) || trace.entries.length === 0) throw new InputError('the trace has no requests', '--trace')
       if (trace.entries.length > MAX_SENDS) throw new InputError(`the trace has ${trace.entries.length.toLocaleString('en-US')} requests; at most ${MAX_SENDS.toLocaleString('en-US')}`, '--trace')
-      const durationMs = trace.durationMs * timeScale
+      // Replayed from its first request: a trace cut from a longer one does not wait for its own start.
+      const startMs = trace.startMs ?? 0
+      const durationMs = (trace.durationMs - startMs) * timeScale
       const entries = trace.entries
       return {
         ...common, mode, trace, timeScale, traceBlockSize, stages: [], durationMs: durationMs + 1, requests: entries.length, concurrency: 0,
-        peakRate: peakRateOf(entries.map((e) => e.timestampMs * timeScale)), promptsName: `trace (${trace.source})`,
-        offsets: () => entries.map((entry) => ({ offsetMs: entry.timestampMs * timeScale, stage: 0, entry })),
+        peakRate: peakRateOf(entries.map((e) => (e.timestampMs - startMs) * timeScale)), promptsName: `trace (${trace.source})`,
+        offsets: () => entries.map((entry) => ({ offsetMs: (entry.timestampMs - startMs) * timeScale, stage: 0, entry })),
       }
     }
     case 'concurrency': {
@@ -292,12 +302,14 @@ function promptSource(run: WorkloadRun, plan: TrafficPlan): (index: number, entr
   }
   const prefix = exactTokenText(run.tokenizer, plan.prefixTokens, random.fork())
   const seeds = random.fork()
-  const streams: Random[] = []
+  // One sub-stream per request, drawn in index order, so request k's prompt does not depend on timing; a stream
+  // is dropped once used (the closed loop asks in order, the open loops too), so memory does not grow with the run.
+  const streams = new Map<number, Random>()
+  let drawn = 0
   return (index) => {
-    // One sub-stream per request, drawn in order, so request k's prompt does not depend on timing.
-    while (streams.length <= index) streams.push(seeds.fork())
-    const own = streams[index] as Random
-    streams[index] = undefined as unknown as Random
+    while (drawn <= index) streams.set(drawn++, seeds.fork())
+    const own = streams.get(index) as Random
+    streams.delete(index)
     return [{ role: 'user', content: prefix + exactTokenText(run.tokenizer, plan.inputTokens, own, { leadingSpace: prefix.length > 0 }) }]
   }
 }
@@ -311,7 +323,7 @@ function groupLabel(plan: TrafficPlan, stage: number): string {
   }
 }
 
-async function execute(run: WorkloadRun, plan: TrafficPlan): Promise<WorkloadOutcome<TrafficResult>> {
+async function execute(run: WorkloadRun, plan: TrafficPlan, poolSize: number): Promise<WorkloadOutcome<TrafficResult>> {
   const { clock, hooks } = plan
   const reset = await run.resetCache()
   const prompt = promptSource(run, plan)
@@ -336,6 +348,7 @@ async function execute(run: WorkloadRun, plan: TrafficPlan): Promise<WorkloadOut
     stop.abort()
   }
   run.signal.addEventListener('abort', onAbort, { once: true })
+  if (run.signal.aborted) onAbort()
   const startAt = clock.now()
   const epochAtStart = Date.now()
   let sent = 0
@@ -346,6 +359,17 @@ async function execute(run: WorkloadRun, plan: TrafficPlan): Promise<WorkloadOut
   let endedBy: TrafficSchedule['endedBy'] = 'schedule'
   /** When sending stopped before the schedule's end (endWhen, or an interruption): the achieved rate's window ends there. */
   let stoppedAt: number | undefined
+  /** The next planned send's offset (ms) while the open loop waits for it or is late for it; its intended time once fired. */
+  let pendingOffset: number | undefined
+  let lastIntendedOffset = 0
+  /** Requests that waited for a connection (the pool, `maxConcurrency`, was full): the client limited the load. */
+  let connectionWaits = 0
+  /** The first error thrown while sending (a hook, a report writer): rethrown once the requests in flight end. */
+  let failure: unknown
+  const fail = (error: unknown): void => {
+    failure ??= error
+    stop.abort()
+  }
 
   const send = (index: number, stage: number, intendedAt: number | undefined, entry?: TraceEntry): Promise<void> => {
     const group = groupOf(stage)
@@ -361,6 +385,8 @@ async function execute(run: WorkloadRun, plan: TrafficPlan): Promise<WorkloadOut
     if (scheduledSend) {
       tally.sent(scheduledSend)
       waiting.set(index, intendedAt as number)
+      // Every connection busy: this request waits for one (its wait is in its lag), the client's limit.
+      if (sent - settled >= poolSize) connectionWaits++
     }
     sent++
     const sessionId = entry?.sessionId ?? id
@@ -370,22 +396,37 @@ async function execute(run: WorkloadRun, plan: TrafficPlan): Promise<WorkloadOut
       ...(intendedEpoch !== undefined ? { scheduledAt: intendedEpoch } : {}),
       ...(entry ? { maxTokens: entry.outputLength } : {}),
     }).then((record: RequestRecord) => {
-      settled++
-      waiting.delete(index)
       if (scheduledSend) {
         addClientWait(scheduledSend, record.queuedMs)
         tally.settled(scheduledSend, record)
         if (record.ok && record.ttftMs !== null && scheduledSend.lagMs !== null) watch.add(intendedAt as number, scheduledSend.lagMs + record.ttftMs, record.latencyMs - record.ttftMs)
       }
+    }).catch(fail).finally(() => {
+      settled++
+      waiting.delete(index)
     })
+  }
+
+  /**
+   * Sends made and sends the schedule asked for by `now`: the open loop fires every due send at once, so it is
+   * behind only while the next one is overdue (a busy client), by its lateness at the mean rate.
+   */
+  const rates = (now: number): { sentRate: number; targetRate: number } => {
+    const elapsedS = Math.max((now - startAt) / 1000, 1e-9)
+    const behindS = pendingOffset !== undefined && pendingOffset <= now - startAt ? (now - startAt - pendingOffset) / 1000 : 0
+    const meanRate = plan.mode === 'trace' ? plan.requests / Math.max(plan.durationMs / 1000, 1e-9) : ((plan.stages[current] as RateStage | undefined)?.rate ?? 0)
+    // A send a timer tick late is not behind: only sends owed at the mean rate, two or more, count.
+    const owed = behindS * meanRate
+    const due = scheduled + (owed >= 2 ? owed : 0)
+    return { sentRate: scheduled / elapsedS, targetRate: due / elapsedS }
   }
 
   const snapshot = (): TrafficSnapshot => {
     const now = clock.now()
     const elapsedMs = now - startAt
-    // The rate made in the current stage: sends fired against the schedule's own count, so stages do not mix.
-    const saturation = plan.mode === 'concurrency' ? { saturated: false, reasons: [], ttftThirdsMs: null, rateRatio: 1 } : watch.assess(scheduled / Math.max(elapsedMs / 1000, 1e-9), plan.mode === 'trace' ? scheduled / Math.max(elapsedMs / 1000, 1e-9) : expectedRate(plan, elapsedMs), [...waiting.values()], now)
-    return { elapsedS: elapsedMs / 1000, round: groupOf(current).snapshot(), sent, settled, saturation }
+    const { sentRate, targetRate } = rates(now)
+    const saturation = plan.mode === 'concurrency' ? { saturated: false, reasons: [], ttftThirdsMs: null, rateRatio: 1 } : watch.assess(sentRate, targetRate, [...waiting.values()], now)
+    return { elapsedS: elapsedMs / 1000, round: groupOf(current).snapshot(), sent, settled, connectionWaits, saturation }
   }
   // Requests in flight, sampled while the schedule sends (the over-saturation trend; src/metrics/saturation.ts).
   let sending = true
@@ -394,13 +435,18 @@ async function execute(run: WorkloadRun, plan: TrafficPlan): Promise<WorkloadOut
   }, IN_FLIGHT_SAMPLE_MS)
   sampler?.unref()
   const timer = setInterval(() => {
-    if (hooks.onInterval === undefined && plan.endWhen === undefined) return
-    const s = snapshot()
-    hooks.onInterval?.(s)
-    if (!stop.signal.aborted && plan.endWhen?.(s)) {
-      endedBy = 'endWhen'
-      stoppedAt = clock.now()
-      stop.abort()
+    // Only while sending: once the schedule has ended, what finishes no longer changes what was sent.
+    if (!sending || (hooks.onInterval === undefined && plan.endWhen === undefined)) return
+    try {
+      const s = snapshot()
+      hooks.onInterval?.(s)
+      if (!stop.signal.aborted && plan.endWhen?.(s)) {
+        endedBy = 'endWhen'
+        stoppedAt = clock.now()
+        stop.abort()
+      }
+    } catch (error) {
+      fail(error)
     }
   }, plan.checkInterval * 1000)
   timer.unref()
@@ -416,19 +462,22 @@ async function execute(run: WorkloadRun, plan: TrafficPlan): Promise<WorkloadOut
             const index = next++
             scheduled++
             await send(index, 0, undefined)
+            lastSendAt = clock.now()
           }
         }, stop.signal)
         if (!stop.signal.aborted && clock.now() >= deadline && Number.isFinite(plan.durationMs)) endedBy = 'schedule'
         return
       }
       const planned = (plan.offsets as () => Iterable<Planned>)()
-      const iterator = planned[Symbol.iterator]()
-      const byIndex: Planned[] = []
+      // The open loop pulls one offset ahead of the send it fires: the one plan not yet sent.
+      let next: Planned | undefined
       const offsets = (function* () {
-        for (let r = iterator.next(); !r.done; r = iterator.next()) {
-          byIndex.push(r.value)
-          yield r.value.offsetMs
+        for (const p of planned) {
+          next = p
+          pendingOffset = p.offsetMs
+          yield p.offsetMs
         }
+        pendingOffset = undefined
       })()
       await runOpenLoop({
         offsets,
@@ -437,9 +486,9 @@ async function execute(run: WorkloadRun, plan: TrafficPlan): Promise<WorkloadOut
         startAt,
         signal: stop.signal,
         onArrival(arrival) {
-          const p = byIndex[arrival.index] as Planned
-          // Offsets are consumed in order: drop the reference so a long schedule holds no plan in memory.
-          byIndex[arrival.index] = undefined as unknown as Planned
+          const p = next as Planned
+          lastIntendedOffset = p.offsetMs
+          pendingOffset = undefined
           scheduled++
           const promise = send(arrival.index, p.stage, arrival.intendedAt, p.entry).finally(() => inFlight.delete(promise))
           inFlight.add(promise)
@@ -455,6 +504,7 @@ async function execute(run: WorkloadRun, plan: TrafficPlan): Promise<WorkloadOut
     clearInterval(timer)
     run.signal.removeEventListener('abort', onAbort)
   }
+  if (failure !== undefined) throw failure
   if (run.signal.aborted) endedBy = 'interrupted'
   const end = clock.now()
   if (groups.length === 0) groupOf(0)
@@ -463,10 +513,12 @@ async function execute(run: WorkloadRun, plan: TrafficPlan): Promise<WorkloadOut
   const elapsedMs = end - startAt
   // The schedule's own length (its last stretch has no send in it but is part of the rate), or up to where sending
   // stopped; stretched to the last actual send when sends went out late.
-  const scheduledMs = stoppedAt !== undefined ? stoppedAt - startAt : Number.isFinite(plan.durationMs) ? plan.durationMs : end - startAt
+  // A schedule without an end (--requests alone) ends a mean gap after its last intended send.
+  const openEndedMs = plan.mode === 'rate' ? lastIntendedOffset + 1000 / (plan.stages[0] as RateStage).rate : end - startAt
+  const scheduledMs = stoppedAt !== undefined ? stoppedAt - startAt : Number.isFinite(plan.durationMs) ? plan.durationMs : openEndedMs
   const windowS = Math.max(scheduledMs, lastSendAt - startAt) / 1000
-  const meanRate = plan.mode === 'concurrency' ? 0 : plan.mode === 'trace' ? plan.requests / Math.max(plan.durationMs / 1000, 1e-9) : meanStageRate(plan)
-  const saturation = plan.mode === 'concurrency' ? undefined : watch.assess(scheduled / Math.max(windowS, 1e-9), plan.mode === 'trace' ? scheduled / Math.max(windowS, 1e-9) : expectedRate(plan, elapsedMs))
+  const meanRate = plan.mode === 'concurrency' ? 0 : plan.mode === 'trace' ? plan.requests / Math.max(plan.durationMs / 1000, 1e-9) : meanStageRate(plan, scheduledMs)
+  const saturation = plan.mode === 'concurrency' ? undefined : watch.assess(scheduled / Math.max(windowS, 1e-9), Math.max(scheduled, meanRate * windowS) / Math.max(windowS, 1e-9))
   const schedule: TrafficSchedule = {
     mode: plan.mode,
     ...(plan.mode === 'rate' ? { rate: (plan.stages[0] as RateStage).rate } : {}),
@@ -476,6 +528,7 @@ async function execute(run: WorkloadRun, plan: TrafficPlan): Promise<WorkloadOut
     ...(plan.trace ? { trace: { source: plan.trace.source, requests: plan.trace.entries.length, timeScale: plan.timeScale, blockSize: plan.traceBlockSize, impliedPrefixShare: impliedPrefixShare(plan.trace.entries, plan.traceBlockSize) } } : {}),
     prompts: plan.promptsName,
     sent,
+    connectionWaits,
     elapsedS: elapsedMs / 1000,
     endedBy,
     tokenizer: run.tokenizer.encoding,
@@ -506,10 +559,9 @@ function expectedRate(plan: TrafficPlan, elapsedMs: number): number {
   return time > 0 ? sends / time : ((plan.stages[0] as RateStage | undefined)?.rate ?? 0)
 }
 
-function meanStageRate(plan: TrafficPlan): number {
-  const finite = plan.stages.every((s) => Number.isFinite(s.duration))
-  if (!finite) return (plan.stages[0] as RateStage).rate
-  return plan.stages.reduce((n, s) => n + s.rate * s.duration, 0) / stagesDuration(plan.stages)
+/** The schedule's mean rate over its first `windowMs` (stages weighted by their time; all of them when it ran to its end). */
+function meanStageRate(plan: TrafficPlan, windowMs: number): number {
+  return expectedRate(plan, Math.min(windowMs, stagesDuration(plan.stages) * 1000))
 }
 
 function positive(n: unknown, flag: string): void {

@@ -62,6 +62,23 @@ describe('traffic', () => {
     await expect(runTraffic({ endpoint, trace: 'fluxperf:trace-example', dataset: 'fluxperf:example' })).rejects.toThrow(/--dataset: a trace brings its own prompt lengths/)
     await expect(runTraffic({ endpoint, rate: 1, rat: 2 } as never)).rejects.toThrow(/traffic: unknown option "rat"/)
     await expect(runTraffic({ endpoint, stages: [{ rate: 0, duration: 1 }] })).rejects.toThrow(/--stages: stage 1: rate must be a number > 0/)
+    await expect(runTraffic({ endpoint, trace: 'fluxperf:trace-example', inputTokens: 8 })).rejects.toThrow(/--input-tokens: a trace brings its own prompt lengths/)
+    await expect(runTraffic({ endpoint, rate: 1, dataset: 'fluxperf:example', prefixTokens: 8 })).rejects.toThrow(/--prefix-tokens: synthetic prompts only/)
+    await expect(runTraffic({ endpoint, concurrency: 2, arrival: 'poisson' })).rejects.toThrow(/--arrival: applies to --rate and --stages/)
+  })
+
+  test('a trace cut from a longer one replays from its first request, not from its timestamp 0', async () => {
+    const trace = parseTrace([30_000, 30_100, 30_200].map((t) => JSON.stringify({ timestamp: t, input_length: 8, output_length: 1 })).join('\n'), 'cut')
+    const run = await runTraffic({ endpoint, seed: 1, trace })
+    expect(run.rounds[0]!.total).toBe(3)
+    expect(run.schedule.elapsedS).toBeLessThan(10)
+    expect(run.openLoop!.targetRate).toBeCloseTo(3 / 0.2, 0)
+  })
+
+  test('a hook that throws ends the run with its error once the requests in flight end, not an unhandled rejection', async () => {
+    let calls = 0
+    const run = runTraffic({ ...base(), rate: 20, duration: 5, hooks: { onRequest: () => { if (++calls === 3) throw new Error('hook broke') } } })
+    await expect(run).rejects.toThrow(/hook broke/)
   })
 })
 
