@@ -56,3 +56,14 @@ export function createRandom(seed: number): Random {
 export function randomSeed(): number {
   return Math.floor(Math.random() * 2 ** 31)
 }
+
+/** MurmurHash3's 32-bit finaliser: mixes every input bit into every output bit (the mock's hashes, trace block seeds). */
+export function fmix32(x: number): number {
+  let h = x >>> 0
+  h ^= h >>> 16
+  h = Math.imul(h, 0x85ebca6b)
+  h ^= h >>> 13
+  h = Math.imul(h, 0xc2b2ae35)
+  h ^= h >>> 16
+  return h >>> 0
+}

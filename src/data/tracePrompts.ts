@@ -1,4 +1,4 @@
-import { createRandom } from '../random.ts'
+import { createRandom, fmix32 } from '../random.ts'
 import type { Random } from '../random.ts'
 import type { Tokenizer } from '../tokens/index.ts'
 import type { ChatMessage } from '../types.ts'
@@ -182,19 +182,9 @@ const OWN = 0x6f776e // 'own'
 function mixSeed(stream: number, seed: number, n: number): number {
   let h = stream
   for (const part of [seed, n]) {
-    h = fmix(((h + 0x9e3779b9) ^ part) >>> 0)
-    h = fmix(((h + 0x9e3779b9) ^ Math.floor(part / 4294967296)) >>> 0)
+    h = fmix32(((h + 0x9e3779b9) ^ part) >>> 0)
+    h = fmix32(((h + 0x9e3779b9) ^ Math.floor(part / 4294967296)) >>> 0)
   }
   return h
 }
 
-/** MurmurHash3's 32-bit finaliser. */
-function fmix(x: number): number {
-  let h = x >>> 0
-  h ^= h >>> 16
-  h = Math.imul(h, 0x85ebca6b)
-  h ^= h >>> 13
-  h = Math.imul(h, 0xc2b2ae35)
-  h ^= h >>> 16
-  return h >>> 0
-}

@@ -5,6 +5,10 @@
  * same request order behave the same.
  */
 
+import { fmix32 } from '../random.ts'
+
+export { fmix32 }
+
 /** FNV-1a over UTF-16 code units, finished with a murmur3 avalanche so nearby strings spread. */
 export function hash32(text: string, seed = 0x811c9dc5): number {
   let h = seed >>> 0
@@ -12,16 +16,6 @@ export function hash32(text: string, seed = 0x811c9dc5): number {
     h = Math.imul(h ^ text.charCodeAt(i), 0x01000193)
   }
   return fmix32(h)
-}
-
-/** murmur3's finaliser. */
-export function fmix32(h: number): number {
-  h ^= h >>> 16
-  h = Math.imul(h, 0x85ebca6b)
-  h ^= h >>> 13
-  h = Math.imul(h, 0xc2b2ae35)
-  h ^= h >>> 16
-  return h >>> 0
 }
 
 /** Eight lowercase hex digits of `hash32(text)`: the short hash the mock echoes. */
