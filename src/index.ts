@@ -4,7 +4,7 @@
 export { configureWorkloadDefaults, dualRound, runDualRound, runWorkload, Session, workloadDefaults } from './workloads/index.ts'
 export { DUAL_ROUND, MULTI_ROUND_QA, MULTI_TURN } from './workloads/index.ts'
 export type {
-  DebugEntry, DualRoundInput, DualRoundOptions, EndpointSettings, MeasuredGroup, PreparedWorkload, RunContext, RunExtras, RunHooks, WorkloadDefaults,
+  DebugEntry, DualRoundInput, DualRoundOptions, EndpointSettings, ShardSpec, MeasuredGroup, PreparedWorkload, RunContext, RunExtras, RunHooks, WorkloadDefaults,
   WorkloadDefinition, WorkloadOutcome, WorkloadRun, WorkloadSettings,
 } from './workloads/index.ts'
 export { multiRoundQa, multiTurn, runMultiRoundQa, runMultiTurn, runTraffic, traffic, TRAFFIC } from './workloads/index.ts'
@@ -14,6 +14,10 @@ export type { PrecisionMode } from './client/index.ts'
 export { arrivalOffsets, parseStages, runOpenLoop, stagedOffsets } from './schedule/index.ts'
 export type { ArrivalOptions, ArrivalProcess, Clock, RateStage, ScheduledSend } from './schedule/index.ts'
 export type { ConversationSummary, OpenLoopSummary } from './types.ts'
+
+/* Shards merged into the run they make up; a run read back */
+export { loadRun, mergeRounds, mergeRuns, ShardMissingError } from './merge/index.ts'
+export type { MergedRun, ShardRun } from './merge/index.ts'
 
 /* Capacity: the highest load that meets an SLO */
 export { sweep, SWEEP_DEFAULTS } from './capacity/index.ts'
@@ -45,7 +49,7 @@ export { InputError } from './errors.ts'
 export type {
   CacheEvidence, CacheResetOutcome, CacheSpeedup, ChatMessage, ClientSummary, Conversation, DualRoundResult, ErrorKind, ErrorSummary, GoodputSummary,
   MetricName, MetricSummary, MultiRoundQaResult, MultiTurnResult, PrecisionSummary, QaSchedule, RequestRecord, RoundResult, RunResult, RunResultCommon,
-  CapacityCheck, CapacityResult, CapacityStep, SaturationSummary, Slo, SloThresholds, StatName, TokenSource, TrafficResult, TrafficSchedule, TransportSummary, TurnStats, WorkloadKind,
+  CapacityCheck, CapacityResult, CapacityStep, SaturationSummary, ShardInfo, Slo, SloThresholds, StatName, TokenSource, TrafficResult, TrafficSchedule, TransportSummary, TurnStats, WorkloadKind,
 } from './types.ts'
 
 /*

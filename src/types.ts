@@ -159,6 +159,9 @@ export interface RoundResult {
   failed: number
   /** First start to last end, seconds. */
   durationS: number
+  /** Epoch ms of the first request's start and the last one's end (absent in results before fluxperf merge). */
+  firstStartMs?: number
+  lastEndMs?: number
   avgInputTokens: number
   avgOutputTokens: number
   metrics: Partial<Record<MetricName, MetricSummary>>
@@ -265,6 +268,24 @@ export interface RunResultCommon {
   transport?: TransportSummary
   /** The serving engine, as named (`--engine`) or detected, and what said so; absent when unknown. */
   engine?: { name: string; evidence: string }
+  /** Set when the run is one shard of several, or started at a given instant (`--shard`, `--start-at`). */
+  shard?: ShardInfo  /** Set on a run merged from shards (`fluxperf merge`): how many, their names, and how far apart they started. */
+  mergedFrom?: { shards: number; names: string[]; startSpreadMs: number; startAt?: string }
+}
+
+/** A shard's identity and how its start went. */
+export interface ShardInfo {
+  /** 0-based; `count` shards make the whole run. */
+  index: number
+  count: number
+  /** The instant asked for (`--start-at`), ISO-8601; absent when the shard started at once. */
+  startAt?: string
+  /** When this shard's schedule actually started, ISO-8601 (this host's clock). */
+  startedAt: string
+  /** startedAt − startAt, ms: how late this shard started (its clock's own error not included). */
+  startLagMs?: number
+  /** The server's clock − this host's, ms, from its `Date` header (1 s resolution); null when it sends none. */
+  serverClockOffsetMs: number | null
 }
 
 /** Dual-round (`fluxperf run`, `dualRound()`): per concurrency level, round 1 (cold) then round 2 (warm). */
@@ -278,7 +299,7 @@ export interface MultiTurnResult extends RunResultCommon {
   /** TTFT and latency per turn number (1-based). */
   byTurn: TurnStats[]
   /** TTFT and latency per document type. */
-  byDocumentType: { type: string; requests: number; ttft: MetricSummary; latency: MetricSummary }[]
+  byDocumentType: { type: string; requests: number; ttft: MetricSummary; latency: MetricSummary; histograms?: { ttft: string; latency: string } }[]
   /** How the conversations went (completed = every turn answered). */
   conversations: ConversationSummary
 }
@@ -439,6 +460,8 @@ export interface TurnStats {
   turn: number
   ttft: MetricSummary
   latency: MetricSummary
+  /** The encoded HDR histograms of both (µs), so shards merge exactly. */
+  histograms?: { ttft: string; latency: string }
 }
 
 /** How the multi-round QA schedule was set up and how long it ran. */
@@ -587,6 +610,8 @@ export interface OpenLoopSummary {
   latencyFromScheduled: MetricSummary
   /** TTFT measured from the intended send time, ms. */
   ttftFromScheduled: MetricSummary
+  /** The encoded HDR histograms of the three (µs), so shards merge exactly. */
+  histograms?: { scheduleLag: string; latencyFromScheduled: string; ttftFromScheduled: string }
 }
 
 /** Prometheus metrics sampled around one round. */

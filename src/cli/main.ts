@@ -4,6 +4,7 @@ import { removeEmptyCreatedDirs } from '../report/index.ts'
 import { VERSION } from '../version.ts'
 import { compareCommand } from './compare.ts'
 import { dataCommand } from './data.ts'
+import { mergeCommand } from './merge.ts'
 import { mockCommand } from './mock.ts'
 import { prometheusCommand } from './prometheus.ts'
 import { reportCommand } from './report.ts'
@@ -32,6 +33,7 @@ export function buildProgram(): Command {
   program.addCommand(sweepCommand())
   program.addCommand(reportCommand())
   program.addCommand(compareCommand())
+  program.addCommand(mergeCommand())
   for (const command of program.commands) command.exitOverride().showHelpAfterError('(run with --help for usage)')
   return showExitCodes(program, GENERAL_EXIT_CODES)
 }

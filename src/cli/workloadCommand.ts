@@ -12,6 +12,7 @@ import { isEncodingName } from '../tokens/index.ts'
 import type { EncodingName } from '../tokens/index.ts'
 import type { RequestRecord, RunResult } from '../types.ts'
 import { runWorkload } from '../workloads/index.ts'
+import { startAtOf } from '../workloads/index.ts'
 import type { DebugEntry, RunHooks, WorkloadDefinition, WorkloadSettings } from '../workloads/index.ts'
 import { addConnectionOptions, connectionSettings } from './endpointFlags.ts'
 import type { ConnectionFlags } from './endpointFlags.ts'
@@ -63,6 +64,12 @@ export interface CommonFlags extends MockServerFlags, ConnectionFlags, Prometheu
   /** `--precision <mode>`; `--no-precision` gives false. */
   precision: 'off' | 'auto' | 'on' | false
   warmup: number
+  /** `--shard i/n`. */
+  shard?: string
+  /** `--shards n`: the index from `JOB_COMPLETION_INDEX` (a Kubernetes Indexed Job). */
+  shards?: number
+  startAt?: string
+  startIn?: number
 }
 
 /** What a workload command adds to the reports the skeleton writes, and how it follows the run. */
@@ -139,6 +146,10 @@ export function workloadCommand<F extends CommonFlags, O extends WorkloadSetting
     .addOption(new Option('--precision <mode>', 'process tuning for exact timestamps (V8 warm-up, thread scheduling), undone at exit: auto = on when confined to one CPU (e.g. taskset -c 0)').choices(['auto', 'on', 'off']).default('auto'))
     .option('--no-precision', 'change nothing in the process (same as --precision off)')
     .option('--output-dir <dir>', 'where reports are written', spec.defaults.outputDir)
+    .option('--shard <i/n>', 'run shard i (1-based) of n: its share of the sessions, users or arrivals of the one run the same --seed makes; merge the shards with fluxperf merge')
+    .option('--shards <n>', 'run one shard of n, the index from JOB_COMPLETION_INDEX (0-based, as a Kubernetes Indexed Job sets it)', wholeNumber(1))
+    .option('--start-at <time>', 'start the schedule at this instant, ISO-8601 with a zone (e.g. 2026-12-05T10:00:00Z), after preparing: shards given the same instant start together')
+    .option('--start-in <seconds>', 'start the schedule this many seconds from now (after preparing)', finiteNumber(0))
     .option('--slo-file <file>', 'SLO YAML: per-request limits for goodput and thresholds (exit 99 when missed)')
     .option('--save-requests', 'write every request to a JSONL file within 0.1 s of its end (and draw the run\'s timeline in report.html)')
     .option('--no-report', 'write no report.html (the self-contained HTML report of the run)')
@@ -273,9 +284,36 @@ export function commonSettings(flags: CommonFlags, endpoint: string, mock: MockS
     prometheus: prometheusRunOptions(flags, endpoint),
     precision: flags.precision === false ? 'off' : flags.precision,
     warmup: flags.warmup,
+    ...shardSettings(flags),
     signal,
     hooks,
   }
+}
+
+/**
+ * `shard` and `startAt` from `--shard i/n` or `--shards n` (+ `JOB_COMPLETION_INDEX`), and `--start-at` or
+ * `--start-in`. Every error names the flag.
+ */
+export function shardSettings(flags: Pick<CommonFlags, 'shard' | 'shards' | 'startAt' | 'startIn'>, env: NodeJS.ProcessEnv = process.env): Pick<WorkloadSettings, 'shard' | 'startAt'> {
+  const out: Pick<WorkloadSettings, 'shard' | 'startAt'> = {}
+  if (flags.shard !== undefined && flags.shards !== undefined) throw new InputError('give either --shard i/n or --shards n (with JOB_COMPLETION_INDEX), not both', '--shards')
+  if (flags.shard !== undefined) {
+    const m = /^\s*(\d+)\s*\/\s*(\d+)\s*$/.exec(flags.shard)
+    const i = Number(m?.[1])
+    const n = Number(m?.[2])
+    if (!m || n < 1 || i < 1 || i > n) throw new InputError(`expected i/n with 1 ≤ i ≤ n, e.g. 2/4, got "${flags.shard}"`, '--shard')
+    out.shard = { index: i - 1, count: n }
+  } else if (flags.shards !== undefined) {
+    const raw = env['JOB_COMPLETION_INDEX']
+    if (raw === undefined || !/^\d+$/.test(raw.trim())) throw new InputError(`needs JOB_COMPLETION_INDEX (0 to ${flags.shards - 1}), as a Kubernetes Indexed Job sets it${raw === undefined ? '' : `; got "${raw}"`}; or give --shard i/n`, '--shards')
+    const index = Number(raw.trim())
+    if (index >= flags.shards) throw new InputError(`JOB_COMPLETION_INDEX ${index} is not below --shards ${flags.shards}`, '--shards')
+    out.shard = { index, count: flags.shards }
+  }
+  if (flags.startAt !== undefined && flags.startIn !== undefined) throw new InputError('give either --start-at or --start-in, not both', '--start-in')
+  if (flags.startAt !== undefined) out.startAt = startAtOf(flags.startAt, '--start-at')
+  if (flags.startIn !== undefined) out.startAt = Date.now() + flags.startIn * 1000
+  return out
 }
 
 /** The JSONL writer for `name` (with a timestamp unless `stamped` is false), opened on first use. */

@@ -262,6 +262,25 @@ export async function listModels(endpoint: Endpoint): Promise<{ data?: { id?: un
   }
 }
 
+/**
+ * The server's clock against this host's, ms (server − local), from the `Date` header of `GET <base>/models`
+ * taken at the midpoint of the request; `Date` has 1 s resolution, so the offset is known to ±0.5 s plus half
+ * the round trip. Undefined when the server sends no (valid) `Date`.
+ */
+export async function serverClockOffsetMs(endpoint: Endpoint): Promise<number | undefined> {
+  try {
+    const before = Date.now()
+    const { headers } = await httpText(endpoint, 'GET', baseUrlOf(endpoint.path) + '/models', 10_000)
+    const after = Date.now()
+    const date = headers['date']
+    const server = Date.parse(Array.isArray(date) ? (date[0] ?? '') : (date ?? ''))
+    // The header truncates to the second: its middle is the best estimate of the server's instant.
+    return Number.isFinite(server) ? server + 500 - (before + after) / 2 : undefined
+  } catch {
+    return undefined
+  }
+}
+
 /** The answer of a small request: status, headers and body text. */
 export interface TextAnswer {
   status: number

@@ -81,6 +81,23 @@ export class MetricRecorder {
     }
   }
 
+  /**
+   * A recorder holding what `summary` and its encoded `histogram` describe: the running statistics rebuilt from the
+   * summary's count, mean, deviation and extremes, the histogram decoded. Recorders rebuilt so and added together give
+   * the summary of everything recorded, as one recorder would have (within floating-point rounding for the deviation).
+   */
+  static fromSummary(summary: MetricSummary, histogram: string | undefined, scale = 1000): MetricRecorder {
+    const r = new MetricRecorder(scale)
+    if (summary.count === 0) return r
+    r.count = summary.count
+    r.sum = summary.avg * summary.count
+    r.sumSquares = (summary.stddev * summary.stddev + summary.avg * summary.avg) * summary.count
+    r.minValue = summary.min
+    r.maxValue = summary.max
+    if (histogram) r.histogram.add(decodeHistogram(histogram))
+    return r
+  }
+
   /** The histogram as compressed base64 (hdr-histogram's interchange format). */
   encode(): string {
     return hdr.encodeIntoCompressedBase64(this.histogram)
@@ -110,6 +127,16 @@ export function decodeHistogram(encoded: string): Histogram {
 export function percentileOfEncoded(encoded: string, p: number, scale = 1000): number {
   const h = decodeHistogram(encoded)
   return h.totalCount === 0 ? 0 : h.getValueAtPercentile(p) / scale
+}
+
+/**
+ * Merges the summaries (and encoded histograms) of one metric measured apart, e.g. by the shards of a run: the
+ * merged summary and histogram, exact within HDR's 3 significant digits for percentiles.
+ */
+export function mergeMetric(parts: readonly { summary: MetricSummary | undefined; histogram?: string | undefined }[], scale = 1000): { summary: MetricSummary; histogram: string } {
+  const total = new MetricRecorder(scale)
+  for (const p of parts) if (p.summary) total.addAll(MetricRecorder.fromSummary(p.summary, p.histogram, scale))
+  return { summary: total.summary(), histogram: total.encode() }
 }
 
 /** Merges encoded histograms exactly (for runs split over workers or machines). */

@@ -1,4 +1,4 @@
-export { decodeHistogram, emptySummary, mergeEncoded, MetricRecorder, percentileOfEncoded } from './histogram.ts'
+export { decodeHistogram, emptySummary, mergeEncoded, mergeMetric, MetricRecorder, percentileOfEncoded } from './histogram.ts'
 export { RoundAccumulator, summariseRound } from './round.ts'
 export type { RoundIdentity } from './round.ts'
 export { MONITOR_RESOLUTION_MS, monitorClientHealth, SATURATION_BOUND_MS } from './clientHealth.ts'

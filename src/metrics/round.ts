@@ -117,6 +117,11 @@ export class RoundAccumulator {
       cache: { ...this.cache.evidence(), firstTurns: this.firstTurnCache.evidence() },
       errors: [...this.errors.values()].sort((a, b) => b.count - a.count),
     }
+    // Epoch bounds of the round: shards of one run merge their durations from them (fluxperf merge).
+    if (total > 0) {
+      round.firstStartMs = this.firstStart
+      round.lastEndMs = this.lastEnd
+    }
     if (this.failedRequests.length > 0) round.failedRequests = [...this.failedRequests]
     const notes = { resent: this.resent, noDoneMarker: this.noDoneMarker, notStreamed: this.notStreamed }
     if (notes.resent + notes.noDoneMarker + notes.notStreamed > 0) round.notes = Object.fromEntries(Object.entries(notes).filter(([, n]) => n > 0))

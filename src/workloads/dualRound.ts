@@ -6,6 +6,7 @@ import { runClosedLoop } from '../schedule/index.ts'
 import type { CacheResetOutcome, ChatMessage, Conversation, DualRoundResult, RoundResult } from '../types.ts'
 import { runWorkload } from './engine.ts'
 import type { RunExtras, WorkloadDefinition, WorkloadOutcome, WorkloadRun } from './engine.ts'
+import { ownedBy, shardWorkers } from './options.ts'
 import type { DualRoundOptions, KeysOf, WorkloadSettings } from './options.ts'
 import { NO_RESET } from './resetCache.ts'
 import { Session } from './session.ts'
@@ -51,7 +52,9 @@ export const DUAL_ROUND: WorkloadDefinition<DualRoundOptions, DualRoundResult> =
 
 async function execute(run: WorkloadRun, options: DualRoundOptions, levels: number[], conversations: Conversation[]): Promise<WorkloadOutcome<DualRoundResult>> {
   const limits = { maxContextTokens: options.maxContextTokens, maxInputTokens: options.maxInputLength }
-  const total = conversations.reduce((n, c) => n + c.userMessages.length, 0)
+  // A shard sends its conversations (index mod n) with its share of each level's workers.
+  const mine = conversations.map((_, i) => i).filter((i) => ownedBy(i, run.shard))
+  const total = mine.reduce((n, i) => n + (conversations[i] as Conversation).userMessages.length, 0)
   const rounds: RoundResult[] = []
   for (const [level, concurrency] of levels.entries()) {
     if (run.signal.aborted) break
@@ -60,14 +63,14 @@ async function execute(run: WorkloadRun, options: DualRoundOptions, levels: numb
     const plans: Plan[] = conversations.map((c) => c.userMessages.map(() => null))
     for (const round of [1, 2]) {
       if (run.signal.aborted) break
-      const order = round === 2 && options.shuffleRound2
+      const order = (round === 2 && options.shuffleRound2
         ? createRandom(run.seed + concurrency).shuffle(conversations.map((_, i) => i))
-        : conversations.map((_, i) => i)
+        : conversations.map((_, i) => i)).filter((i) => ownedBy(i, run.shard))
       const label = `Concurrency${concurrency}-Round${round}`
       const group = run.group({ label, concurrency, round }, total)
       let seq = 0
       await run.phase(label, async () => {
-        const loop = runClosedLoop(order, concurrency, async (convIndex) => {
+        const loop = runClosedLoop(order, shardWorkers(concurrency, run.shard), async (convIndex) => {
           const conv = conversations[convIndex] as Conversation
           const plan = plans[convIndex] as Plan
           const session = round === 1 ? new Session(conv.sessionId, run.tokenizer, limits, conv.system) : undefined

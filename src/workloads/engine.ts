@@ -1,13 +1,16 @@
 import type { RequestMeta } from '../client/index.ts'
 import type { RoundIdentity } from '../metrics/index.ts'
+import { serverClockOffsetMs } from '../client/index.ts'
+import { InputError } from '../errors.ts'
 import { PrometheusSampler } from '../metrics/prometheusScrape.ts'
 import { randomSeed } from '../random.ts'
 import type { Tokenizer } from '../tokens/index.ts'
-import type { CacheResetOutcome, CacheSpeedup, ChatMessage, PrometheusRoundSummary, RequestRecord, RoundResult, RunResult, RunResultCommon, Slo } from '../types.ts'
+import type { CacheResetOutcome, CacheSpeedup, ChatMessage, PrometheusRoundSummary, RequestRecord, RoundResult, RunResult, RunResultCommon, ShardInfo, Slo } from '../types.ts'
 import { VERSION } from '../version.ts'
 import { DeferredRound } from './deferredRound.ts'
 import { checkWorkloadOptions, goodputRule } from './options.ts'
-import type { DebugEntry, RunContext, RunHooks, WorkloadKeys, WorkloadName, WorkloadSettings } from './options.ts'
+import { shardOf, startAtOf } from './options.ts'
+import type { DebugEntry, RunContext, RunHooks, ShardSpec, WorkloadKeys, WorkloadName, WorkloadSettings } from './options.ts'
 import { openRun } from './run.ts'
 
 /**
@@ -72,6 +75,8 @@ export interface WorkloadRun {
   phase<T>(label: string, work: () => Promise<T>): Promise<T>
   /** Right after a burst of sends: precision mode's moment to tidy the heap. */
   afterBurst(): void
+  /** Which part of a sharded run this is (`{ index: 0, count: 1 }`: the whole run): the workload sends only its part. */
+  readonly shard: ShardSpec
 }
 
 /** One measured group of requests. */
@@ -92,6 +97,28 @@ export interface RunExtras {
   outputDir?: string
 }
 
+/** Resolves at epoch `at` (ms) on the wall clock, or at once when `signal` aborts; long waits are re-aimed, as timers drift. */
+function sleepUntilEpoch(at: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve()
+    const onAbort = (): void => {
+      clearTimeout(timer)
+      resolve()
+    }
+    const wake = (): void => {
+      const left = at - Date.now()
+      if (left > 0) {
+        timer = setTimeout(wake, Math.min(left, 1000))
+        return
+      }
+      signal.removeEventListener('abort', onAbort)
+      resolve()
+    }
+    let timer = setTimeout(wake, Math.max(0, Math.min(at - Date.now(), 1000)))
+    signal.addEventListener('abort', onAbort, { once: true })
+  })
+}
+
 /**
  * Runs a workload from its definition: checks the options, prepares the workload, opens the run,
  * executes it, and builds its RunResult once. The endpoint is closed and precision undone whatever
@@ -102,6 +129,11 @@ export async function runWorkload<O extends WorkloadSettings, R extends RunResul
   const hooks: RunHooks = options.hooks ?? {}
   const notice = (message: string): void => hooks.onNotice?.(message)
   const seed = options.seed ?? randomSeed()
+  const shard = shardOf(options.shard, definition.name)
+  const startAt = startAtOf(options.startAt, definition.name)
+  if (shard.count > 1 && options.seed === undefined) {
+    throw new InputError('a sharded run needs --seed: every shard must draw the same schedule and prompts to make up the one run', '--seed')
+  }
   const meets = goodputRule(options.goodputSlo, definition.name)
   const prepared = await definition.prepare(options, seed, notice)
   const sampler = options.prometheus ? new PrometheusSampler(options.prometheus, notice) : undefined
@@ -109,6 +141,8 @@ export async function runWorkload<O extends WorkloadSettings, R extends RunResul
   const prometheus: Record<string, PrometheusRoundSummary> = {}
   const run = await openRun(prepared.settings, seed, Math.max(1, prepared.inFlight), notice)
   let outcome: WorkloadOutcome<R>
+  let shardInfo: ShardInfo | undefined
+  const clockOffset = shard.count > 1 || startAt !== undefined ? await serverClockOffsetMs(run.endpoint) : undefined
   try {
     if (prepared.distinctPrompts !== undefined) await run.checkPromptCapacity(prepared.distinctPrompts)
     const workloadRun: WorkloadRun = {
@@ -121,6 +155,7 @@ export async function runWorkload<O extends WorkloadSettings, R extends RunResul
       debug: (entry) => hooks.onDebug?.(entry),
       resetCache: () => run.resetCache(),
       afterBurst: () => run.afterBurst(),
+      shard,
       group(id, total) {
         hooks.onRoundStart?.({ ...id, total })
         const accumulator = new DeferredRound(id, meets)
@@ -152,6 +187,21 @@ export async function runWorkload<O extends WorkloadSettings, R extends RunResul
         }
       },
     }
+    // Every shard has prepared (model, warm-up, connections): all start their schedules at the same instant.
+    if (startAt !== undefined) {
+      const wait = startAt - Date.now()
+      if (wait > 0) notice(`waiting ${(wait / 1000).toFixed(1)} s to start at ${new Date(startAt).toISOString()}${shard.count > 1 ? ` (shard ${shard.index + 1} of ${shard.count})` : ''}`)
+      await sleepUntilEpoch(startAt, run.signal)
+    }
+    if (shard.count > 1 || startAt !== undefined) {
+      const now = Date.now()
+      shardInfo = {
+        index: shard.index, count: shard.count,
+        ...(startAt !== undefined ? { startAt: new Date(startAt).toISOString(), startLagMs: now - startAt } : {}),
+        startedAt: new Date(now).toISOString(),
+        serverClockOffsetMs: clockOffset === undefined ? null : Math.round(clockOffset),
+      }
+    }
     outcome = await prepared.execute(workloadRun)
   } finally {
     sampler?.stop()
@@ -177,6 +227,7 @@ export async function runWorkload<O extends WorkloadSettings, R extends RunResul
     ...(extras.outputDir ? { outputDir: extras.outputDir } : {}),
     transport: run.transport(),
     ...(run.engine ? { engine: { name: run.engine.name, evidence: run.engine.evidence } } : {}),
+    ...(shardInfo ? { shard: shardInfo } : {}),
   }
   return { ...common, ...outcome.section } as R
 }

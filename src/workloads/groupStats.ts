@@ -7,6 +7,7 @@ export interface GroupStats {
   requests: number
   ttft: MetricSummary
   latency: MetricSummary
+  histograms: { ttft: string; latency: string }
 }
 
 /**
@@ -29,11 +30,11 @@ export class GroupedStats<K extends string | number> {
   summary(): { key: K; stats: GroupStats }[] {
     return [...this.groups.entries()]
       .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-      .map(([k, g]) => ({ key: k, stats: { requests: g.requests, ttft: g.ttft.summary(), latency: g.latency.summary() } }))
+      .map(([k, g]) => ({ key: k, stats: { requests: g.requests, ttft: g.ttft.summary(), latency: g.latency.summary(), histograms: { ttft: g.ttft.encode(), latency: g.latency.encode() } } }))
   }
 }
 
 /** Per-turn statistics (`RunResult.byTurn`) from stats grouped by 1-based turn number. */
 export function turnStats(byTurn: GroupedStats<number>): TurnStats[] {
-  return byTurn.summary().map(({ key, stats }) => ({ turn: key, ttft: stats.ttft, latency: stats.latency }))
+  return byTurn.summary().map(({ key, stats }) => ({ turn: key, ttft: stats.ttft, latency: stats.latency, histograms: stats.histograms }))
 }

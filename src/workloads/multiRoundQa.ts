@@ -9,6 +9,7 @@ import type { Conversation, MultiRoundQaResult, OpenLoopSummary, RequestRecord, 
 import { runWorkload } from './engine.ts'
 import type { RunExtras, WorkloadDefinition, WorkloadOutcome, WorkloadRun } from './engine.ts'
 import { GroupedStats, turnStats } from './groupStats.ts'
+import { ownedBy } from './options.ts'
 import type { KeysOf, RunHooks, WorkloadSettings } from './options.ts'
 import { Session } from './session.ts'
 
@@ -187,7 +188,10 @@ async function execute(run: WorkloadRun, o: QaPlan): Promise<WorkloadOutcome<Mul
   const datasetOrder = dataset ? random.shuffle(dataset.map((_, i) => i).filter((i) => (dataset[i] as Conversation).userMessages.length > 0)) : []
 
   const label = `QPS${o.qps.toFixed(2)}`
-  const group = run.group({ label, concurrency: 0, round: 1 }, Math.ceil(o.time * o.qps))
+  // A shard's share of the aggregate rate: the share of user slots it holds.
+  const ownSlots = Array.from({ length: o.numUsers }, (_, s) => s).filter((s) => ownedBy(s, run.shard)).length
+  const targetRate = (o.qps * ownSlots) / o.numUsers
+  const group = run.group({ label, concurrency: 0, round: 1 }, Math.ceil(o.time * targetRate))
   const tally = new OpenLoopTally()
   const byTurn = new GroupedStats<number>()
   const slots: (User | undefined)[] = Array.from({ length: o.numUsers }, () => undefined)
@@ -198,9 +202,25 @@ async function execute(run: WorkloadRun, o: QaPlan): Promise<WorkloadOutcome<Mul
   let usersCreated = 0
   let ended = false
 
-  const newUser = (): User => {
-    const id = o.initUserId + usersCreated++
-    const rng: Random = userStreams.fork()
+  // A user's stream is the k-th fork for user k, drawn in id order: a shard, which creates only its users, draws
+  // the same stream for a user as the whole run does.
+  const streams = new Map<number, Random>()
+  let forked = 0
+  const streamOf = (k: number): Random => {
+    while (forked <= k) streams.set(forked++, userStreams.fork())
+    const rng = streams.get(k) as Random
+    streams.delete(k)
+    return rng
+  }
+  /**
+   * The user created by arrival `i` (its slot's user had asked its numRounds): users are made in arrival order, so the
+   * id follows from `i` alone, the same in every shard as in the whole run.
+   */
+  const newUser = (i: number): User => {
+    const cycle = Math.floor(i / o.numUsers)
+    const id = o.initUserId + o.numUsers * Math.floor(cycle / o.numRounds) + (i % o.numUsers)
+    usersCreated++
+    const rng: Random = streamOf(id - o.initUserId)
     const history = exactTokenText(run.tokenizer, o.userHistoryPrompt, rng, { leadingSpace: o.sharedSystemPrompt > 0 })
     const system = shared + history
     const questions = dataset ? datasetQuestions(dataset, datasetOrder, id - o.initUserId) : syntheticQuestion
@@ -255,29 +275,44 @@ async function execute(run: WorkloadRun, o: QaPlan): Promise<WorkloadOutcome<Mul
   const rateWindowS = (until: number): number => Math.max(Math.min(o.time * 1000, until - startAt), lastSendAt - startAt) / 1000
   const timer = setInterval(() => {
     const now = clock.now()
-    hooks.onInterval?.({ elapsedS: (now - startAt) / 1000, round: group.snapshot(), openLoop: tally.summary(o.qps, rateWindowS(now), scheduled) })
+    hooks.onInterval?.({ elapsedS: (now - startAt) / 1000, round: group.snapshot(), openLoop: tally.summary(targetRate, rateWindowS(now), scheduled) })
   }, o.logInterval * 1000)
   timer.unref()
 
   const durationMs = o.time * 1000
   let stoppedAt: number | undefined
+  // A shard sends the arrivals of its user slots (slot mod n) out of the one schedule of the whole run; the open loop
+  // pulls an offset ahead of the send it fires, so their schedule indices wait in order here.
+  const globalIndex: number[] = []
+  function* mine(offsets: Iterable<number>): Generator<number> {
+    let i = 0
+    for (const offset of offsets) {
+      if (offset >= durationMs) return
+      if (ownedBy(i % o.numUsers, run.shard)) {
+        globalIndex.push(i)
+        yield offset
+      }
+      i++
+    }
+  }
   try {
     await run.phase(label, async () => {
       const loop = await runOpenLoop({
-        offsets: arrivalOffsets({ rate: o.qps, process: o.arrival, burstiness: o.burstiness }, arrivals),
+        offsets: mine(arrivalOffsets({ rate: o.qps, process: o.arrival, burstiness: o.burstiness }, arrivals)),
         durationMs,
         clock,
         startAt,
         signal: run.signal,
         onArrival(arrival) {
-          const slot = arrival.index % o.numUsers
+          const index = globalIndex.shift() as number
+          const slot = index % o.numUsers
           let user = slots[slot]
           if (!user || user.scheduled >= o.numRounds) {
             if (user && user.waiting.length > 0) departed.add(user)
-            slots[slot] = user = newUser()
+            slots[slot] = user = newUser(index)
           }
           const send: ScheduledSend = {
-            index: arrival.index, userId: user.id, question: user.scheduled++, intendedAt: toEpoch(arrival.intendedAt),
+            index, userId: user.id, question: user.scheduled++, intendedAt: toEpoch(arrival.intendedAt),
             sentAt: null, lagMs: null, late: false, dropped: false, requestId: null,
           }
           scheduled++
@@ -305,7 +340,7 @@ async function execute(run: WorkloadRun, o: QaPlan): Promise<WorkloadOutcome<Mul
     rounds: [round],
     speedups: [],
     section: {
-      openLoop: tally.summary(o.qps, rateWindowS(end), scheduled),
+      openLoop: tally.summary(targetRate, rateWindowS(end), scheduled),
       byTurn: turnStats(byTurn),
       schedule: {
         qps: o.qps, arrival: o.arrival, ...(o.arrival === 'gamma' ? { burstiness: o.burstiness } : {}), numUsers: o.numUsers, numRounds: o.numRounds,
@@ -360,6 +395,7 @@ export class OpenLoopTally {
       scheduleLag: this.lag.summary(),
       latencyFromScheduled: this.latency.summary(),
       ttftFromScheduled: this.ttft.summary(),
+      histograms: { scheduleLag: this.lag.encode(), latencyFromScheduled: this.latency.encode(), ttftFromScheduled: this.ttft.encode() },
     }
   }
 }

@@ -14,6 +14,7 @@ import type { RunExtras, WorkloadDefinition, WorkloadOutcome, WorkloadRun } from
 import { GroupedStats, turnStats } from './groupStats.ts'
 import { firstMessage, followUp, planConversations } from './multiTurnPrompts.ts'
 import type { ConversationPlan } from './multiTurnPrompts.ts'
+import { ownedBy, shardWorkers } from './options.ts'
 import type { KeysOf, RunHooks, WorkloadSettings } from './options.ts'
 import { Session } from './session.ts'
 
@@ -198,6 +199,8 @@ interface Shape {
 async function execute(run: WorkloadRun, shape: Shape, plans: ConversationPlan[], streams: Random[], hooks: MultiTurnHooks): Promise<WorkloadOutcome<MultiTurnResult>> {
   const { turns, parallel, minDelay, maxDelay } = shape
   const reset = await run.resetCache()
+  // A shard holds its conversations (index mod n) with its share of the parallel workers.
+  plans = plans.filter((p) => ownedBy(p.index, run.shard))
   const total = plans.length * turns
   const first = run.group({ label: 'Turn1', concurrency: parallel, round: 1 }, plans.length)
   const later = run.group({ label: 'Turns2+', concurrency: parallel, round: 2 }, total - plans.length)
@@ -248,7 +251,7 @@ async function execute(run: WorkloadRun, shape: Shape, plans: ConversationPlan[]
     return outcome
   }
 
-  await run.phase('Turns', () => runClosedLoop(plans, parallel, async (plan) => {
+  await run.phase('Turns', () => runClosedLoop(plans, shardWorkers(parallel, run.shard), async (plan) => {
     const outcome = await converse(plan, streams[plan.index] as Random)
     outcomes.push(outcome)
     hooks.onConversationEnd?.(outcome)
@@ -264,7 +267,7 @@ async function execute(run: WorkloadRun, shape: Shape, plans: ConversationPlan[]
     speedups,
     section: {
       byTurn: turnStats(byTurn),
-      byDocumentType: byType.summary().map(({ key, stats }) => ({ type: key, requests: stats.requests, ttft: stats.ttft, latency: stats.latency })),
+      byDocumentType: byType.summary().map(({ key, stats }) => ({ type: key, requests: stats.requests, ttft: stats.ttft, latency: stats.latency, histograms: stats.histograms })),
       conversations: {
         planned: plans.length,
         started: outcomes.length,

@@ -139,7 +139,25 @@ export interface WorkloadSettings extends EndpointSettings {
    * their own, disjoint from the workload's, so they warm the server and the connections, not its prefix cache. @default 0
    */
   warmup?: number
+  /**
+   * This process's part of a run split over several (`--shard i/n`): it sends the requests of its sessions,
+   * users or arrivals (every n-th of the one schedule the whole run makes, same seed), so the shards together send
+   * exactly the single run's requests. @default the whole run
+   */
+  shard?: ShardSpec
+  /**
+   * When the schedule starts (epoch ms, a Date, or ISO-8601 text): every shard given the same instant starts
+   * together (hosts' clocks synchronised, as NTP keeps Kubernetes nodes). The run prepares first (model, warm-up,
+   * connections), then waits. @default at once
+   */
+  startAt?: number | string | Date
   hooks?: RunHooks
+}
+
+/** One shard of a run split over `count` processes: this one is `index` (0-based). */
+export interface ShardSpec {
+  index: number
+  count: number
 }
 
 /** The dual-round workload: every request twice per concurrency level, cold then warm. */
@@ -173,7 +191,7 @@ const ENDPOINT_SETTING_KEYS: KeysOf<EndpointSettings> = {
 }
 
 const WORKLOAD_SETTING_KEYS: KeysOf<WorkloadSettings> = {
-  ...ENDPOINT_SETTING_KEYS, resetCacheUrl: true, goodputSlo: true, prometheus: true, precision: true, warmup: true, hooks: true,
+  ...ENDPOINT_SETTING_KEYS, resetCacheUrl: true, goodputSlo: true, prometheus: true, precision: true, warmup: true, hooks: true, shard: true, startAt: true,
 }
 
 const RUN_HOOK_KEYS: KeysOf<RunHooks> = { onRequest: true, onRoundStart: true, onRoundComplete: true, onDebug: true, onNotice: true }
@@ -208,6 +226,40 @@ export function checkWorkloadOptions(options: object, workload: WorkloadName, ow
     throw new InputError(`warmup: expected a whole number ≥ 0, got ${JSON.stringify(warmup)}`, workload)
   }
   if (goodputSlo !== undefined) parsePerRequestSlo(goodputSlo, `${workload}: goodputSlo`)
+  shardOf((options as { shard?: unknown }).shard, workload)
+  startAtOf((options as { startAt?: unknown }).startAt, workload)
+}
+
+/** The shard a run is (the whole run, `{ index: 0, count: 1 }`, when none is given), checked. */
+export function shardOf(shard: unknown, where: string): ShardSpec {
+  if (shard === undefined) return { index: 0, count: 1 }
+  const { index, count } = (shard ?? {}) as { index?: unknown; count?: unknown }
+  if (typeof count !== 'number' || !Number.isInteger(count) || count < 1) throw new InputError(`shard: the number of shards must be a whole number ≥ 1, got ${JSON.stringify(count)}`, where)
+  if (typeof index !== 'number' || !Number.isInteger(index) || index < 0 || index >= count) throw new InputError(`shard: the index must be a whole number from 0 to ${count - 1}, got ${JSON.stringify(index)}`, where)
+  return { index, count }
+}
+
+/**
+ * The workers of a closed loop of `total` that shard `shard` runs: worker k belongs to shard k mod n, and a shard
+ * with anything to send runs at least one.
+ */
+export function shardWorkers(total: number, shard: ShardSpec): number {
+  const own = shard.index < total ? Math.floor((total - 1 - shard.index) / shard.count) + 1 : 0
+  return Math.max(1, own)
+}
+
+/** Whether item `index` (a conversation, a user slot, an arrival) belongs to `shard`. */
+export function ownedBy(index: number, shard: ShardSpec): boolean {
+  return index % shard.count === shard.index
+}
+
+/** `startAt` as epoch ms, or undefined; text must be ISO-8601 with a time zone (`2026-12-05T10:00:00Z`). */
+export function startAtOf(startAt: unknown, where: string): number | undefined {
+  if (startAt === undefined) return undefined
+  const ms = startAt instanceof Date ? startAt.getTime() : typeof startAt === 'number' ? startAt
+    : typeof startAt === 'string' && /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})$/.test(startAt.trim()) ? Date.parse(startAt.trim()) : NaN
+  if (!Number.isFinite(ms)) throw new InputError(`startAt: expected an ISO-8601 time with a zone, e.g. 2026-12-05T10:00:00Z, got ${JSON.stringify(startAt)}`, where)
+  return ms
 }
 
 /**

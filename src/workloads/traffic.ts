@@ -12,6 +12,7 @@ import { runWorkload } from './engine.ts'
 import type { MeasuredGroup, RunExtras, WorkloadDefinition, WorkloadOutcome, WorkloadRun } from './engine.ts'
 import { OpenLoopTally } from './multiRoundQa.ts'
 import { connectionCap } from './run.ts'
+import { ownedBy, shardWorkers } from './options.ts'
 import type { KeysOf, RunHooks, WorkloadSettings } from './options.ts'
 
 /** What the traffic workload reports while it runs, and what `endWhen` decides on. */
@@ -331,7 +332,7 @@ async function execute(run: WorkloadRun, plan: TrafficPlan, poolSize: number): P
   const expected = (stage: number): number => {
     const s = plan.stages[stage]
     const n = plan.mode === 'rate' || plan.mode === 'stages' ? Math.min(plan.requests, Math.ceil((s as RateStage).rate * (s as RateStage).duration)) : plan.requests
-    return Number.isFinite(n) ? n : 0
+    return Number.isFinite(n) ? Math.ceil(n / run.shard.count) : 0
   }
   const groupOf = (stage: number): MeasuredGroup => {
     for (let k = groups.length; k <= stage; k++) groups.push(run.group({ label: groupLabel(plan, k), concurrency: plan.concurrency, round: 1 }, expected(k)))
@@ -414,7 +415,7 @@ async function execute(run: WorkloadRun, plan: TrafficPlan, poolSize: number): P
   const rates = (now: number): { sentRate: number; targetRate: number } => {
     const elapsedS = Math.max((now - startAt) / 1000, 1e-9)
     const behindS = pendingOffset !== undefined && pendingOffset <= now - startAt ? (now - startAt - pendingOffset) / 1000 : 0
-    const meanRate = plan.mode === 'trace' ? plan.requests / Math.max(plan.durationMs / 1000, 1e-9) : ((plan.stages[current] as RateStage | undefined)?.rate ?? 0)
+    const meanRate = (plan.mode === 'trace' ? plan.requests / Math.max(plan.durationMs / 1000, 1e-9) : ((plan.stages[current] as RateStage | undefined)?.rate ?? 0)) / run.shard.count
     // A send a timer tick late is not behind: only sends owed at the mean rate, two or more, count.
     const owed = behindS * meanRate
     const due = scheduled + (owed >= 2 ? owed : 0)
@@ -456,10 +457,13 @@ async function execute(run: WorkloadRun, plan: TrafficPlan, poolSize: number): P
       if (plan.mode === 'concurrency') {
         const deadline = startAt + plan.durationMs
         const total = Number.isFinite(plan.requests) ? plan.requests : MAX_SENDS
-        let next = 0
-        await runClosedLoop(Array.from({ length: plan.concurrency }, (_, i) => i), plan.concurrency, async () => {
+        // A shard sends requests index mod n with its share of the workers.
+        let next = run.shard.index
+        const workers = shardWorkers(plan.concurrency, run.shard)
+        await runClosedLoop(Array.from({ length: workers }, (_, i) => i), workers, async () => {
           while (next < total && !stop.signal.aborted && clock.now() < deadline) {
-            const index = next++
+            const index = next
+            next += run.shard.count
             scheduled++
             await send(index, 0, undefined)
             lastSendAt = clock.now()
@@ -469,13 +473,18 @@ async function execute(run: WorkloadRun, plan: TrafficPlan, poolSize: number): P
         return
       }
       const planned = (plan.offsets as () => Iterable<Planned>)()
-      // The open loop pulls one offset ahead of the send it fires: the one plan not yet sent.
-      let next: Planned | undefined
+      // The open loop pulls one offset ahead of the send it fires: the one plan not yet sent. A shard takes every
+      // n-th arrival of the whole run's schedule (the same seed draws the same one), keeping its index.
+      let next: { plan: Planned; index: number } | undefined
       const offsets = (function* () {
+        let index = 0
         for (const p of planned) {
-          next = p
-          pendingOffset = p.offsetMs
-          yield p.offsetMs
+          if (ownedBy(index, run.shard)) {
+            next = { plan: p, index }
+            pendingOffset = p.offsetMs
+            yield p.offsetMs
+          }
+          index++
         }
         pendingOffset = undefined
       })()
@@ -486,11 +495,11 @@ async function execute(run: WorkloadRun, plan: TrafficPlan, poolSize: number): P
         startAt,
         signal: stop.signal,
         onArrival(arrival) {
-          const p = next as Planned
+          const { plan: p, index } = next as { plan: Planned; index: number }
           lastIntendedOffset = p.offsetMs
           pendingOffset = undefined
           scheduled++
-          const promise = send(arrival.index, p.stage, arrival.intendedAt, p.entry).finally(() => inFlight.delete(promise))
+          const promise = send(index, p.stage, arrival.intendedAt, p.entry).finally(() => inFlight.delete(promise))
           inFlight.add(promise)
           if (scheduled % 64 === 0) run.afterBurst()
         },
@@ -514,10 +523,11 @@ async function execute(run: WorkloadRun, plan: TrafficPlan, poolSize: number): P
   // The schedule's own length (its last stretch has no send in it but is part of the rate), or up to where sending
   // stopped; stretched to the last actual send when sends went out late.
   // A schedule without an end (--requests alone) ends a mean gap after its last intended send.
-  const openEndedMs = plan.mode === 'rate' ? lastIntendedOffset + 1000 / (plan.stages[0] as RateStage).rate : end - startAt
+  const openEndedMs = plan.mode === 'rate' ? lastIntendedOffset + (1000 * run.shard.count) / (plan.stages[0] as RateStage).rate : end - startAt
   const scheduledMs = stoppedAt !== undefined ? stoppedAt - startAt : Number.isFinite(plan.durationMs) ? plan.durationMs : openEndedMs
   const windowS = Math.max(scheduledMs, lastSendAt - startAt) / 1000
-  const meanRate = plan.mode === 'concurrency' ? 0 : plan.mode === 'trace' ? plan.requests / Math.max(plan.durationMs / 1000, 1e-9) : meanStageRate(plan, scheduledMs)
+  // A shard sends every n-th arrival: its share of the rate.
+  const meanRate = (plan.mode === 'concurrency' ? 0 : plan.mode === 'trace' ? plan.requests / Math.max(plan.durationMs / 1000, 1e-9) : meanStageRate(plan, scheduledMs)) / run.shard.count
   const saturation = plan.mode === 'concurrency' ? undefined : watch.assess(scheduled / Math.max(windowS, 1e-9), Math.max(scheduled, meanRate * windowS) / Math.max(windowS, 1e-9))
   const schedule: TrafficSchedule = {
     mode: plan.mode,

@@ -15,7 +15,7 @@ const LAYERS: string[][] = [
   ['types.ts', 'errors.ts', 'random.ts', 'printable.ts', 'version.ts', 'didYouMean.ts', 'nodeVersion.ts', 'tokens'],
   ['data', 'client', 'mock', 'schedule'],
   ['engines', 'metrics', 'slo'],
-  ['workloads', 'baseline'],
+  ['workloads', 'baseline', 'merge'],
   ['report', 'capacity'],
   ['config'],
   ['cli', 'vitest', 'index.ts'],
