@@ -87,6 +87,7 @@ export async function sweep(options: SweepOptions): Promise<CapacityResult> {
   const workload = options.workload ?? {}
   const host = hostSettings({ ...workload, hooks: { onNotice: options.hooks?.onNotice } }, 'sweep')
   const base: TrafficOptions = { ...host, ...workload, endpoint: host.endpoint, resetCacheUrl: host.resetCacheUrl }
+  if (base.shard !== undefined && base.shard.count > 1) throw new InputError('a sweep decides each step from what it measured, so it cannot be sharded (FLUXPERF_SHARD or shard); shard a fixed load with traffic()', 'sweep')
   if (plan.spec.perRequest && Object.keys(plan.spec.perRequest).length > 0) base.goodputSlo = plan.spec.perRequest
   const seed = base.seed ?? Math.floor(Math.random() * 2 ** 31)
   base.seed = seed

@@ -1,7 +1,7 @@
 /** `fluxperf merge <shard dirs...> -o <dir>`: the shards of one run merged exactly into the run they make up. */
 
 import { createReadStream, createWriteStream, existsSync, readdirSync, statSync } from 'node:fs'
-import { basename, join } from 'node:path'
+import { basename, dirname, join, resolve } from 'node:path'
 import { pipeline } from 'node:stream/promises'
 import { Command } from 'commander'
 import { loadRun, MAX_START_SPREAD_MS, mergeRuns, ShardMissingError } from '../merge/index.ts'
@@ -55,7 +55,10 @@ async function merge(paths: string[], flags: MergeFlags): Promise<number> {
     for (const path of paths) {
       if (!existsSync(path)) throw new ShardMissingError(`${path}: no such directory (a shard that never ran?)`)
       if (statSync(path).isDirectory() && !existsSync(join(path, 'run.json'))) throw new ShardMissingError(`${path}: no run.json (the shard failed before writing its results)`)
-      shards.push({ name: basename(path.replace(/[\\/]+$/, '')) || path, run: loadRun(path) })
+      // A directory by its name; a file (a Vitest reporter's <test>.json) by its directory and name, as each shard's has the same.
+      const clean = path.replace(/[\\/]+$/, '')
+      const name = statSync(clean).isDirectory() ? basename(clean) || clean : `${basename(dirname(resolve(clean)))}/${basename(clean)}`
+      shards.push({ name, run: loadRun(path) })
     }
     const slo = flags.sloFile ? await loadSloFile(flags.sloFile) : undefined
     const { run, notes } = mergeRuns(shards, flags.maxStartSpread)

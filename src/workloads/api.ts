@@ -9,6 +9,7 @@ import { MULTI_ROUND_QA } from './multiRoundQa.ts'
 import type { MultiRoundQaOptions } from './multiRoundQa.ts'
 import { MULTI_TURN } from './multiTurn.ts'
 import type { MultiTurnOptions } from './multiTurn.ts'
+import { startAtOf } from './options.ts'
 import type { DualRoundOptions, WorkloadSettings } from './options.ts'
 import { TRAFFIC } from './traffic.ts'
 import type { TrafficOptions } from './traffic.ts'
@@ -109,7 +110,26 @@ export function hostSettings(options: { endpoint?: string; resetCacheUrl?: strin
   // The host's cache reset applies to the host's endpoint only.
   const resetCacheUrl = options.resetCacheUrl ?? (options.endpoint ? undefined : defaults.resetCacheUrl)
   const { beginRun: _host, resetCacheUrl: _reset, ...settings } = defaults
-  return { ...settings, endpoint, resetCacheUrl }
+  return { ...settings, ...shardFromEnv(name), endpoint, resetCacheUrl }
+}
+
+/**
+ * A CI matrix shards every workload of a bench file through the environment: `FLUXPERF_SHARD=2/4` (1-based, as
+ * `--shard`) and `FLUXPERF_START_AT` (ISO-8601, as `--start-at`). Options given in code win.
+ */
+export function shardFromEnv(name: string, env: NodeJS.ProcessEnv = process.env): Pick<WorkloadSettings, 'shard' | 'startAt'> {
+  const out: Pick<WorkloadSettings, 'shard' | 'startAt'> = {}
+  const shard = env['FLUXPERF_SHARD']?.trim()
+  if (shard) {
+    const m = /^(\d+)\s*\/\s*(\d+)$/.exec(shard)
+    const i = Number(m?.[1])
+    const n = Number(m?.[2])
+    if (!m || n < 1 || i < 1 || i > n) throw new InputError(`FLUXPERF_SHARD: expected i/n with 1 ≤ i ≤ n, e.g. 2/4, got "${shard}"`, name)
+    out.shard = { index: i - 1, count: n }
+  }
+  const startAt = env['FLUXPERF_START_AT']?.trim()
+  if (startAt) out.startAt = startAtOf(startAt, `${name}: FLUXPERF_START_AT`)
+  return out
 }
 
 const said = new Set<string>()

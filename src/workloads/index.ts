@@ -5,7 +5,7 @@ export { describeSeedDocumentSet, loadSeedDocumentSet, MULTI_TURN, MULTI_TURN_DE
 export type { ConversationOutcome, MultiTurnHooks, MultiTurnOptions } from './multiTurn.ts'
 export { MULTI_ROUND_QA, MULTI_ROUND_QA_DEFAULTS, OpenLoopTally, openLoopSummary, runMultiRoundQa, syntheticQuestion } from './multiRoundQa.ts'
 export type { MultiRoundQaHooks, MultiRoundQaOptions, QaSnapshot } from './multiRoundQa.ts'
-export { dualRound, hostSettings, multiRoundQa, multiTurn, traffic } from './api.ts'
+export { dualRound, hostSettings, multiRoundQa, multiTurn, shardFromEnv, traffic } from './api.ts'
 export type { DualRoundInput, MultiRoundQaInput, MultiTurnInput, TrafficInput } from './api.ts'
 export { runTraffic, TRAFFIC, TRAFFIC_DEFAULTS } from './traffic.ts'
 export type { TrafficHooks, TrafficOptions, TrafficSnapshot } from './traffic.ts'

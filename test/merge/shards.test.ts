@@ -69,6 +69,26 @@ describe('the shards of a run send exactly the whole run\'s requests, and merge 
   }
 })
 
+describe('a CI matrix shards a bench file through the environment', () => {
+  test('FLUXPERF_SHARD and FLUXPERF_START_AT reach the workload functions; options in code win', async () => {
+    const { traffic } = await import('../../src/workloads/index.ts')
+    const saved = { ...process.env }
+    process.env['FLUXPERF_SHARD'] = '2/3'
+    process.env['FLUXPERF_START_AT'] = new Date(Date.now() + 500).toISOString()
+    try {
+      const run = await traffic({ endpoint, seed: 1, rate: 30, duration: 0.5, inputTokens: 8, maxOutputTokens: 2 })
+      expect(run.shard).toMatchObject({ index: 1, count: 3, startAt: process.env['FLUXPERF_START_AT'] })
+      expect(run.rounds[0]!.total).toBe(5)
+      const own = await traffic({ endpoint, seed: 1, rate: 30, duration: 0.5, inputTokens: 8, maxOutputTokens: 2, shard: { index: 0, count: 1 }, startAt: undefined })
+      expect(own.rounds[0]!.total).toBe(15)
+      process.env['FLUXPERF_SHARD'] = '0/3'
+      await expect(traffic({ endpoint, seed: 1, rate: 1, duration: 1 })).rejects.toThrow(/FLUXPERF_SHARD: expected i\/n with 1 ≤ i ≤ n/)
+    } finally {
+      process.env = saved
+    }
+  })
+})
+
 describe('an open loop split over shards keeps the one schedule', () => {
   test('the union of the shards\' intended send times is the single run\'s', async () => {
     const single = await recorded((onRequest) => runTraffic({ endpoint, seed: 9, rate: 40, duration: 1, arrival: 'poisson', inputTokens: 8, maxOutputTokens: 2, hooks: { onRequest } }))
