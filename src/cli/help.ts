@@ -49,6 +49,10 @@ export const COMMON_DEFAULTS: Record<string, string> = {
   '--temperature': 'the server\'s',
   '--top-p': 'the server\'s',
   '--reset-cache-url': 'the mock\'s /reset_prefix_cache with --mock-server, else none',
+  '--shard': 'the whole run',
+  '--shards': 'the whole run',
+  '--start-at': 'at once, once prepared',
+  '--start-in': 'at once, once prepared',
 }
 
 /** The defaults and exit codes of a workload command's --help: the common flags' and `defaults`, the command's own. */

@@ -105,6 +105,7 @@ export function sweepCommand(): Command {
 export async function executeSweep(flags: SweepFlags): Promise<number> {
   const named = checkFlags(SWEEP_SPEC as never, flags as never, undefined) as string | undefined
   if (flags.minCapacity !== undefined && flags.over === 'concurrency' && !Number.isInteger(flags.minCapacity)) throw new InputError(`expected a whole number of requests in flight, got ${flags.minCapacity}`, '--min-capacity')
+  if (flags.startAt !== undefined || flags.startIn !== undefined) throw new InputError('is not available with sweep: every step would wait for the same instant', flags.startAt !== undefined ? '--start-at' : '--start-in')
   if (flags.shard !== undefined || flags.shards !== undefined) throw new InputError('is not available with sweep: a sweep decides each step from what it measured; shard a fixed load with fluxperf traffic', flags.shard !== undefined ? '--shard' : '--shards')
   if (flags.saveRequests || flags.debug) throw new InputError('is not available with sweep: every step\'s run.json and metrics_summary.csv are written to <output-dir>/steps/; record requests at one load with fluxperf traffic', flags.saveRequests ? '--save-requests' : '--debug')
   const dir = flags.outputDir

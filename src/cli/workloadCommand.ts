@@ -149,7 +149,7 @@ export function workloadCommand<F extends CommonFlags, O extends WorkloadSetting
     .option('--shard <i/n>', 'run shard i (1-based) of n: its share of the sessions, users or arrivals of the one run the same --seed makes; merge the shards with fluxperf merge')
     .option('--shards <n>', 'run one shard of n, the index from JOB_COMPLETION_INDEX (0-based, as a Kubernetes Indexed Job sets it)', wholeNumber(1))
     .option('--start-at <time>', 'start the schedule at this instant, ISO-8601 with a zone (e.g. 2026-12-05T10:00:00Z), after preparing: shards given the same instant start together')
-    .option('--start-in <seconds>', 'start the schedule this many seconds from now (after preparing)', finiteNumber(0))
+    .option('--start-in <seconds>', 'start the schedule this many seconds after the command starts (it prepares first; a later start is said and recorded)', finiteNumber(0))
     .option('--slo-file <file>', 'SLO YAML: per-request limits for goodput and thresholds (exit 99 when missed)')
     .option('--save-requests', 'write every request to a JSONL file within 0.1 s of its end (and draw the run\'s timeline in report.html)')
     .option('--no-report', 'write no report.html (the self-contained HTML report of the run)')

@@ -172,7 +172,8 @@ export function mergeRounds(parts: readonly RoundResult[]): RoundResult {
     round.firstStartMs = Math.min(...starts)
     round.lastEndMs = Math.max(...ends)
   }
-  const reset = parts.find((r) => r.cacheReset)?.cacheReset
+  // A reset that failed on any shard is the one kept: the cold round is verified only if every shard's worked.
+  const reset = parts.find((r) => r.cacheReset?.attempted && !r.cacheReset.ok)?.cacheReset ?? parts.find((r) => r.cacheReset)?.cacheReset
   if (reset) round.cacheReset = reset
   const failedRequests = parts.flatMap((r) => r.failedRequests ?? []).slice(0, 20)
   if (failedRequests.length > 0) round.failedRequests = failedRequests
@@ -235,9 +236,13 @@ function mergeOpenLoop(parts: readonly OpenLoopSummary[]): OpenLoopSummary {
   const latency = stat('latencyFromScheduled')
   const ttft = stat('ttftFromScheduled')
   return {
-    // The shards ran over the same window: their rates add up.
+    // The shards ran over the same window: their targets add up; the rate made is every send over the longest window
+    // (a shard that fell behind stretched its own), as the single run would count it.
     targetRate: sum((o) => o.targetRate),
-    achievedRate: sum((o) => o.achievedRate),
+    achievedRate: (() => {
+      const window = Math.max(...parts.map((o) => (o.achievedRate > 0 ? o.sent / o.achievedRate : 0)))
+      return window > 0 ? sum((o) => o.sent) / window : 0
+    })(),
     scheduled: sum((o) => o.scheduled),
     sent: sum((o) => o.sent),
     late: sum((o) => o.late),
@@ -284,16 +289,23 @@ function sectionOf(runs: readonly RunResult[]): Record<string, unknown> {
     case 'traffic': {
       const tr = runs as readonly TrafficResult[]
       const f = tr[0] as TrafficResult
-      const saturated = tr.filter((r) => r.saturation?.saturated)
+      // Growth on any shard is the run's; the rate is judged on the whole (a shard's share of arrivals is not exactly 1/n).
+      const growth = tr.filter((r) => r.saturation?.reasons.some((x) => !x.startsWith('sends made at')))
+      const sent = tr.reduce((n, r) => n + (r.openLoop?.sent ?? 0), 0)
+      const target = tr.reduce((n, r) => n + (r.openLoop ? r.openLoop.targetRate * (r.openLoop.achievedRate > 0 ? r.openLoop.sent / r.openLoop.achievedRate : 0) : 0), 0)
+      const rateRatio = target > 0 ? Math.min(1, sent / target) : 1
       const endedBy = tr.find((r) => r.schedule.endedBy !== 'schedule')?.schedule.endedBy ?? 'schedule'
       return {
         ...(f.openLoop ? { openLoop: mergeOpenLoop(tr.map((r) => r.openLoop as OpenLoopSummary)) } : {}),
         ...(f.saturation ? {
           saturation: {
-            saturated: saturated.length > 0,
-            reasons: saturated.flatMap((r) => r.saturation!.reasons.map((x) => `shard ${r.shard!.index + 1}: ${x}`)),
+            saturated: growth.length > 0 || rateRatio < 0.9,
+            reasons: [
+              ...growth.flatMap((r) => r.saturation!.reasons.filter((x) => !x.startsWith('sends made at')).map((x) => `shard ${r.shard!.index + 1}: ${x}`)),
+              ...(rateRatio < 0.9 ? [`the shards sent ${(rateRatio * 100).toFixed(0)} % of the sends their schedules asked for`] : []),
+            ],
             ttftThirdsMs: null,
-            rateRatio: Math.min(...tr.map((r) => r.saturation?.rateRatio ?? 1)),
+            rateRatio,
           },
         } : {}),
         schedule: {

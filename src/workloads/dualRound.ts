@@ -6,7 +6,7 @@ import { runClosedLoop } from '../schedule/index.ts'
 import type { CacheResetOutcome, ChatMessage, Conversation, DualRoundResult, RoundResult } from '../types.ts'
 import { runWorkload } from './engine.ts'
 import type { RunExtras, WorkloadDefinition, WorkloadOutcome, WorkloadRun } from './engine.ts'
-import { ownedBy, shardWorkers } from './options.ts'
+import { ownedBy, shardOf, shardWorkers } from './options.ts'
 import type { DualRoundOptions, KeysOf, WorkloadSettings } from './options.ts'
 import { NO_RESET } from './resetCache.ts'
 import { Session } from './session.ts'
@@ -40,6 +40,13 @@ export const DUAL_ROUND: WorkloadDefinition<DualRoundOptions, DualRoundResult> =
     }
     const all: Conversation[] = typeof options.dataset === 'string' ? await loadDataset(options.dataset) : options.dataset
     const conversations = sampleConversations(all, options.samples, seed)
+    const shard = shardOf(options.shard, 'dualRound')
+    if (shard.count > 1) {
+      if (conversations.length < shard.count) throw new InputError(`${shard.count} shards for ${conversations.length} conversations: a shard would have nothing to send`, '--shard')
+      for (const c of levels) shardWorkers(c, shard, '--concurrency')
+      // One shard's reset before its next level would land in another shard's warm round 2.
+      if (options.resetCacheBetweenRounds && levels.length > 1) throw new InputError('a sharded run cannot empty the cache between levels (one shard\'s reset would land in another\'s warm round); run one level per sharded run, or drop it', '--reset-cache-between-rounds')
+    }
     return {
       settings: options,
       // A closed loop holds one conversation per worker: no more connections than conversations.
@@ -70,7 +77,7 @@ async function execute(run: WorkloadRun, options: DualRoundOptions, levels: numb
       const group = run.group({ label, concurrency, round }, total)
       let seq = 0
       await run.phase(label, async () => {
-        const loop = runClosedLoop(order, shardWorkers(concurrency, run.shard), async (convIndex) => {
+        const loop = runClosedLoop(order, shardWorkers(concurrency, run.shard, '--concurrency'), async (convIndex) => {
           const conv = conversations[convIndex] as Conversation
           const plan = plans[convIndex] as Plan
           const session = round === 1 ? new Session(conv.sessionId, run.tokenizer, limits, conv.system) : undefined
@@ -87,7 +94,8 @@ async function execute(run: WorkloadRun, options: DualRoundOptions, levels: numb
               if (!planned) continue // round 1 never sent it (interrupted)
               messages = planned
             }
-            const id = `c${concurrency}-r${round}-${seq++}`
+            // Sharded, ids name the conversation and turn: each shard's own counter would repeat the others' ids.
+            const id = run.shard.count > 1 ? `c${concurrency}-r${round}-s${convIndex}-t${turn}` : `c${concurrency}-r${round}-${seq++}`
             // The context is counted only for the debug log (counting every prompt slowed dispatch).
             run.debug({ id, session_id: conv.sessionId, turn_index: turn, round, concurrency, messages, context_tokens: built?.contextTokens ?? -1, truncated_turns: built?.truncatedTurns ?? 0 })
             const record = await group.send(messages, { id, index: convIndex, sessionId: conv.sessionId, turnIndex: turn, round, concurrency })

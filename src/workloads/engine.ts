@@ -191,6 +191,7 @@ export async function runWorkload<O extends WorkloadSettings, R extends RunResul
     if (startAt !== undefined) {
       const wait = startAt - Date.now()
       if (wait > 0) notice(`waiting ${(wait / 1000).toFixed(1)} s to start at ${new Date(startAt).toISOString()}${shard.count > 1 ? ` (shard ${shard.index + 1} of ${shard.count})` : ''}`)
+      else if (wait < -1000) notice(`the start instant ${new Date(startAt).toISOString()} passed ${(-wait / 1000).toFixed(1)} s ago (preparing took longer, or an earlier workload ran): starting now, late; run.json records the lag`)
       await sleepUntilEpoch(startAt, run.signal)
     }
     if (shard.count > 1 || startAt !== undefined) {

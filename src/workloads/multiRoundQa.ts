@@ -9,7 +9,7 @@ import type { Conversation, MultiRoundQaResult, OpenLoopSummary, RequestRecord, 
 import { runWorkload } from './engine.ts'
 import type { RunExtras, WorkloadDefinition, WorkloadOutcome, WorkloadRun } from './engine.ts'
 import { GroupedStats, turnStats } from './groupStats.ts'
-import { ownedBy } from './options.ts'
+import { ownedBy, shardOf } from './options.ts'
 import type { KeysOf, RunHooks, WorkloadSettings } from './options.ts'
 import { Session } from './session.ts'
 
@@ -152,7 +152,7 @@ export const MULTI_ROUND_QA: WorkloadDefinition<MultiRoundQaOptions, MultiRoundQ
       settings,
       // Two connections per user slot: a user's next question, or a replacement user's first, never waits
       // for the end of a body still draining on the connection of the answer before it.
-      inFlight: o.numUsers * 2,
+      inFlight: Math.max(1, Math.ceil(o.numUsers / shardOf(options.shard, 'multiRoundQa').count)) * 2,
       execute: (run) => execute(run, plan),
     }
   },
@@ -207,7 +207,12 @@ async function execute(run: WorkloadRun, o: QaPlan): Promise<WorkloadOutcome<Mul
   const streams = new Map<number, Random>()
   let forked = 0
   const streamOf = (k: number): Random => {
-    while (forked <= k) streams.set(forked++, userStreams.fork())
+    // Every user's stream is drawn; a shard keeps only those of its users (slot = k mod numUsers).
+    while (forked <= k) {
+      const stream = userStreams.fork()
+      if (ownedBy(forked % o.numUsers, run.shard)) streams.set(forked, stream)
+      forked++
+    }
     const rng = streams.get(k) as Random
     streams.delete(k)
     return rng

@@ -14,7 +14,7 @@ import type { RunExtras, WorkloadDefinition, WorkloadOutcome, WorkloadRun } from
 import { GroupedStats, turnStats } from './groupStats.ts'
 import { firstMessage, followUp, planConversations } from './multiTurnPrompts.ts'
 import type { ConversationPlan } from './multiTurnPrompts.ts'
-import { ownedBy, shardWorkers } from './options.ts'
+import { ownedBy, shardOf, shardWorkers } from './options.ts'
 import type { KeysOf, RunHooks, WorkloadSettings } from './options.ts'
 import { Session } from './session.ts'
 
@@ -176,6 +176,11 @@ export const MULTI_TURN: WorkloadDefinition<MultiTurnOptions, MultiTurnResult> =
     // conversation (think times, follow-ups), so timing cannot change which conversation draws what.
     const random = createRandom(seed)
     const plans = planConversations(documents, conversations, random)
+    const shard = shardOf(options.shard, 'multiTurn')
+    if (shard.count > 1) {
+      if (conversations < shard.count) throw new InputError(`${shard.count} shards for ${conversations} conversations: a shard would have nothing to send`, '--shard')
+      shardWorkers(parallel, shard, '--parallel')
+    }
     const streams = plans.map(() => random.fork())
     const shape = { turns, parallel, minDelay, maxDelay, maxContextTokens: options.maxContextTokens }
     return {
@@ -251,7 +256,7 @@ async function execute(run: WorkloadRun, shape: Shape, plans: ConversationPlan[]
     return outcome
   }
 
-  await run.phase('Turns', () => runClosedLoop(plans, shardWorkers(parallel, run.shard), async (plan) => {
+  await run.phase('Turns', () => runClosedLoop(plans, shardWorkers(parallel, run.shard, '--parallel'), async (plan) => {
     const outcome = await converse(plan, streams[plan.index] as Random)
     outcomes.push(outcome)
     hooks.onConversationEnd?.(outcome)

@@ -240,12 +240,13 @@ export function shardOf(shard: unknown, where: string): ShardSpec {
 }
 
 /**
- * The workers of a closed loop of `total` that shard `shard` runs: worker k belongs to shard k mod n, and a shard
- * with anything to send runs at least one.
+ * The workers of a closed loop of `total` that shard `shard` runs: worker k belongs to shard k mod n.
+ * @throws InputError naming `flag` when `total` is below the number of shards: a shard would run no worker, or
+ * (were it given one) the shards together would run more than `total`
  */
-export function shardWorkers(total: number, shard: ShardSpec): number {
-  const own = shard.index < total ? Math.floor((total - 1 - shard.index) / shard.count) + 1 : 0
-  return Math.max(1, own)
+export function shardWorkers(total: number, shard: ShardSpec, flag: string): number {
+  if (total < shard.count) throw new InputError(`${total} in flight cannot be split over ${shard.count} shards (each shard runs the workers k mod ${shard.count}); use at least ${shard.count}, or fewer shards`, flag)
+  return Math.floor((total - 1 - shard.index) / shard.count) + 1
 }
 
 /** Whether item `index` (a conversation, a user slot, an arrival) belongs to `shard`. */
@@ -258,7 +259,8 @@ export function startAtOf(startAt: unknown, where: string): number | undefined {
   if (startAt === undefined) return undefined
   const ms = startAt instanceof Date ? startAt.getTime() : typeof startAt === 'number' ? startAt
     : typeof startAt === 'string' && /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})$/.test(startAt.trim()) ? Date.parse(startAt.trim()) : NaN
-  if (!Number.isFinite(ms)) throw new InputError(`startAt: expected an ISO-8601 time with a zone, e.g. 2026-12-05T10:00:00Z, got ${JSON.stringify(startAt)}`, where)
+  // Epoch seconds passed for milliseconds would start at once, silently: refused.
+  if (!Number.isFinite(ms) || ms < 1e12) throw new InputError(`startAt: expected an ISO-8601 time with a zone, e.g. 2026-12-05T10:00:00Z (or epoch milliseconds), got ${JSON.stringify(startAt)}`, where)
   return ms
 }
 

@@ -12,7 +12,7 @@ import { runWorkload } from './engine.ts'
 import type { MeasuredGroup, RunExtras, WorkloadDefinition, WorkloadOutcome, WorkloadRun } from './engine.ts'
 import { OpenLoopTally } from './multiRoundQa.ts'
 import { connectionCap } from './run.ts'
-import { ownedBy, shardWorkers } from './options.ts'
+import { ownedBy, shardOf, shardWorkers } from './options.ts'
 import type { KeysOf, RunHooks, WorkloadSettings } from './options.ts'
 
 /** What the traffic workload reports while it runs, and what `endWhen` decides on. */
@@ -156,9 +156,12 @@ export const TRAFFIC: WorkloadDefinition<TrafficOptions, TrafficResult> = {
   async prepare(options, seed) {
     const plan = await planOf(options, seed)
     const maxOutputTokens = plan.mode === 'trace' ? options.maxOutputTokens : (options.maxOutputTokens ?? TRAFFIC_DEFAULTS.maxOutputTokens)
+    const shard = shardOf(options.shard, 'traffic')
+    if (plan.mode === 'concurrency') shardWorkers(plan.concurrency, shard, '--concurrency')
+    // A shard sends every n-th arrival: its share of the peak rate sizes its pool.
     const inFlight = plan.mode === 'concurrency'
-      ? plan.concurrency
-      : (options.maxConcurrency ?? Math.min(1024, Math.max(4, Math.ceil(plan.peakRate * 5))))
+      ? Math.ceil(plan.concurrency / shard.count)
+      : (options.maxConcurrency ?? Math.min(1024, Math.max(4, Math.ceil((plan.peakRate * 5) / shard.count))))
     const settings: TrafficOptions = {
       ...options,
       maxOutputTokens,
@@ -308,7 +311,12 @@ function promptSource(run: WorkloadRun, plan: TrafficPlan): (index: number, entr
   const streams = new Map<number, Random>()
   let drawn = 0
   return (index) => {
-    while (drawn <= index) streams.set(drawn++, seeds.fork())
+    // Every stream is drawn (request k's is the k-th), but a shard keeps only its own.
+    while (drawn <= index) {
+      const stream = seeds.fork()
+      if (ownedBy(drawn, run.shard)) streams.set(drawn, stream)
+      drawn++
+    }
     const own = streams.get(index) as Random
     streams.delete(index)
     return [{ role: 'user', content: prefix + exactTokenText(run.tokenizer, plan.inputTokens, own, { leadingSpace: prefix.length > 0 }) }]
@@ -459,7 +467,7 @@ async function execute(run: WorkloadRun, plan: TrafficPlan, poolSize: number): P
         const total = Number.isFinite(plan.requests) ? plan.requests : MAX_SENDS
         // A shard sends requests index mod n with its share of the workers.
         let next = run.shard.index
-        const workers = shardWorkers(plan.concurrency, run.shard)
+        const workers = shardWorkers(plan.concurrency, run.shard, '--concurrency')
         await runClosedLoop(Array.from({ length: workers }, (_, i) => i), workers, async () => {
           while (next < total && !stop.signal.aborted && clock.now() < deadline) {
             const index = next
@@ -528,7 +536,9 @@ async function execute(run: WorkloadRun, plan: TrafficPlan, poolSize: number): P
   const windowS = Math.max(scheduledMs, lastSendAt - startAt) / 1000
   // A shard sends every n-th arrival: its share of the rate.
   const meanRate = (plan.mode === 'concurrency' ? 0 : plan.mode === 'trace' ? plan.requests / Math.max(plan.durationMs / 1000, 1e-9) : meanStageRate(plan, scheduledMs)) / run.shard.count
-  const saturation = plan.mode === 'concurrency' ? undefined : watch.assess(scheduled / Math.max(windowS, 1e-9), Math.max(scheduled, meanRate * windowS) / Math.max(windowS, 1e-9))
+  // Sends due are those the schedule fired, plus any still owed had it not been stopped (see rates()).
+  const final = rates(end)
+  const saturation = plan.mode === 'concurrency' ? undefined : watch.assess(final.sentRate, final.targetRate)
   const schedule: TrafficSchedule = {
     mode: plan.mode,
     ...(plan.mode === 'rate' ? { rate: (plan.stages[0] as RateStage).rate } : {}),

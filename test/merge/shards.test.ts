@@ -37,8 +37,8 @@ describe('the shards of a run send exactly the whole run\'s requests, and merge 
   const cases: [string, (shard: { index: number; count: number } | undefined, onRequest: (r: RequestRecord) => void) => Promise<RunResult>][] = [
     ['traffic (open loop)', (shard, onRequest) => runTraffic({ endpoint, seed: 5, rate: 30, duration: 1, inputTokens: 16, maxOutputTokens: 4, shard, hooks: { onRequest } })],
     ['multi-round QA (users by slot)', (shard, onRequest) => runMultiRoundQa({ endpoint, seed: 5, qps: 20, time: 1.5, numUsers: 5, numRounds: 2, answerLen: 4, shard, hooks: { onRequest } })],
-    ['dual-round (conversations)', (shard, onRequest) => runDualRound({ endpoint, seed: 5, dataset: 'fluxperf:example', concurrency: [2, 4], maxOutputTokens: 4, shard, resetCacheUrl: `${mock.url}/reset_prefix_cache`, hooks: { onRequest } })],
-    ['multi-turn (conversations)', (shard, onRequest) => runMultiTurn({ endpoint, seed: 5, conversations: 5, turns: 2, parallel: 2, maxOutputTokens: 4, minDelay: 0, maxDelay: 0.01, shard, hooks: { onRequest } })],
+    ['dual-round (conversations)', (shard, onRequest) => runDualRound({ endpoint, seed: 5, dataset: 'fluxperf:example', concurrency: [3, 6], maxOutputTokens: 4, shard, resetCacheUrl: `${mock.url}/reset_prefix_cache`, hooks: { onRequest } })],
+    ['multi-turn (conversations)', (shard, onRequest) => runMultiTurn({ endpoint, seed: 5, conversations: 5, turns: 2, parallel: 3, maxOutputTokens: 4, minDelay: 0, maxDelay: 0.01, shard, hooks: { onRequest } })],
   ]
   for (const [name, run] of cases) {
     test(name, async () => {
@@ -67,6 +67,18 @@ describe('the shards of a run send exactly the whole run\'s requests, and merge 
       }
     }, 60_000)
   }
+})
+
+describe('a split that would not make up the whole run is refused', () => {
+  test('a level below the number of shards, too few conversations, resets between levels', async () => {
+    const shard = { index: 0, count: 4 }
+    await expect(runDualRound({ endpoint, seed: 1, dataset: 'fluxperf:example', concurrency: [2, 8], shard })).rejects.toThrow(/--concurrency: 2 in flight cannot be split over 4 shards/)
+    await expect(runDualRound({ endpoint, seed: 1, dataset: 'fluxperf:example', samples: 3, concurrency: [4], shard })).rejects.toThrow(/--shard: 4 shards for 3 conversations/)
+    await expect(runDualRound({ endpoint, seed: 1, dataset: 'fluxperf:example', concurrency: [4, 8], resetCacheBetweenRounds: true, shard })).rejects.toThrow(/--reset-cache-between-rounds: a sharded run cannot empty the cache between levels/)
+    await expect(runMultiTurn({ endpoint, seed: 1, conversations: 8, parallel: 2, shard })).rejects.toThrow(/--parallel: 2 in flight cannot be split over 4 shards/)
+    await expect(runTraffic({ endpoint, seed: 1, concurrency: 3, requests: 8, shard })).rejects.toThrow(/--concurrency: 3 in flight cannot be split over 4 shards/)
+    await expect(runTraffic({ endpoint, seed: 1, rate: 1, duration: 1, startAt: 1_733_000_000 })).rejects.toThrow(/startAt: expected an ISO-8601 time/)
+  })
 })
 
 describe('a CI matrix shards a bench file through the environment', () => {
