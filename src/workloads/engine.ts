@@ -1,7 +1,9 @@
+import { performance } from 'node:perf_hooks'
 import type { RequestMeta } from '../client/index.ts'
 import type { RoundIdentity } from '../metrics/index.ts'
 import { serverClockOffsetMs } from '../client/index.ts'
 import { InputError } from '../errors.ts'
+import { systemClock } from '../schedule/index.ts'
 import { PrometheusSampler } from '../metrics/prometheusScrape.ts'
 import { randomSeed } from '../random.ts'
 import type { Tokenizer } from '../tokens/index.ts'
@@ -97,28 +99,6 @@ export interface RunExtras {
   outputDir?: string
 }
 
-/** Resolves at epoch `at` (ms) on the wall clock, or at once when `signal` aborts; long waits are re-aimed, as timers drift. */
-function sleepUntilEpoch(at: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve()
-    const onAbort = (): void => {
-      clearTimeout(timer)
-      resolve()
-    }
-    const wake = (): void => {
-      const left = at - Date.now()
-      if (left > 0) {
-        timer = setTimeout(wake, Math.min(left, 1000))
-        return
-      }
-      signal.removeEventListener('abort', onAbort)
-      resolve()
-    }
-    let timer = setTimeout(wake, Math.max(0, Math.min(at - Date.now(), 1000)))
-    signal.addEventListener('abort', onAbort, { once: true })
-  })
-}
-
 /**
  * Runs a workload from its definition: checks the options, prepares the workload, opens the run,
  * executes it, and builds its RunResult once. The endpoint is closed and precision undone whatever
@@ -192,7 +172,8 @@ export async function runWorkload<O extends WorkloadSettings, R extends RunResul
       const wait = startAt - Date.now()
       if (wait > 0) notice(`waiting ${(wait / 1000).toFixed(1)} s to start at ${new Date(startAt).toISOString()}${shard.count > 1 ? ` (shard ${shard.index + 1} of ${shard.count})` : ''}`)
       else if (wait < -1000) notice(`the start instant ${new Date(startAt).toISOString()} passed ${(-wait / 1000).toFixed(1)} s ago (preparing took longer, or an earlier workload ran): starting now, late; run.json records the lag`)
-      await sleepUntilEpoch(startAt, run.signal)
+      // The schedule's own timer, aimed at the instant on the monotonic timeline.
+      await systemClock.sleepUntil(performance.now() + (startAt - Date.now()), run.signal)
     }
     if (shard.count > 1 || startAt !== undefined) {
       const now = Date.now()
