@@ -21,6 +21,10 @@ export interface Conversation {
   userMessages: string[]
   /** Optional system prompt that opens every request of the conversation. */
   system?: string
+  /** Tools offered with every request of the conversation (the row's `tools`, Chat Completions shape). */
+  tools?: unknown[]
+  /** The row's `tool_choice`. */
+  toolChoice?: unknown
   /** Where the row came from: `file:line`. */
   source: string
 }
@@ -68,8 +72,18 @@ export interface RequestRecord {
    * or for a new one to be set up. Not part of TTFT or latency (absent when under 0.05 ms).
    */
   queuedMs?: number
-  /** Start to first content-bearing chunk; null when none arrived. */
+  /** Start to first content-bearing chunk (reasoning, answer or tool call); null when none arrived. */
   ttftMs: number | null
+  /**
+   * Time to first answer token: start to the first chunk of the answer (content, a completion's text, a
+   * tool-call delta) after any reasoning; null when no answer came. Equal to `ttftMs` for a model that does
+   * not reason. Absent in records written before fluxperf 0.2 (read as `ttftMs`).
+   */
+  ttfatMs?: number | null
+  /** The reasoning before the answer, present when any arrived (definitions: docs/design/reasoning.md). */
+  reasoning?: ReasoningPhase
+  /** Tool calls the answer made (streamed `tool_calls` deltas, Responses `function_call` items). */
+  toolCalls?: { count: number; firstMs: number }
   /** Start to end of stream (`[DONE]`, close, or error). */
   latencyMs: number
   /** Arrival offsets (from start) of each content-bearing chunk. */
@@ -117,6 +131,19 @@ export interface RequestRecord {
   promptPreview: string
 }
 
+/** The reasoning phase of one answer. */
+export interface ReasoningPhase {
+  /** Offset (ms from start) of the first reasoning chunk. */
+  firstMs: number
+  /** First reasoning chunk to first answer chunk (ms); null when no answer came. */
+  timeMs: number | null
+  /** Reasoning tokens: the server's `reasoning_tokens` (usage), else the tokenizer's count of the reasoning text. */
+  tokens: number
+  tokenSource: TokenSource
+  /** Content chunks before the first answer chunk (`chunkOffsetsMs[0 … chunks-1]` are the reasoning's). */
+  chunks: number
+}
+
 /** Statistics of one metric. Units are those of the metric (ms for times). */
 export interface MetricSummary {
   count: number
@@ -130,8 +157,12 @@ export interface MetricSummary {
   stddev: number
 }
 
-/** Names of the per-request metrics every round reports. */
+/**
+ * Names of the per-request metrics a round reports. The first seven are always there; `ttfat` and
+ * `answerTokens` are there when an answer came; the reasoning metrics when a request reasoned.
+ */
 export type MetricName = 'ttft' | 'itl' | 'itlChunk' | 'tpot' | 'latency' | 'inputTokens' | 'outputTokens'
+  | 'ttfat' | 'answerTokens' | 'reasoningTime' | 'reasoningTokens' | 'reasoningItl' | 'answerItl' | 'reasoningTpot' | 'answerTpot'
 
 /** A statistic of a metric. */
 export type StatName = 'avg' | 'p50' | 'p90' | 'p95' | 'p99' | 'min' | 'max' | 'stddev' | 'count'
@@ -168,6 +199,8 @@ export interface RoundResult {
   /** hdr-histogram-js base64-encoded histograms (µs for times), so runs merge exactly. */
   histograms: Partial<Record<MetricName, string>>
   throughput: { requestsPerS: number; outputTokensPerS: number; inputTokensPerS: number }
+  /** Requests whose answer made tool calls, and the calls they made (absent when none did). */
+  toolCalls?: { requests: number; calls: number }
   goodput?: GoodputSummary
   /**
    * The server's own cache evidence: prompt tokens of the successful requests that reported a cached
@@ -542,6 +575,16 @@ export interface Slo {
   latency?: SloThresholds | undefined
   inputTokens?: SloThresholds | undefined
   outputTokens?: SloThresholds | undefined
+  /** Time to first answer token (after any reasoning), ms. */
+  ttfat?: SloThresholds | undefined
+  answerTokens?: SloThresholds | undefined
+  /** First reasoning token to first answer token, ms (requests that reasoned). */
+  reasoningTime?: SloThresholds | undefined
+  reasoningTokens?: SloThresholds | undefined
+  reasoningItl?: SloThresholds | undefined
+  answerItl?: SloThresholds | undefined
+  reasoningTpot?: SloThresholds | undefined
+  answerTpot?: SloThresholds | undefined
   /** Share of failed requests, 0–1: `'rate < 0.01'`. */
   errorRate?: SloThresholds | undefined
   /** Share of requests meeting the per-request limits, 0–1. */
@@ -556,6 +599,13 @@ export interface Slo {
   itl_chunk?: SloThresholds | undefined
   input_tokens?: SloThresholds | undefined
   output_tokens?: SloThresholds | undefined
+  answer_tokens?: SloThresholds | undefined
+  reasoning_time?: SloThresholds | undefined
+  reasoning_tokens?: SloThresholds | undefined
+  reasoning_itl?: SloThresholds | undefined
+  answer_itl?: SloThresholds | undefined
+  reasoning_tpot?: SloThresholds | undefined
+  answer_tpot?: SloThresholds | undefined
   error_rate?: SloThresholds | undefined
   request_throughput?: SloThresholds | undefined
   goodput_throughput?: SloThresholds | undefined

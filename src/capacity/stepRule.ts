@@ -1,4 +1,4 @@
-import { percentileOfEncoded } from '../metrics/index.ts'
+import { METRIC_NAMES, PER_TOKEN_METRICS, percentileOfEncoded } from '../metrics/index.ts'
 import { evaluateSlo, perRequestTerms } from '../slo/index.ts'
 import type { SloCheck, SloSpec, SloTerm } from '../slo/index.ts'
 import { histogramScale } from '../slo/metrics.ts'
@@ -91,9 +91,9 @@ export function zOf(confidence: number): number {
 export const RATE_WIDTH = 0.05
 
 /** Metrics sampled per token, not per request. */
-const PER_TOKEN = new Set(['itl', 'itlChunk'])
+const PER_TOKEN: ReadonlySet<string> = PER_TOKEN_METRICS
 
-const DISTRIBUTIONS = new Set(['ttft', 'itl', 'itlChunk', 'tpot', 'latency', 'inputTokens', 'outputTokens'])
+const DISTRIBUTIONS: ReadonlySet<string> = new Set(METRIC_NAMES)
 
 /**
  * The interval of one term's statistic:

@@ -7,6 +7,7 @@ import { InputError } from '../errors.ts'
 import { loadReportInput, writeHtmlReport } from '../report/html/index.ts'
 import { formatComparison } from '../report/index.ts'
 import type { ComparisonFormat } from '../report/index.ts'
+import { METRIC_NAMES } from '../metrics/index.ts'
 import type { MetricName } from '../types.ts'
 import { EXIT } from './exitCodes.ts'
 import { finiteNumber, wholeNumber } from './flags.ts'
@@ -23,7 +24,7 @@ interface CompareFlags {
   html?: string
 }
 
-const METRICS: readonly MetricName[] = ['ttft', 'itl', 'tpot', 'latency', 'itlChunk', 'inputTokens', 'outputTokens']
+const METRICS = METRIC_NAMES
 const STATS: readonly RegressionStat[] = ['avg', 'p50', 'p90', 'p95', 'p99']
 
 /** The `compare` sub-command. */

@@ -1,6 +1,6 @@
 import { Option } from 'commander'
 import type { Command } from 'commander'
-import { chatEndpointUnder, parseEndpointUrl } from '../client/index.ts'
+import { apiEndpointUnder, parseEndpointUrl } from '../client/index.ts'
 import { InputError } from '../errors.ts'
 import { QaFiles } from '../report/index.ts'
 import { ARRIVAL_PROCESSES } from '../schedule/index.ts'
@@ -56,7 +56,7 @@ export const MULTI_ROUND_QA_COMMAND: WorkloadCommandSpec<MultiRoundQaFlags, Mult
     .option('--init-user-id <n>', 'id of the first user', wholeNumber(0), d.initUserId)
     .addOption(new Option('--arrival <process>', 'arrival process of the schedule').choices([...ARRIVAL_PROCESSES]).default(d.arrival))
     .option('--burstiness <k>', 'gamma shape with --arrival gamma: 1 is Poisson, < 1 burstier, > 1 more regular', positiveNumber(), d.burstiness),
-  endpointOf: (flags) => (flags.baseUrl ? chatEndpointUnder(flags.baseUrl) : undefined),
+  endpointOf: (flags) => (flags.baseUrl ? apiEndpointUnder(flags.baseUrl, flags.api) : undefined),
   validate(flags) {
     if (flags.qps === undefined) throw new InputError('the target rate is required, e.g. --qps 2', '--qps')
     if (flags.baseUrl) parseEndpointUrl(flags.baseUrl, '--base-url')

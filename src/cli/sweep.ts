@@ -3,7 +3,7 @@ import { join } from 'node:path'
 import { Option } from 'commander'
 import type { Command } from 'commander'
 import { sweep, SWEEP_DEFAULTS } from '../capacity/index.ts'
-import { chatEndpointUnder, parseEndpointUrl } from '../client/index.ts'
+import { apiEndpointUnder, parseEndpointUrl } from '../client/index.ts'
 import { InputError } from '../errors.ts'
 import type { MockServer } from '../mock/index.ts'
 import { appendStepSummary, capacityCsv, ensureOutputDir, formatCapacity, stepVerdict, writeRunFiles } from '../report/index.ts'
@@ -65,7 +65,7 @@ const SWEEP_SPEC: WorkloadCommandSpec<SweepFlags, TrafficOptions, TrafficResult>
     .option('--min-capacity <load>', 'CI gate: exit 99 unless the capacity found is at least this (requests/s, or requests in flight)', positiveNumber())
     .addOption(new Option('--arrival <process>', 'arrival process of the rate steps').choices([...ARRIVAL_PROCESSES]))
     .option('--burstiness <k>', 'gamma shape with --arrival gamma', positiveNumber())),
-  endpointOf: (flags) => (flags.baseUrl ? chatEndpointUnder(flags.baseUrl) : undefined),
+  endpointOf: (flags) => (flags.baseUrl ? apiEndpointUnder(flags.baseUrl, flags.api) : undefined),
   validate(flags) {
     if (flags.baseUrl) parseEndpointUrl(flags.baseUrl, '--base-url')
     if (!flags.sloFile) throw new InputError('an SLO is required: the capacity is the highest load that meets it, e.g. --slo-file slo.yaml with ttft: ["p(99) < 500"]', '--slo-file')
@@ -119,7 +119,7 @@ export async function executeSweep(flags: SweepFlags): Promise<number> {
   const stepRuns: { name: string; run: TrafficResult }[] = []
   try {
     mock = await startFlaggedMock(flags, out)
-    const endpoint = mock ? chatEndpointUnder(mock.url) : (named as string)
+    const endpoint = mock ? apiEndpointUnder(mock.url, flags.api) : (named as string)
     const progress = createProgress(process.stderr, flags.progress)
     const notice = (message: string): void => { process.stderr.write(`fluxperf: ${message}\n`) }
     const settings = commonSettings(flags, endpoint, mock, slo, interrupts.signal, { onNotice: notice })

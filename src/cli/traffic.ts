@@ -1,6 +1,6 @@
 import { Option } from 'commander'
 import type { Command } from 'commander'
-import { chatEndpointUnder, parseEndpointUrl } from '../client/index.ts'
+import { apiEndpointUnder, parseEndpointUrl } from '../client/index.ts'
 import { formatRound } from '../report/index.ts'
 import { ARRIVAL_PROCESSES, parseStages } from '../schedule/index.ts'
 import type { ArrivalProcess } from '../schedule/index.ts'
@@ -74,7 +74,7 @@ export const TRAFFIC_COMMAND: WorkloadCommandSpec<TrafficFlags, TrafficOptions, 
     .option('--requests <n>', `requests to send with --rate or --concurrency (--concurrency default ${d.closedLoopRequests})`, wholeNumber(1))
     .addOption(new Option('--arrival <process>', 'arrival process of --rate and --stages').choices([...ARRIVAL_PROCESSES]))
     .option('--burstiness <k>', 'gamma shape with --arrival gamma: 1 is Poisson, < 1 burstier, > 1 more regular', positiveNumber())),
-  endpointOf: (flags) => (flags.baseUrl ? chatEndpointUnder(flags.baseUrl) : undefined),
+  endpointOf: (flags) => (flags.baseUrl ? apiEndpointUnder(flags.baseUrl, flags.api) : undefined),
   validate(flags) {
     if (flags.baseUrl) parseEndpointUrl(flags.baseUrl, '--base-url')
     if (flags.stages !== undefined) parseStages(flags.stages, '--stages')

@@ -1,6 +1,7 @@
 import { basename, join, resolve } from 'node:path'
 import { Command, Option } from 'commander'
-import { apiEndpointUrl, chatEndpointUnder, parseEndpointUrl } from '../client/index.ts'
+import { API_KINDS, apiEndpointUrl, apiEndpointUnder, parseEndpointUrl } from '../client/index.ts'
+import type { ApiKind } from '../client/index.ts'
 import { InputError } from '../errors.ts'
 import type { MockServer, MockServerOptions } from '../mock/index.ts'
 import { appendStepSummary, ensureOutputDir, fileStamp, formatPrometheus, JsonlWriter, stepSummaryMarkdown, writeRunFiles } from '../report/index.ts'
@@ -35,6 +36,9 @@ import { allowUnverifiedColdRoundOption, judge, maxErrorRateOption } from './ver
  */
 export interface CommonFlags extends MockServerFlags, ConnectionFlags, PrometheusFlags {
   endpoint?: string
+  /** `--api`: which API the requests speak (the endpoint's path otherwise). */
+  api?: ApiKind
+  reasoningTags?: boolean
   model?: string
   apiKey?: string
   header?: Record<string, string>
@@ -121,7 +125,9 @@ export function workloadCommand<F extends CommonFlags, O extends WorkloadSetting
   let command = new Command(spec.name).description(spec.description)
   if (spec.baseUrlArgument) command = command.argument('[base-url]', spec.baseUrlArgument)
   command = command
-    .option('--endpoint <url>', 'chat or completions endpoint, e.g. http://127.0.0.1:8000/v1/chat/completions')
+    .option('--endpoint <url>', 'the endpoint, e.g. http://127.0.0.1:8000/v1/chat/completions (or /v1/completions, /v1/responses), or a base URL')
+    .addOption(new Option('--api <api>', 'the API requests speak: chat (/v1/chat/completions), completions, or responses (/v1/responses) (default: from the endpoint\'s path, else chat)').choices([...API_KINDS]))
+    .option('--reasoning-tags', 'read <think>…</think> in the answer\'s content as reasoning (a reasoning model served without a reasoning parser)')
     .addOption(mockServer)
     .addOption(mockHost)
     .addOption(mockPort)
@@ -182,7 +188,7 @@ export function workloadCommand<F extends CommonFlags, O extends WorkloadSetting
 export function checkFlags<F extends CommonFlags>(spec: WorkloadCommandSpec<F, WorkloadSettings, RunResult, RunHooks>, flags: F, argument: string | undefined): string | undefined {
   const own = spec.endpointOf?.(flags, argument)
   if (flags.endpoint && own) throw new InputError(`give either --endpoint or ${spec.baseUrlArgument ? 'a base URL' : '--base-url'}, not both`, '--endpoint')
-  const endpoint = flags.endpoint ? apiEndpointUrl(flags.endpoint, (m) => process.stderr.write(`fluxperf: ${m}\n`)) : own
+  const endpoint = flags.endpoint ? apiEndpointUrl(flags.endpoint, (m) => process.stderr.write(`fluxperf: ${m}\n`), '--endpoint', flags.api) : own
   if (flags.mockServer && endpoint) throw new InputError(`give either ${flags.endpoint ? '--endpoint' : spec.baseUrlArgument ? `a base URL ("${argument}")` : '--base-url'} or --mock-server, not both`, '--mock-server')
   if (!flags.mockServer && !endpoint) {
     const how = spec.baseUrlArgument ? 'a base URL (e.g. http://127.0.0.1:8000/v1) or --endpoint <url>' : spec.endpointOf ? '--base-url http://127.0.0.1:8000 or --endpoint <url>' : '--endpoint <url>'
@@ -221,7 +227,7 @@ export async function executeWorkload<F extends CommonFlags, O extends WorkloadS
   const timed: TimedRequest[] = []
   try {
     mock = await startFlaggedMock(flags, out, spec.mockOptions?.(flags))
-    const endpoint = mock ? (spec.mockEndpoint ?? chatEndpointUnder)(mock.url) : (named as string)
+    const endpoint = mock ? (spec.mockEndpoint?.(mock.url) ?? apiEndpointUnder(mock.url, flags.api)) : (named as string)
     const progress = createProgress(process.stderr, flags.progress)
     const debugDir = flags.debug ? (flags.debugLogDir ?? join(dir, 'debug')) : undefined
     if (debugDir) ensureOutputDir(debugDir, flags.debugLogDir ? '--debug-log-dir' : '--output-dir')
@@ -269,6 +275,7 @@ export function commonSettings(flags: CommonFlags, endpoint: string, mock: MockS
     secretHeaders: flags.secretHeader,
     maxOutputTokens: flags.maxOutputTokens,
     ignoreEos: flags.ignoreEos,
+    reasoningTags: flags.reasoningTags,
     temperature: flags.temperature,
     topP: flags.topP,
     stream: flags.stream,

@@ -6,7 +6,7 @@ import { printable } from '../printable.ts'
 import type { TransportSummary } from '../types.ts'
 import { Http1Pool } from './http1Pool.ts'
 import type { RequestDispatcher } from './http1Pool.ts'
-import { apiKindOf } from './openai.ts'
+import { API_PATHS, apiKindOf } from './openai.ts'
 import type { ApiKind } from './openai.ts'
 
 /** How to reach an OpenAI-compatible endpoint. */
@@ -84,18 +84,29 @@ export function parseEndpointUrl(url: string, flag = '--endpoint'): URL {
  * base URL (a server root, or a path ending in `/v1`) gets the chat path appended, and `notice` says so, naming
  * `flag`: every request to a base URL would be a 404.
  */
-export function apiEndpointUrl(value: string, notice: (message: string) => void, flag = '--endpoint'): string {
+export function apiEndpointUrl(value: string, notice: (message: string) => void, flag = '--endpoint', api?: ApiKind): string {
   const url = parseEndpointUrl(value, flag)
-  if (/\/(chat\/)?completions\/?$/.test(url.pathname)) return value
-  const full = chatEndpointUnder(value.replace(/[?#].*$/, ''))
-  notice(`${flag} ${value} is a base URL; requests go to ${full} (give the full path to use another API, e.g. /v1/completions)`)
+  const named = API_PATH_END.exec(url.pathname)
+  if (named) {
+    if (api === undefined || apiKindOf(url.pathname) === api) return value
+    // --api names the API: the same server's endpoint for it.
+    const full = apiEndpointUnder(`${url.origin}${url.pathname.slice(0, named.index)}`, api)
+    notice(`${flag} ${value} is the ${apiKindOf(url.pathname)} endpoint; with the ${api} API, requests go to ${full}`)
+    return full
+  }
+  const full = apiEndpointUnder(value.replace(/[?#].*$/, ''), api ?? 'chat')
+  notice(`${flag} ${value} is a base URL; requests go to ${full} (${api === undefined ? 'give the full path or --api to use another API, e.g. /v1/completions' : `the ${api} API`})`)
   return full
 }
 
-/** The chat endpoint under a server root or a base URL ending in `/v1`. */
-export function chatEndpointUnder(baseUrl: string): string {
+/** An endpoint path of one of the APIs (its start is the base URL). */
+const API_PATH_END = /(\/v1)?\/(chat\/completions|completions|responses)\/?$/
+
+/** The endpoint of an API (chat by default) under a server root or a base URL ending in `/v1`. */
+export function apiEndpointUnder(baseUrl: string, api: ApiKind = 'chat'): string {
   const base = baseUrl.replace(/\/+$/, '')
-  return /\/v1$/.test(base) ? `${base}/chat/completions` : `${base}/v1/chat/completions`
+  const path = API_PATHS[api]
+  return /\/v1$/.test(base) ? `${base}${path.slice(3)}` : `${base}${path}`
 }
 
 /** undici's default idle time for a kept-alive connection, shorter than common servers' own (uvicorn 5 s). */

@@ -1,7 +1,13 @@
 import type { ChatMessage } from '../types.ts'
 
-/** Which OpenAI-compatible API an endpoint speaks. */
-export type ApiKind = 'chat' | 'completions'
+/** Which OpenAI-compatible API an endpoint speaks: Chat Completions, (legacy) Completions, or Responses. */
+export type ApiKind = 'chat' | 'completions' | 'responses'
+
+/** The API kinds, in the order `--api` lists them. */
+export const API_KINDS: readonly ApiKind[] = ['chat', 'completions', 'responses']
+
+/** The path each API is served at under a base URL. */
+export const API_PATHS: Readonly<Record<ApiKind, string>> = { chat: '/v1/chat/completions', completions: '/v1/completions', responses: '/v1/responses' }
 
 /** Generation settings sent with every request. */
 export interface GenerationOptions {
@@ -20,10 +26,24 @@ export interface GenerationOptions {
   continuousUsageStats?: boolean
   /** Ask the server to ignore EOS so every request generates exactly `maxTokens` (vLLM `ignore_eos`). */
   ignoreEos?: boolean
+  /**
+   * Read `<think>…</think>` in the answer's content as reasoning, for a server that streams a reasoning model
+   * without a reasoning parser (client side only; nothing is sent). @default false
+   */
+  reasoningTags?: boolean
+}
+
+/** Tools offered with a request (a dataset row's `tools` and `tool_choice`), in the Chat Completions shape. */
+export interface RequestTools {
+  /** `[{ type: 'function', function: { name, description?, parameters? } }]` */
+  tools?: readonly unknown[]
+  /** `'auto'`, `'none'`, `'required'` or `{ type: 'function', function: { name } }` */
+  toolChoice?: unknown
 }
 
 /** The API kind of an endpoint URL, from its path. */
 export function apiKindOf(url: string): ApiKind {
+  if (/\/responses\/?$/.test(url)) return 'responses'
   return /\/completions\/?$/.test(url) && !/\/chat\/completions\/?$/.test(url) ? 'completions' : 'chat'
 }
 
@@ -34,20 +54,27 @@ export function renderPrompt(messages: readonly ChatMessage[]): string {
 }
 
 /** The JSON body of one request. */
-export function buildPayload(kind: ApiKind, messages: readonly ChatMessage[], options: GenerationOptions): string {
+export function buildPayload(kind: ApiKind, messages: readonly ChatMessage[], options: GenerationOptions, tools: RequestTools = {}): string {
   const stream = options.stream ?? true
   const body: Record<string, unknown> = { model: options.model }
   if (kind === 'chat') body['messages'] = messages
+  else if (kind === 'responses') body['input'] = messages.map((m) => ({ role: m.role, content: m.content }))
   else body['prompt'] = renderPrompt(messages)
   if (options.maxTokens !== undefined) {
-    body['max_tokens'] = options.maxTokens
+    if (kind === 'responses') body['max_output_tokens'] = options.maxTokens
+    else body['max_tokens'] = options.maxTokens
     if (kind === 'chat') body['max_completion_tokens'] = options.maxTokens
   }
   if (options.temperature !== undefined) body['temperature'] = options.temperature
   if (options.topP !== undefined) body['top_p'] = options.topP
-  if (options.ignoreEos) body['ignore_eos'] = true
+  // The Responses API has no ignore_eos (OpenAI rejects unknown fields).
+  if (options.ignoreEos && kind !== 'responses') body['ignore_eos'] = true
+  if (tools.tools !== undefined && kind !== 'completions') {
+    body['tools'] = kind === 'responses' ? tools.tools.map(responsesTool) : tools.tools
+    if (tools.toolChoice !== undefined) body['tool_choice'] = kind === 'responses' ? responsesToolChoice(tools.toolChoice) : tools.toolChoice
+  }
   body['stream'] = stream
-  if (stream) {
+  if (stream && kind !== 'responses') {
     body['stream_options'] = options.continuousUsageStats === false
       ? { include_usage: true }
       : { include_usage: true, continuous_usage_stats: true }
@@ -55,32 +82,66 @@ export function buildPayload(kind: ApiKind, messages: readonly ChatMessage[], op
   return JSON.stringify(body)
 }
 
+/** A Chat Completions tool (`{type, function: {name, …}}`) in the Responses API's flat shape (`{type, name, …}`). */
+function responsesTool(tool: unknown): unknown {
+  if (!isRecord(tool) || tool['type'] !== 'function' || !isRecord(tool['function'])) return tool
+  return { type: 'function', ...tool['function'] }
+}
+
+function responsesToolChoice(choice: unknown): unknown {
+  if (!isRecord(choice) || choice['type'] !== 'function' || !isRecord(choice['function'])) return choice
+  return { type: 'function', name: choice['function']['name'] }
+}
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v)
+}
+
 /** What one decoded chunk (or a whole non-streamed response) contributes. */
 export interface ChunkInfo {
-  /** Generated text of this chunk (content, reasoning, or completion text). */
+  /** Answer text of this chunk (chat `content`, a completion's `text`, Responses `output_text`). */
   text: string
-  /** The chunk carries generated content (text, reasoning or tool-call deltas); role-only chunks do not. */
+  /** Reasoning text (`reasoning_content` or `reasoning` deltas; Responses reasoning text or summary). */
+  reasoning: string
+  /** Indices of the tool calls this chunk carries a delta of (Responses: the item's output_index); null when none. */
+  toolCalls: number[] | null
+  /** The chunk carries generated output (answer, reasoning or tool-call deltas); role-only chunks do not. */
   hasContent: boolean
   finishReason: string | null
   promptTokens: number | null
   completionTokens: number | null
   cachedTokens: number | null
+  /** `usage.completion_tokens_details.reasoning_tokens` (Responses: `output_tokens_details`). */
+  reasoningTokens: number | null
   /** llama.cpp: prompt tokens actually evaluated (`timings.prompt_n`). */
   promptEvaluated: number | null
-  /** An `error` object sent inside the stream (vLLM does this on failures mid-stream). */
+  /** An `error` object sent inside the stream (vLLM does this on failures mid-stream; Responses `error` / `response.failed`). */
   errorMessage: string | null
+  /** The Responses API's last event (`response.completed` or `response.incomplete`): the stream is over. */
+  done: boolean
 }
 
 /**
- * Decodes an OpenAI chunk (`chat.completion.chunk` / `text_completion`) or a non-streamed response,
- * of any shape, with JSON.parse. (The streaming client reads the common content-only chunk from its
- * bytes first: fastChunk.ts.) Throws SyntaxError on invalid JSON; the caller decides what that means.
+ * Decodes an OpenAI chunk (`chat.completion.chunk` / `text_completion`), a Responses API event, or a
+ * non-streamed response of any of the three, with JSON.parse. (The streaming client reads the common
+ * content-only chunk from its bytes first: fastChunk.ts.) Throws SyntaxError on invalid JSON; the caller
+ * decides what that means.
  */
 export function decodeChunk(json: string): ChunkInfo {
   const obj = JSON.parse(json) as Record<string, unknown>
-  let text = ''
-  let hasContent = false
-  let finishReason: string | null = null
+  const info: ChunkInfo = {
+    text: '', reasoning: '', toolCalls: null, hasContent: false, finishReason: null, promptTokens: null, completionTokens: null,
+    cachedTokens: null, reasoningTokens: null, promptEvaluated: null, errorMessage: null, done: false,
+  }
+  if (!isRecord(obj)) return info
+  if (typeof obj['type'] === 'string') {
+    decodeResponsesEvent(obj, obj['type'], info)
+    return info
+  }
+  if (obj['object'] === 'response') {
+    decodeResponse(obj, info)
+    return info
+  }
   const choices = obj['choices']
   if (Array.isArray(choices) && choices.length > 0) {
     const choice = choices[0] as Record<string, unknown>
@@ -88,36 +149,110 @@ export function decodeChunk(json: string): ChunkInfo {
     if (delta && typeof delta === 'object') {
       const content = delta['content']
       const reasoning = delta['reasoning_content'] ?? delta['reasoning']
-      if (typeof content === 'string' && content.length > 0) text += content
-      if (typeof reasoning === 'string' && reasoning.length > 0) text += reasoning
+      if (typeof content === 'string' && content.length > 0) info.text = content
+      if (typeof reasoning === 'string' && reasoning.length > 0) info.reasoning = reasoning
       const toolCalls = delta['tool_calls']
-      if (text.length > 0 || (Array.isArray(toolCalls) && toolCalls.length > 0)) hasContent = true
+      if (Array.isArray(toolCalls) && toolCalls.length > 0) {
+        info.toolCalls = toolCalls.map((c, i) => (isRecord(c) && typeof c['index'] === 'number' ? c['index'] : i))
+      }
     }
     const completionText = choice['text']
-    if (typeof completionText === 'string' && completionText.length > 0) {
-      text += completionText
-      hasContent = true
-    }
+    if (typeof completionText === 'string' && completionText.length > 0) info.text += completionText
     const fr = choice['finish_reason']
-    if (typeof fr === 'string') finishReason = fr
+    if (typeof fr === 'string') info.finishReason = fr
   }
-  let promptTokens: number | null = null
-  let completionTokens: number | null = null
-  let cachedTokens: number | null = null
-  const usage = obj['usage'] as Record<string, unknown> | null | undefined
-  if (usage && typeof usage === 'object') {
-    promptTokens = numberOrNull(usage['prompt_tokens'])
-    completionTokens = numberOrNull(usage['completion_tokens'])
-    const details = usage['prompt_tokens_details'] as Record<string, unknown> | null | undefined
-    if (details && typeof details === 'object') cachedTokens = numberOrNull(details['cached_tokens'])
+  info.hasContent = info.text.length > 0 || info.reasoning.length > 0 || info.toolCalls !== null
+  const usage = obj['usage']
+  if (isRecord(usage)) {
+    info.promptTokens = numberOrNull(usage['prompt_tokens'])
+    info.completionTokens = numberOrNull(usage['completion_tokens'])
+    const details = usage['prompt_tokens_details']
+    if (isRecord(details)) info.cachedTokens = numberOrNull(details['cached_tokens'])
+    const completion = usage['completion_tokens_details']
+    if (isRecord(completion)) info.reasoningTokens = numberOrNull(completion['reasoning_tokens'])
   }
   const timings = obj['timings'] as Record<string, unknown> | undefined
-  const promptEvaluated = timings && typeof timings === 'object' ? numberOrNull(timings['prompt_n']) : null
+  if (timings && typeof timings === 'object') info.promptEvaluated = numberOrNull(timings['prompt_n'])
   const error = obj['error'] as Record<string, unknown> | string | undefined
-  const errorMessage = error === undefined ? null
-    : typeof error === 'string' ? error
-    : String((error as Record<string, unknown>)['message'] ?? JSON.stringify(error))
-  return { text, hasContent, finishReason, promptTokens, completionTokens, cachedTokens, promptEvaluated, errorMessage }
+  if (error !== undefined && error !== null) info.errorMessage = errorText(error)
+  return info
+}
+
+/** Reasoning deltas of the Responses API: vLLM's reasoning text, OpenAI's reasoning summary. */
+const RESPONSES_REASONING = new Set(['response.reasoning_text.delta', 'response.reasoning_summary_text.delta', 'response.reasoning.delta'])
+
+/**
+ * One Responses API event (`{"type": "response.output_text.delta", …}`). Only the events that carry output,
+ * usage or the end are read; the others (created, in_progress, part and item boundaries, `.done` repeats of
+ * the whole text) carry nothing new.
+ */
+function decodeResponsesEvent(obj: Record<string, unknown>, type: string, info: ChunkInfo): void {
+  const delta = obj['delta']
+  if (type === 'response.output_text.delta') {
+    if (typeof delta === 'string' && delta.length > 0) info.text = delta
+  } else if (RESPONSES_REASONING.has(type)) {
+    if (typeof delta === 'string' && delta.length > 0) info.reasoning = delta
+  } else if (type === 'response.function_call_arguments.delta' || (type === 'response.output_item.added' && isRecord(obj['item']) && obj['item']['type'] === 'function_call')) {
+    info.toolCalls = [typeof obj['output_index'] === 'number' ? obj['output_index'] : 0]
+  } else if (type === 'response.completed' || type === 'response.incomplete') {
+    const response = obj['response']
+    if (isRecord(response)) responseEnd(response, info)
+    info.done = true
+  } else if (type === 'response.failed') {
+    const response = obj['response']
+    const error = isRecord(response) ? response['error'] : undefined
+    info.errorMessage = error !== undefined && error !== null ? errorText(error as Record<string, unknown>) : 'response.failed'
+  } else if (type === 'error') {
+    info.errorMessage = typeof obj['message'] === 'string' ? obj['message'] : errorText((obj['error'] ?? obj) as Record<string, unknown>)
+  }
+  info.hasContent = info.text.length > 0 || info.reasoning.length > 0 || info.toolCalls !== null
+}
+
+/** A whole (non-streamed) Responses API answer: its output items, usage and status. */
+function decodeResponse(response: Record<string, unknown>, info: ChunkInfo): void {
+  const output = response['output']
+  if (Array.isArray(output)) {
+    output.forEach((item, index) => {
+      if (!isRecord(item)) return
+      if (item['type'] === 'function_call') (info.toolCalls ??= []).push(index)
+      const parts = [...(Array.isArray(item['content']) ? item['content'] : []), ...(Array.isArray(item['summary']) ? item['summary'] : [])]
+      for (const part of parts) {
+        if (!isRecord(part) || typeof part['text'] !== 'string') continue
+        if (item['type'] === 'reasoning') info.reasoning += part['text']
+        else if (part['type'] === 'output_text') info.text += part['text']
+      }
+    })
+  }
+  responseEnd(response, info)
+  const error = response['error']
+  if (error !== undefined && error !== null) info.errorMessage = errorText(error as Record<string, unknown>)
+  info.hasContent = info.text.length > 0 || info.reasoning.length > 0 || info.toolCalls !== null
+}
+
+/** Usage and finish of a Responses API `response` object (Chat's finish reasons: stop, length, tool_calls). */
+function responseEnd(response: Record<string, unknown>, info: ChunkInfo): void {
+  const usage = response['usage']
+  if (isRecord(usage)) {
+    info.promptTokens = numberOrNull(usage['input_tokens'])
+    info.completionTokens = numberOrNull(usage['output_tokens'])
+    const input = usage['input_tokens_details']
+    if (isRecord(input)) info.cachedTokens = numberOrNull(input['cached_tokens'])
+    const output = usage['output_tokens_details']
+    if (isRecord(output)) info.reasoningTokens = numberOrNull(output['reasoning_tokens'])
+  }
+  const status = response['status']
+  const incomplete = response['incomplete_details']
+  const calls = Array.isArray(response['output']) && response['output'].some((item) => isRecord(item) && item['type'] === 'function_call')
+  if (status === 'incomplete') {
+    const reason = isRecord(incomplete) ? incomplete['reason'] : undefined
+    info.finishReason = reason === 'max_output_tokens' ? 'length' : typeof reason === 'string' ? reason : 'incomplete'
+  } else if (typeof status === 'string') {
+    info.finishReason = calls ? 'tool_calls' : status === 'completed' ? 'stop' : status
+  }
+}
+
+function errorText(error: Record<string, unknown> | string): string {
+  return typeof error === 'string' ? error : String(error['message'] ?? JSON.stringify(error))
 }
 
 function numberOrNull(v: unknown): number | null {

@@ -14,7 +14,7 @@ import { classifyError, kindOfStatus, RequestFailure } from './errors.ts'
 import { BodyDecoder, contentCodingOf } from './contentEncoding.ts'
 import type { DecodedSink } from './contentEncoding.ts'
 import { buildPayload, decodeChunk } from './openai.ts'
-import type { ApiKind, ChunkInfo, GenerationOptions } from './openai.ts'
+import type { ApiKind, ChunkInfo, GenerationOptions, RequestTools } from './openai.ts'
 import { newFastChunkFields, readFastChunk } from './fastChunk.ts'
 import { SseParser } from './sse.ts'
 import type { SseSink } from './sse.ts'
@@ -23,6 +23,8 @@ import type { SseSink } from './sse.ts'
 export type RequestMeta = Pick<RequestRecord, 'id' | 'index' | 'sessionId' | 'turnIndex' | 'round' | 'concurrency' | 'scheduledAt'> & {
   /** `max_tokens` of this request, instead of the context's (a trace gives each request its own output length). */
   maxTokens?: number
+  /** Tools offered with this request (a dataset row's `tools` / `tool_choice`). */
+  tools?: RequestTools
 }
 
 /** Everything one request needs besides its messages. */
@@ -169,7 +171,7 @@ class Exchange implements BytesHandler, SseSink, DecodedSink {
     this.retries = retries
     this.resolve = resolve
     this.reject = reject
-    this.state = new ResponseState(meta.maxTokens ?? ctx.generation.maxTokens)
+    this.state = new ResponseState(meta.maxTokens ?? ctx.generation.maxTokens, ctx.generation.reasoningTags === true)
   }
 
   start(): void {
@@ -177,7 +179,7 @@ class Exchange implements BytesHandler, SseSink, DecodedSink {
     let body: string | undefined
     let unbuildable: unknown
     try {
-      body = buildPayload(ctx.kind, this.messages, this.meta.maxTokens === undefined ? ctx.generation : { ...ctx.generation, maxTokens: this.meta.maxTokens })
+      body = buildPayload(ctx.kind, this.messages, this.meta.maxTokens === undefined ? ctx.generation : { ...ctx.generation, maxTokens: this.meta.maxTokens }, this.meta.tools)
     } catch (error) {
       unbuildable = error
     }
@@ -440,7 +442,7 @@ class Exchange implements BytesHandler, SseSink, DecodedSink {
     const { state } = this
     // A long answer without usage is counted in slices that yield, so no answer can hold the loop.
     if (state.precountedOutput === null && state.outputNeedsCounting() && state.textByteLength > COUNT_LATER_BYTES) {
-      this.ctx.tokenizer.countLater(state.text).then((n) => {
+      this.ctx.tokenizer.countLater(state.reasoningText + state.text).then((n) => {
         state.precountedOutput = n
         this.settle(end)
       }, this.reject)
@@ -486,12 +488,32 @@ function chunkCapacity(maxTokens: number | undefined): number {
   return maxTokens === undefined ? 64 : Math.max(1, Math.min(1024, Math.floor(maxTokens)))
 }
 
-/** Accumulates what the response said, chunk by chunk. */
+/** Which part of the output a content chunk belongs to. */
+const ANSWER = 0
+const REASONING = 1
+type Phase = typeof ANSWER | typeof REASONING
+
+/** `</think>`: where a reasoning model's thinking ends when it is streamed as content (--reasoning-tags). */
+const THINK_END = '</think>'
+const THINK_START = /^\s*<think>/
+
+/**
+ * Accumulates what the response said, chunk by chunk: the answer, the reasoning before it and tool calls,
+ * each with the offset of its first chunk (definitions: docs/design/reasoning.md).
+ */
 class ResponseState {
   done = false
   /** Offset (ms from start) of the bytes that carried `[DONE]`: the end of the stream for latency. */
   doneOffset: number | null = null
   ttftMs: number | null = null
+  /** Offset of the first answer chunk (content, completion text or a tool-call delta). */
+  private ttfatMs: number | null = null
+  /** Offset of the first reasoning chunk, and the content chunks before the first answer chunk. */
+  private reasoningFirstMs: number | null = null
+  private chunksBeforeAnswer = 0
+  /** Distinct tool calls (their indices) and the offset of the first tool-call delta. */
+  private toolCallIndices: number[] | null = null
+  private firstToolCallMs = 0
   /**
    * Chunk offsets and tokens in arrays allocated whole when the request starts, filled up to
    * `chunks` / `tokenChunks` and cut to length in the record: grown by push, they were reallocated
@@ -504,26 +526,31 @@ class ResponseState {
   /** Continuous usage stats seen on every content chunk so far. */
   private perChunkUsage = true
   private lastCompletionTokens = 0
-  /** The generated text as UTF-8 bytes: appending a token's bytes allocates nothing on the JS heap. */
-  private textBytes: Buffer | null = null
-  private textLength = 0
+  /** The answer's text as UTF-8 bytes: appending a token's bytes allocates nothing on the JS heap. */
+  private readonly answer = new TextBytes()
+  /** The reasoning's text, kept apart: history carries the answer only, and it is counted alone without usage. */
+  private reasoning: TextBytes | null = null
+  /** --reasoning-tags: the answer's content is reasoning until `</think>`; null when off or once past it. */
+  private thinkTags: { pending: string } | null
   /** Output tokens counted before the record is built (countLater, for long usage-less answers). */
   precountedOutput: number | null = null
   finishReason: string | null = null
   promptTokens: number | null = null
   completionTokens: number | null = null
   cachedTokens: number | null = null
+  reasoningTokens: number | null = null
   promptEvaluated: number | null = null
   /** The stream ended with its body after a finish chunk, without `[DONE]` (see endWithoutDone). */
   noDoneMarker = false
   /** false: a stream was asked for and one JSON body answered. */
   streamed = true
 
-  constructor(maxTokens: number | undefined) {
+  constructor(maxTokens: number | undefined, reasoningTags: boolean) {
     const capacity = chunkCapacity(maxTokens)
     // Filled with a fraction and an integer so each array starts in the representation it keeps.
     this.offsets = new Array<number>(capacity).fill(0.5)
     this.chunkTokens = new Array<number>(capacity).fill(0)
+    this.thinkTags = reasoningTags ? { pending: '' } : null
   }
 
   /**
@@ -543,10 +570,21 @@ class ResponseState {
     if (fast.finishReason !== null) this.finishReason = fast.finishReason
     // Empty content (a stream's opening or finish chunk, a usage chunk) is no token.
     if (fast.textEnd === fast.textStart) return true
+    if (this.thinkTags !== null) {
+      this.addTagged(buf.toString('utf8', fast.textStart - 1, fast.textEnd + 1), fast.escaped, offsetMs, fast.completionTokens >= 0 ? fast.completionTokens : null)
+      return true
+    }
     if (fast.escaped) this.appendText(JSON.parse(buf.toString('utf8', fast.textStart - 1, fast.textEnd + 1)) as string)
     else this.appendBytes(buf, fast.textStart, fast.textEnd)
-    this.addContent(offsetMs, fast.completionTokens >= 0 ? fast.completionTokens : null)
+    this.addContent(offsetMs, fast.completionTokens >= 0 ? fast.completionTokens : null, ANSWER)
     return true
+  }
+
+  /** A content chunk read by the fast path while --reasoning-tags looks for `</think>`. */
+  private addTagged(quoted: string, escaped: boolean, offsetMs: number, completionTokens: number | null): void {
+    const text = escaped ? (JSON.parse(quoted) as string) : quoted.slice(1, -1)
+    const phase = this.splitTagged(text, offsetMs)
+    this.addContent(offsetMs, completionTokens, phase)
   }
 
   addEvent(data: string, offsetMs: number): void {
@@ -563,13 +601,24 @@ class ResponseState {
       throw new RequestFailure('malformed_stream', `invalid JSON in stream: ${oneLine(data.slice(0, 120))}`)
     }
     if (info.errorMessage !== null) throw new RequestFailure('http_error', `error in stream: ${oneLine(info.errorMessage)}`)
-    this.absorb(info)
-    if (info.hasContent) this.addContent(offsetMs, info.completionTokens)
+    const phase = this.absorb(info, offsetMs)
+    if (info.hasContent) this.addContent(offsetMs, info.completionTokens, phase)
+    // The Responses API ends with response.completed (there is no [DONE]).
+    if (info.done) {
+      this.done = true
+      this.doneOffset = offsetMs
+    }
   }
 
-  /** A chunk that carried content: its time, and its tokens when usage is reported on every chunk. */
-  private addContent(offsetMs: number, completionTokens: number | null): void {
+  /** A chunk that carried output: its time and phase, and its tokens when usage is reported on every chunk. */
+  private addContent(offsetMs: number, completionTokens: number | null, phase: Phase): void {
     if (this.ttftMs === null) this.ttftMs = offsetMs
+    if (phase === ANSWER) {
+      if (this.ttfatMs === null) {
+        this.ttfatMs = offsetMs
+        this.chunksBeforeAnswer = this.chunks
+      }
+    }
     this.addOffset(offsetMs)
     if (completionTokens !== null) {
       const tokens = Math.max(1, completionTokens - this.lastCompletionTokens)
@@ -603,9 +652,10 @@ class ResponseState {
       throw new RequestFailure('malformed_stream', `invalid JSON response: ${oneLine(json.slice(0, 120))}`)
     }
     if (info.errorMessage !== null) throw new RequestFailure('http_error', `error in response: ${oneLine(info.errorMessage)}`)
-    this.absorb(info)
+    this.absorb(info, offsetMs)
     if (info.hasContent) {
       this.ttftMs = offsetMs
+      if (this.answer.length > 0 || this.toolCallIndices !== null) this.ttfatMs = offsetMs
       this.addOffset(offsetMs)
     }
     this.done = true
@@ -619,39 +669,90 @@ class ResponseState {
     this.chunks++
   }
 
-  private absorb(info: ChunkInfo): void {
-    if (info.text) this.appendText(info.text)
+  /** Takes in a decoded chunk's text and counts; returns its phase: reasoning when it carries reasoning and no answer. */
+  private absorb(info: ChunkInfo, offsetMs: number): Phase {
+    let phase: Phase = ANSWER
+    if (info.reasoning) {
+      this.appendReasoning(info.reasoning, offsetMs)
+      phase = REASONING
+    }
+    if (info.text) {
+      if (this.thinkTags !== null) phase = this.splitTagged(info.text, offsetMs)
+      else {
+        this.appendText(info.text)
+        phase = ANSWER
+      }
+    }
+    if (info.toolCalls !== null) {
+      if (this.toolCallIndices === null) {
+        this.toolCallIndices = []
+        this.firstToolCallMs = offsetMs
+      }
+      for (const i of info.toolCalls) if (!this.toolCallIndices.includes(i)) this.toolCallIndices.push(i)
+      phase = ANSWER
+    }
     if (info.finishReason !== null) this.finishReason = info.finishReason
     if (info.promptTokens !== null) this.promptTokens = info.promptTokens
     if (info.completionTokens !== null) this.completionTokens = info.completionTokens
     if (info.cachedTokens !== null) this.cachedTokens = info.cachedTokens
+    if (info.reasoningTokens !== null) this.reasoningTokens = info.reasoningTokens
     if (info.promptEvaluated !== null) this.promptEvaluated = info.promptEvaluated
+    return phase
+  }
+
+  /**
+   * --reasoning-tags: content up to `</think>` is reasoning (the opening `<think>` may be absent: DeepSeek-R1's
+   * template opens it in the prompt), the rest is the answer. A closing tag split over chunks is held back
+   * until it is whole. Returns the chunk's phase: the answer once any answer text came.
+   */
+  private splitTagged(text: string, offsetMs: number): Phase {
+    const tags = this.thinkTags
+    if (tags === null) {
+      this.appendText(text)
+      return ANSWER
+    }
+    const seen = tags.pending + text
+    const end = seen.indexOf(THINK_END)
+    if (end < 0) {
+      // Hold back a tail that may be the start of `</think>`.
+      let keep = Math.min(THINK_END.length - 1, seen.length)
+      while (keep > 0 && !THINK_END.startsWith(seen.slice(seen.length - keep))) keep--
+      tags.pending = seen.slice(seen.length - keep)
+      this.appendReasoning(seen.slice(0, seen.length - keep), offsetMs)
+      return REASONING
+    }
+    this.appendReasoning(seen.slice(0, end), offsetMs)
+    this.thinkTags = null
+    const after = seen.slice(end + THINK_END.length)
+    if (after.length === 0) return REASONING
+    this.appendText(after)
+    return ANSWER
+  }
+
+  /** Reasoning text; its first piece stamps the start of reasoning (even in a chunk that also starts the answer). */
+  private appendReasoning(text: string, offsetMs: number): void {
+    this.reserve(Buffer.byteLength(text))
+    ;(this.reasoning ??= new TextBytes()).append(text)
+    if (this.reasoningFirstMs === null) this.reasoningFirstMs = offsetMs
   }
 
   private appendText(text: string): void {
-    const n = Buffer.byteLength(text)
-    this.reserve(n)
-    ;(this.textBytes as Buffer).write(text, this.textLength)
-    this.textLength += n
+    this.reserve(Buffer.byteLength(text))
+    this.answer.append(text)
   }
 
   private appendBytes(buf: Buffer, start: number, end: number): void {
     this.reserve(end - start)
-    buf.copy(this.textBytes as Buffer, this.textLength, start, end)
-    this.textLength += end - start
+    this.answer.appendBytes(buf, start, end)
   }
 
+  /** The answer and reasoning together stay under MAX_RESPONSE_TEXT_BYTES. */
   private reserve(n: number): void {
-    const size = this.textBytes?.length ?? 0
-    if (this.textLength + n <= size) return
-    if (this.textLength + n > MAX_RESPONSE_TEXT_BYTES) throw new RequestFailure('response_too_large', `the generated text is over ${MAX_RESPONSE_TEXT_BYTES / (1024 * 1024)} MB`)
-    const grown = Buffer.allocUnsafe(Math.max(256, size * 2, this.textLength + n))
-    this.textBytes?.copy(grown, 0, 0, this.textLength)
-    this.textBytes = grown
+    if (this.textByteLength + n > MAX_RESPONSE_TEXT_BYTES) throw new RequestFailure('response_too_large', `the generated text is over ${MAX_RESPONSE_TEXT_BYTES / (1024 * 1024)} MB`)
   }
 
   get textByteLength(): number {
-    return this.textLength
+    return this.answer.length + (this.reasoning?.length ?? 0)
   }
 
   /** The server gave no believable output-token count: the tokenizer must count the text. */
@@ -659,8 +760,37 @@ class ResponseState {
     return this.completionTokens === null || !plausibleCount(this.completionTokens)
   }
 
+  /** The answer's text (reasoning excluded). */
   get text(): string {
-    return this.textBytes === null ? '' : this.textBytes.toString('utf8', 0, this.textLength)
+    return this.answer.toString()
+  }
+
+  get reasoningText(): string {
+    return this.reasoning?.toString() ?? ''
+  }
+
+  /**
+   * --reasoning-tags on an answer that never closed `</think>` and never opened `<think>`: the model did not
+   * think (a non-reasoning answer), so what was held as reasoning is the answer.
+   */
+  private untagUnthought(): void {
+    if (this.thinkTags === null) return
+    const held = (this.reasoning?.toString() ?? '') + this.thinkTags.pending
+    if (held === '') return
+    if (THINK_START.test(held)) {
+      // Thinking cut short (max_tokens, an error): all of it was reasoning, and no answer came.
+      if (this.thinkTags.pending !== '') this.reasoning?.append(this.thinkTags.pending)
+      this.thinkTags = null
+      return
+    }
+    this.reasoning = null
+    this.thinkTags = null
+    this.answer.append(held)
+    this.reasoningFirstMs = null
+    if (this.chunks > 0) {
+      this.ttfatMs = this.offsets[0] as number
+      this.chunksBeforeAnswer = 0
+    }
   }
 
   toRecord(
@@ -669,17 +799,20 @@ class ResponseState {
     meta: RequestMeta,
     end: RecordEnd,
   ): RequestRecord {
+    this.untagUnthought()
     // Implausible usage (negative, fractional, 1e308) is not believed: the tokenizer counts instead.
     const usageRejected = !plausibleCount(this.promptTokens) || !plausibleCount(this.completionTokens)
     if (!plausibleCount(this.promptTokens)) this.promptTokens = null
     if (!plausibleCount(this.completionTokens)) this.completionTokens = null
+    if (!plausibleCount(this.reasoningTokens)) this.reasoningTokens = null
     const inputFromUsage = this.promptTokens !== null
     const outputFromUsage = this.completionTokens !== null
     // A request never written is not counted (thousands of them end at once when a run is interrupted
     // with a long queue, and each count of a long prompt takes milliseconds).
     const inputTokens = this.promptTokens ?? (end.written ? messages.reduce((n, m) => n + ctx.tokenizer.count(m.content), 0) : 0)
     const text = this.text
-    const outputTokens = this.completionTokens ?? this.precountedOutput ?? ctx.tokenizer.count(text)
+    const reasoningText = this.reasoning === null ? '' : this.reasoning.toString().replace(THINK_START, '')
+    const outputTokens = this.completionTokens ?? this.precountedOutput ?? ctx.tokenizer.count(reasoningText + text)
     let cachedTokens: number | null = null
     let cachedTokenSource: RequestRecord['cachedTokenSource']
     if (this.cachedTokens !== null) {
@@ -708,6 +841,7 @@ class ResponseState {
       concurrency: meta.concurrency,
       startedAt: end.startedAt,
       ttftMs: ttft,
+      ttfatMs: this.ttfatMs,
       latencyMs: end.latencyMs,
       chunkOffsetsMs: this.offsets,
       tpotMs,
@@ -722,6 +856,18 @@ class ResponseState {
       outputText: text,
       promptPreview: last ? last.content.slice(0, 200) : '',
     }
+    if (this.reasoningFirstMs !== null) {
+      const fromUsage = this.reasoningTokens !== null
+      const tokens = Math.min(outputTokens, fromUsage ? this.reasoningTokens as number : ctx.tokenizer.count(reasoningText))
+      record.reasoning = {
+        firstMs: this.reasoningFirstMs,
+        timeMs: this.ttfatMs === null ? null : this.ttfatMs - this.reasoningFirstMs,
+        tokens,
+        tokenSource: fromUsage ? 'usage' : 'tokenizer',
+        chunks: this.ttfatMs === null ? this.chunks : this.chunksBeforeAnswer,
+      }
+    }
+    if (this.toolCallIndices !== null) record.toolCalls = { count: this.toolCallIndices.length, firstMs: this.firstToolCallMs }
     if (meta.scheduledAt !== undefined) record.scheduledAt = meta.scheduledAt
     if (end.queuedMs >= 0.05) record.queuedMs = end.queuedMs
     if (this.perChunkUsage && this.tokenChunks === this.chunks && this.chunks > 0) record.chunkTokens = this.chunkTokens
@@ -731,6 +877,37 @@ class ResponseState {
     if (!this.streamed) record.streamed = false
     if (end.failure) record.error = end.failure
     return record
+  }
+}
+
+/** Generated text as UTF-8 bytes in one growing buffer: appending a token allocates nothing on the JS heap. */
+class TextBytes {
+  private bytes: Buffer | null = null
+  length = 0
+
+  append(text: string): void {
+    const n = Buffer.byteLength(text)
+    this.grow(n)
+    ;(this.bytes as Buffer).write(text, this.length)
+    this.length += n
+  }
+
+  appendBytes(buf: Buffer, start: number, end: number): void {
+    this.grow(end - start)
+    buf.copy(this.bytes as Buffer, this.length, start, end)
+    this.length += end - start
+  }
+
+  private grow(n: number): void {
+    const size = this.bytes?.length ?? 0
+    if (this.length + n <= size) return
+    const grown = Buffer.allocUnsafe(Math.max(256, size * 2, this.length + n))
+    this.bytes?.copy(grown, 0, 0, this.length)
+    this.bytes = grown
+  }
+
+  toString(): string {
+    return this.bytes === null ? '' : this.bytes.toString('utf8', 0, this.length)
   }
 }
 

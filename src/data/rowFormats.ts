@@ -39,7 +39,35 @@ export function parseRow(value: unknown, place: RowPlace): RowResult {
   if (typeof turns === 'string') return fail(turns)
   const conversation: Conversation = { sessionId: id.id ?? place.fallbackId, userMessages: turns.user, source: place.source }
   if (turns.system.length > 0) conversation.system = turns.system.join('\n\n')
+  const tools = toolsOf(value)
+  if (typeof tools === 'string') return fail(tools)
+  if (tools.tools !== undefined) conversation.tools = tools.tools
+  if (tools.toolChoice !== undefined) conversation.toolChoice = tools.toolChoice
   return { ok: true, conversation }
+}
+
+/**
+ * A row's `tools` (Chat Completions shape: `[{"type": "function", "function": {"name": "…", "parameters": {…}}}]`)
+ * and `tool_choice` ("auto", "none", "required" or `{"type": "function", "function": {"name": "…"}}`), sent with
+ * every request of the conversation. Checked here, so a typo is an error naming the row rather than a 400 per request.
+ */
+function toolsOf(row: Record<string, unknown>): Pick<Conversation, 'tools' | 'toolChoice'> | string {
+  const out: Pick<Conversation, 'tools' | 'toolChoice'> = {}
+  if ('tools' in row) {
+    const tools = row['tools']
+    if (!Array.isArray(tools) || tools.length === 0) return `"tools" must be a non-empty list of tools, got ${Array.isArray(tools) ? "an empty list" : describe(tools)}`
+    const bad = tools.findIndex((t) => !isObject(t) || t['type'] !== 'function' || !isObject(t['function']) || typeof t['function']['name'] !== 'string' || t['function']['name'] === '')
+    if (bad >= 0) return `"tools"[${bad}] must be {"type": "function", "function": {"name": "...", "parameters": {...}}}, got ${describe(tools[bad])}`
+    out.tools = tools
+  }
+  if ('tool_choice' in row) {
+    const choice = row['tool_choice']
+    const named = isObject(choice) && choice['type'] === 'function' && isObject(choice['function']) && typeof choice['function']['name'] === 'string'
+    if (!named && choice !== 'auto' && choice !== 'none' && choice !== 'required') return `"tool_choice" must be "auto", "none", "required" or {"type": "function", "function": {"name": "..."}}, got ${describe(choice)}`
+    if (out.tools === undefined) return '"tool_choice" needs "tools" in the same row'
+    out.toolChoice = choice
+  }
+  return out
 }
 
 function turnsOf(row: Record<string, unknown>): Turns {

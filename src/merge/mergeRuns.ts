@@ -1,5 +1,5 @@
 import { InputError } from '../errors.ts'
-import { dualRoundSpeedups, mergeMetric, speedupOf } from '../metrics/index.ts'
+import { dualRoundSpeedups, mergeMetric, METRIC_NAMES, speedupOf, TOKEN_METRICS } from '../metrics/index.ts'
 import type {
   CacheEvidence, ErrorSummary, MetricName, MetricSummary, MultiRoundQaResult, MultiTurnResult, OpenLoopSummary, RoundResult, RunResult, TrafficResult, TurnStats,
 } from '../types.ts'
@@ -127,8 +127,6 @@ function withoutShard(config: Record<string, unknown>): Record<string, unknown> 
   return Object.fromEntries(Object.entries(config).filter(([k]) => !PER_SHARD_KEYS.has(k)))
 }
 
-const METRICS: readonly MetricName[] = ['ttft', 'itl', 'itlChunk', 'tpot', 'latency', 'inputTokens', 'outputTokens']
-const TOKEN_METRICS = new Set<MetricName>(['inputTokens', 'outputTokens'])
 
 /** One round from the same round of every shard (see {@link mergeRuns}). */
 export function mergeRounds(parts: readonly RoundResult[]): RoundResult {
@@ -146,7 +144,7 @@ export function mergeRounds(parts: readonly RoundResult[]): RoundResult {
   const outputTokens = sum((r) => r.avgOutputTokens * r.succeeded)
   const metrics: RoundResult['metrics'] = {}
   const histograms: RoundResult['histograms'] = {}
-  for (const m of METRICS) {
+  for (const m of METRIC_NAMES) {
     if (parts.every((r) => r.metrics[m] === undefined)) continue
     const merged = mergeMetric(parts.map((r) => ({ summary: r.metrics[m], histogram: r.histograms[m] })), TOKEN_METRICS.has(m) ? 1 : 1000)
     metrics[m] = merged.summary
@@ -177,6 +175,7 @@ export function mergeRounds(parts: readonly RoundResult[]): RoundResult {
   if (reset) round.cacheReset = reset
   const failedRequests = parts.flatMap((r) => r.failedRequests ?? []).slice(0, 20)
   if (failedRequests.length > 0) round.failedRequests = failedRequests
+  if (parts.some((r) => r.toolCalls)) round.toolCalls = { requests: sum((r) => r.toolCalls?.requests ?? 0), calls: sum((r) => r.toolCalls?.calls ?? 0) }
   const notes: Record<string, number> = {}
   for (const r of parts) for (const [k, v] of Object.entries(r.notes ?? {})) notes[k] = (notes[k] ?? 0) + (v ?? 0)
   if (Object.keys(notes).length > 0) round.notes = notes

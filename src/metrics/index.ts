@@ -1,4 +1,5 @@
 export { decodeHistogram, emptySummary, mergeEncoded, mergeMetric, MetricRecorder, percentileOfEncoded } from './histogram.ts'
+export { METRIC_NAMES, PER_TOKEN_METRICS, TOKEN_METRICS } from './names.ts'
 export { RoundAccumulator, summariseRound } from './round.ts'
 export type { RoundIdentity } from './round.ts'
 export { MONITOR_RESOLUTION_MS, monitorClientHealth, SATURATION_BOUND_MS } from './clientHealth.ts'

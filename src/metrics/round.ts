@@ -32,7 +32,17 @@ export class RoundAccumulator {
     latency: new MetricRecorder(),
     inputTokens: new MetricRecorder(1),
     outputTokens: new MetricRecorder(1),
+    ttfat: new MetricRecorder(),
+    answerTokens: new MetricRecorder(1),
+    reasoningTime: new MetricRecorder(),
+    reasoningTokens: new MetricRecorder(1),
+    reasoningItl: new MetricRecorder(),
+    answerItl: new MetricRecorder(),
+    reasoningTpot: new MetricRecorder(),
+    answerTpot: new MetricRecorder(),
   }
+  private toolCallRequests = 0
+  private toolCalls = 0
   private firstStart = Infinity
   private lastEnd = -Infinity
   private total = 0
@@ -78,6 +88,16 @@ export class RoundAccumulator {
     if (r.ttftMs !== null) rec.ttft.record(r.ttftMs)
     if (r.tpotMs !== null) rec.tpot.record(r.tpotMs)
     recordGaps(r, this.singleTokenGaps, rec.itl, rec.itlChunk)
+    // Records written before fluxperf 0.2 have no ttfatMs: their answers began at their first token.
+    const ttfat = r.ttfatMs === undefined ? r.ttftMs : r.ttfatMs
+    if (ttfat !== null) rec.ttfat.record(ttfat)
+    const answerTokens = Math.max(0, r.outputTokens - (r.reasoning?.tokens ?? 0))
+    rec.answerTokens.record(answerTokens)
+    if (r.reasoning !== undefined) recordReasoning(r, ttfat, answerTokens, rec)
+    if (r.toolCalls !== undefined) {
+      this.toolCallRequests++
+      this.toolCalls += r.toolCalls.count
+    }
     if (r.noDoneMarker) this.noDoneMarker++
     if (r.streamed === false) this.notStreamed++
     if (r.cachedTokens !== null) {
@@ -99,6 +119,8 @@ export class RoundAccumulator {
     const metrics: RoundResult['metrics'] = {}
     const histograms: RoundResult['histograms'] = {}
     for (const [name, rec] of Object.entries(this.recorders) as [MetricName, MetricRecorder][]) {
+      // The answer and reasoning metrics are there when something was measured (a model that does not reason has none).
+      if (!ALWAYS.has(name) && rec.count === 0) continue
       metrics[name] = rec.summary()
       histograms[name] = rec.encode()
     }
@@ -122,11 +144,44 @@ export class RoundAccumulator {
       round.firstStartMs = this.firstStart
       round.lastEndMs = this.lastEnd
     }
+    if (this.toolCallRequests > 0) round.toolCalls = { requests: this.toolCallRequests, calls: this.toolCalls }
     if (this.failedRequests.length > 0) round.failedRequests = [...this.failedRequests]
     const notes = { resent: this.resent, noDoneMarker: this.noDoneMarker, notStreamed: this.notStreamed }
     if (notes.resent + notes.noDoneMarker + notes.notStreamed > 0) round.notes = Object.fromEntries(Object.entries(notes).filter(([, n]) => n > 0))
     if (this.meetsSlo) round.goodput = goodput(this.goodRequests, total, this.goodTokens, this.outputTokens, durationS)
     return round
+  }
+}
+
+/** The metrics every round reports, measured or not (the others only when measured). */
+const ALWAYS = new Set<MetricName>(['ttft', 'itl', 'itlChunk', 'tpot', 'latency', 'inputTokens', 'outputTokens'])
+
+/**
+ * The two phases of an answer that reasoned: reasoning time and tokens, and per phase the gaps between
+ * consecutive chunks (per token, as ITL) and the time per token. The gap from the last reasoning chunk to the
+ * first answer chunk belongs to neither phase (it is the answer's first token). Definitions:
+ * docs/design/reasoning.md.
+ */
+function recordReasoning(r: RequestRecord, ttfat: number | null, answerTokens: number, rec: Record<MetricName, MetricRecorder>): void {
+  const phase = r.reasoning as NonNullable<RequestRecord['reasoning']>
+  rec.reasoningTokens.record(phase.tokens)
+  if (phase.timeMs !== null) {
+    rec.reasoningTime.record(phase.timeMs)
+    if (phase.tokens > 0) rec.reasoningTpot.record(phase.timeMs / phase.tokens)
+  }
+  recordPhaseGaps(r, 1, phase.chunks, rec.reasoningItl)
+  recordPhaseGaps(r, phase.chunks + 1, r.chunkOffsetsMs.length, rec.answerItl)
+  if (ttfat !== null && answerTokens > 1 && r.chunkOffsetsMs.length - phase.chunks > 1) rec.answerTpot.record((r.latencyMs - ttfat) / (answerTokens - 1))
+}
+
+/** Per-token gaps ending at chunks `from … to-1` (a chunk of k tokens adds k gaps of gap/k). */
+function recordPhaseGaps(r: RequestRecord, from: number, to: number, into: MetricRecorder): void {
+  const offsets = r.chunkOffsetsMs
+  const tokens = r.chunkTokens
+  for (let i = Math.max(1, from); i < to; i++) {
+    const gap = (offsets[i] as number) - (offsets[i - 1] as number)
+    const k = tokens ? Math.max(1, tokens[i] ?? 1) : 1
+    for (let j = 0; j < k; j++) into.record(gap / k)
   }
 }
 

@@ -13,6 +13,16 @@ const TABLE_ROWS: { label: string; metric: MetricName; digits: number }[] = [
   { label: 'Latency (ms)', metric: 'latency', digits: 2 },
 ]
 
+/** Rows added when a request of the round reasoned (a model that does not reason shows the table above alone). */
+const REASONING_ROWS: { label: string; metric: MetricName; digits: number }[] = [
+  { label: 'TTFAT (ms) [first answer]', metric: 'ttfat', digits: 2 },
+  { label: 'Reasoning time (ms)', metric: 'reasoningTime', digits: 2 },
+  { label: 'Reasoning tokens', metric: 'reasoningTokens', digits: 1 },
+  { label: 'Answer tokens', metric: 'answerTokens', digits: 1 },
+  { label: 'Reasoning TPOT (ms)', metric: 'reasoningTpot', digits: 2 },
+  { label: 'Answer TPOT (ms)', metric: 'answerTpot', digits: 2 },
+]
+
 /** Renders the Python tools' per-round console block: header, counts, metric table, throughput, goodput, cache. */
 export function formatRound(round: RoundResult): string {
   const lines: string[] = []
@@ -53,7 +63,7 @@ function metricTable(round: RoundResult): string[] {
   const out = [row(['Metric', ...heads]), border('├', '┼', '┤')]
   // A metric without samples spans the row with n/a and the reason, never a row of 0.00.
   const span = heads.length * (CELL_W - 2) + (heads.length - 1) * 3
-  for (const { label, metric, digits } of TABLE_ROWS) {
+  for (const { label, metric, digits } of round.metrics.reasoningTokens ? [...TABLE_ROWS, ...REASONING_ROWS] : TABLE_ROWS) {
     const s = round.metrics[metric]
     if (!s) continue
     if (s.count === 0) out.push(`│ ${label.padEnd(NAME_W - 2)} │ ${`n/a (${noSamplesReason(round, metric)})`.padEnd(span)} │`)
@@ -105,5 +115,6 @@ function noteLines(round: RoundResult): string[] {
   if (resent > 0) lines.push(`Note: ${resent} request(s) re-sent on a new connection: the server closed the reused one before answering (timed from the first send)`)
   if (noDoneMarker > 0) lines.push(`Note: ${noDoneMarker} stream(s) ended after their finish chunk without data: [DONE] (accepted)`)
   if (notStreamed > 0) lines.push(`Warning: ${notStreamed} streaming request(s) were answered with one JSON body: measured as non-streamed (TTFT = latency, no ITL)`)
+  if (round.toolCalls) lines.push(`Tool calls: ${round.toolCalls.calls} in ${round.toolCalls.requests} answer(s)`)
   return lines
 }

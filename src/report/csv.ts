@@ -14,6 +14,16 @@ const BLOCKS: { title: string; metric: MetricName }[] = [
   { title: 'Output Tokens', metric: 'outputTokens' },
 ]
 
+/** Blocks added after the Python tools' when a request reasoned (their consumers read blocks by title). */
+const REASONING_BLOCKS: { title: string; metric: MetricName }[] = [
+  { title: 'TTFAT (ms)', metric: 'ttfat' },
+  { title: 'Reasoning Time (ms)', metric: 'reasoningTime' },
+  { title: 'Reasoning Tokens', metric: 'reasoningTokens' },
+  { title: 'Answer Tokens', metric: 'answerTokens' },
+  { title: 'Reasoning TPOT (ms)', metric: 'reasoningTpot' },
+  { title: 'Answer TPOT (ms)', metric: 'answerTpot' },
+]
+
 /** The Python tools' statistic rows: label and MetricSummary key. */
 export const STAT_ROWS = [
   ['Average', 'avg'],
@@ -29,7 +39,8 @@ export const STAT_ROWS = [
 export function metricsSummaryCsv(run: RunResult): string {
   const rounds = run.rounds
   const lines = [['Metric/Round', ...rounds.map((r) => r.label)].join(',')]
-  for (const { title, metric } of BLOCKS) {
+  const blocks = rounds.some((r) => r.metrics.reasoningTokens) ? [...BLOCKS, ...REASONING_BLOCKS] : BLOCKS
+  for (const { title, metric } of blocks) {
     lines.push('', csvCell(title))
     for (const [name, stat] of STAT_ROWS) {
       // A metric without samples has no statistics: empty cells, never zeros.

@@ -36,7 +36,7 @@ export function observe(round: RoundResult, term: SloTerm): Observation {
 
 function distribution(round: RoundResult, term: SloTerm, metric: MetricName): Observation {
   const summary = round.metrics[metric]
-  if (!summary) return { value: null, reason: `round has no ${metric} metric` }
+  if (!summary) return { value: null, reason: missing(round, metric) }
   if (term.aggregation === 'count') return { value: summary.count }
   if (summary.count === 0) {
     return { value: null, reason: round.total === 0 ? 'round has no requests' : `no ${metric} samples (${round.succeeded} of ${round.total} requests succeeded)` }
@@ -68,6 +68,14 @@ function percentile(round: RoundResult, metric: MetricName, p: number): Observat
   } catch (error) {
     return { value: null, reason: `${metric} histogram cannot be decoded (${(error as Error).message})` }
   }
+}
+
+/** Why a round has no such metric: the reasoning metrics exist only when a request reasoned. */
+function missing(round: RoundResult, metric: MetricName): string {
+  if (round.succeeded > 0 && (metric.startsWith('reasoning') || metric === 'answerItl' || metric === 'answerTpot')) {
+    return `no request reasoned, so there is no ${metric} (the server streamed no reasoning; for <think> tags in the content use --reasoning-tags)`
+  }
+  return `round has no ${metric} metric`
 }
 
 function noRequests(): Observation {

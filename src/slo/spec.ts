@@ -7,6 +7,7 @@ import type { Slo } from '../types.ts'
  */
 export type SloMetric =
   | 'ttft' | 'itl' | 'itlChunk' | 'tpot' | 'latency' | 'inputTokens' | 'outputTokens'
+  | 'ttfat' | 'answerTokens' | 'reasoningTime' | 'reasoningTokens' | 'reasoningItl' | 'answerItl' | 'reasoningTpot' | 'answerTpot'
   | 'errorRate' | 'goodput'
   | 'throughput' | 'requestThroughput' | 'goodputThroughput'
 

@@ -6,7 +6,7 @@ import { sustains } from '../capacity/sustain.ts'
 import type { SustainVerdict } from '../capacity/sustain.ts'
 import { closest, rejectUnknownKeys } from '../didYouMean.ts'
 import { InputError } from '../errors.ts'
-import { assessCacheSpeedup, suspectsSentence } from '../metrics/index.ts'
+import { assessCacheSpeedup, METRIC_NAMES, suspectsSentence } from '../metrics/index.ts'
 import type { SpeedupAssessment } from '../metrics/index.ts'
 import { printable } from '../printable.ts'
 import { formatCapacity, stepVerdict } from '../report/index.ts'
@@ -55,7 +55,7 @@ export interface CacheSpeedupExpectation {
 
 const MEET_SLO_OPTIONS: readonly (keyof MeetSloOptions)[] = ['concurrency', 'round', 'allowSaturatedClient', 'maxErrorRate']
 const SPEEDUP_OPTIONS: readonly (keyof CacheSpeedupExpectation)[] = ['metric', 'stat', 'atLeast', 'concurrency', 'allowUnverifiedColdRound']
-const METRICS: readonly MetricName[] = ['ttft', 'itl', 'itlChunk', 'tpot', 'latency', 'inputTokens', 'outputTokens']
+const METRICS = METRIC_NAMES
 const REGRESSION_OPTIONS: readonly (keyof RegressionOptions)[] = ['tolerance', 'metrics', 'stats', 'confidence', 'resamples', 'allowConfigChange']
 
 /**

@@ -1,5 +1,6 @@
 import { InputError } from '../errors.ts'
 import { apiEndpointUrl } from '../client/index.ts'
+import type { ApiKind } from '../client/index.ts'
 import type { DualRoundResult, MultiRoundQaResult, MultiTurnResult, RunResult, TrafficResult } from '../types.ts'
 import { workloadDefaults } from './defaults.ts'
 import { DUAL_ROUND } from './dualRound.ts'
@@ -99,14 +100,14 @@ async function hosted<O extends WorkloadSettings, R extends RunResult>(
  * plugin's, else `FLUXPERF_ENDPOINT`), the host's cache reset for the host's endpoint, and its other defaults.
  * @throws InputError naming `name` when no endpoint is given anywhere
  */
-export function hostSettings(options: { endpoint?: string; resetCacheUrl?: string; hooks?: { onNotice?(message: string): void } }, name: string): Omit<WorkloadSettings, 'hooks'> {
+export function hostSettings(options: { endpoint?: string; api?: ApiKind; resetCacheUrl?: string; hooks?: { onNotice?(message: string): void } }, name: string): Omit<WorkloadSettings, 'hooks'> {
   const defaults = workloadDefaults()
   const named = options.endpoint ?? defaults.endpoint ?? process.env['FLUXPERF_ENDPOINT']
   if (!named) {
     throw new InputError('no endpoint: pass { endpoint }, set FLUXPERF_ENDPOINT, or add the fluxperf() Vitest plugin (which starts the built-in mock)', name)
   }
   const source = options.endpoint ? 'endpoint' : defaults.endpoint ? 'the fluxperf() plugin\'s endpoint' : 'FLUXPERF_ENDPOINT'
-  const endpoint = apiEndpointUrl(named, options.hooks?.onNotice ?? sayOnce, source)
+  const endpoint = apiEndpointUrl(named, options.hooks?.onNotice ?? sayOnce, source, options.api)
   // The host's cache reset applies to the host's endpoint only.
   const resetCacheUrl = options.resetCacheUrl ?? (options.endpoint ? undefined : defaults.resetCacheUrl)
   const { beginRun: _host, resetCacheUrl: _reset, ...settings } = defaults

@@ -6,7 +6,7 @@ import { runClosedLoop } from '../schedule/index.ts'
 import type { CacheResetOutcome, ChatMessage, Conversation, DualRoundResult, RoundResult } from '../types.ts'
 import { runWorkload } from './engine.ts'
 import type { RunExtras, WorkloadDefinition, WorkloadOutcome, WorkloadRun } from './engine.ts'
-import { ownedBy, shardOf, shardWorkers } from './options.ts'
+import { conversationTools, ownedBy, shardOf, shardWorkers } from './options.ts'
 import type { DualRoundOptions, KeysOf, WorkloadSettings } from './options.ts'
 import { NO_RESET } from './resetCache.ts'
 import { Session } from './session.ts'
@@ -98,7 +98,7 @@ async function execute(run: WorkloadRun, options: DualRoundOptions, levels: numb
             const id = run.shard.count > 1 ? `c${concurrency}-r${round}-s${convIndex}-t${turn}` : `c${concurrency}-r${round}-${seq++}`
             // The context is counted only for the debug log (counting every prompt slowed dispatch).
             run.debug({ id, session_id: conv.sessionId, turn_index: turn, round, concurrency, messages, context_tokens: built?.contextTokens ?? -1, truncated_turns: built?.truncatedTurns ?? 0 })
-            const record = await group.send(messages, { id, index: convIndex, sessionId: conv.sessionId, turnIndex: turn, round, concurrency })
+            const record = await group.send(messages, { id, index: convIndex, sessionId: conv.sessionId, turnIndex: turn, round, concurrency, ...conversationTools(conv) })
             if (session && record.ok) session.reply(record.outputText)
           }
         }, run.signal)

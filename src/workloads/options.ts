@@ -5,7 +5,7 @@ import type { PrometheusOptions } from '../metrics/prometheus.ts'
 import { meetsRequestSlo, parsePerRequestSlo } from '../slo/index.ts'
 import type { GoodputSlo } from '../slo/index.ts'
 import type { EncodingName } from '../tokens/index.ts'
-import type { PrecisionMode } from '../client/index.ts'
+import type { ApiKind, PrecisionMode, RequestMeta } from '../client/index.ts'
 import type { Conversation, RequestRecord, RoundResult } from '../types.ts'
 
 /**
@@ -28,6 +28,16 @@ export interface EndpointSettings {
   maxOutputTokens?: number
   /** Ask the server to ignore EOS so every answer is `maxOutputTokens` long (vLLM/SGLang/llama.cpp `ignore_eos`). @default false */
   ignoreEos?: boolean
+  /**
+   * The API requests speak: `chat` (`/v1/chat/completions`), `completions` or `responses` (`/v1/responses`). A base
+   * URL gets its path; an endpoint of another API is switched to this one. @default from the endpoint's path, else chat
+   */
+  api?: ApiKind
+  /**
+   * Read `<think>…</think>` in the answer's content as reasoning, for a reasoning model served without a reasoning
+   * parser (vLLM `--reasoning-parser`, SGLang `--reasoning-parser`). @default false
+   */
+  reasoningTags?: boolean
   temperature?: number
   topP?: number
   /** Stream with SSE; false sends non-streaming requests (TTFT = latency). @default true */
@@ -181,11 +191,17 @@ export interface DualRoundOptions extends WorkloadSettings {
   shuffleRound2?: boolean
 }
 
+/** The tools a dataset row offers, as a request's `tools` (nothing when it offers none). */
+export function conversationTools(conv: Conversation): Pick<RequestMeta, 'tools'> {
+  if (conv.tools === undefined) return {}
+  return { tools: conv.toolChoice === undefined ? { tools: conv.tools } : { tools: conv.tools, toolChoice: conv.toolChoice } }
+}
+
 /** Each key of T (optional ones included) mapped to true: a runtime list of option names that tsc keeps complete. */
 export type KeysOf<T> = Record<keyof Required<T>, true>
 
 const ENDPOINT_SETTING_KEYS: KeysOf<EndpointSettings> = {
-  endpoint: true, model: true, apiKey: true, headers: true, secretHeaders: true, maxOutputTokens: true, ignoreEos: true,
+  endpoint: true, model: true, apiKey: true, headers: true, secretHeaders: true, maxOutputTokens: true, ignoreEos: true, api: true, reasoningTags: true,
   temperature: true, topP: true, stream: true, continuousUsageStats: true, timeout: true, keepAlive: true, keepAliveTimeout: true,
   proxy: true, caFile: true, insecure: true, maxConnections: true, engine: true, resetCache: true, retries: true, tokenizer: true, seed: true, signal: true, inFlightGraceMs: true,
 }

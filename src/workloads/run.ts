@@ -84,6 +84,7 @@ export async function openRun(settings: WorkloadSettings, seed: number, wanted: 
     stream: settings.stream ?? true,
     continuousUsageStats: settings.continuousUsageStats ?? true,
     ignoreEos: settings.ignoreEos,
+    reasoningTags: settings.reasoningTags,
   }, tokenizer, { retries: settings.retries ?? 0, signal: cutInFlight })
   // Precision mode (off unless asked): process tuning for exact timestamps, undone by close().
   const precision = await enterPrecision({ mode: settings.precision ?? 'off', context: ctx, kind: endpoint.kind, notice })

@@ -7,12 +7,13 @@ import { createRandom } from '../random.ts'
 import type { Random } from '../random.ts'
 import { addClientWait, ARRIVAL_PROCESSES, parseStages, runClosedLoop, runOpenLoop, stagedOffsets, stagesDuration, systemClock } from '../schedule/index.ts'
 import type { ArrivalProcess, Clock, RateStage, ScheduledSend } from '../schedule/index.ts'
+import type { RequestMeta } from '../client/index.ts'
 import type { ChatMessage, Conversation, RequestRecord, RoundResult, TrafficResult, TrafficSchedule } from '../types.ts'
 import { runWorkload } from './engine.ts'
 import type { MeasuredGroup, RunExtras, WorkloadDefinition, WorkloadOutcome, WorkloadRun } from './engine.ts'
 import { OpenLoopTally } from './multiRoundQa.ts'
 import { connectionCap } from './run.ts'
-import { ownedBy, shardOf, shardWorkers } from './options.ts'
+import { conversationTools, ownedBy, shardOf, shardWorkers } from './options.ts'
 import type { KeysOf, RunHooks, WorkloadSettings } from './options.ts'
 
 /** What the traffic workload reports while it runs, and what `endWhen` decides on. */
@@ -292,17 +293,26 @@ function* limited<T>(items: Iterable<T>, n: number): Generator<T> {
   }
 }
 
+/** One request's messages, and the tools its dataset row offers. */
+interface Prompt {
+  messages: ChatMessage[]
+  tools?: RequestMeta['tools']
+}
+
 /** Builds each request's messages: from the trace, the dataset, or synthetic text. */
-function promptSource(run: WorkloadRun, plan: TrafficPlan): (index: number, entry?: TraceEntry) => ChatMessage[] {
+function promptSource(run: WorkloadRun, plan: TrafficPlan): (index: number, entry?: TraceEntry) => Prompt {
   const random = createRandom(run.seed).fork().fork()
   if (plan.trace) {
     const prompts = tracePrompts(run.tokenizer, { blockSize: plan.traceBlockSize, seed: run.seed })
-    return (_, entry) => prompts.prompt(entry as TraceEntry)
+    return (_, entry) => ({ messages: prompts.prompt(entry as TraceEntry) })
   }
   if (plan.dataset) {
     const order = random.shuffle(plan.dataset.map((_, i) => i))
     const dataset = plan.dataset
-    return (index) => [{ role: 'user', content: (dataset[order[index % order.length] as number] as Conversation).userMessages[0] as string }]
+    return (index) => {
+      const conv = dataset[order[index % order.length] as number] as Conversation
+      return { messages: [{ role: 'user', content: conv.userMessages[0] as string }], ...conversationTools(conv) }
+    }
   }
   const prefix = exactTokenText(run.tokenizer, plan.prefixTokens, random.fork())
   const seeds = random.fork()
@@ -319,7 +329,7 @@ function promptSource(run: WorkloadRun, plan: TrafficPlan): (index: number, entr
     }
     const own = streams.get(index) as Random
     streams.delete(index)
-    return [{ role: 'user', content: prefix + exactTokenText(run.tokenizer, plan.inputTokens, own, { leadingSpace: prefix.length > 0 }) }]
+    return { messages: [{ role: 'user', content: prefix + exactTokenText(run.tokenizer, plan.inputTokens, own, { leadingSpace: prefix.length > 0 }) }] }
   }
 }
 
@@ -386,7 +396,7 @@ async function execute(run: WorkloadRun, plan: TrafficPlan, poolSize: number): P
     const now = clock.now()
     lastSendAt = Math.max(lastSendAt, now)
     const id = `r${index + 1}`
-    const messages = prompt(index, entry)
+    const { messages, tools } = prompt(index, entry)
     const intendedEpoch = intendedAt === undefined ? undefined : epochAtStart + (intendedAt - startAt)
     const scheduledSend: ScheduledSend | undefined = intendedAt === undefined ? undefined : {
       index, userId: 0, question: 0, intendedAt: intendedEpoch as number, sentAt: epochAtStart + (now - startAt), lagMs: now - intendedAt, late: false, dropped: false, requestId: id,
@@ -404,6 +414,7 @@ async function execute(run: WorkloadRun, plan: TrafficPlan, poolSize: number): P
       id, index, sessionId, turnIndex: 0, round: 1, concurrency: plan.concurrency,
       ...(intendedEpoch !== undefined ? { scheduledAt: intendedEpoch } : {}),
       ...(entry ? { maxTokens: entry.outputLength } : {}),
+      ...(tools ? { tools } : {}),
     }).then((record: RequestRecord) => {
       if (scheduledSend) {
         addClientWait(scheduledSend, record.queuedMs)

@@ -16,6 +16,10 @@ function fastChunk(json: string, pad = ''): ChunkInfo | null {
   const text = out.escaped ? (JSON.parse(`"${raw}"`) as string) : raw
   return {
     text,
+    reasoning: '',
+    toolCalls: null,
+    reasoningTokens: null,
+    done: false,
     hasContent: text.length > 0,
     finishReason: out.finishReason,
     promptTokens: out.promptTokens >= 0 ? out.promptTokens : null,
@@ -65,6 +69,9 @@ const chunk = fc.record({
   return { id: c.id, object: c.kind === 'chat' ? 'chat.completion.chunk' : 'text_completion', created: 1, model: c.model, choices, ...(u ? { usage: u } : c.usageNull ? { usage: null } : {}) }
 })
 
+/** What a content-only chunk never carries. */
+const NOTHING_ELSE = { reasoning: '', toolCalls: null, reasoningTokens: null, done: false }
+
 describe('readFastChunk', () => {
   test('whenever it answers, it agrees with JSON.parse (compact and spaced serialisations, bytes around the range)', () => {
     let fast = 0
@@ -83,25 +90,25 @@ describe('readFastChunk', () => {
 
   test('takes the fast path for the shapes vLLM and the mock write', () => {
     expect(fastChunk('{"id":"c","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{"content":" tok"},"logprobs":null,"finish_reason":null}],"usage":{"prompt_tokens":8,"total_tokens":9,"completion_tokens":1}}'))
-      .toEqual({ text: ' tok', hasContent: true, finishReason: null, promptTokens: 8, completionTokens: 1, cachedTokens: null, promptEvaluated: null, errorMessage: null })
+      .toEqual({ text: ' tok', hasContent: true, finishReason: null, promptTokens: 8, completionTokens: 1, cachedTokens: null, promptEvaluated: null, errorMessage: null, ...NOTHING_ELSE })
     expect(fastChunk('{"id":"c","object":"text_completion","created":1,"model":"m","choices":[{"index":0,"text":"a\\"b","logprobs":null,"finish_reason":null}]}'))
       .toMatchObject({ text: 'a"b', hasContent: true })
   })
 
   test('takes the fast path for the shape OpenAI writes when asked for usage (`"usage":null` until the end)', () => {
     expect(fastChunk('{"id":"chatcmpl-1","object":"chat.completion.chunk","created":1,"model":"gpt-4o","service_tier":"default","system_fingerprint":"fp_1","choices":[{"index":0,"delta":{"content":"Hi"},"logprobs":null,"finish_reason":null}],"usage":null}'))
-      .toEqual({ text: 'Hi', hasContent: true, finishReason: null, promptTokens: null, completionTokens: null, cachedTokens: null, promptEvaluated: null, errorMessage: null })
+      .toEqual({ text: 'Hi', hasContent: true, finishReason: null, promptTokens: null, completionTokens: null, cachedTokens: null, promptEvaluated: null, errorMessage: null, ...NOTHING_ELSE })
     // Anything after it still declines.
     expect(fastChunk('{"choices":[{"index":0,"delta":{"content":"Hi"},"logprobs":null,"finish_reason":null}],"usage":null,"x":1}')).toBeNull()
   })
 
   test("takes the fast path for vLLM's finish chunk and usage chunk, which end every stream", () => {
     expect(fastChunk('{"id":"c","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{"content":""},"logprobs":null,"finish_reason":"length","stop_reason":null}]}'))
-      .toEqual({ text: '', hasContent: false, finishReason: 'length', promptTokens: null, completionTokens: null, cachedTokens: null, promptEvaluated: null, errorMessage: null })
+      .toEqual({ text: '', hasContent: false, finishReason: 'length', promptTokens: null, completionTokens: null, cachedTokens: null, promptEvaluated: null, errorMessage: null, ...NOTHING_ELSE })
     expect(fastChunk('{"id":"c","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{"content":"."},"finish_reason":"stop"}]}'))
-      .toEqual({ text: '.', hasContent: true, finishReason: 'stop', promptTokens: null, completionTokens: null, cachedTokens: null, promptEvaluated: null, errorMessage: null })
+      .toEqual({ text: '.', hasContent: true, finishReason: 'stop', promptTokens: null, completionTokens: null, cachedTokens: null, promptEvaluated: null, errorMessage: null, ...NOTHING_ELSE })
     expect(fastChunk('{"id":"c","object":"chat.completion.chunk","created":1,"model":"m","choices":[],"usage":{"prompt_tokens":12,"total_tokens":76,"completion_tokens":64}}'))
-      .toEqual({ text: '', hasContent: false, finishReason: null, promptTokens: 12, completionTokens: 64, cachedTokens: null, promptEvaluated: null, errorMessage: null })
+      .toEqual({ text: '', hasContent: false, finishReason: null, promptTokens: 12, completionTokens: 64, cachedTokens: null, promptEvaluated: null, errorMessage: null, ...NOTHING_ELSE })
   })
 
   test('declines role chunks, reasoning, tool calls, other finish reasons, usage with details, errors and broken JSON', () => {

@@ -32,8 +32,9 @@ describe('decodeChunk', () => {
 
   test('content, reasoning and tool-call deltas all count as content', () => {
     expect(decodeChunk('{"choices":[{"delta":{"content":"a"}}]}').hasContent).toBe(true)
-    expect(decodeChunk('{"choices":[{"delta":{"reasoning_content":"think"}}]}').text).toBe('think')
-    expect(decodeChunk('{"choices":[{"delta":{"tool_calls":[{"index":0}]}}]}').hasContent).toBe(true)
+    expect(decodeChunk('{"choices":[{"delta":{"reasoning_content":"think"}}]}')).toMatchObject({ reasoning: 'think', text: '', hasContent: true })
+    expect(decodeChunk('{"choices":[{"delta":{"reasoning":"think"}}]}')).toMatchObject({ reasoning: 'think', text: '', hasContent: true })
+    expect(decodeChunk('{"choices":[{"delta":{"tool_calls":[{"index":0}]}}]}')).toMatchObject({ toolCalls: [0], hasContent: true })
     expect(decodeChunk('{"choices":[{"text":"t","finish_reason":null}]}').hasContent).toBe(true)
   })
 

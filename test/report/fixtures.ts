@@ -21,7 +21,7 @@ export function noSamples(): MetricSummary {
 }
 
 /** Distinct values per metric, so a report that swaps two metrics or two statistics shows it. */
-export const METRICS: Record<Exclude<MetricName, 'itlChunk'>, MetricSummary> = {
+export const METRICS: Record<'ttft' | 'tpot' | 'itl' | 'latency' | 'inputTokens' | 'outputTokens', MetricSummary> = {
   ttft: summary({ avg: 123.456, p50: 118.004, p90: 150.5, p95: 160.25, p99: 190.999, min: 80.1, max: 201.2, stddev: 30.125 }),
   tpot: summary({ avg: 12.3, p50: 12.1, p90: 14.2, p95: 15.3, p99: 17.4, min: 10.5, max: 18.6, stddev: 1.7 }),
   itl: summary({ count: 30, avg: 11.9, p50: 11.8, p90: 13.7, p95: 14.6, p99: 16.5, min: 0.4, max: 19.3, stddev: 2.2 }),
