@@ -42,7 +42,14 @@ const FLAG_SPECS: FlagSpec[] = [
   { key: 'maxNumSeqs', flags: '--max-num-seqs <n>', description: 'sequences decoded at once; the rest wait (FIFO)' },
   { key: 'prefillStallsDecode', flags: '--no-prefill-stalls-decode', description: 'decode steps no longer wait while a prefill runs' },
   { key: 'tokensPerChunk', flags: '--tokens-per-chunk <n>', description: 'tokens per chunk after the first (speculative decoding)' },
-  { key: 'reasoningTokens', flags: '--reasoning-tokens <n>', description: 'first N tokens of a chat completion are reasoning_content' },
+  { key: 'reasoningTokens', flags: '--reasoning-tokens <n>', description: 'first N tokens of a chat or /v1/responses answer are reasoning (header x-mock-reasoning-tokens)' },
+  {
+    key: 'reasoningField',
+    flags: '--reasoning-field <field>',
+    description:
+      'how reasoning is sent: reasoning_content or reasoning (chat delta field; newer vLLM says reasoning), or tags ' +
+      '(<think>…</think> in the content, no reasoning parser) (header x-mock-reasoning-field)',
+  },
   { key: 'jitter', flags: '--jitter <fraction>', description: 'random variation of every modelled duration (0.05 = ±5%)' },
   { key: 'seed', flags: '--seed <n>', description: 'seed of jitter and injected faults' },
   { key: 'timeScale', flags: '--time-scale <factor>', description: 'multiplies every modelled duration (0.1 = ten times faster)' },
@@ -137,7 +144,7 @@ export async function serveMock(options: MockServerOptions, io: ServeMockIo = {}
   }
   out.write(
     `fluxperf mock: serving ${server.model} at ${server.url} ` +
-      `(${server.url}/v1/chat/completions, /v1/completions, /v1/models, /health, /metrics); Ctrl-C to stop\n`,
+      `(${server.url}/v1/chat/completions, /v1/completions, /v1/responses, /v1/models, /health, /metrics); Ctrl-C to stop\n`,
   )
   const why = await new Promise<string | undefined>((resolve) => {
     if (io.signal) {
@@ -170,8 +177,9 @@ const STOP_SIGNALS: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP']
 export function mockCommand(): Command {
   const command = new Command('mock')
     .description(
-      'Run the built-in mock serving engine: an OpenAI-compatible server with a latency model, a prefix ' +
-        'cache, /metrics and fault injection (per-request faults: x-mock-fault header; see the README)',
+      'Run the built-in mock serving engine: an OpenAI-compatible server (chat, completions and the Responses ' +
+        'API, with reasoning and tool calls) with a latency model, a prefix cache, /metrics and fault injection ' +
+        '(per-request faults: x-mock-fault header; see the README)',
     )
     .action(async (flags: Record<string, unknown>) => {
       await serveMock(mockOptionsFromFlags(flags))

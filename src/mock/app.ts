@@ -3,12 +3,12 @@
  * (msw handlers) both turn their requests into a `MockCall` and write out the `MockReply`.
  *
  * Routes: GET /health, /v1/models, /metrics, /stats; POST /v1/chat/completions, /v1/completions,
- * /reset, /reset_prefix_cache.
+ * /v1/responses, /reset, /reset_prefix_cache.
  */
 
 import { setTimeout as sleep } from 'node:timers/promises'
 import { type Random, createRandom } from '../random.ts'
-import { type ApiRoute, JSON_HEADERS, errorBody } from './chunks.ts'
+import { type ApiRoute, JSON_HEADERS, REASONING_FIELDS, type ReasoningField, errorBody } from './chunks.ts'
 import { Engine, type EngineStats } from './engine.ts'
 import { type FaultPlan, RateLimiter, isNoFaults, mergeFaults, parseFaults } from './faults.ts'
 import { Generation } from './generation.ts'
@@ -29,7 +29,7 @@ export interface MockStats extends EngineStats {
   injectedErrors: number
   /** Requests that got a stall, drop, malformed or no-done fault. */
   faulted: number
-  /** SSE events written (`data:` lines, role, usage and `[DONE]` included). */
+  /** SSE events written (`data:` lines, role, usage and `[DONE]` included; every Responses event). */
   chunks: number
 }
 
@@ -97,6 +97,8 @@ export class MockApp {
         return method === 'POST' ? this.#generate('chat', call, signal) : this.#notAllowed(method, path)
       case '/v1/completions':
         return method === 'POST' ? this.#generate('completion', call, signal) : this.#notAllowed(method, path)
+      case '/v1/responses':
+        return method === 'POST' ? this.#generate('responses', call, signal) : this.#notAllowed(method, path)
       default:
         return errorReply(404, `Not Found: ${path}`)
     }
@@ -134,6 +136,7 @@ export class MockApp {
     let faults: FaultPlan
     let tokensPerChunk: number
     let reasoningTokens: number
+    let reasoningField: ReasoningField
     try {
       const serverFaults = this.#serverFaults
       const chosen =
@@ -141,6 +144,7 @@ export class MockApp {
       faults = mergeFaults(chosen ? serverFaults : {}, parseHeaderFaults(call.header('x-mock-fault')))
       tokensPerChunk = headerInt(call, 'x-mock-tokens-per-chunk', 1) ?? this.options.tokensPerChunk
       reasoningTokens = headerInt(call, 'x-mock-reasoning-tokens', 0) ?? this.options.reasoningTokens
+      reasoningField = headerReasoningField(call) ?? this.options.reasoningField
     } catch (error) {
       counters.badRequests++
       return errorReply(400, (error as Error).message)
@@ -185,11 +189,15 @@ export class MockApp {
     }
     if (!isNoFaults(faults)) counters.faulted++
 
+    const idSuffix = `mock${(this.#nextId++).toString(16).padStart(8, '0')}`
     const generation = new Generation(this, request, faults, {
       model: request.model ?? this.options.model,
-      id: `${endpoint === 'chat' ? 'chatcmpl' : 'cmpl'}-mock${(this.#nextId++).toString(16).padStart(8, '0')}`,
+      id: endpoint === 'responses' ? `resp_${idSuffix}` : `${endpoint === 'chat' ? 'chatcmpl' : 'cmpl'}-${idSuffix}`,
+      idSuffix,
       tokensPerChunk,
-      reasoningTokens: endpoint === 'chat' ? reasoningTokens : 0,
+      // Completions have no chat template, hence no reasoning parser either.
+      reasoningTokens: endpoint === 'completion' ? 0 : reasoningTokens,
+      reasoningField,
       receivedAt,
     })
     if (request.stream) {
@@ -217,6 +225,15 @@ function parseHeaderFaults(value: string | undefined): FaultPlan {
   } catch (error) {
     throw new Error(`x-mock-fault: ${(error as Error).message}`)
   }
+}
+
+function headerReasoningField(call: MockCall): ReasoningField | undefined {
+  const value = call.header('x-mock-reasoning-field')
+  if (value === undefined || value === '') return undefined
+  if (!(REASONING_FIELDS as readonly string[]).includes(value)) {
+    throw new Error(`x-mock-reasoning-field: expected one of ${REASONING_FIELDS.join(', ')}, got ${JSON.stringify(value)}`)
+  }
+  return value as ReasoningField
 }
 
 function headerInt(call: MockCall, name: string, min: number): number | undefined {

@@ -8,7 +8,8 @@
  *   stall=300@5         pause 300 ms mid-stream, after the 5th generated token
  *   drop-after=5        destroy the connection after 5 generated tokens (no [DONE], no end)
  *   malformed-after=5   after 5 tokens, send one chunk whose JSON is cut short (the stream goes on)
- *   no-done             end the stream normally but without `data: [DONE]`
+ *   no-done             end the stream normally but without its terminal event: `data: [DONE]`
+ *                       (chat, completions) or `response.completed` (the Responses API)
  *
  * Directives are separated by commas, semicolons or spaces: `x-mock-fault: stall=200@3, drop-after=8`.
  */

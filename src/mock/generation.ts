@@ -2,21 +2,38 @@
  * One accepted generation request, from engine tokens to bytes on the wire.
  */
 
-import { ChunkFormat, DONE_EVENT, JSON_HEADERS, completionBody } from './chunks.ts'
+import {
+  ARGS_CLOSE,
+  ARGS_OPEN,
+  ChunkFormat,
+  JSON_HEADERS,
+  type ReasoningField,
+  type StreamEncoder,
+  type Usage,
+  completionBody,
+  thinkText,
+} from './chunks.ts'
 import type { Engine, Sequence, SequenceListener } from './engine.ts'
 import type { FaultPlan } from './faults.ts'
 import type { MockMetrics } from './metrics.ts'
 import type { GenerationRequest } from './openaiRequest.ts'
 import { OutputText } from './output.ts'
-import { tokenize } from './tokenizer.ts'
+import { ResponsesFormat } from './responses.ts'
+import { toolCallText } from './template.ts'
+import { tokenizeInto } from './tokenizer.ts'
 import type { MockReply, StreamSink } from './types.ts'
 
 export interface GenerationInit {
+  /** The response id: `chatcmpl-…`, `cmpl-…` or `resp_…`. */
   id: string
+  /** What the ids of tool calls and output items end with. */
+  idSuffix: string
   /** The model name the response carries. */
   model: string
   tokensPerChunk: number
+  /** The first N generated tokens are reasoning (chat and Responses; 0 for completions). */
   reasoningTokens: number
+  reasoningField: ReasoningField
   receivedAt: number
 }
 
@@ -29,7 +46,8 @@ export interface GenerationHost {
 
 /**
  * One accepted generation request: submits it to the engine and turns the tokens of each step into
- * SSE chunks (streamed) or, at the end, one JSON body; applies the request's mid-stream faults.
+ * SSE events (streamed) or, at the end, one JSON body; applies the request's mid-stream faults. The
+ * wire shapes are the encoder's: chunks.ts (chat, completions) or responses.ts (the Responses API).
  */
 export class Generation implements SequenceListener {
   readonly #app: GenerationHost
@@ -38,8 +56,13 @@ export class Generation implements SequenceListener {
   readonly #init: GenerationInit
   readonly #output: OutputText
   readonly #model: string
+  /** The engine's finish reason (`/metrics` label): `length` when the client set the limit, else `stop`. */
+  readonly #engineFinish: string
+  /** The answer is a tool call: tools were given and the limit leaves tokens after the reasoning. */
+  readonly #calls: boolean
+  /** The API's finish reason: a tool call ends as `tool_calls` (`stop` for a named function), else as the engine's. */
   readonly #finishReason: string
-  #format: ChunkFormat | undefined
+  #encoder: StreamEncoder | undefined
   #sink: StreamSink | undefined
   #resolve: ((reply: MockReply) => void) | undefined
   #stalled = false
@@ -52,7 +75,10 @@ export class Generation implements SequenceListener {
     this.#init = init
     this.#output = new OutputText(request.session, request.turn, init.reasoningTokens)
     this.#model = init.model
-    this.#finishReason = request.maxTokensGiven ? 'length' : 'stop'
+    this.#engineFinish = request.maxTokensGiven ? 'length' : 'stop'
+    this.#calls = request.toolCall !== undefined && request.maxTokens > init.reasoningTokens
+    // The call is complete (its arguments close on the last token), so it ends as a call does, whatever the limit.
+    this.#finishReason = this.#calls ? (request.toolCall!.named ? 'stop' : 'tool_calls') : this.#engineFinish
   }
 
   #submit(): Sequence {
@@ -64,6 +90,44 @@ export class Generation implements SequenceListener {
     })
   }
 
+  #newEncoder(): StreamEncoder {
+    const request = this.#request
+    const init = this.#init
+    const created = Math.floor(Date.now() / 1000)
+    const toolName = this.#calls ? request.toolCall!.name : undefined
+    if (request.endpoint === 'responses') {
+      return new ResponsesFormat({
+        id: init.id,
+        itemSuffix: init.idSuffix,
+        created,
+        model: this.#model,
+        echo: request.responses!,
+        maxOutputTokens: request.maxTokens,
+        // A tool call is complete; a message the limit ended is not.
+        status: this.#calls || !request.maxTokensGiven ? 'completed' : 'incomplete',
+        tags: init.reasoningField === 'tags',
+        toolCall: toolName === undefined ? undefined : { name: toolName },
+      })
+    }
+    return new ChunkFormat({
+      endpoint: request.endpoint,
+      id: init.id,
+      created,
+      model: this.#model,
+      promptTokens: request.promptTokens.length,
+      includeUsage: request.includeUsage,
+      continuousUsage: request.continuousUsage,
+      finishReason: this.#finishReason,
+      reasoningField: init.reasoningField,
+      reasoningTokens: init.reasoningTokens,
+      toolCall: toolName === undefined ? undefined : { id: this.#toolCallId(), name: toolName },
+    })
+  }
+
+  #toolCallId(): string {
+    return `chatcmpl-tool-${this.#init.idSuffix}`
+  }
+
   /** Starts a streamed response; returns the cancel function for a client that goes away. */
   stream(sink: StreamSink): () => void {
     if (this.#faults.dropAfterTokens === 0) {
@@ -71,14 +135,12 @@ export class Generation implements SequenceListener {
       return () => {}
     }
     this.#sink = sink
-    this.#format = new ChunkFormat({
-      endpoint: this.#request.endpoint,
-      id: this.#init.id,
-      created: Math.floor(Date.now() / 1000),
-      model: this.#model,
-      promptTokens: this.#request.promptTokens.length,
-      continuousUsage: this.#request.continuousUsage,
-    })
+    const encoder = (this.#encoder = this.#newEncoder())
+    const opening = encoder.open()
+    if (opening !== '') {
+      sink.write(opening)
+      this.#app.countChunks(encoder.takeEvents())
+    }
     const seq = this.#submit()
     return () => this.#app.engine.cancel(seq)
   }
@@ -105,48 +167,34 @@ export class Generation implements SequenceListener {
     const faults = this.#faults
     const sink = this.#sink
     if (sink) {
-      const format = this.#format!
+      const encoder = this.#encoder!
       const done = seq.done
-      const { reasoning, content } = this.#output.take(count)
-      let data = format.tokens(reasoning, content, seq.generated, done ? this.#finishReason : null)
-      let events = 1
-      if (first && this.#request.endpoint === 'chat') {
-        data = format.role() + data
-        events++
-      }
+      let data = encoder.step(this.#output.step(count), seq.generated, done)
       if (
         faults.malformedAfterTokens !== undefined &&
         !this.#malformedSent &&
         seq.generated >= faults.malformedAfterTokens
       ) {
         this.#malformedSent = true
-        data += format.malformed()
-        events++
+        data += encoder.malformed()
       }
       if (faults.dropAfterTokens !== undefined && seq.generated >= faults.dropAfterTokens) {
         sink.write(data)
-        this.#app.countChunks(events)
+        this.#app.countChunks(encoder.takeEvents())
         sink.destroy()
         this.#app.engine.cancel(seq)
         return
       }
       if (done) {
-        if (this.#request.includeUsage) {
-          data += format.usage(this.#usage(seq))
-          events++
-        }
-        if (!faults.noDone) {
-          data += DONE_EVENT
-          events++
-        }
+        data += encoder.finish(this.#usage(seq), !faults.noDone)
         sink.write(data)
-        this.#app.countChunks(events)
+        this.#app.countChunks(encoder.takeEvents())
         sink.end()
-        this.#app.metrics.requestSucceeded(this.#finishReason)
+        this.#app.metrics.requestSucceeded(this.#engineFinish)
         return
       }
       sink.write(data)
-      this.#app.countChunks(events)
+      this.#app.countChunks(encoder.takeEvents())
     } else {
       if (faults.dropAfterTokens !== undefined && seq.generated >= faults.dropAfterTokens) {
         this.#app.engine.cancel(seq)
@@ -155,7 +203,7 @@ export class Generation implements SequenceListener {
       }
       if (seq.done) {
         this.#resolve?.(this.#wholeReply(seq))
-        this.#app.metrics.requestSucceeded(this.#finishReason)
+        this.#app.metrics.requestSucceeded(this.#engineFinish)
         return
       }
     }
@@ -165,34 +213,61 @@ export class Generation implements SequenceListener {
     }
   }
 
+  /**
+   * The generated tokens, cached after the prompt: the text as emitted, so that a follow-up turn that sends
+   * it back hits the cache through it. A tool call is cached as the template renders a call sent back.
+   */
   outputTokenIds(seq: Sequence): number[] {
-    const text = new OutputText(this.#request.session, this.#request.turn, this.#init.reasoningTokens).take(
-      seq.generated,
-    )
-    return tokenize(text.reasoning + text.content)
+    const step = new OutputText(this.#request.session, this.#request.turn, this.#init.reasoningTokens).step(seq.generated)
+    const reasoning = this.#init.reasoningField === 'tags' ? thinkText(step) : step.reasoning
+    if (!this.#calls) return tokenizeInto(reasoning + step.answer, [])
+    const tokens = tokenizeInto(reasoning, [])
+    return tokenizeInto(toolCallText(this.#request.toolCall!.name, ARGS_OPEN + step.answer + ARGS_CLOSE), tokens)
   }
 
-  #usage(seq: Sequence) {
+  #usage(seq: Sequence): Usage {
+    const r = Math.min(this.#init.reasoningTokens, seq.generated)
+    const tags = this.#init.reasoningField === 'tags'
+    // With tags the server has no reasoning parser: it cannot tell reasoning tokens apart (vLLM reports
+    // completion_tokens_details only with a parser). The Responses API always has output_tokens_details.
+    const reasoningTokens =
+      this.#request.endpoint === 'responses' ? (tags ? 0 : r) : r > 0 && !tags ? r : undefined
     return {
       promptTokens: this.#request.promptTokens.length,
       completionTokens: seq.generated,
       cachedTokens: seq.cachedTokens,
+      reasoningTokens,
     }
   }
 
   #wholeReply(seq: Sequence): MockReply {
     // Non-streamed: nothing was taken from the output yet.
-    const text = this.#output.take(seq.generated)
-    let body = completionBody({
-      endpoint: this.#request.endpoint,
-      id: this.#init.id,
-      created: Math.floor(Date.now() / 1000),
-      model: this.#model,
-      reasoning: text.reasoning,
-      content: text.content,
-      finishReason: this.#finishReason,
-      usage: this.#usage(seq),
-    })
+    const step = this.#output.step(seq.generated)
+    const request = this.#request
+    let body: string
+    if (request.endpoint === 'responses') {
+      // The same encoder as a stream, fed the whole answer as one step, gives the same output items.
+      const format = this.#newEncoder() as ResponsesFormat
+      format.step(step, seq.generated, true)
+      body = format.body(this.#usage(seq))
+    } else {
+      const tags = this.#init.reasoningField === 'tags'
+      const think = tags ? thinkText(step) : ''
+      const name = this.#calls ? request.toolCall!.name : undefined
+      body = completionBody({
+        endpoint: request.endpoint,
+        id: this.#init.id,
+        created: Math.floor(Date.now() / 1000),
+        model: this.#model,
+        reasoning: tags ? '' : step.reasoning,
+        reasoningField: this.#init.reasoningField,
+        content: name === undefined ? think + step.answer : think === '' ? null : think,
+        toolCall:
+          name === undefined ? undefined : { id: this.#toolCallId(), name, arguments: ARGS_OPEN + step.answer + ARGS_CLOSE },
+        finishReason: this.#finishReason,
+        usage: this.#usage(seq),
+      })
+    }
     // A non-streamed response has no chunks to break: the malformed fault cuts its JSON short.
     if (this.#faults.malformedAfterTokens !== undefined) body = body.slice(0, Math.floor(body.length / 2))
     return { kind: 'body', status: 200, headers: JSON_HEADERS, body }

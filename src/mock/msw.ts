@@ -34,6 +34,7 @@ const ROUTES: { method: 'get' | 'post'; path: string }[] = [
   { method: 'get', path: '/stats' },
   { method: 'post', path: '/v1/chat/completions' },
   { method: 'post', path: '/v1/completions' },
+  { method: 'post', path: '/v1/responses' },
   { method: 'post', path: '/reset' },
   { method: 'post', path: '/reset_prefix_cache' },
 ]

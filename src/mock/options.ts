@@ -4,6 +4,7 @@
  */
 
 import { InputError } from '../errors.ts'
+import { REASONING_FIELDS, type ReasoningField } from './chunks.ts'
 import { parseFaults } from './faults.ts'
 
 /** Options of `startMockServer` and `mockLlmHandlers`. Durations in ms, rates per second. */
@@ -42,8 +43,18 @@ export interface MockServerOptions {
   prefillStallsDecode?: boolean
   /** Tokens emitted per chunk after the first (as with speculative decoding). Header `x-mock-tokens-per-chunk`. @default 1 */
   tokensPerChunk?: number
-  /** The first N generated tokens of a chat completion are `reasoning_content`. Header `x-mock-reasoning-tokens`. @default 0 */
+  /**
+   * The first N generated tokens of a chat or Responses answer are reasoning (not of completions).
+   * Header `x-mock-reasoning-tokens`. @default 0
+   */
   reasoningTokens?: number
+  /**
+   * How reasoning is sent: chat's delta field `reasoning_content` or `reasoning` (newer vLLM), or `tags`:
+   * inside the content between `<think>` and `</think>`, as a server without a reasoning parser (the
+   * Responses API then has no reasoning item either, and no reasoning token count).
+   * Header `x-mock-reasoning-field`. @default 'reasoning_content'
+   */
+  reasoningField?: ReasoningField
   /** Random variation of every modelled duration, as a fraction: 0.05 means ±5%. @default 0.05 */
   jitter?: number
   /** Seed of the jitter and of injected faults, so runs repeat exactly. @default 0 */
@@ -91,6 +102,7 @@ export const MOCK_DEFAULTS: ResolvedMockOptions = {
   prefillStallsDecode: true,
   tokensPerChunk: 1,
   reasoningTokens: 0,
+  reasoningField: 'reasoning_content',
   jitter: 0.05,
   seed: 0,
   timeScale: 1,
@@ -182,6 +194,9 @@ export function resolveMockOptions(
     }
   }
   if (resolved.model.length === 0) throw new InputError('expected a non-empty model id', where('model'))
+  if (!(REASONING_FIELDS as readonly string[]).includes(resolved.reasoningField)) {
+    throw new InputError(`expected one of ${REASONING_FIELDS.join(', ')}, got ${JSON.stringify(resolved.reasoningField)}`, where('reasoningField'))
+  }
   try {
     parseFaults(resolved.fault)
   } catch (error) {

@@ -35,8 +35,8 @@ export class OutputText {
   #index = 0
 
   /**
-   * @param reasoningTokens tokens before the content that are reasoning (chat only); the echo tag is
-   *   the first content token.
+   * @param reasoningTokens tokens before the answer that are reasoning (chat and Responses); the echo tag
+   *   is the first answer token.
    */
   constructor(session: string, request: number, reasoningTokens: number) {
     this.#random = createRandom(hash32(`${session}\u0000${request}`))
@@ -65,14 +65,40 @@ export class OutputText {
     return ' ' + WORDS[Math.floor(((r - 0.085) / 0.915) * WORDS.length)]!
   }
 
-  /** The next `count` tokens split into reasoning and content. */
-  take(count: number): { reasoning: string; content: string } {
+  /** The next `count` tokens (one engine step), with where reasoning and answer start and end. */
+  step(count: number): OutputStep {
+    const before = this.#index
+    const r = this.#reasoningTokens
     let reasoning = ''
-    let content = ''
+    let answer = ''
     for (let k = 0; k < count; k++) {
-      if (this.inReasoning) reasoning += this.next()
-      else content += this.next()
+      if (this.#index < r) reasoning += this.next()
+      else answer += this.next()
     }
-    return { reasoning, content }
+    const after = this.#index
+    const reasoningCount = Math.max(0, Math.min(after, r) - before)
+    return {
+      reasoning,
+      answer,
+      reasoningCount,
+      answerCount: count - reasoningCount,
+      reasoningStarts: before === 0 && reasoningCount > 0,
+      reasoningEnds: before < r && after >= r,
+      answerStarts: before <= r && after > r,
+    }
   }
+}
+
+/** The tokens of one engine step: reasoning first, then answer. */
+export interface OutputStep {
+  reasoning: string
+  answer: string
+  reasoningCount: number
+  answerCount: number
+  /** The step holds the first reasoning token. */
+  reasoningStarts: boolean
+  /** The step holds the last reasoning token. */
+  reasoningEnds: boolean
+  /** The step holds the first answer token. */
+  answerStarts: boolean
 }

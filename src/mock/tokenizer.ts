@@ -141,6 +141,8 @@ export const SPECIAL_TOKENS = {
   assistant: 0xfffff003,
   tool: 0xfffff004,
   developer: 0xfffff005,
+  /** Opens the tool definitions at the head of a prompt (template.ts). */
+  tools: 0xfffff006,
   other: 0xfffff00e,
   end: 0xfffff00f,
 } as const

@@ -39,6 +39,8 @@ export interface SseResult {
   headers: Headers
   /** `data:` payloads in order, `[DONE]` included. */
   data: string[]
+  /** The `event:` name of each payload (the Responses API names its events), or null. */
+  events: (string | null)[]
   /** Parsed JSON payloads (null where a payload was not valid JSON). */
   chunks: (Record<string, any> | null)[]
   /** ms from the request start to each `data:` payload. */
@@ -46,8 +48,9 @@ export interface SseResult {
   /** ms from the request start to the first payload carrying content, reasoning or text. */
   ttftMs: number | null
   done: boolean
-  /** Concatenated content (chat) or text (completions). */
+  /** Concatenated content (chat), text (completions) or output text deltas (Responses). */
   text: string
+  /** Concatenated `reasoning_content` or `reasoning` deltas (chat), or reasoning text deltas (Responses). */
   reasoning: string
   /** The stream ended with an error (connection dropped). */
   error?: Error
@@ -61,6 +64,7 @@ export async function stream(url: string, body: unknown, headers: Record<string,
     status: res.status,
     headers: res.headers,
     data: [],
+    events: [],
     chunks: [],
     at: [],
     ttftMs: null,
@@ -82,10 +86,13 @@ export async function stream(url: string, body: unknown, headers: Record<string,
       while ((end = buffer.indexOf('\n\n')) >= 0) {
         const event = buffer.slice(0, end)
         buffer = buffer.slice(end + 2)
+        let name: string | null = null
         for (const line of event.split('\n')) {
+          if (line.startsWith('event: ')) name = line.slice(7)
           if (!line.startsWith('data: ')) continue
           const payload = line.slice(6)
           result.data.push(payload)
+          result.events.push(name)
           result.at.push(now)
           if (payload === '[DONE]') {
             result.done = true
@@ -98,8 +105,14 @@ export async function stream(url: string, body: unknown, headers: Record<string,
           } catch {}
           result.chunks.push(chunk)
           const choice = chunk?.choices?.[0]
-          const content: string = choice?.delta?.content ?? choice?.text ?? ''
-          const reasoning: string = choice?.delta?.reasoning_content ?? ''
+          const type: unknown = chunk?.type
+          const content: string =
+            (type === 'response.output_text.delta' ? chunk!.delta : undefined) ?? choice?.delta?.content ?? choice?.text ?? ''
+          const reasoning: string =
+            (type === 'response.reasoning_text.delta' ? chunk!.delta : undefined) ??
+            choice?.delta?.reasoning_content ??
+            choice?.delta?.reasoning ??
+            ''
           result.text += content
           result.reasoning += reasoning
           if ((content !== '' || reasoning !== '') && result.ttftMs === null) result.ttftMs = now

@@ -29,6 +29,13 @@ describe('msw handlers with globalThis.fetch', () => {
     expect(r.done).toBe(true)
   })
 
+  it('serves the Responses API', async () => {
+    const r = await stream(`${origin}/v1/responses`, { input: 'Hi from fetch', max_output_tokens: 4, stream: true })
+    expect(r.events[0]).toBe('response.created')
+    expect(r.events.at(-1)).toBe('response.completed')
+    expect(r.text.startsWith(mockEchoTag('Hi from fetch', 1))).toBe(true)
+  })
+
   it('gives the same text as the HTTP server would, non-streaming too', async () => {
     const streamed = await stream(`${origin}/v1/chat/completions`, { messages, max_tokens: 8, stream: true })
     const whole: any = await (await post(`${origin}/v1/chat/completions`, { messages, max_tokens: 8 })).json()
