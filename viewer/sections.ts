@@ -32,10 +32,15 @@ const pct = (v: number) => `${Math.round(v * 100)}%`
 
 const METRIC_NAMES: Record<ReportMetric, string> = {
   ttft: 'Time to first token (TTFT)',
+  ttfat: 'Time to first answer token (TTFAT), after the reasoning',
+  reasoningTime: 'Reasoning time (first reasoning token to first answer token)',
   itl: 'Inter-token latency (ITL)',
   tpot: 'Time per output token (TPOT)',
   latency: 'Request latency',
 }
+
+/** Axis and caption names. */
+const SHORT_NAMES: Record<ReportMetric, string> = { ttft: 'TTFT', ttfat: 'TTFAT', reasoningTime: 'reasoning time', itl: 'ITL', tpot: 'TPOT', latency: 'latency' }
 
 /** A run's colour in the charts that draw one line per run. */
 const runColor = (runIdx: number) => color(runIdx)
@@ -260,13 +265,13 @@ function seriesNameCell(s: { label: string; color: string; dash?: number[] | und
 export function distributionSection(data: ReportData): HTMLElement | null {
   const all = roundSeries(data)
   const figures: HTMLElement[] = []
-  for (const metric of ['ttft', 'itl', 'tpot', 'latency'] as const) {
+  for (const metric of ['ttft', 'ttfat', 'reasoningTime', 'itl', 'tpot', 'latency'] as const) {
     const drawn = all.filter((s) => (s.round.cdf?.[metric]?.ms?.length ?? 0) > 0)
     const withStats = all.filter((s) => s.round.stats?.[metric])
     if (drawn.length === 0 && withStats.length === 0) continue
     const spec: ChartSpec = {
       id: `cdf-${metric}`,
-      x: { label: `${metric.toUpperCase()} (ms)`, log: 'auto' },
+      x: { label: `${SHORT_NAMES[metric]} (ms)`, log: 'auto' },
       y: { label: 'cumulative share', range: [0, 1], format: pct },
       series: drawn.map((s) => {
         const cdf = s.round.cdf[metric] as { ms: number[]; share: number[] }
@@ -276,13 +281,13 @@ export function distributionSection(data: ReportData): HTMLElement | null {
     const side = table({
       head: ['round', 'n', 'p50', 'p90', 'p99', 'max'],
       numeric: [1, 2, 3, 4, 5],
-      caption: `${metric.toUpperCase()}, ms (exact)`,
+      caption: `${SHORT_NAMES[metric]}, ms (exact)`,
       rows: byRun(data, withStats, (s) => {
         const st = s.round.stats[metric] as NonNullable<ReportRound['stats'][ReportMetric]>
         return { cells: [seriesNameCell({ ...s, label: s.round.label }), fmtCount(st.count), fmtMs(st.p50), fmtMs(st.p90), fmtMs(st.p99), fmtMs(st.max)] }
       }),
     })
-    const caption = `Share of requests (y) with ${metric === 'latency' ? 'a latency' : `a ${metric.toUpperCase()}`} at or below x ms, per round; a curve further left is faster, and the top right shows the tail${hasRounds(data) ? '; round 1 (cold) solid, round 2 (warm) dashed' : ''}.`
+    const caption = `Share of requests (y) with ${metric === 'latency' ? 'a latency' : metric === 'reasoningTime' ? 'a reasoning time' : `a ${SHORT_NAMES[metric]}`} at or below x ms, per round; a curve further left is faster, and the top right shows the tail${hasRounds(data) ? '; round 1 (cold) solid, round 2 (warm) dashed' : ''}.`
     figures.push(figure(METRIC_NAMES[metric], caption, drawn.length ? chartBox(spec) : h('p', { class: 'muted' }, 'No distribution was recorded.'), side))
   }
   if (figures.length === 0) return null

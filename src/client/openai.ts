@@ -170,6 +170,8 @@ export function decodeChunk(json: string): ChunkInfo {
     if (isRecord(details)) info.cachedTokens = numberOrNull(details['cached_tokens'])
     const completion = usage['completion_tokens_details']
     if (isRecord(completion)) info.reasoningTokens = numberOrNull(completion['reasoning_tokens'])
+    // SGLang reports it at the top of usage (and 0 when it does not count).
+    if (info.reasoningTokens === null) info.reasoningTokens = numberOrNull(usage['reasoning_tokens'])
   }
   const timings = obj['timings'] as Record<string, unknown> | undefined
   if (timings && typeof timings === 'object') info.promptEvaluated = numberOrNull(timings['prompt_n'])

@@ -857,7 +857,9 @@ class ResponseState {
       promptPreview: last ? last.content.slice(0, 200) : '',
     }
     if (this.reasoningFirstMs !== null) {
-      const fromUsage = this.reasoningTokens !== null
+      // A reported 0 beside reasoning text is a server that does not count it (SGLang without counting, vLLM's
+      // Responses API when the template opened <think> in the prompt): counted here instead.
+      const fromUsage = this.reasoningTokens !== null && (this.reasoningTokens > 0 || reasoningText === '')
       const tokens = Math.min(outputTokens, fromUsage ? this.reasoningTokens as number : ctx.tokenizer.count(reasoningText))
       record.reasoning = {
         firstMs: this.reasoningFirstMs,

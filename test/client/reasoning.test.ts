@@ -35,7 +35,7 @@ const chunk = (delta: Record<string, unknown>, extra: Record<string, unknown> = 
   JSON.stringify({ id: 'c', object: 'chat.completion.chunk', created: 1, model: 'm', choices: [{ index: 0, delta, finish_reason: null }], ...extra })
 const finish = (reason: string): string => JSON.stringify({ id: 'c', object: 'chat.completion.chunk', created: 1, model: 'm', choices: [{ index: 0, delta: {}, finish_reason: reason }] })
 
-async function record(list: Event[], generation: Parameters<typeof contextFor>[1]['generation'] = {}, path = '/v1/chat/completions'): Promise<RequestRecord> {
+async function record(list: Event[], generation: NonNullable<Parameters<typeof contextFor>[1]>['generation'] = {}, path = '/v1/chat/completions'): Promise<RequestRecord> {
   events = list
   const { ctx, endpoint } = contextFor(base + path, { generation })
   try {

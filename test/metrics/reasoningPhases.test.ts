@@ -36,7 +36,7 @@ describe('reasoning metrics of a round', () => {
     expect(round.metrics.ttfat).toMatchObject({ count: 2, min: 50, max: 50 })
     expect(Object.keys(round.metrics)).not.toContain('reasoningTime')
     const run = { rounds: [round] } as unknown as RunResult
-    const verdict = evaluateSlo(run, parseSlo({ reasoningTime: ['p(90) < 100000'], ttfat: ['p(90) < 100000'] }))
+    const verdict = evaluateSlo(run, parseSlo({ reasoningTime: ['p(90) < 100000'], ttfat: ['p(90) < 100000'] }, 'test'))
     const checks = verdict.map((c) => [c.metric, c.pass, c.reason ?? ''])
     expect(checks).toContainEqual(['ttfat', true, ''])
     expect(checks.find((c) => c[0] === 'reasoningTime')).toEqual(['reasoningTime', false, expect.stringMatching(/no request reasoned/)])
@@ -44,7 +44,7 @@ describe('reasoning metrics of a round', () => {
 
   test('SLO terms on ttfat and reasoning_time pass and fail on the two sides of the known value', () => {
     const run = { rounds: [summariseRound(id, [thinking])] } as unknown as RunResult
-    const pass = (slo: Parameters<typeof parseSlo>[0]): boolean[] => evaluateSlo(run, parseSlo(slo)).map((c) => c.pass)
+    const pass = (slo: Parameters<typeof parseSlo>[0]): boolean[] => evaluateSlo(run, parseSlo(slo, 'test')).map((c) => c.pass)
     expect(pass({ ttfat: ['max < 301'], reasoning_time: ['avg < 201'] })).toEqual([true, true])
     expect(pass({ ttfat: ['max < 299'] })).toEqual([false])
     expect(pass({ reasoningTime: ['avg < 199'] })).toEqual([false])

@@ -19,7 +19,7 @@ export type TimedRequest = Pick<RequestRecord, 'startedAt' | 'latencyMs' | 'ttft
 /** How many points a drawn series may hold before it is down-sampled (numbers shown are never down-sampled). */
 export const MAX_DRAWN_POINTS = 20_000
 
-const METRICS: readonly ReportMetric[] = ['ttft', 'itl', 'tpot', 'latency']
+const METRICS: readonly ReportMetric[] = ['ttft', 'ttfat', 'reasoningTime', 'itl', 'tpot', 'latency']
 /** Shares at which a CDF is sampled: even in the body, dense in the tail, where latency problems live. */
 const CDF_PERCENTILES = [
   0, 1, 2.5, 5, 7.5, ...Array.from({ length: 18 }, (_, i) => 10 + i * 5), 95, 96, 97, 98, 99, 99.5, 99.9, 99.99, 100,
@@ -140,6 +140,8 @@ function roundOf(round: RunResult['rounds'][number]): ReportRound {
   const stats: ReportRound['stats'] = {}
   const cdf: ReportRound['cdf'] = {}
   for (const metric of METRICS) {
+    // TTFAT is TTFT when nothing reasoned: drawn only beside a reasoning time.
+    if (metric === 'ttfat' && !round.metrics.reasoningTime) continue
     const summary = round.metrics[metric]
     if (summary && summary.count > 0) {
       stats[metric] = { avg: summary.avg, p50: summary.p50, p90: summary.p90, p99: summary.p99, min: summary.min, max: summary.max, count: summary.count }

@@ -62,7 +62,7 @@ export interface ReportCapacity {
 }
 
 /** Metrics with a distribution the report draws as a CDF. */
-export type ReportMetric = 'ttft' | 'itl' | 'tpot' | 'latency'
+export type ReportMetric = 'ttft' | 'ttfat' | 'reasoningTime' | 'itl' | 'tpot' | 'latency'
 
 /** One run: its identity, verdict, rounds and (when saved) its requests over time. */
 export interface ReportRun {
