@@ -222,9 +222,10 @@ export interface RoundResult {
   /**
    * Requests that succeeded in a way worth knowing (absent when none): `resent` after their reused
    * connection closed before answering, `noDoneMarker` (a finish chunk but no `[DONE]`), `notStreamed`
-   * (a JSON body answered a streaming request: TTFT = latency, no ITL).
+   * (a JSON body answered a streaming request: TTFT = latency, no ITL), `noAnswer` (reasoned, then the answer
+   * never came: no TTFAT).
    */
-  notes?: { resent?: number; noDoneMarker?: number; notStreamed?: number }
+  notes?: { resent?: number; noDoneMarker?: number; notStreamed?: number; noAnswer?: number }
 }
 
 /** Cached prompt tokens as the server reported them over a group of requests. */

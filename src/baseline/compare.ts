@@ -1,4 +1,4 @@
-import { decodeHistogram } from '../metrics/index.ts'
+import { decodeHistogram, TOKEN_METRICS } from '../metrics/index.ts'
 import { createRandom } from '../random.ts'
 import type { MetricName, RoundResult, RunResult } from '../types.ts'
 
@@ -98,7 +98,9 @@ function samplesOf(round: RoundResult, metric: MetricName): Float64Array {
   const out = new Float64Array(n)
   const min = round.metrics[metric]?.min ?? 0
   const max = round.metrics[metric]?.max ?? Infinity
-  for (let k = 0; k < n; k++) out[k] = Math.min(max, Math.max(min, h.getValueAtPercentile((100 * (k + 0.5)) / n) / 1000))
+  // Times are recorded in µs, token counts as they are.
+  const scale = TOKEN_METRICS.has(metric) ? 1 : 1000
+  for (let k = 0; k < n; k++) out[k] = Math.min(max, Math.max(min, h.getValueAtPercentile((100 * (k + 0.5)) / n) / scale))
   return out
 }
 

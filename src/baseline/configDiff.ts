@@ -30,7 +30,7 @@ export const UNMEASURED_SETTINGS: ReadonlySet<string> = new Set([
 
 /** What an absent setting means, so that `concurrency: [1]` and no `concurrency` are the same run. */
 const DEFAULTS: Record<string, unknown> = {
-  stream: true, continuousUsageStats: true, ignoreEos: false, reasoningTags: false, retries: 0, tokenizer: 'o200k_base',
+  stream: true, continuousUsageStats: true, ignoreEos: false, reasoningTags: false, api: 'chat', retries: 0, tokenizer: 'o200k_base',
 }
 const WORKLOAD_DEFAULTS: Partial<Record<RunResult['workload'], Record<string, unknown>>> = {
   'dual-round': { concurrency: [1], resetCacheBetweenRounds: false, shuffleRound2: false },

@@ -42,7 +42,7 @@ export const MULTI_ROUND_QA_COMMAND: WorkloadCommandSpec<MultiRoundQaFlags, Mult
   coldRounds: false,
   definition: MULTI_ROUND_QA,
   addOptions: (command: Command) => command
-    .option('--base-url <url>', 'server root, e.g. http://127.0.0.1:8000 (requests go to <base-url>/v1/chat/completions)')
+    .option('--base-url <url>', 'server root, e.g. http://127.0.0.1:8000 (requests go to <base-url>/v1/chat/completions, or --api\'s path)')
     .option('--qps <rate>', 'target aggregate requests per second (required)', positiveNumber())
     .option('--num-users <n>', 'users active at once', wholeNumber(1), d.numUsers)
     .option('--shared-system-prompt <tokens>', 'tokens of the system prompt shared by every user', wholeNumber(0), d.sharedSystemPrompt)

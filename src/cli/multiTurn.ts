@@ -1,6 +1,6 @@
 import { join } from 'node:path'
 import type { Command } from 'commander'
-import { parseEndpointUrl } from '../client/index.ts'
+import { API_PATHS, parseEndpointUrl } from '../client/index.ts'
 import { InputError } from '../errors.ts'
 import { CsvAppender, documentTypesCsv, formatMultiTurnSummary, MULTI_TURN_REQUEST_COLUMNS, multiTurnRequestRow, turnsCsv } from '../report/index.ts'
 import { writeFileSync } from 'node:fs'
@@ -37,7 +37,7 @@ const d = MULTI_TURN_DEFAULTS
 export const MULTI_TURN_COMMAND: WorkloadCommandSpec<MultiTurnFlags, MultiTurnOptions, MultiTurnResult, MultiTurnHooks> = {
   name: 'multi-turn',
   description: 'Multi-turn conversations about seed documents (the Python multi-turn tool): TTFT by turn, first turn vs later turns',
-  baseUrlArgument: 'base URL of the API, e.g. http://127.0.0.1:8000/v1 (requests go to <base-url>/chat/completions)',
+  baseUrlArgument: 'base URL of the API, e.g. http://127.0.0.1:8000/v1 (requests go to <base-url>/chat/completions, or --api\'s path)',
   defaults: { outputDir: 'results/multi-turn', timeout: d.timeout },
   coldRounds: true,
   definition: MULTI_TURN,
@@ -52,13 +52,14 @@ export const MULTI_TURN_COMMAND: WorkloadCommandSpec<MultiTurnFlags, MultiTurnOp
     .option('--max-context-tokens <tokens>', 'drop the oldest turns (the document first) when the context exceeds this', wholeNumber(1))
     .option('-v, --verbose', 'print a preview of every response')
     .option('--no-mock-prefix-cache', "turn the built-in mock's prefix cache off (with --mock-server)"),
-  endpointOf: (_flags, baseUrl) => (baseUrl ? `${baseUrl.replace(/\/+$/, '')}/chat/completions` : undefined),
+  // The Python tool's base URL includes /v1: the API's path below it.
+  endpointOf: (flags, baseUrl) => (baseUrl ? `${baseUrl.replace(/\/+$/, '')}${API_PATHS[flags.api ?? 'chat'].slice('/v1'.length)}` : undefined),
   mockOptions: (flags) => ({ prefixCache: flags.mockPrefixCache }),
   validate(flags, baseUrl) {
     if (baseUrl) {
       const url = parseEndpointUrl(baseUrl, '<base-url>')
-      if (/\/(chat\/)?completions\/?$/.test(url.pathname)) {
-        throw new InputError(`"${baseUrl}" is an endpoint; give the base URL (e.g. ${baseUrl.replace(/\/(chat\/)?completions\/?$/, '')}), requests go to <base-url>/chat/completions`, '<base-url>')
+      if (/\/(chat\/completions|completions|responses)\/?$/.test(url.pathname)) {
+        throw new InputError(`"${baseUrl}" is an endpoint; give the base URL (e.g. ${baseUrl.replace(/\/(chat\/completions|completions|responses)\/?$/, '')}), requests go to <base-url>/chat/completions (or --api's path)`, '<base-url>')
       }
     }
     if (flags.maxDelay < flags.minDelay) throw new InputError(`must be ≥ --min-delay (${flags.minDelay}), got ${flags.maxDelay}`, '--max-delay')

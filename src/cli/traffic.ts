@@ -37,7 +37,7 @@ const d = TRAFFIC_DEFAULTS
 /** The prompt and connection flags `traffic` and `sweep` share (the load flags are each command's own). */
 export function addPromptOptions(command: Command): Command {
   return command
-    .option('--base-url <url>', 'server root, e.g. http://127.0.0.1:8000 (requests go to <base-url>/v1/chat/completions)')
+    .option('--base-url <url>', 'server root, e.g. http://127.0.0.1:8000 (requests go to <base-url>/v1/chat/completions, or --api\'s path)')
     .option('--dataset <file>', 'prompts: the first user message of each conversation (any loadable dataset, or fluxperf:<name>), in seeded order')
     .option('--input-tokens <n>', `synthetic prompts of exactly n tokens (default ${d.inputTokens}, when no --dataset)`, wholeNumber(1))
     .option('--prefix-tokens <n>', 'synthetic prompts: a shared prefix of n tokens before each unique part (a system prompt the server can cache)', wholeNumber(0))

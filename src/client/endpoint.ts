@@ -249,7 +249,7 @@ export function redactUrl(url: URL): string {
 
 /** The server's base (`.../v1`) from a chat or completions endpoint URL. */
 export function baseUrlOf(endpointUrl: string): string {
-  return endpointUrl.replace(/\/(chat\/)?completions\/?$/, '')
+  return endpointUrl.replace(/\/(chat\/completions|completions|responses)\/?$/, '')
 }
 
 /**

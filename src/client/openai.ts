@@ -69,6 +69,8 @@ export function buildPayload(kind: ApiKind, messages: readonly ChatMessage[], op
   if (options.topP !== undefined) body['top_p'] = options.topP
   // The Responses API has no ignore_eos (OpenAI rejects unknown fields).
   if (options.ignoreEos && kind !== 'responses') body['ignore_eos'] = true
+  // A benchmark's answers are not worth keeping: OpenAI stores every response unless told not to, vLLM in memory.
+  if (kind === 'responses') body['store'] = false
   if (tools.tools !== undefined && kind !== 'completions') {
     body['tools'] = kind === 'responses' ? tools.tools.map(responsesTool) : tools.tools
     if (tools.toolChoice !== undefined) body['tool_choice'] = kind === 'responses' ? responsesToolChoice(tools.toolChoice) : tools.toolChoice
@@ -105,6 +107,8 @@ export interface ChunkInfo {
   reasoning: string
   /** Indices of the tool calls this chunk carries a delta of (Responses: the item's output_index); null when none. */
   toolCalls: number[] | null
+  /** The tool calls' names and argument fragments in this chunk (output, counted when the server reports no usage). */
+  toolText: string
   /** The chunk carries generated output (answer, reasoning or tool-call deltas); role-only chunks do not. */
   hasContent: boolean
   finishReason: string | null
@@ -130,7 +134,7 @@ export interface ChunkInfo {
 export function decodeChunk(json: string): ChunkInfo {
   const obj = JSON.parse(json) as Record<string, unknown>
   const info: ChunkInfo = {
-    text: '', reasoning: '', toolCalls: null, hasContent: false, finishReason: null, promptTokens: null, completionTokens: null,
+    text: '', reasoning: '', toolCalls: null, toolText: '', hasContent: false, finishReason: null, promptTokens: null, completionTokens: null,
     cachedTokens: null, reasoningTokens: null, promptEvaluated: null, errorMessage: null, done: false,
   }
   if (!isRecord(obj)) return info
@@ -148,12 +152,24 @@ export function decodeChunk(json: string): ChunkInfo {
     const delta = (choice['delta'] ?? choice['message']) as Record<string, unknown> | undefined
     if (delta && typeof delta === 'object') {
       const content = delta['content']
-      const reasoning = delta['reasoning_content'] ?? delta['reasoning']
       if (typeof content === 'string' && content.length > 0) info.text = content
-      if (typeof reasoning === 'string' && reasoning.length > 0) info.reasoning = reasoning
+      // Either spelling; a server may send both, one of them empty or null.
+      for (const key of ['reasoning_content', 'reasoning']) {
+        const reasoning = delta[key]
+        if (typeof reasoning === 'string' && reasoning.length > 0) {
+          info.reasoning = reasoning
+          break
+        }
+      }
       const toolCalls = delta['tool_calls']
       if (Array.isArray(toolCalls) && toolCalls.length > 0) {
         info.toolCalls = toolCalls.map((c, i) => (isRecord(c) && typeof c['index'] === 'number' ? c['index'] : i))
+        for (const c of toolCalls) {
+          const fn = isRecord(c) ? c['function'] : undefined
+          if (!isRecord(fn)) continue
+          if (typeof fn['name'] === 'string') info.toolText += fn['name']
+          if (typeof fn['arguments'] === 'string') info.toolText += fn['arguments']
+        }
       }
     }
     const completionText = choice['text']
@@ -194,8 +210,10 @@ function decodeResponsesEvent(obj: Record<string, unknown>, type: string, info: 
     if (typeof delta === 'string' && delta.length > 0) info.text = delta
   } else if (RESPONSES_REASONING.has(type)) {
     if (typeof delta === 'string' && delta.length > 0) info.reasoning = delta
-  } else if (type === 'response.function_call_arguments.delta' || (type === 'response.output_item.added' && isRecord(obj['item']) && obj['item']['type'] === 'function_call')) {
+  } else if (type === 'response.function_call_arguments.delta') {
+    // The call's tokens; its `output_item.added` (id and name, sent with them in the same step) carries none.
     info.toolCalls = [typeof obj['output_index'] === 'number' ? obj['output_index'] : 0]
+    if (typeof delta === 'string') info.toolText = delta
   } else if (type === 'response.completed' || type === 'response.incomplete') {
     const response = obj['response']
     if (isRecord(response)) responseEnd(response, info)
@@ -216,7 +234,10 @@ function decodeResponse(response: Record<string, unknown>, info: ChunkInfo): voi
   if (Array.isArray(output)) {
     output.forEach((item, index) => {
       if (!isRecord(item)) return
-      if (item['type'] === 'function_call') (info.toolCalls ??= []).push(index)
+      if (item['type'] === 'function_call') {
+        (info.toolCalls ??= []).push(index)
+        info.toolText += `${typeof item['name'] === 'string' ? item['name'] : ''}${typeof item['arguments'] === 'string' ? item['arguments'] : ''}`
+      }
       const parts = [...(Array.isArray(item['content']) ? item['content'] : []), ...(Array.isArray(item['summary']) ? item['summary'] : [])]
       for (const part of parts) {
         if (!isRecord(part) || typeof part['text'] !== 'string') continue

@@ -442,8 +442,16 @@ class Exchange implements BytesHandler, SseSink, DecodedSink {
     const { state } = this
     // A long answer without usage is counted in slices that yield, so no answer can hold the loop.
     if (state.precountedOutput === null && state.outputNeedsCounting() && state.textByteLength > COUNT_LATER_BYTES) {
-      this.ctx.tokenizer.countLater(state.reasoningText + state.text).then((n) => {
+      this.ctx.tokenizer.countLater(state.countedText()).then((n) => {
         state.precountedOutput = n
+        this.settle(end)
+      }, this.reject)
+      return
+    }
+    // Long reasoning the server did not count, likewise (vLLM's chat usage has no reasoning_tokens).
+    if (state.precountedReasoning === null && state.reasoningNeedsCounting() && state.reasoningByteLength > COUNT_LATER_BYTES) {
+      this.ctx.tokenizer.countLater(state.reasoningText).then((n) => {
+        state.precountedReasoning = n
         this.settle(end)
       }, this.reject)
       return
@@ -531,9 +539,15 @@ class ResponseState {
   /** The reasoning's text, kept apart: history carries the answer only, and it is counted alone without usage. */
   private reasoning: TextBytes | null = null
   /** --reasoning-tags: the answer's content is reasoning until `</think>`; null when off or once past it. */
-  private thinkTags: { pending: string } | null
+  private thinkTags: ThinkTags | null
   /** Output tokens counted before the record is built (countLater, for long usage-less answers). */
   precountedOutput: number | null = null
+  /** Reasoning tokens counted likewise, when the server does not report them. */
+  precountedReasoning: number | null = null
+  /** Tool calls' names and argument fragments: output to count when the server reports no usage. */
+  private toolText: TextBytes | null = null
+  /** The answer came whole (not streamed): its phases have no times apart. */
+  private whole = false
   finishReason: string | null = null
   promptTokens: number | null = null
   completionTokens: number | null = null
@@ -550,7 +564,7 @@ class ResponseState {
     // Filled with a fraction and an integer so each array starts in the representation it keeps.
     this.offsets = new Array<number>(capacity).fill(0.5)
     this.chunkTokens = new Array<number>(capacity).fill(0)
-    this.thinkTags = reasoningTags ? { pending: '' } : null
+    this.thinkTags = reasoningTags ? { pending: '', held: new TextBytes(), firstMs: null, firstChunk: 0 } : null
   }
 
   /**
@@ -653,6 +667,7 @@ class ResponseState {
     }
     if (info.errorMessage !== null) throw new RequestFailure('http_error', `error in response: ${oneLine(info.errorMessage)}`)
     this.absorb(info, offsetMs)
+    this.whole = true
     if (info.hasContent) {
       this.ttftMs = offsetMs
       if (this.answer.length > 0 || this.toolCallIndices !== null) this.ttfatMs = offsetMs
@@ -673,6 +688,8 @@ class ResponseState {
   private absorb(info: ChunkInfo, offsetMs: number): Phase {
     let phase: Phase = ANSWER
     if (info.reasoning) {
+      // The server separates reasoning itself (a reasoning parser): content is the answer, tags or not.
+      if (this.thinkTags !== null) this.stopTags()
       this.appendReasoning(info.reasoning, offsetMs)
       phase = REASONING
     }
@@ -689,6 +706,10 @@ class ResponseState {
         this.firstToolCallMs = offsetMs
       }
       for (const i of info.toolCalls) if (!this.toolCallIndices.includes(i)) this.toolCallIndices.push(i)
+      if (info.toolText) {
+        this.reserve(Buffer.byteLength(info.toolText))
+        ;(this.toolText ??= new TextBytes()).append(info.toolText)
+      }
       phase = ANSWER
     }
     if (info.finishReason !== null) this.finishReason = info.finishReason
@@ -711,6 +732,11 @@ class ResponseState {
       this.appendText(text)
       return ANSWER
     }
+    if (tags.firstMs === null) {
+      tags.firstMs = offsetMs
+      // This chunk's offset is added next (addContent): its index is the count so far.
+      tags.firstChunk = this.chunks
+    }
     const seen = tags.pending + text
     const end = seen.indexOf(THINK_END)
     if (end < 0) {
@@ -718,11 +744,15 @@ class ResponseState {
       let keep = Math.min(THINK_END.length - 1, seen.length)
       while (keep > 0 && !THINK_END.startsWith(seen.slice(seen.length - keep))) keep--
       tags.pending = seen.slice(seen.length - keep)
-      this.appendReasoning(seen.slice(0, seen.length - keep), offsetMs)
+      this.reserve(seen.length - keep)
+      tags.held.append(seen.slice(0, seen.length - keep))
       return REASONING
     }
-    this.appendReasoning(seen.slice(0, end), offsetMs)
+    tags.held.append(seen.slice(0, end))
     this.thinkTags = null
+    const thought = tags.held.toString().replace(THINK_START, '')
+    // An empty block (Qwen3 with thinking off writes `<think>\n\n</think>`) is no reasoning.
+    if (thought.trim() !== '') this.appendReasoning(thought, tags.firstMs)
     const after = seen.slice(end + THINK_END.length)
     if (after.length === 0) return REASONING
     this.appendText(after)
@@ -752,8 +782,39 @@ class ResponseState {
   }
 
   get textByteLength(): number {
-    return this.answer.length + (this.reasoning?.length ?? 0)
+    return this.answer.length + (this.reasoning?.length ?? 0) + (this.toolText?.length ?? 0)
   }
+
+  get reasoningByteLength(): number {
+    return this.reasoning?.length ?? 0
+  }
+
+  /** Everything generated, for a count when the server reports none: reasoning, answer and tool calls. */
+  countedText(): string {
+    return this.reasoningText + this.text + (this.toolText?.toString() ?? '')
+  }
+
+  /** Reasoning text arrived and the server gave no usable count of it (see toRecord). */
+  reasoningNeedsCounting(): boolean {
+    return this.reasoning !== null && this.reasoning.length > 0 && (this.reasoningTokens === null || this.reasoningTokens === 0 || !plausibleCount(this.reasoningTokens))
+  }
+
+  /**
+   * A chunk carried a reasoning field while --reasoning-tags was looking for `</think>`: the server has a reasoning
+   * parser, so what the tags held back as reasoning was answer content.
+   */
+  private stopTags(): void {
+    const tags = this.thinkTags as ThinkTags
+    this.thinkTags = null
+    const held = tags.held.toString() + tags.pending
+    if (held === '') return
+    this.answer.append(held)
+    if (this.ttfatMs === null) {
+      this.ttfatMs = tags.firstMs
+      this.chunksBeforeAnswer = tags.firstChunk
+    }
+  }
+
 
   /** The server gave no believable output-token count: the tokenizer must count the text. */
   outputNeedsCounting(): boolean {
@@ -774,23 +835,17 @@ class ResponseState {
    * think (a non-reasoning answer), so what was held as reasoning is the answer.
    */
   private untagUnthought(): void {
-    if (this.thinkTags === null) return
-    const held = (this.reasoning?.toString() ?? '') + this.thinkTags.pending
+    const tags = this.thinkTags
+    if (tags === null) return
+    const held = tags.held.toString() + tags.pending
     if (held === '') return
     if (THINK_START.test(held)) {
       // Thinking cut short (max_tokens, an error): all of it was reasoning, and no answer came.
-      if (this.thinkTags.pending !== '') this.reasoning?.append(this.thinkTags.pending)
       this.thinkTags = null
+      this.appendReasoning(held.replace(THINK_START, ''), tags.firstMs as number)
       return
     }
-    this.reasoning = null
-    this.thinkTags = null
-    this.answer.append(held)
-    this.reasoningFirstMs = null
-    if (this.chunks > 0) {
-      this.ttfatMs = this.offsets[0] as number
-      this.chunksBeforeAnswer = 0
-    }
+    this.stopTags()
   }
 
   toRecord(
@@ -811,8 +866,8 @@ class ResponseState {
     // with a long queue, and each count of a long prompt takes milliseconds).
     const inputTokens = this.promptTokens ?? (end.written ? messages.reduce((n, m) => n + ctx.tokenizer.count(m.content), 0) : 0)
     const text = this.text
-    const reasoningText = this.reasoning === null ? '' : this.reasoning.toString().replace(THINK_START, '')
-    const outputTokens = this.completionTokens ?? this.precountedOutput ?? ctx.tokenizer.count(reasoningText + text)
+    const reasoningText = this.reasoningText
+    const outputTokens = this.completionTokens ?? this.precountedOutput ?? ctx.tokenizer.count(this.countedText())
     let cachedTokens: number | null = null
     let cachedTokenSource: RequestRecord['cachedTokenSource']
     if (this.cachedTokens !== null) {
@@ -859,11 +914,12 @@ class ResponseState {
     if (this.reasoningFirstMs !== null) {
       // A reported 0 beside reasoning text is a server that does not count it (SGLang without counting, vLLM's
       // Responses API when the template opened <think> in the prompt): counted here instead.
-      const fromUsage = this.reasoningTokens !== null && (this.reasoningTokens > 0 || reasoningText === '')
-      const tokens = Math.min(outputTokens, fromUsage ? this.reasoningTokens as number : ctx.tokenizer.count(reasoningText))
+      const fromUsage = !this.reasoningNeedsCounting() && this.reasoningTokens !== null
+      const tokens = Math.min(outputTokens, fromUsage ? this.reasoningTokens as number : this.precountedReasoning ?? ctx.tokenizer.count(reasoningText))
       record.reasoning = {
         firstMs: this.reasoningFirstMs,
-        timeMs: this.ttfatMs === null ? null : this.ttfatMs - this.reasoningFirstMs,
+        // A whole (non-streamed) answer arrives at once: its reasoning took no time that can be seen.
+        timeMs: this.ttfatMs === null || this.whole ? null : this.ttfatMs - this.reasoningFirstMs,
         tokens,
         tokenSource: fromUsage ? 'usage' : 'tokenizer',
         chunks: this.ttfatMs === null ? this.chunks : this.chunksBeforeAnswer,
@@ -880,6 +936,17 @@ class ResponseState {
     if (end.failure) record.error = end.failure
     return record
   }
+}
+
+/** What --reasoning-tags holds while it looks for `</think>`: the text, and where the first of it arrived. */
+interface ThinkTags {
+  /** A tail that may be the start of `</think>`. */
+  pending: string
+  /** Content before `</think>`: reasoning once the tag closes, the answer if it never does and never opened. */
+  held: TextBytes
+  firstMs: number | null
+  /** Index in the chunk offsets of the first held chunk. */
+  firstChunk: number
 }
 
 /** Generated text as UTF-8 bytes in one growing buffer: appending a token allocates nothing on the JS heap. */

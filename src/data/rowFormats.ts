@@ -65,6 +65,11 @@ function toolsOf(row: Record<string, unknown>): Pick<Conversation, 'tools' | 'to
     const named = isObject(choice) && choice['type'] === 'function' && isObject(choice['function']) && typeof choice['function']['name'] === 'string'
     if (!named && choice !== 'auto' && choice !== 'none' && choice !== 'required') return `"tool_choice" must be "auto", "none", "required" or {"type": "function", "function": {"name": "..."}}, got ${describe(choice)}`
     if (out.tools === undefined) return '"tool_choice" needs "tools" in the same row'
+    if (named) {
+      const name = (choice['function'] as Record<string, unknown>)['name'] as string
+      const names = out.tools.map((t) => ((t as Record<string, Record<string, unknown>>)['function'] as Record<string, unknown>)['name'])
+      if (!names.includes(name)) return `"tool_choice" names "${name}", which is not in "tools" (${names.join(', ')})`
+    }
     out.toolChoice = choice
   }
   return out

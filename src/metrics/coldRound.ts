@@ -1,6 +1,7 @@
 import type { CacheEvidence, MetricName, RoundResult, RunResult } from '../types.ts'
 import { percentileOfEncoded } from './histogram.ts'
 import { noSamplesReason } from './speedup.ts'
+import { TOKEN_METRICS } from './names.ts'
 
 /**
  * Whether a cache speedup can be trusted: the cold round must have started cold. Shared by the
@@ -154,7 +155,7 @@ export function statOf(round: RoundResult, metric: MetricName, stat: string): nu
   const encoded = round.histograms[metric]
   const p = /^p(\d+(?:\.\d+)?)$/.exec(stat)
   if (!encoded || !p) return null
-  const scale = metric === 'inputTokens' || metric === 'outputTokens' ? 1 : 1000
+  const scale = TOKEN_METRICS.has(metric) ? 1 : 1000
   return Math.min(summary.max, Math.max(summary.min, percentileOfEncoded(encoded, Number(p[1]), scale)))
 }
 

@@ -42,6 +42,8 @@ export class RoundAccumulator {
     answerTpot: new MetricRecorder(),
   }
   private toolCallRequests = 0
+  /** Successful requests that reasoned and never answered (thinking cut by max_tokens): no TTFAT to record. */
+  private noAnswer = 0
   private toolCalls = 0
   private firstStart = Infinity
   private lastEnd = -Infinity
@@ -91,6 +93,7 @@ export class RoundAccumulator {
     // Records written before fluxperf 0.2 have no ttfatMs: their answers began at their first token.
     const ttfat = r.ttfatMs === undefined ? r.ttftMs : r.ttfatMs
     if (ttfat !== null) rec.ttfat.record(ttfat)
+    else if (r.reasoning !== undefined) this.noAnswer++
     const answerTokens = Math.max(0, r.outputTokens - (r.reasoning?.tokens ?? 0))
     rec.answerTokens.record(answerTokens)
     if (r.reasoning !== undefined) recordReasoning(r, ttfat, answerTokens, rec)
@@ -146,8 +149,8 @@ export class RoundAccumulator {
     }
     if (this.toolCallRequests > 0) round.toolCalls = { requests: this.toolCallRequests, calls: this.toolCalls }
     if (this.failedRequests.length > 0) round.failedRequests = [...this.failedRequests]
-    const notes = { resent: this.resent, noDoneMarker: this.noDoneMarker, notStreamed: this.notStreamed }
-    if (notes.resent + notes.noDoneMarker + notes.notStreamed > 0) round.notes = Object.fromEntries(Object.entries(notes).filter(([, n]) => n > 0))
+    const notes = { resent: this.resent, noDoneMarker: this.noDoneMarker, notStreamed: this.notStreamed, noAnswer: this.noAnswer }
+    if (notes.resent + notes.noDoneMarker + notes.notStreamed + notes.noAnswer > 0) round.notes = Object.fromEntries(Object.entries(notes).filter(([, n]) => n > 0))
     if (this.meetsSlo) round.goodput = goodput(this.goodRequests, total, this.goodTokens, this.outputTokens, durationS)
     return round
   }

@@ -122,7 +122,7 @@ export class ChunkFormat implements StreamEncoder {
     const call = options.toolCall
     this.#toolHead =
       call &&
-      `"tool_calls":[{"index":0,"id":"${call.id}","type":"function","function":{"name":${JSON.stringify(call.name)},"arguments":""}}]`
+      `"tool_calls":[{"index":0,"id":"${call.id}","type":"function","function":{"name":${JSON.stringify(call.name)},"arguments":"`
   }
 
   takeEvents(): number {
@@ -187,9 +187,11 @@ export class ChunkFormat implements StreamEncoder {
       out += this.#delta(this.#textFields(reasoning, content), before, s.answerCount === 0 ? finish : null)
     }
     if (s.answerCount > 0) {
-      if (s.answerStarts) out += this.#delta(this.#toolHead, before, null)
       const args = (s.answerStarts ? ARGS_OPEN_WIRE : '') + s.answer + (done ? ARGS_CLOSE_WIRE : '')
-      out += this.#delta(`"tool_calls":[{"index":0,"function":{"arguments":"${args}"}}]`, generated, finish)
+      // The call's id and name come with its first tokens, in one chunk: a chunk of its own would carry no token
+      // and give the client a gap of 0 ms that no decode step made.
+      const head = s.answerStarts ? this.#toolHead : '"tool_calls":[{"index":0,"function":{"arguments":"'
+      out += this.#delta(`${head}${args}"}}]`, generated, finish)
     }
     return out
   }

@@ -115,6 +115,8 @@ function noteLines(round: RoundResult): string[] {
   if (resent > 0) lines.push(`Note: ${resent} request(s) re-sent on a new connection: the server closed the reused one before answering (timed from the first send)`)
   if (noDoneMarker > 0) lines.push(`Note: ${noDoneMarker} stream(s) ended after their finish chunk without data: [DONE] (accepted)`)
   if (notStreamed > 0) lines.push(`Warning: ${notStreamed} streaming request(s) were answered with one JSON body: measured as non-streamed (TTFT = latency, no ITL)`)
+  const noAnswer = round.notes?.noAnswer ?? 0
+  if (noAnswer > 0) lines.push(`Warning: ${noAnswer} request(s) reasoned and never answered (max_tokens reached while thinking?): they have no TTFAT, and a ttfat SLO fails`)
   if (round.toolCalls) lines.push(`Tool calls: ${round.toolCalls.calls} in ${round.toolCalls.requests} answer(s)`)
   return lines
 }

@@ -1,3 +1,5 @@
+import { TOKEN_METRICS } from '../metrics/names.ts'
+import type { MetricName } from '../types.ts'
 import type { SloAggregation, SloMetric } from './spec.ts'
 
 /** What each SLO metric accepts and how it is shown. */
@@ -59,5 +61,5 @@ export function metricOf(key: string): SloMetric | undefined {
 
 /** Histogram scale of a metric (see MetricRecorder): 1000 for times (µs stored), 1 for token counts. */
 export function histogramScale(metric: SloMetric): number {
-  return metric === 'inputTokens' || metric === 'outputTokens' || metric === 'answerTokens' || metric === 'reasoningTokens' ? 1 : 1000
+  return TOKEN_METRICS.has(metric as MetricName) ? 1 : 1000
 }

@@ -35,6 +35,11 @@ export function observe(round: RoundResult, term: SloTerm): Observation {
 }
 
 function distribution(round: RoundResult, term: SloTerm, metric: MetricName): Observation {
+  // A request that never answered has no TTFAT, not a small one: leaving it out could pass a limit it broke.
+  const noAnswer = round.notes?.noAnswer ?? 0
+  if (metric === 'ttfat' && noAnswer > 0 && term.aggregation !== 'count') {
+    return { value: null, reason: `${noAnswer} request(s) reasoned and never answered (raise max_tokens), so their time to first answer token is unknown` }
+  }
   const summary = round.metrics[metric]
   if (!summary) return { value: null, reason: missing(round, metric) }
   if (term.aggregation === 'count') return { value: summary.count }

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs'
 import { InputError } from '../errors.ts'
-import { enterPrecision, firstModelId, openEndpoint, redactUrl, requestContext, sendRequest } from '../client/index.ts'
+import { apiEndpointUrl, enterPrecision, firstModelId, openEndpoint, redactUrl, requestContext, sendRequest } from '../client/index.ts'
 import type { Endpoint, RequestMeta } from '../client/index.ts'
 import { monitorClientHealth } from '../metrics/index.ts'
 import { getTokenizer } from '../tokens/index.ts'
@@ -57,7 +57,8 @@ export async function openRun(settings: WorkloadSettings, seed: number, wanted: 
   if (connections < wanted) notice?.(`${wanted.toLocaleString('en-US')} concurrent streams need more sockets than this process may open (ulimit -n${settings.maxConnections !== undefined ? ', shared with the built-in mock' : ''}); ${connections.toLocaleString('en-US')} connections are used and the other requests wait for one (their wait is reported as queuedMs). Raise the limit with ulimit -n`)
   const tokenizer = await getTokenizer(settings.tokenizer)
   const endpoint = openEndpoint({
-    url: settings.endpoint,
+    // `api` switches the endpoint's path (the workload functions resolved it already; run* functions get it here).
+    url: settings.api === undefined ? settings.endpoint : apiEndpointUrl(settings.endpoint, notice ?? (() => undefined), 'endpoint', settings.api),
     apiKey: apiKeyOf(settings),
     headers: settings.headers ?? {},
     connections,
@@ -101,7 +102,8 @@ export async function openRun(settings: WorkloadSettings, seed: number, wanted: 
   const startedAt = new Date()
   const health = monitorClientHealth()
   let closed: Promise<ClientSummary> | undefined
-  const config = publicConfig(settings)
+  // The API the requests spoke is part of what was measured, whether `api` or the endpoint's path chose it.
+  const config = { ...publicConfig(settings), api: endpoint.kind }
   return {
     startedAt,
     transport: () => endpoint.transport(),

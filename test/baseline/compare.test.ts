@@ -82,3 +82,14 @@ describe('comparing a run with its baseline', () => {
     expect(compareWithBaseline(noHistogram, runAt(1), { metrics: ['tpot'], stats: ['p50'] })[0]?.missing).toBe('Concurrency4-Round1 has no tpot samples')
   })
 })
+
+describe('token metrics compare in tokens', () => {
+  test('reasoning that grew from 10–19 to 10–100 tokens is a regression; the same is within noise', () => {
+    const run = (to: number): ReturnType<typeof dualRoundRun> => dualRoundRun([roundResult({ label: 'Concurrency4-Round1', ...recordedMetrics({ reasoningTokens: spread(200, 10, to) }) })])
+    const [grew] = compareWithBaseline(run(100), run(19), { metrics: ['reasoningTokens'], stats: ['p90'] })
+    expect(grew).toMatchObject({ metric: 'reasoningTokens', stat: 'p90', regressed: true })
+    expect(grew!.ratio).toBeGreaterThan(4)
+    const [same] = compareWithBaseline(run(19), run(19), { metrics: ['reasoningTokens'], stats: ['p90'] })
+    expect(same).toMatchObject({ ratio: 1, regressed: false })
+  })
+})

@@ -95,7 +95,7 @@ describe('fluxperf compare', () => {
     [['compare', '/nope', '/nope2'], /\/nope: no such file or directory/],
     [['compare', garbage, notARun], /garbage\.json: cannot read baseline \(Unexpected token .*\)\n$/],
     [['compare', notARun, garbage], /other\.json: not a fluxperf baseline \(expected a RunResult/],
-    [['compare', 'a', 'b', '--metrics', 'ttft,speed'], /--metrics: expected a comma-separated list of ttft, itl, tpot, latency/],
+    [['compare', 'a', 'b', '--metrics', 'ttft,speed'], /--metrics: expected a comma-separated list of ttft, itl, itlChunk, tpot, latency/],
     [['compare', 'a', 'b', '--format', 'html'], /argument 'html' is invalid/],
   ])('%j: exit 2 with one line', async (args, message) => {
     const r = await runMain(args)

@@ -18,6 +18,7 @@ function fastChunk(json: string, pad = ''): ChunkInfo | null {
     text,
     reasoning: '',
     toolCalls: null,
+    toolText: '',
     reasoningTokens: null,
     done: false,
     hasContent: text.length > 0,
@@ -70,7 +71,7 @@ const chunk = fc.record({
 })
 
 /** What a content-only chunk never carries. */
-const NOTHING_ELSE = { reasoning: '', toolCalls: null, reasoningTokens: null, done: false }
+const NOTHING_ELSE = { reasoning: '', toolCalls: null, toolText: '', reasoningTokens: null, done: false }
 
 describe('readFastChunk', () => {
   test('whenever it answers, it agrees with JSON.parse (compact and spaced serialisations, bytes around the range)', () => {

@@ -136,6 +136,61 @@ describe('--reasoning-tags: <think> in the content', () => {
   })
 })
 
+describe('what the review found', () => {
+  test('--reasoning-tags against a server with a reasoning parser: its reasoning field wins, content is the answer', async () => {
+    const r = await record([
+      { data: chunk({ reasoning_content: 'Let me' }) },
+      { data: chunk({ reasoning_content: ' think' }) },
+      { data: chunk({ content: 'Paris' }), pauseMs: 80 },
+      { data: chunk({ content: ' is it.' }) },
+      { data: finish('stop') },
+      { data: '[DONE]' },
+    ], { reasoningTags: true })
+    expect(r.outputText).toBe('Paris is it.')
+    expect(r.reasoning).toMatchObject({ chunks: 2 })
+    expect(r.ttfatMs! - r.ttftMs!).toBeGreaterThanOrEqual(70)
+  })
+
+  test('an empty think block (Qwen3 with thinking off) is no reasoning', async () => {
+    const r = await record([{ data: chunk({ content: '<think>\n\n</think>\n\n' }) }, { data: chunk({ content: 'Hi' }) }, { data: finish('stop') }, { data: '[DONE]' }], { reasoningTags: true })
+    expect(r.reasoning).toBeUndefined()
+    expect(r.outputText).toBe('\n\nHi')
+  })
+
+  test('tool calls count as output when the server reports no usage', async () => {
+    const r = await record([
+      { data: chunk({ tool_calls: [{ index: 0, id: 'c1', type: 'function', function: { name: 'get_weather', arguments: '' } }] }) },
+      { data: chunk({ tool_calls: [{ index: 0, function: { arguments: '{"city": "Paris, France"}' } }] }) },
+      { data: finish('tool_calls') },
+      { data: '[DONE]' },
+    ], { continuousUsageStats: false })
+    expect(r.outputTokens).toBeGreaterThan(3)
+    expect(r.outputTokenSource).toBe('tokenizer')
+  })
+
+  test('reasoning in `reasoning` beside an empty `reasoning_content` is read', async () => {
+    const r = await record([{ data: chunk({ reasoning_content: '', reasoning: 'hmm' }) }, { data: chunk({ content: 'ok' }) }, { data: finish('stop') }, { data: '[DONE]' }])
+    expect(r.reasoning).toMatchObject({ chunks: 1 })
+  })
+
+  test('a reported 0 reasoning tokens beside reasoning text is counted instead', async () => {
+    const r = await record([
+      { data: chunk({ reasoning_content: 'Thinking about it' }) },
+      { data: chunk({ content: 'ok' }) },
+      { data: finish('stop') },
+      { data: JSON.stringify({ id: 'c', object: 'chat.completion.chunk', created: 1, model: 'm', choices: [], usage: { prompt_tokens: 3, completion_tokens: 5, total_tokens: 8, reasoning_tokens: 0 } }) },
+      { data: '[DONE]' },
+    ])
+    expect(r.reasoning).toMatchObject({ tokenSource: 'tokenizer' })
+    expect(r.reasoning!.tokens).toBeGreaterThan(0)
+  })
+
+  test('a Responses request asks the server not to store the answer', async () => {
+    await record([{ event: 'response.completed', data: JSON.stringify({ type: 'response.completed', response: { status: 'completed', output: [] } }) }], {}, '/v1/responses')
+    expect(JSON.parse(lastBody)).toMatchObject({ store: false })
+  })
+})
+
 describe('tool calls', () => {
   test('streamed tool_calls deltas are the answer: counted per call, the first one timed', async () => {
     const r = await record([
@@ -202,7 +257,8 @@ describe('the Responses API', () => {
       completed('completed', { output: [{ type: 'function_call', name: 'f', arguments: '{"a":1}' }] }),
     ], {}, '/v1/responses')
     expect(call).toMatchObject({ finishReason: 'tool_calls', toolCalls: { count: 1 } })
-    expect(call.chunkOffsetsMs).toHaveLength(3)
+    // The item's announcement carries no token: the two argument deltas are the chunks.
+    expect(call.chunkOffsetsMs).toHaveLength(2)
   })
 
   test('response.failed and error events fail the request with the server\'s message', async () => {

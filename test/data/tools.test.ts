@@ -32,6 +32,7 @@ describe('tools and tool_choice in a dataset row', () => {
       [{ text: 'x', tools: 'get_weather' }, /"tools" must be a non-empty list of tools, got a string/],
       [{ text: 'x', tools: [weather], tool_choice: 'sometimes' }, /"tool_choice" must be "auto", "none", "required" or/],
       [{ text: 'x', tool_choice: 'auto' }, /"tool_choice" needs "tools" in the same row/],
+      [{ text: 'x', tools: [weather], tool_choice: { type: 'function', function: { name: 'get_time' } } }, /"tool_choice" names "get_time", which is not in "tools" \(get_weather\)/],
     ] as const) {
       const result = parseRow(row, place)
       expect(result.ok).toBe(false)

@@ -62,3 +62,16 @@ describe('reasoning metrics of a round', () => {
     expect(merged.toolCalls).toEqual({ requests: 1, calls: 2 })
   })
 })
+
+describe('a request that reasoned and never answered', () => {
+  test('is counted, and a ttfat term fails saying why instead of passing on the requests that did answer', () => {
+    const cut = record({ ttftMs: 100, ttfatMs: null, latencyMs: 200, chunkOffsetsMs: [100, 150, 200], outputTokens: 3, finishReason: 'length', reasoning: { firstMs: 100, timeMs: null, tokens: 3, tokenSource: 'usage', chunks: 3 } })
+    const round = summariseRound(id, [thinking, cut])
+    expect(round.notes).toEqual({ noAnswer: 1 })
+    const run = { rounds: [round] } as unknown as RunResult
+    const [check] = evaluateSlo(run, parseSlo({ ttfat: ['p(50) < 100000'] }, 'test'))
+    expect(check).toMatchObject({ pass: false, reason: expect.stringMatching(/1 request\(s\) reasoned and never answered/) })
+    // Without it, the same term passes.
+    expect(evaluateSlo({ rounds: [summariseRound(id, [thinking])] } as unknown as RunResult, parseSlo({ ttfat: ['p(50) < 100000'] }, 'test'))[0]!.pass).toBe(true)
+  })
+})

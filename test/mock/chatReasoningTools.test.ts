@@ -133,17 +133,18 @@ describe('reasoning in chat', () => {
 })
 
 describe('tool calls in chat', () => {
-  it('streams one tool call: a head delta with id and name, then one arguments fragment per answer token', async () => {
+  it('streams one tool call: id and name with the first arguments fragment, then one fragment per answer token', async () => {
     const mock = await start({ reasoningTokens: 2 })
     const r = await stream(`${mock.url}/v1/chat/completions`, { messages: hello, tools: [search, lookup], max_tokens: 7, ...withUsage })
     const d = deltas(r)
     expect(d.slice(0, 2).every((x) => x.reasoning_content && x.tool_calls === undefined)).toBe(true)
     expect(d[2]).toEqual({
-      tool_calls: [{ index: 0, id: expect.stringMatching(/^chatcmpl-tool-/), type: 'function', function: { name: 'search', arguments: '' } }],
+      tool_calls: [{ index: 0, id: expect.stringMatching(/^chatcmpl-tool-/), type: 'function', function: { name: 'search', arguments: expect.stringMatching(/^\{"q":"/) } }],
     })
-    const fragments = d.slice(3)
+    // No chunk without a token: the head rides with the first one.
+    const fragments = d.slice(2)
     expect(fragments).toHaveLength(5)
-    for (const f of fragments) {
+    for (const f of fragments.slice(1)) {
       expect(Object.keys(f)).toEqual(['tool_calls'])
       expect(f.tool_calls).toHaveLength(1)
       expect(Object.keys(f.tool_calls[0])).toEqual(['index', 'function'])
@@ -206,18 +207,18 @@ describe('tool calls in chat', () => {
     expect(usageOf(r)!.completion_tokens).toBe(10)
     const one = await stream(url, { messages: hello, tools: [search], max_tokens: 3, stream: true }, { 'x-mock-tokens-per-chunk': '1' })
     const args = deltas(one).flatMap((d) => d.tool_calls ?? []).map((t: any) => t.function.arguments)
-    expect(args).toEqual(['', `{"q":"${echo}"}`])
+    expect(args).toEqual([`{"q":"${echo}"}`])
   })
 
-  it('paces reasoning, the call head and its fragments at the configured ITL (the head rides with the first answer token)', async () => {
+  it('paces reasoning and the call\'s fragments at the configured ITL (the head rides in the first answer token\'s chunk)', async () => {
     const mock = await start({ itlMs: 15, reasoningTokens: 3 })
     const r = await stream(`${mock.url}/v1/chat/completions`, { messages: hello, tools: [search], max_tokens: 9, stream: true })
     const chunks = r.chunks.map((c, i) => ({ delta: c?.choices?.[0]?.delta, at: r.at[i]! })).filter((c) => c.delta)
     const head = chunks.findIndex((c) => c.delta.tool_calls?.[0]?.id)
     expect(chunks[head - 1]!.delta.reasoning_content).toBeDefined()
-    // The head waits a step after the last reasoning token, and is written in one step with the first fragment.
+    // The head waits a step after the last reasoning token, and carries the first fragment.
     expect(chunks[head]!.at - chunks[head - 1]!.at).toBeGreaterThanOrEqual(6)
-    expect(chunks[head + 1]!.at - chunks[head]!.at).toBeLessThan(6)
+    expect(chunks[head]!.delta.tool_calls[0].function.arguments).toMatch(/^\{"q":"/)
     const tokens = chunks.filter((c) => c.delta.reasoning_content || c.delta.tool_calls?.[0]?.function?.arguments)
     expect(tokens).toHaveLength(9)
     // A busy client may read two steps at once, so most gaps, not all, are checked.

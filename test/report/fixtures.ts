@@ -4,7 +4,7 @@ import { healthyClient } from '../helpers/runs.ts'
  * out, so a test can state the exact text a report makes of it (no server, no clock).
  */
 
-import { MetricRecorder } from '../../src/metrics/index.ts'
+import { MetricRecorder, TOKEN_METRICS } from '../../src/metrics/index.ts'
 import type {
   ClientSummary, DualRoundResult, MetricName, MetricSummary, MultiRoundQaResult, MultiTurnResult, OpenLoopSummary,
   RequestRecord, RoundResult,
@@ -61,7 +61,7 @@ export function recordedMetrics(samples: Partial<Record<MetricName, number[]>>):
   const metrics: RoundResult['metrics'] = {}
   const histograms: RoundResult['histograms'] = {}
   for (const [name, values] of Object.entries(samples) as [MetricName, number[]][]) {
-    const recorder = new MetricRecorder(name === 'inputTokens' || name === 'outputTokens' ? 1 : 1000)
+    const recorder = new MetricRecorder(TOKEN_METRICS.has(name) ? 1 : 1000)
     for (const v of values) recorder.record(v)
     metrics[name] = recorder.summary()
     histograms[name] = recorder.encode()

@@ -15,7 +15,7 @@ test.each(['', '/v1'])('dualRound({ endpoint: <server>%s }) appends the chat pat
     endpoint: `${mock.url}${suffix}`, dataset: 'fluxperf:example', concurrency: [2], samples: 2, maxOutputTokens: 4, seed: 3,
     hooks: { onNotice: (m) => notices.push(m) },
   })
-  expect(notices).toContain(`endpoint ${mock.url}${suffix} is a base URL; requests go to ${mock.url}/v1/chat/completions (give the full path to use another API, e.g. /v1/completions)`)
+  expect(notices).toContain(`endpoint ${mock.url}${suffix} is a base URL; requests go to ${mock.url}/v1/chat/completions (give the full path or --api to use another API, e.g. /v1/completions)`)
   expect(run.endpoint).toBe(`${mock.url}/v1/chat/completions`)
   for (const round of run.rounds) expect(round.failed).toBe(0)
   expect(run.rounds.every((round) => round.succeeded > 0)).toBe(true)

@@ -1,19 +1,27 @@
 // Reasoning against known truth: the mock thinks for R tokens at a fixed inter-token latency i, so the answer's
 // first token comes R·i after the first token; the same runs over Chat Completions and the Responses API agree.
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import { startMockServer } from '../../src/mock/index.ts'
 import type { MockServer } from '../../src/mock/index.ts'
 import type { DualRoundResult, MultiTurnResult, RequestRecord } from '../../src/types.ts'
 import { runDualRound, runMultiTurn } from '../../src/workloads/index.ts'
+import { runCli } from '../helpers/cli.ts'
 
 const R = 24
 const ITL = 10
 const OUT = 40
 let mock: MockServer
+const out = mkdtempSync(join(tmpdir(), 'fluxperf-reasoning-'))
 beforeAll(async () => {
   mock = await startMockServer({ jitter: 0, reasoningTokens: R, itlMs: ITL, itlPerSeqMs: 0 })
 })
-afterAll(() => mock.close())
+afterAll(async () => {
+  await mock.close()
+  rmSync(out, { recursive: true, force: true })
+})
 
 async function dual(api: 'chat' | 'responses'): Promise<{ run: DualRoundResult; records: RequestRecord[] }> {
   const records: RequestRecord[] = []
@@ -85,4 +93,28 @@ describe('reasoning against the mock', () => {
     expect(later(viaResponses).avgInputTokens).toBe(later(viaChat).avgInputTokens)
     expect(later(viaResponses).cache.cachedShare).toBeCloseTo(later(viaChat).cache.cachedShare!, 1)
   }, 120_000)
+})
+
+describe('the Responses API end to end', () => {
+  test('a /v1/responses endpoint finds the served model under /v1/models (a strict server 404s any other)', async () => {
+    const strict = await startMockServer({ jitter: 0, model: 'served-model', strictModel: true })
+    try {
+      const run = await runDualRound({ endpoint: `${strict.url}/v1/responses`, dataset: 'fluxperf:example', concurrency: [1], samples: 2, maxOutputTokens: 4, seed: 1 })
+      expect(run.model).toBe('served-model')
+      expect(run.rounds.every((r) => r.failed === 0 && r.succeeded > 0)).toBe(true)
+      expect(run.config).toMatchObject({ api: 'responses' })
+    } finally {
+      await strict.close()
+    }
+  })
+
+  test('`api` switches the endpoint in the run* functions too, and the CLI multi-turn base URL follows --api', async () => {
+    const notices: string[] = []
+    const run = await runDualRound({ endpoint: `${mock.url}/v1/chat/completions`, api: 'responses', dataset: 'fluxperf:example', concurrency: [1], samples: 1, maxOutputTokens: 4, seed: 1, hooks: { onNotice: (m) => notices.push(m) } })
+    expect(run.endpoint).toBe(`${mock.url}/v1/responses`)
+    expect(notices.join('\n')).toMatch(/is the chat endpoint; with the responses API, requests go to/)
+    const cli = await runCli(['multi-turn', `${mock.url}/v1`, '--api', 'responses', '-c', '1', '-t', '1', '-p', '1', '-m', '4', '--seed', '1', '--no-progress', '--no-report', '--output-dir', join(out, 'mt')])
+    expect(cli.code, cli.stderr).toBe(0)
+    expect((JSON.parse(readFileSync(join(out, 'mt', 'run.json'), 'utf8')) as { endpoint: string }).endpoint).toBe(`${mock.url}/v1/responses`)
+  }, 60_000)
 })
