@@ -138,14 +138,8 @@ export function decodeChunk(json: string): ChunkInfo {
     cachedTokens: null, reasoningTokens: null, promptEvaluated: null, errorMessage: null, done: false,
   }
   if (!isRecord(obj)) return info
-  if (typeof obj['type'] === 'string') {
-    decodeResponsesEvent(obj, obj['type'], info)
-    return info
-  }
-  if (obj['object'] === 'response') {
-    decodeResponse(obj, info)
-    return info
-  }
+  if (typeof obj['type'] === 'string') return withContent(decodeResponsesEvent(obj, obj['type'], info))
+  if (obj['object'] === 'response') return withContent(decodeResponse(obj, info))
   const choices = obj['choices']
   if (Array.isArray(choices) && choices.length > 0) {
     const choice = choices[0] as Record<string, unknown>
@@ -177,15 +171,9 @@ export function decodeChunk(json: string): ChunkInfo {
     const fr = choice['finish_reason']
     if (typeof fr === 'string') info.finishReason = fr
   }
-  info.hasContent = info.text.length > 0 || info.reasoning.length > 0 || info.toolCalls !== null
   const usage = obj['usage']
   if (isRecord(usage)) {
-    info.promptTokens = numberOrNull(usage['prompt_tokens'])
-    info.completionTokens = numberOrNull(usage['completion_tokens'])
-    const details = usage['prompt_tokens_details']
-    if (isRecord(details)) info.cachedTokens = numberOrNull(details['cached_tokens'])
-    const completion = usage['completion_tokens_details']
-    if (isRecord(completion)) info.reasoningTokens = numberOrNull(completion['reasoning_tokens'])
+    readUsage(usage, CHAT_USAGE, info)
     // SGLang reports it at the top of usage (and 0 when it does not count).
     if (info.reasoningTokens === null) info.reasoningTokens = numberOrNull(usage['reasoning_tokens'])
   }
@@ -193,7 +181,27 @@ export function decodeChunk(json: string): ChunkInfo {
   if (timings && typeof timings === 'object') info.promptEvaluated = numberOrNull(timings['prompt_n'])
   const error = obj['error'] as Record<string, unknown> | string | undefined
   if (error !== undefined && error !== null) info.errorMessage = errorText(error)
+  return withContent(info)
+}
+
+/** The chunk carries generated output of any kind. */
+function withContent(info: ChunkInfo): ChunkInfo {
+  info.hasContent = info.text.length > 0 || info.reasoning.length > 0 || info.toolCalls !== null
   return info
+}
+
+/** Where each API keeps its token counts in `usage`. */
+interface UsageKeys { prompt: string; completion: string; promptDetails: string; completionDetails: string }
+const CHAT_USAGE: UsageKeys = { prompt: 'prompt_tokens', completion: 'completion_tokens', promptDetails: 'prompt_tokens_details', completionDetails: 'completion_tokens_details' }
+const RESPONSES_USAGE: UsageKeys = { prompt: 'input_tokens', completion: 'output_tokens', promptDetails: 'input_tokens_details', completionDetails: 'output_tokens_details' }
+
+function readUsage(usage: Record<string, unknown>, keys: UsageKeys, info: ChunkInfo): void {
+  info.promptTokens = numberOrNull(usage[keys.prompt])
+  info.completionTokens = numberOrNull(usage[keys.completion])
+  const prompt = usage[keys.promptDetails]
+  if (isRecord(prompt)) info.cachedTokens = numberOrNull(prompt['cached_tokens'])
+  const completion = usage[keys.completionDetails]
+  if (isRecord(completion)) info.reasoningTokens = numberOrNull(completion['reasoning_tokens'])
 }
 
 /** Reasoning deltas of the Responses API: vLLM's reasoning text, OpenAI's reasoning summary. */
@@ -204,7 +212,7 @@ const RESPONSES_REASONING = new Set(['response.reasoning_text.delta', 'response.
  * usage or the end are read; the others (created, in_progress, part and item boundaries, `.done` repeats of
  * the whole text) carry nothing new.
  */
-function decodeResponsesEvent(obj: Record<string, unknown>, type: string, info: ChunkInfo): void {
+function decodeResponsesEvent(obj: Record<string, unknown>, type: string, info: ChunkInfo): ChunkInfo {
   const delta = obj['delta']
   if (type === 'response.output_text.delta') {
     if (typeof delta === 'string' && delta.length > 0) info.text = delta
@@ -225,11 +233,11 @@ function decodeResponsesEvent(obj: Record<string, unknown>, type: string, info: 
   } else if (type === 'error') {
     info.errorMessage = typeof obj['message'] === 'string' ? obj['message'] : errorText((obj['error'] ?? obj) as Record<string, unknown>)
   }
-  info.hasContent = info.text.length > 0 || info.reasoning.length > 0 || info.toolCalls !== null
+  return info
 }
 
 /** A whole (non-streamed) Responses API answer: its output items, usage and status. */
-function decodeResponse(response: Record<string, unknown>, info: ChunkInfo): void {
+function decodeResponse(response: Record<string, unknown>, info: ChunkInfo): ChunkInfo {
   const output = response['output']
   if (Array.isArray(output)) {
     output.forEach((item, index) => {
@@ -249,20 +257,13 @@ function decodeResponse(response: Record<string, unknown>, info: ChunkInfo): voi
   responseEnd(response, info)
   const error = response['error']
   if (error !== undefined && error !== null) info.errorMessage = errorText(error as Record<string, unknown>)
-  info.hasContent = info.text.length > 0 || info.reasoning.length > 0 || info.toolCalls !== null
+  return info
 }
 
 /** Usage and finish of a Responses API `response` object (Chat's finish reasons: stop, length, tool_calls). */
 function responseEnd(response: Record<string, unknown>, info: ChunkInfo): void {
   const usage = response['usage']
-  if (isRecord(usage)) {
-    info.promptTokens = numberOrNull(usage['input_tokens'])
-    info.completionTokens = numberOrNull(usage['output_tokens'])
-    const input = usage['input_tokens_details']
-    if (isRecord(input)) info.cachedTokens = numberOrNull(input['cached_tokens'])
-    const output = usage['output_tokens_details']
-    if (isRecord(output)) info.reasoningTokens = numberOrNull(output['reasoning_tokens'])
-  }
+  if (isRecord(usage)) readUsage(usage, RESPONSES_USAGE, info)
   const status = response['status']
   const incomplete = response['incomplete_details']
   const calls = Array.isArray(response['output']) && response['output'].some((item) => isRecord(item) && item['type'] === 'function_call')
