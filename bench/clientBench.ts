@@ -383,13 +383,13 @@ export interface CliFidelityResult {
  * concurrency. Each prompt carries its truth id (`bench-id:...`, which the server reads from the body);
  * the records come from the command's request JSONL.
  */
-export async function measureCliFidelity(server: ServerHandle, streams: number, ttft = 200, itl = 20, tokens = 64): Promise<CliFidelityResult> {
+export async function measureCliFidelity(server: ServerHandle, streams: number, ttft = 200, itl = 20, tokens = 64, promptWords = PROMPT_WORDS): Promise<CliFidelityResult> {
   const { url } = server
   const dir = mkdtempSync(join(tmpdir(), 'fluxperf-fidelity-'))
   try {
     const runId = `c${Date.now()}`
     const dataset = join(dir, 'prompts.jsonl')
-    writeFileSync(dataset, Array.from({ length: streams }, (_, i) => JSON.stringify({ text: `bench-id:${runId}-${i}` })).join('\n') + '\n')
+    writeFileSync(dataset, Array.from({ length: streams }, (_, i) => JSON.stringify({ text: `bench-id:${runId}-${i} ${promptText(i, promptWords)}` })).join('\n') + '\n')
     const bin = fileURLToPath(new URL('../bin/fluxperf.mjs', import.meta.url))
     await promisify(execFile)(process.execPath, [
       ...commandNodeFlags(), bin, 'run', '--endpoint', url, '--dataset', dataset, '--concurrency', String(streams),
@@ -404,13 +404,25 @@ export async function measureCliFidelity(server: ServerHandle, streams: number, 
       const records = readFileSync(join(dir, file), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as RequestRecord & { promptPreview: string })
       const round = records[0]?.round ?? 0
       const errors = new TruthErrors()
-      for (const r of records) errors.add(r, await truthOf(r.promptPreview, round))
+      for (const r of records) errors.add(r, await truthOf(r.promptPreview.split(' ')[0] as string, round))
       rounds.push({ round, ...errors.summary() })
     }
     return { streams, ttftTruthMs: ttft, itlTruthMs: itl, tokens, rounds }
   } finally {
     rmSync(dir, { recursive: true, force: true })
   }
+}
+
+/**
+ * Prompt words after the truth id (about 1.3 tokens each): a user's prompts are not one word long, and what
+ * the client does with a prompt before it sends it (building, counting, serialising) is part of the send path.
+ */
+export const PROMPT_WORDS = 200
+const WORDS = ['serving', 'latency', 'the', 'cache', 'of', 'tokens', 'prefill', 'decode', 'batch', 'model', 'é', 'request']
+
+/** `words` words of filler text, different per prompt `i`. */
+function promptText(i: number, words: number): string {
+  return Array.from({ length: words }, (_, k) => WORDS[(i * 7 + k * 3) % WORDS.length]).join(' ')
 }
 
 export interface FloorFidelityResult {
@@ -584,6 +596,8 @@ async function cli(): Promise<void> {
       server: { type: 'string', default: 'node' },
       // The truth of the fidelity scenarios (with --tokens per stream).
       ttft: { type: 'string', default: '200' },
+      // Words of filler in each fidelity-cli prompt.
+      'prompt-words': { type: 'string', default: String(PROMPT_WORDS) },
       itl: { type: 'string', default: '20' },
     },
   })
@@ -608,7 +622,7 @@ async function cli(): Promise<void> {
       : scenario === 'fidelity'
       ? await measureFidelity(server.url, streams, ttft, itl, tokens)
       : scenario === 'fidelity-cli'
-      ? await measureCliFidelity(server, streams, ttft, itl, tokens)
+      ? await measureCliFidelity(server, streams, ttft, itl, tokens, Number(values['prompt-words']))
       : scenario === 'floor'
       ? await measureFloorFidelity(server.url, streams, ttft, itl, tokens)
       : scenario === 'memory'

@@ -97,7 +97,7 @@ async function execute(run: WorkloadRun, options: DualRoundOptions, levels: numb
             // Sharded, ids name the conversation and turn: each shard's own counter would repeat the others' ids.
             const id = run.shard.count > 1 ? `c${concurrency}-r${round}-s${convIndex}-t${turn}` : `c${concurrency}-r${round}-${seq++}`
             // The context is counted only for the debug log (counting every prompt slowed dispatch).
-            run.debug({ id, session_id: conv.sessionId, turn_index: turn, round, concurrency, messages, context_tokens: built?.contextTokens ?? -1, truncated_turns: built?.truncatedTurns ?? 0 })
+            run.debug(() => ({ id, session_id: conv.sessionId, turn_index: turn, round, concurrency, messages, context_tokens: built?.contextTokens ?? -1, truncated_turns: built?.truncatedTurns ?? 0 }))
             const record = await group.send(messages, { id, index: convIndex, sessionId: conv.sessionId, turnIndex: turn, round, concurrency, ...conversationTools(conv) })
             if (session && record.ok) session.reply(record.outputText)
           }
