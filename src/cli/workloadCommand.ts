@@ -5,8 +5,7 @@ import type { ApiKind } from '../client/index.ts'
 import { InputError } from '../errors.ts'
 import type { MockServer, MockServerOptions } from '../mock/index.ts'
 import { appendStepSummary, ensureOutputDir, fileStamp, formatPrometheus, JsonlWriter, stepSummaryMarkdown, writeRunFiles } from '../report/index.ts'
-import { writeHtmlReport } from '../report/html/index.ts'
-import type { TimedRequest } from '../report/html/index.ts'
+import { TimedRequestLog, writeHtmlReport } from '../report/html/index.ts'
 import { loadSloFile } from '../slo/index.ts'
 import type { SloSpec } from '../slo/index.ts'
 import { isEncodingName } from '../tokens/index.ts'
@@ -204,7 +203,7 @@ export function checkFlags<F extends CommonFlags>(spec: WorkloadCommandSpec<F, W
  * `report.html` of the run, beside its other files. A report that cannot be written costs a warning, never
  * the run's verdict or its other files.
  */
-async function writeRunReport(dir: string, run: RunResult, requests: TimedRequest[] | undefined, out: NodeJS.WritableStream): Promise<void> {
+async function writeRunReport(dir: string, run: RunResult, requests: TimedRequestLog | undefined, out: NodeJS.WritableStream): Promise<void> {
   const file = join(dir, 'report.html')
   try {
     await writeHtmlReport([{ name: basename(resolve(dir)), run, ...(requests ? { requests } : {}) }], file)
@@ -224,7 +223,7 @@ export async function executeWorkload<F extends CommonFlags, O extends WorkloadS
   const interrupts = handleInterrupts()
   let mock: MockServer | undefined
   const logs = new Map<string, JsonlWriter>()
-  const timed: TimedRequest[] = []
+  const timed = new TimedRequestLog()
   try {
     mock = await startFlaggedMock(flags, out, spec.mockOptions?.(flags))
     const endpoint = mock ? (spec.mockEndpoint?.(mock.url) ?? apiEndpointUnder(mock.url, flags.api)) : (named as string)
@@ -239,7 +238,7 @@ export async function executeWorkload<F extends CommonFlags, O extends WorkloadS
         if (flags.saveRequests) {
           logOf(logs, dir, spec.requestLog(record)).write(record)
           // The report's timeline: only the timing fields, as the JSONL holds the rest.
-          if (flags.report) timed.push({ startedAt: record.startedAt, latencyMs: record.latencyMs, ttftMs: record.ttftMs, ok: record.ok, scheduledAt: record.scheduledAt, error: record.error })
+          if (flags.report) timed.add(record)
         }
         own.onRequest?.(record)
       },

@@ -16,6 +16,7 @@ afterEach(async () => {
 const conversations: Conversation[] = Array.from({ length: 6 }, (_, i) => ({
   sessionId: `s${i}`,
   userMessages: [`a prompt of several words about serving number ${i}`, 'and a follow-up question'],
+  source: `test:${i + 1}`,
 }))
 
 /**
