@@ -12,8 +12,23 @@ import { NO_RESET } from './resetCache.ts'
 import { Session } from './session.ts'
 import type { BuiltRequest } from './session.ts'
 
-/** The requests of one conversation as round 1 sent them, replayed as-is in round 2. */
-type Plan = (ChatMessage[] | null)[]
+/**
+ * Round 1's request for one turn, replayed as-is in round 2: its messages, or AS_FIRST_BUILT when they are
+ * what the conversation alone gives (its first turn, untruncated), rebuilt in round 2 rather than kept, so a
+ * run of a million one-turn conversations holds no copy of them between its rounds.
+ */
+type Planned = ChatMessage[] | typeof AS_FIRST_BUILT
+const AS_FIRST_BUILT = 0
+/** The requests of one conversation as round 1 sent them (a turn round 1 never sent is missing). */
+type Plan = Planned[]
+/** The plan of every one-turn conversation sent untruncated: shared, it costs nothing per conversation. */
+const ONLY_FIRST_TURN: Plan = Object.freeze([AS_FIRST_BUILT]) as unknown as Plan
+
+/** The first turn's messages as Session.next builds them without truncation: the system prompt, then the turn. */
+function firstTurn(conv: Conversation): ChatMessage[] {
+  const user: ChatMessage = { role: 'user', content: conv.userMessages[0] as string }
+  return conv.system ? [{ role: 'system', content: conv.system }, user] : [user]
+}
 
 type OwnKeys = Omit<DualRoundOptions, keyof WorkloadSettings>
 
@@ -67,7 +82,7 @@ async function execute(run: WorkloadRun, options: DualRoundOptions, levels: numb
     if (run.signal.aborted) break
     // The cache is emptied before the first round 1, and before every one with resetCacheBetweenRounds.
     const reset: CacheResetOutcome = level === 0 || options.resetCacheBetweenRounds ? await run.resetCache() : NO_RESET
-    const plans: Plan[] = conversations.map((c) => c.userMessages.map(() => null))
+    const plans: (Plan | undefined)[] = conversations.map(() => undefined)
     for (const round of [1, 2]) {
       if (run.signal.aborted) break
       const order = (round === 2 && options.shuffleRound2
@@ -79,7 +94,6 @@ async function execute(run: WorkloadRun, options: DualRoundOptions, levels: numb
       await run.phase(label, async () => {
         const loop = runClosedLoop(order, shardWorkers(concurrency, run.shard, '--concurrency'), async (convIndex) => {
           const conv = conversations[convIndex] as Conversation
-          const plan = plans[convIndex] as Plan
           const session = round === 1 ? new Session(conv.sessionId, run.tokenizer, limits, conv.system) : undefined
           for (let turn = 0; turn < conv.userMessages.length; turn++) {
             if (run.signal.aborted) return
@@ -88,11 +102,13 @@ async function execute(run: WorkloadRun, options: DualRoundOptions, levels: numb
             if (session) {
               built = session.next(conv.userMessages[turn] as string)
               messages = built.messages
-              plan[turn] = messages
+              const asFirstBuilt = turn === 0 && (messages.at(-1) as ChatMessage).content === conv.userMessages[0]
+              if (asFirstBuilt && conv.userMessages.length === 1) plans[convIndex] = ONLY_FIRST_TURN
+              else (plans[convIndex] ??= [])[turn] = asFirstBuilt ? AS_FIRST_BUILT : messages
             } else {
-              const planned = plan[turn]
-              if (!planned) continue // round 1 never sent it (interrupted)
-              messages = planned
+              const planned = plans[convIndex]?.[turn]
+              if (planned === undefined) continue // round 1 never sent it (interrupted)
+              messages = planned === AS_FIRST_BUILT ? firstTurn(conv) : planned
             }
             // Sharded, ids name the conversation and turn: each shard's own counter would repeat the others' ids.
             const id = run.shard.count > 1 ? `c${concurrency}-r${round}-s${convIndex}-t${turn}` : `c${concurrency}-r${round}-${seq++}`
