@@ -28,9 +28,15 @@ export class JsonlWriter {
   private readonly pending: unknown[] = []
   private timer: NodeJS.Timeout | null = null
   private nextTurn: NodeJS.Immediate | null = null
+  private readonly serialize: (value: unknown) => string
 
-  constructor(path: string) {
+  /**
+   * @param serialize the text written for one value, its terminator included (default: its JSON and a
+   *   newline); RoundFileWriter writes pretty-printed entries this way.
+   */
+  constructor(path: string, serialize: (value: unknown) => string = jsonLine) {
     this.path = path
+    this.serialize = serialize
     this.fd = openSync(path, 'a')
     if (open.size === 0) process.once('exit', flushOpenWriters)
     open.add(this)
@@ -70,7 +76,7 @@ export class JsonlWriter {
     const n = Math.min(count, this.pending.length)
     if (this.fd === null || n === 0) return
     let text = ''
-    for (let i = 0; i < n; i++) text += JSON.stringify(this.pending[i]) + '\n'
+    for (let i = 0; i < n; i++) text += this.serialize(this.pending[i])
     this.pending.splice(0, n)
     writeSync(this.fd, text)
   }
@@ -81,6 +87,10 @@ export class JsonlWriter {
     this.timer = null
     this.nextTurn = null
   }
+}
+
+function jsonLine(value: unknown): string {
+  return JSON.stringify(value) + '\n'
 }
 
 /** Writers not yet closed: what they buffer is written when the process exits. */

@@ -1,5 +1,8 @@
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { describe, expect, test } from 'vitest'
-import { requestEntry, roundHead, roundJson } from '../../src/report/index.ts'
+import { requestEntry, roundHead, roundJson, RoundFileWriter } from '../../src/report/index.ts'
 import { dualRoundRun, METRICS, requestRecord, roundResult } from './fixtures.ts'
 
 const STATS = ['avg', 'p50', 'p90', 'p95', 'p99', 'min', 'max', 'stddev'] as const
@@ -62,5 +65,37 @@ describe('a request entry', () => {
     const { outputText: _t, promptPreview: _p, index: _i, ...rest } = r
     expect(Object.keys(entry).slice(8)).toEqual(Object.keys(rest))
     expect(entry['chunkOffsetsMs']).toEqual([100, 105])
+  })
+})
+
+describe('RoundFileWriter: the round file written as requests end', () => {
+  const run = dualRoundRun([], { config: { samples: 10, seed: 7, maxOutputTokens: 32 } })
+  const round = roundResult({ round: 1 })
+
+  function written(records: ReturnType<typeof requestRecord>[]): { text: string; left: string[] } {
+    const dir = mkdtempSync(join(tmpdir(), 'fluxperf-roundfile-'))
+    try {
+      const writer = new RoundFileWriter(dir, 4, 1)
+      for (const r of records) writer.write(r)
+      const text = readFileSync(writer.end(run, round), 'utf8')
+      return { text, left: readdirSync(dir) }
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
+  }
+
+  test('the same text as the whole document stringified, and no spool left behind', () => {
+    // Past one write batch, with text that needs escapes and UTF-8, and a failed request.
+    const records = Array.from({ length: 1500 }, (_, i) => requestRecord({ id: `c4-r1-${i}`, index: i, promptPreview: `prompt ${i}: café "quoted"\n` }))
+    records.push(requestRecord({ id: 'c4-r1-x', index: 1500, ok: false, ttftMs: null, tpotMs: null, status: null, error: { kind: 'timeout', message: 'no answer' } }))
+    const { text, left } = written(records)
+    expect(text).toBe(roundJson(run, round, records))
+    expect(left).toEqual(['concurrency_4_round_1.json'])
+  })
+
+  test('a round without requests has an empty array', () => {
+    const { text } = written([])
+    expect(text).toBe(roundJson(run, round, []))
+    expect(JSON.parse(text).requests).toEqual([])
   })
 })
