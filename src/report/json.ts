@@ -2,10 +2,30 @@ import type { RequestRecord, RoundResult, RunResult } from '../types.ts'
 
 /**
  * `concurrency_{c}_round_{r}.json` in the Python tools' layout: configuration, summary (the Python tools' flat
- * `avg_ttft`, `p50_ttft`, ... keys plus fluxperf's full round), and one entry per request.
+ * `avg_ttft`, `p50_ttft`, ... keys plus fluxperf's full round), and one entry per request. The configuration
+ * and summary are indented two spaces; each request's entry is compact JSON on a line of its own (formatting
+ * half a million entries with indentation took seconds and 3.5 KB of garbage each, and made the file 70 %
+ * larger: docs/design/report.md). A JSON reader sees the same document either way.
  */
 export function roundJson(run: Pick<RunResult, 'endpoint' | 'model' | 'seed' | 'config'>, round: RoundResult, records: readonly RequestRecord[]): string {
-  return JSON.stringify({ ...roundHead(run, round), requests: records.map(requestEntry) }, null, 2) + '\n'
+  return roundFileOpening(run, round, records.length) + records.map((r, i) => entryLine(r, i === 0)).join('') + roundFileClosing(records.length)
+}
+
+/** The round file up to its first request: the configuration, the summary and the opening of `requests`. */
+export function roundFileOpening(run: Pick<RunResult, 'endpoint' | 'model' | 'seed' | 'config'>, round: RoundResult, requests: number): string {
+  const head = JSON.stringify(roundHead(run, round), null, 2)
+  // The head's closing brace is replaced by the requests array.
+  return `${head.slice(0, head.lastIndexOf('\n}'))},\n  "requests": ${requests === 0 ? '[]' : '['}`
+}
+
+/** One request's entry as it stands in the array: its separator (none for the first), then its line. */
+export function entryLine(record: RequestRecord, first: boolean): string {
+  return `${first ? '' : ','}\n    ${JSON.stringify(requestEntry(record))}`
+}
+
+/** The round file after its last request. */
+export function roundFileClosing(requests: number): string {
+  return `${requests === 0 ? '' : '\n  ]'}\n}\n`
 }
 
 /** The configuration and summary of `concurrency_{c}_round_{r}.json` (everything but its requests). */

@@ -1,15 +1,14 @@
 import { closeSync, openSync, readSync, rmSync, writeSync } from 'node:fs'
 import { join } from 'node:path'
 import type { RequestRecord, RoundResult, RunResult } from '../types.ts'
-import { requestEntry, roundHead } from './json.ts'
+import { entryLine, roundFileClosing, roundFileOpening } from './json.ts'
 import { JsonlWriter } from './jsonl.ts'
 
 /**
  * `concurrency_{c}_round_{r}.json` in the Python tools' layout (configuration, summary, then one entry per
  * request), written without holding the round's records: each request's entry is formatted as it ends (a
  * few dozen an event-loop turn, as JsonlWriter writes lines) and spooled, and when the round ends the file is
- * its summary followed by the spool's bytes, copied. The text is the same as `JSON.stringify(doc, null, 2)`
- * of the whole document.
+ * its summary followed by the spool's bytes, copied. The text is roundJson()'s for the same records.
  *
  * Formatting at the round's end instead (the spool holding raw records) cost 5–6 s after the last request of
  * a 500,000-request round, and a second JSON.stringify of every record during it.
@@ -36,14 +35,12 @@ export class RoundFileWriter {
   /** Writes the round's file (its summary, then every spooled entry) and removes the spool. */
   end(run: Pick<RunResult, 'endpoint' | 'model' | 'seed' | 'config'>, round: RoundResult): string {
     this.spool.close()
-    const head = JSON.stringify(roundHead(run, round), null, 2)
-    // The head's closing brace is replaced by the requests array, entry by entry, indented as stringify would.
     const out = openSync(this.path, 'w')
     try {
-      writeSync(out, `${head.slice(0, head.lastIndexOf('\n}'))},\n  "requests": ${this.entries === 0 ? '[]' : '['}`)
+      writeSync(out, roundFileOpening(run, round, this.entries))
       // Every spooled entry starts with its separator: the first one's comma is skipped.
       copyFrom(this.spoolPath, 1, out)
-      writeSync(out, `${this.entries === 0 ? '' : '\n  ]'}\n}\n`)
+      writeSync(out, roundFileClosing(this.entries))
     } finally {
       closeSync(out)
       rmSync(this.spoolPath, { force: true })
@@ -52,9 +49,9 @@ export class RoundFileWriter {
   }
 }
 
-/** One request's entry as it stands in the array: its separator, then the entry indented to its depth. */
+/** One request's entry, spooled with its separator (the first one's is skipped when the file is assembled). */
 function entryText(record: unknown): string {
-  return `,\n    ${JSON.stringify(requestEntry(record as RequestRecord), null, 2).replace(/\n/g, '\n    ')}`
+  return entryLine(record as RequestRecord, false)
 }
 
 /** Appends a file's bytes from `offset` to `out`, a block at a time (never the whole file at once). */

@@ -75,13 +75,20 @@ export function goldenName(file: string): string {
 
 /**
  * The raw text of an output file after checking its serialisation: JSON files are `JSON.stringify(v, null, 2)`
- * plus a newline, JSONL lines are compact JSON. mask() re-serialises JSON, so the layout is pinned here.
+ * plus a newline (a round file's requests one compact entry a line), JSONL lines are compact JSON. mask() re-serialises JSON, so the layout is pinned here.
  */
 export function readOutput(path: string): string {
   const raw = readFileSync(path, 'utf8')
   if (path.endsWith('.jsonl')) {
     for (const line of raw.split('\n').filter((l) => l !== '')) expect(line, `${path}: compact JSON per line`).toBe(JSON.stringify(JSON.parse(line)))
     expect(raw.endsWith('\n'), `${path} ends with a newline`).toBe(true)
+  } else if (/concurrency_\d+_round_\d+\.json$/.test(path)) {
+    // The round files: configuration and summary indented, then one compact request entry a line.
+    const { requests, ...head } = JSON.parse(raw) as { requests: unknown[] }
+    const opening = JSON.stringify(head, null, 2)
+    const layout = `${opening.slice(0, opening.lastIndexOf('\n}'))},\n  "requests": ${requests.length === 0 ? '[]' : '['}` +
+      requests.map((e, i) => `${i === 0 ? '' : ','}\n    ${JSON.stringify(e)}`).join('') + `${requests.length === 0 ? '' : '\n  ]'}\n}\n`
+    expect(raw, `${path}: configuration and summary with 2-space indent, then one compact request entry a line, and a final newline`).toBe(layout)
   } else if (path.endsWith('.json')) {
     expect(raw, `${path}: JSON with 2-space indent and a final newline`).toBe(JSON.stringify(JSON.parse(raw), null, 2) + '\n')
   }

@@ -14,10 +14,13 @@ describe('concurrency_{c}_round_{r}.json', () => {
   const text = roundJson(run, round, records)
   const doc = JSON.parse(text)
 
-  test('two-space JSON ending in a newline: configuration, summary, requests', () => {
+  test('two-space JSON ending in a newline: configuration, summary, then requests one compact entry a line', () => {
     expect(text.startsWith('{\n  "configuration": {\n    "samples": 10,\n')).toBe(true)
     expect(text.endsWith('\n  ]\n}\n')).toBe(true)
     expect(Object.keys(doc)).toEqual(['configuration', 'summary', 'requests'])
+    // Each entry on its own line, compact: a reader that splits lines finds one entry per line.
+    const lines = text.slice(text.indexOf('"requests": [') + 14, text.lastIndexOf('\n  ]')).split(',\n')
+    expect(lines.map((l) => JSON.parse(l.trim()))).toEqual(records.map(requestEntry))
   })
 
   test('configuration: the run\'s settings, then endpoint, model, concurrency, num_samples, round and the run\'s seed', () => {
@@ -84,7 +87,7 @@ describe('RoundFileWriter: the round file written as requests end', () => {
     }
   }
 
-  test('the same text as the whole document stringified, and no spool left behind', () => {
+  test('the same text as roundJson() of the same records, and no spool left behind', () => {
     // Past one write batch, with text that needs escapes and UTF-8, and a failed request.
     const records = Array.from({ length: 1500 }, (_, i) => requestRecord({ id: `c4-r1-${i}`, index: i, promptPreview: `prompt ${i}: café "quoted"\n` }))
     records.push(requestRecord({ id: 'c4-r1-x', index: 1500, ok: false, ttftMs: null, tpotMs: null, status: null, error: { kind: 'timeout', message: 'no answer' } }))
