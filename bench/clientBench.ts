@@ -10,6 +10,7 @@
  *   npx node bench/clientBench.ts fidelity-cli --streams 1000 --ttft 50 --itl 10 --tokens 128   # another truth
  *   npx node bench/clientBench.ts floor --streams 1000            # the same by a minimal C client (needs cc)
  *   npx node bench/clientBench.ts memory --requests 1000000
+ *   npx node bench/clientBench.ts cli-scale --requests 1000000      # through `fluxperf run`, beside the library path (needs cc)
  *   npx node bench/clientBench.ts openloop --rate 1000 --duration 60
  *
  * Pin the two sides to separate cores: `SERVER_CPU=1 taskset -c 0 npx node bench/clientBench.ts ...`.
@@ -321,7 +322,7 @@ export async function measureFidelity(url: string, streams: number, ttft = 200, 
 }
 
 /** A client's TTFT and ITL errors against the server's truth, over the records of one measurement. */
-class TruthErrors {
+export class TruthErrors {
   private readonly ttft = new MetricRecorder()
   private readonly ttftFromWrite = new MetricRecorder()
   private readonly itl = new MetricRecorder()
@@ -421,7 +422,7 @@ export const PROMPT_WORDS = 200
 const WORDS = ['serving', 'latency', 'the', 'cache', 'of', 'tokens', 'prefill', 'decode', 'batch', 'model', 'é', 'request']
 
 /** `words` words of filler text, different per prompt `i`. */
-function promptText(i: number, words: number): string {
+export function promptText(i: number, words: number): string {
   return Array.from({ length: words }, (_, k) => WORDS[(i * 7 + k * 3) % WORDS.length]).join(' ')
 }
 
@@ -529,6 +530,98 @@ export async function measureMemory(url: string, requests: number, concurrency: 
   return { requests, concurrency, seconds, requestsPerS: requests / seconds, rssStartMb: mb(rssStart), rssPeakMb: mb(rssPeak), heapPeakMb: mb(heapPeak), failed }
 }
 
+export interface CliScaleRun {
+  saveRequests: boolean
+  /** Requests per second of each round (its requests over its duration). */
+  roundRequestsPerS: number[]
+  /** Peak RSS of the `fluxperf run` process (VmHWM), MB. */
+  rssPeakMb: number
+  /** From the last request's end to the process's exit: the reports' time. */
+  reportsS: number
+  /** The whole command, start to exit. */
+  wallS: number
+  failed: number
+}
+
+export interface CliScaleResult {
+  requests: number
+  concurrency: number
+  /** The library path (sendRequest → histograms, records to JSONL) against the same server, in a process of its own. */
+  library: MemoryResult
+  cli: CliScaleRun[]
+}
+
+/**
+ * `requests` one-token requests (a dual round of requests / 2 one-turn conversations) through `fluxperf run`
+ * at `concurrency`, with and without `--save-requests`, against bench/timedServer.c answering at once; and
+ * the library path against the same server for the requests/s it is compared with. Each in a fresh process.
+ */
+export async function measureCliScale(requests: number, concurrency = 64): Promise<CliScaleResult> {
+  const dir = mkdtempSync(join(tmpdir(), 'fluxperf-scale-'))
+  try {
+    const dataset = join(dir, 'prompts.jsonl')
+    const rows: string[] = []
+    for (let i = 0; i < requests / 2; i++) rows.push(JSON.stringify({ text: `bench prompt ${i}` }))
+    writeFileSync(dataset, rows.join('\n') + '\n')
+    rows.length = 0
+    const library = await withServer(async (server) => {
+      const { stdout } = await promisify(execFile)(process.execPath, [...commandNodeFlags(), fileURLToPath(import.meta.url), 'memory', '--server-url', server.url, '--requests', String(requests), '--concurrency', String(concurrency)], { maxBuffer: 16 * 1024 * 1024 })
+      return JSON.parse(stdout) as MemoryResult
+    })
+    const cli: CliScaleRun[] = []
+    for (const saveRequests of [false, true]) {
+      cli.push(await withServer((server) => cliRun(server.url, dataset, join(dir, `out-${saveRequests}`), concurrency, saveRequests)))
+      rmSync(join(dir, `out-${saveRequests}`), { recursive: true, force: true })
+    }
+    return { requests, concurrency, library, cli }
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
+}
+
+async function withServer<T>(work: (server: ServerHandle) => Promise<T>): Promise<T> {
+  const server = await startTimedServerC(0, 0, 1)
+  try {
+    return await work(server)
+  } finally {
+    await server.stop()
+  }
+}
+
+/** One `fluxperf run` of the scale scenario, its peak RSS read from /proc while it runs. */
+async function cliRun(url: string, dataset: string, out: string, concurrency: number, saveRequests: boolean): Promise<CliScaleRun> {
+  const bin = fileURLToPath(new URL('../bin/fluxperf.mjs', import.meta.url))
+  const t0 = Date.now()
+  const child = spawn(process.execPath, [
+    ...commandNodeFlags(), bin, 'run', '--endpoint', url, '--dataset', dataset, '--concurrency', String(concurrency),
+    '--no-progress', '--output-dir', out, '--seed', '1', '--allow-unverified-cold-round', ...(saveRequests ? ['--save-requests'] : []),
+  ], { stdio: ['ignore', 'ignore', 'inherit'] })
+  let peakKb = 0
+  const status = `/proc/${child.pid}/status`
+  const sample = (): void => {
+    try {
+      peakKb = Math.max(peakKb, Number(/VmHWM:\s+(\d+)/.exec(readFileSync(status, 'utf8'))?.[1] ?? 0))
+    } catch {
+      // the process has ended
+    }
+  }
+  const sampler = setInterval(sample, 100)
+  const code = await new Promise<number | null>((resolve) => child.once('exit', (c) => resolve(c)))
+  clearInterval(sampler)
+  const exitedAt = Date.now()
+  if (code !== 0) throw new Error(`fluxperf run exited ${code}`)
+  const run = JSON.parse(readFileSync(join(out, 'run.json'), 'utf8')) as { rounds: { total: number; failed: number; durationS: number; lastEndMs?: number }[] }
+  const lastEnd = Math.max(...run.rounds.map((r) => r.lastEndMs ?? 0))
+  return {
+    saveRequests,
+    roundRequestsPerS: run.rounds.map((r) => r.total / r.durationS),
+    rssPeakMb: peakKb / 1024,
+    reportsS: (exitedAt - lastEnd) / 1000,
+    wallS: (exitedAt - t0) / 1000,
+    failed: run.rounds.reduce((n, r) => n + r.failed, 0),
+  }
+}
+
 export interface OpenLoopResult {
   targetRate: number
   durationS: number
@@ -594,6 +687,8 @@ async function cli(): Promise<void> {
       'no-usage': { type: 'boolean', default: false },
       // fidelity-cli against bench/timedServer.c instead of bench/streamServer.ts.
       server: { type: 'string', default: 'node' },
+      // memory against a server already running (cli-scale's library path).
+      'server-url': { type: 'string' },
       // The truth of the fidelity scenarios (with --tokens per stream).
       ttft: { type: 'string', default: '200' },
       // Words of filler in each fidelity-cli prompt.
@@ -610,6 +705,16 @@ async function cli(): Promise<void> {
   }
   const [ttft, itl, tokens, streams] = [number('ttft'), number('itl'), number('tokens'), number('streams')]
   const scenario = positionals[0] ?? 'chunks'
+  if (scenario === 'cli-scale') {
+    console.log(JSON.stringify(await measureCliScale(Number(values.requests), Number(values.concurrency)), null, 2))
+    return
+  }
+  if (values['server-url'] !== undefined) {
+    if (scenario !== 'memory') throw new Error('--server-url: only with memory')
+    console.log(JSON.stringify(await measureMemory(values['server-url'], Number(values.requests), Number(values.concurrency), '/dev/null'), null, 2))
+    await leaveBenchPrecision()
+    return
+  }
   const mode = scenario.startsWith('fidelity') || scenario === 'floor' ? 'timed' : 'fast'
   noUsage = values['no-usage'] ?? false
   if (values.server !== 'node' && (values.server !== 'c' || scenario !== 'fidelity-cli' || values['no-usage'])) {

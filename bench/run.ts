@@ -18,7 +18,8 @@ import { cpus } from 'node:os'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { benchPrecision, commandNodeFlags, leaveBenchPrecision, measureChunks, measureCliFidelity, measureFloorFidelity, measureOpenLoop, startStreamServer, startTimedServerC } from './clientBench.ts'
-import type { ChunkResult, CliFidelityResult, FidelityResult, FloorFidelityResult, MemoryResult, OpenLoopResult } from './clientBench.ts'
+import type { ChunkResult, CliFidelityResult, CliScaleResult, FidelityResult, FloorFidelityResult, MemoryResult, OpenLoopResult } from './clientBench.ts'
+import { measureVitestFidelity } from './vitestFidelity.ts'
 import { runMicro } from './micro.ts'
 import type { ReportBenchResult } from './reportBench.ts'
 import type { TraceBenchResult } from './traceBench.ts'
@@ -66,17 +67,18 @@ const cliFidelityC: CliFidelityResult[] = []
 const cliRound = (x: CliFidelityResult['rounds'][number]): string =>
   `round ${x.round}: TTFT error p99 ${x.ttftErrorMs.p99.toFixed(2)}, ITL error p50 ${x.itlErrorMs.p50.toFixed(2)} / p99 ${x.itlErrorMs.p99.toFixed(2)} ms, last chunk > 1 ms late ${x.lateLastChunks} (failed ${x.failed})`
 const floor: FloorFidelityResult[] = []
+const vitestFidelity: CliFidelityResult[] = []
 try {
   // Each in a fresh process, as a user's run is: after the saturated throughput phases, this process's
   // old generation reached its limit during a 1,000-stream burst, and the marking (~26 ms of the loop's
   // time in 37 ms) showed up as a 30–45 ms ITL error that no fresh client has.
-  log('\ntiming fidelity (truth: TTFT 200 ms, ITL 20 ms, 64 tokens; error = |measured − server-stamped write time|; a fresh process each)')
+  log('\ntiming fidelity (truth: TTFT 200 ms from the request\'s arrival at the server, ITL 20 ms, 64 tokens; error = |measured − server-stamped|; a fresh process each)')
   for (const streams of [1, 100, 1000]) {
     const r = JSON.parse(execFileSync(process.execPath, [...commandNodeFlags(), fileURLToPath(new URL('./clientBench.ts', import.meta.url)), 'fidelity', '--streams', String(streams)], { encoding: 'utf8' })) as FidelityResult
     fidelity.push(r)
-    log(`  ${String(streams).padStart(4)} streams: TTFT error p50 ${r.ttftErrorMs.p50.toFixed(2)} / p99 ${r.ttftErrorMs.p99.toFixed(2)} ms, ITL error p50 ${r.itlErrorMs.p50.toFixed(2)} / p99 ${r.itlErrorMs.p99.toFixed(2)} ms (vs injected TTFT: p99 ${r.ttftErrorVsInjectedMs.p99.toFixed(2)} ms), pool warm-up ${r.preconnectMs.toFixed(0)} ms, uncertain truth ${r.uncertainTruthItls} gaps, failed ${r.failed}`)
+    log(`  ${String(streams).padStart(4)} streams: TTFT error p50 ${r.ttftErrorMs.p50.toFixed(2)} / p99 ${r.ttftErrorMs.p99.toFixed(2)} ms, ITL error p50 ${r.itlErrorMs.p50.toFixed(2)} / p99 ${r.itlErrorMs.p99.toFixed(2)} ms (vs injected TTFT: p99 ${r.ttftErrorVsInjectedMs.p99.toFixed(2)} ms), client CPU ${r.clientCpuUsPerChunk.toFixed(1)} µs per one-chunk packet, pool warm-up ${r.preconnectMs.toFixed(0)} ms, uncertain truth ${r.uncertainTruthItls} gaps, failed ${r.failed}`)
   }
-  log('\ntiming fidelity through `fluxperf run` (a process of its own, tokenizer loaded, --save-requests; round 1 / round 2)')
+  log('\ntiming fidelity through `fluxperf run` (a process of its own, tokenizer loaded, --save-requests, 200-word prompts; round 1 is the process\'s first)')
   for (const streams of [100, 1000]) {
     const r = await measureCliFidelity(timed, streams)
     cliFidelity.push(r)
@@ -99,6 +101,17 @@ try {
       await server.stop()
     }
   }
+  log('\nthe same through `vitest bench` (bench/vitestFidelity.ts: a user\'s project, the fluxperf() plugin, dualRound, precision off) against bench/timedServer.c')
+  for (const streams of [100, 1000]) {
+    try {
+      const r = await measureVitestFidelity(streams)
+      vitestFidelity.push(r)
+      log(`  ${String(streams).padStart(4)} streams: ${r.rounds.map(cliRound).join('; ')}`)
+    } catch (error) {
+      log(`  skipped: ${(error as Error).message}`)
+      break
+    }
+  }
   log('\nthe machine\'s floor: the same truth read by bench/floorClient.c (C, epoll, one stamp per read, no parsing)')
   for (const streams of [100, 1000]) {
     try {
@@ -117,6 +130,7 @@ results['fidelity'] = fidelity
 results['fidelityCli'] = cliFidelity
 results['fidelityCliTimedServerC'] = cliFidelityC
 results['floor'] = floor
+results['fidelityVitest'] = vitestFidelity
 
 const openServer = await startStreamServer(['--mode', 'fast'])
 let openLoop: OpenLoopResult
@@ -141,6 +155,21 @@ log(`\nmemory: ${n.toLocaleString('en-US')} one-token requests in a fresh proces
 const memory = JSON.parse(execFileSync(process.execPath, [...nodeFlags, fileURLToPath(new URL('./clientBench.ts', import.meta.url)), 'memory', '--requests', String(n), '--concurrency', '64'], { encoding: 'utf8' })) as MemoryResult
 log(`  ${memory.seconds.toFixed(1)} s, ${Math.round(memory.requestsPerS).toLocaleString('en-US')} req/s, RSS ${memory.rssStartMb.toFixed(0)} → peak ${memory.rssPeakMb.toFixed(0)} MB, heap peak ${memory.heapPeakMb.toFixed(0)} MB, failed ${memory.failed}`)
 results['memory'] = memory
+
+// The command users run, at scale: fresh processes, against bench/timedServer.c answering at once.
+const scaleRequests = quick ? 200_000 : 1_000_000
+log(`\nthe CLI at scale: ${scaleRequests.toLocaleString('en-US')} one-token requests through \`fluxperf run --concurrency 64\` (a dual round), beside the library path against the same server (bench/clientBench.ts cli-scale)`)
+try {
+  const scale = JSON.parse(execFileSync(process.execPath, [fileURLToPath(new URL('./clientBench.ts', import.meta.url)), 'cli-scale', '--requests', String(scaleRequests)], { encoding: 'utf8', maxBuffer: 16 * 1024 * 1024 })) as CliScaleResult
+  log(`  library path: ${Math.round(scale.library.requestsPerS).toLocaleString('en-US')} req/s, RSS peak ${scale.library.rssPeakMb.toFixed(0)} MB`)
+  for (const c of scale.cli) {
+    const share = c.roundRequestsPerS.map((x) => `${Math.round(x).toLocaleString('en-US')} (${((x / scale.library.requestsPerS) * 100).toFixed(0)} %)`).join(' / ')
+    log(`  fluxperf run${c.saveRequests ? ' --save-requests' : ''}: rounds ${share} req/s, RSS peak ${c.rssPeakMb.toFixed(0)} MB, reports done ${c.reportsS.toFixed(2)} s after the last request, ${c.wallS.toFixed(1)} s in all, failed ${c.failed}`)
+  }
+  results['cliScale'] = scale
+} catch (error) {
+  log(`  skipped: ${(error as Error).message.split('\n')[0]}`)
+}
 
 // In a fresh process too: 1,000,000 saved requests are read into memory to build the timeline.
 const reportRequests = quick ? 100_000 : 1_000_000
