@@ -64,8 +64,8 @@ interface Request {
   body: string
 }
 
-/** A truth id carried in the prompt (`bench-id:<id>`), for clients that cannot set a header per request. */
-const PROMPT_ID = /"(bench-id:[^"\\]+)"/
+/** A truth id opening the prompt (`bench-id:<id>`, then a space or the end), for clients that cannot set a header per request. */
+const PROMPT_ID = /"(bench-id:[^" \\]+)/
 
 /**
  * Fast mode: all chunks, 64 per write and one write per event-loop turn so that streams interleave.
