@@ -376,6 +376,8 @@ export interface CliFidelityResult {
   tokens: number
   /** Round 1 and round 2 of `fluxperf run` (round 2 replays round 1 on warm connections). */
   rounds: CliFidelityRound[]
+  /** Times precision mode backed off because the client stayed saturated (run.json → client.precision); 0 in a run it measures well. */
+  saturationBackOffs?: number
 }
 
 /**
@@ -408,7 +410,8 @@ export async function measureCliFidelity(server: ServerHandle, streams: number, 
       for (const r of records) errors.add(r, await truthOf(r.promptPreview.split(' ')[0] as string, round))
       rounds.push({ round, ...errors.summary() })
     }
-    return { streams, ttftTruthMs: ttft, itlTruthMs: itl, tokens, rounds }
+    const precision = (JSON.parse(readFileSync(join(dir, 'run.json'), 'utf8')) as { client?: { precision?: { saturationBackOffs?: number } } }).client?.precision
+    return { streams, ttftTruthMs: ttft, itlTruthMs: itl, tokens, rounds, saturationBackOffs: precision?.saturationBackOffs ?? 0 }
   } finally {
     rmSync(dir, { recursive: true, force: true })
   }

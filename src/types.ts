@@ -542,6 +542,11 @@ export interface PrecisionSummary {
   active: boolean
   changes: string[]
   refused: string[]
+  /**
+   * Times the client stayed saturated 200 ms (its loop never idle) and precision mode gave V8's helper threads
+   * and the loop their normal class back until the loop was calm (absent: never).
+   */
+  saturationBackOffs?: number
 }
 
 /** One threshold expression or a list of them: `'p(90) < 800'` or `['p(90) < 800', 'avg < 300']`. */

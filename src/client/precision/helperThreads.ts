@@ -1,5 +1,5 @@
 import { readdirSync, readFileSync } from 'node:fs'
-import { canLeaveIdleClass, policyName, SCHED_OTHER, setThreadPolicy, threadPolicy, threadState, TO_IDLE } from './scheduling.ts'
+import { canLeaveIdleClass, policyName, SCHED_OTHER, setThreadPolicy, threadPolicy, threadState, TO_FIFO, TO_IDLE, TO_OTHER } from './scheduling.ts'
 import type { Outcome } from './scheduling.ts'
 
 /** Thread ids of V8's helper threads in this process (none where /proc cannot tell). */
@@ -58,23 +58,51 @@ const BUSY_UTILISATION = 0.98
 /** Busy windows in a row before the loop yields: 50 ms, longer than any burst of chunks it reads. */
 const BUSY_WINDOWS_BEFORE_YIELD = 5
 
+/**
+ * Saturated this many YIELD_CHECK_MS windows in a row (200 ms), the loop gives V8's helpers the normal class back
+ * and leaves the real-time class itself, until it is calm again: a client that has no idle moment starved its own
+ * concurrent collector and compiler, and ran 25 % fewer requests a second (1,000,000 one-token requests through
+ * `fluxperf run`: 27,000/s against 36,000–40,000/s). Why: docs/design/precision.md.
+ */
+const BUSY_WINDOWS_BEFORE_BACK_OFF = 20
+/** Windows in a row below CALM_UTILISATION before precision's classes are taken again (100 ms). */
+const CALM_WINDOWS_BEFORE_RESTORE = 10
+const CALM_UTILISATION = 0.9
+
+/** What precision mode moved, to give back while the loop is saturated. */
+export interface SaturationBackOff {
+  /** Helper threads moved to SCHED_IDLE (idleHelperThreads()). */
+  idleHelpers: readonly string[]
+  /** The event loop's thread when it was made SCHED_FIFO (realtimeEventLoop()). */
+  realtimeLoop?: string
+}
+
 /** A running yieldToWaitingHelpers(), until stopped. */
 export interface HelperYield {
   /** Stops looking (clears its timer). Idempotent. */
   stop(): void
+  /** How many times the classes were given back because the loop stayed saturated. */
+  backOffs(): number
 }
 
 /**
- * For a real-time event loop (realtimeEventLoop()): once the loop has been busy 50 ms without an idle
- * moment while one of `helpers` waits for the core, it blocks for YIELD_MS every YIELD_CHECK_MS while
- * that lasts, so the helper runs. Without it, a busy SCHED_FIFO loop starved V8's GC helpers until the
- * kernel's real-time throttling stopped the loop for 30 ms. Why: docs/design/precision.md.
+ * For a busy event loop and the threads precision mode moved. Every YIELD_CHECK_MS it reads the loop's
+ * utilisation:
+ * - a real-time loop busy 50 ms without an idle moment, while one of `helpers` waits for the core, blocks for
+ *   YIELD_MS, so the helper runs. Without it, a busy SCHED_FIFO loop starved V8's GC helpers until the kernel's
+ *   real-time throttling stopped the loop for 30 ms;
+ * - a loop busy 200 ms (the client is saturated: its timings are not what precision mode is for) gives `backOff`'s
+ *   threads the normal class back, and takes them again once the loop has been calm for 100 ms.
+ * Why: docs/design/precision.md.
  */
-export function yieldToWaitingHelpers(helpers: readonly string[] = v8HelperThreads()): HelperYield {
+export function yieldToWaitingHelpers(helpers: readonly string[] = v8HelperThreads(), backOff?: SaturationBackOff): HelperYield {
   const cell = new Int32Array(new SharedArrayBuffer(4))
   const statPaths = helpers.map((tid) => `/proc/self/task/${tid}/stat`)
   let last = performance.eventLoopUtilization()
   let busyWindows = 0
+  let calmWindows = 0
+  let backedOff = false
+  let backOffs = 0
   const waiting = (): boolean => statPaths.some((path) => {
     try {
       return threadState(path) === 'R'
@@ -82,11 +110,36 @@ export function yieldToWaitingHelpers(helpers: readonly string[] = v8HelperThrea
       return false // the thread has ended
     }
   })
+  const move = (idle: readonly string[], idlePolicy: readonly string[], loopPolicy: readonly string[]): void => {
+    for (const tid of idle) setThreadPolicy(tid, idlePolicy)
+    if (backOff?.realtimeLoop) setThreadPolicy(backOff.realtimeLoop, loopPolicy)
+  }
   const timer = setInterval(() => {
     const now = performance.eventLoopUtilization()
-    busyWindows = performance.eventLoopUtilization(now, last).utilization > BUSY_UTILISATION ? busyWindows + 1 : 0
+    const utilisation = performance.eventLoopUtilization(now, last).utilization
     last = now
-    if (busyWindows >= BUSY_WINDOWS_BEFORE_YIELD && waiting()) Atomics.wait(cell, 0, 0, YIELD_MS)
+    if (backedOff) {
+      calmWindows = utilisation < CALM_UTILISATION ? calmWindows + 1 : 0
+      if (calmWindows < CALM_WINDOWS_BEFORE_RESTORE) return
+      move(backOff?.idleHelpers ?? [], TO_IDLE, TO_FIFO)
+      backedOff = false
+      busyWindows = 0
+      last = performance.eventLoopUtilization()
+      return
+    }
+    busyWindows = utilisation > BUSY_UTILISATION ? busyWindows + 1 : 0
+    if (backOff && busyWindows >= BUSY_WINDOWS_BEFORE_BACK_OFF) {
+      move(backOff.idleHelpers, TO_OTHER, TO_OTHER)
+      backedOff = true
+      calmWindows = 0
+      backOffs++
+      // The moves (a chrt each) took the loop's time: the next window starts after them.
+      last = performance.eventLoopUtilization()
+      return
+    }
+    // Only a real-time loop starves the helpers in short busy stretches (a normal one shares the core).
+    const realtime = backOff === undefined || backOff.realtimeLoop !== undefined
+    if (realtime && busyWindows >= BUSY_WINDOWS_BEFORE_YIELD && waiting()) Atomics.wait(cell, 0, 0, YIELD_MS)
   }, YIELD_CHECK_MS).unref()
-  return { stop: () => clearInterval(timer) }
+  return { stop: () => clearInterval(timer), backOffs: () => backOffs }
 }

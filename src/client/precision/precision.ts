@@ -55,6 +55,8 @@ export interface Precision {
 interface Tuning {
   changes: string[]
   refused: string[]
+  /** How many times the thread classes were given back while the loop was saturated. */
+  backOffs(): number
   /** Undoes the changes, last first; returns what could not be undone. */
   undo(): Promise<string[]>
 }
@@ -99,7 +101,10 @@ export async function enterPrecision(options: PrecisionOptions): Promise<Precisi
     beforeClock: () => void (disposed || collectGarbageIfGrown()),
     afterBurst: () => void (disposed || promoteYoungObjects()),
     describe: () => `precision on (${where}): changed ${changes.join(', ') || 'nothing'}${refused.length > 0 ? `; could not: ${refused.join('; ')}` : ''}`,
-    summary: () => ({ mode, active: true, changes: [...changes], refused: [...refused] }),
+    summary: () => {
+      const backOffs = tuning.backOffs()
+      return { mode, active: true, changes: [...changes], refused: [...refused], ...(backOffs > 0 ? { saturationBackOffs: backOffs } : {}) }
+    },
     dispose: () => (disposed ??= (async () => {
       if (--mine.users > 0) return
       if (held === mine) held = undefined
@@ -134,6 +139,8 @@ async function tune(options: PrecisionOptions, confined: boolean, cpus: number):
   const refused: string[] = []
   /** Each undoes one change and returns what it could not undo. */
   const undos: (() => Promise<string | undefined> | string | undefined | void)[] = []
+  let backOffs = (): number => 0
+  let stopWatch: (() => void) | undefined
 
   const flags = turbofanThresholdFlags(process.execArgv, process.env['NODE_OPTIONS'])
   if (flags) {
@@ -163,11 +170,16 @@ async function tune(options: PrecisionOptions, confined: boolean, cpus: number):
       refused.push(`V8 helper threads idle-class: ${idle.reason}`)
     }
     const loop = realtimeEventLoop()
+    if (idle.ok || loop.ok) {
+      // Yields to waiting helpers in short busy stretches, and gives the classes back while the client is saturated.
+      const watch = yieldToWaitingHelpers(helpers, { idleHelpers: idle.ok ? idle.value : [], ...(loop.ok ? { realtimeLoop: loop.value } : {}) })
+      backOffs = () => watch.backOffs()
+      // Undone first (undos run last first): nothing moves a thread again once the undoing starts.
+      stopWatch = () => watch.stop()
+    }
     if (loop.ok) {
       changes.push('event loop SCHED_FIFO 1')
       undos.push(() => backToNormal('event loop', [loop.value]))
-      const yielding = yieldToWaitingHelpers(helpers)
-      undos.push(() => yielding.stop())
       const spinner = await keepCpuAwake()
       if (spinner.ok) {
         changes.push('a spinning idle thread')
@@ -180,9 +192,11 @@ async function tune(options: PrecisionOptions, confined: boolean, cpus: number):
     }
   }
 
+  if (stopWatch) undos.push(stopWatch)
   return {
     changes,
     refused,
+    backOffs: () => backOffs(),
     async undo() {
       const failed: string[] = []
       for (const undo of undos.reverse()) {

@@ -87,3 +87,49 @@ describe('yieldToWaitingHelpers', () => {
     expect(yielding.timersAfterStop).toBe(0)
   })
 })
+
+describe('yieldToWaitingHelpers: backing off while the client is saturated', () => {
+  /**
+   * In a fresh Node: a worker thread stands for a V8 helper moved to SCHED_IDLE. The loop is kept busy
+   * `busyMs` without an idle moment, then left idle 400 ms; the worker's policy is read at the end of each.
+   */
+  function saturate(busyMs: number): { whileBusy: number; afterCalm: number; backOffs: number } {
+    return runNode(`
+      import { Worker } from 'node:worker_threads'
+      import { readFileSync } from 'node:fs'
+      import { yieldToWaitingHelpers } from ${srcModule('client/precision/helperThreads.ts')}
+      import { setThreadPolicy, threadPolicy, TO_IDLE, TO_OTHER } from ${srcModule('client/precision/scheduling.ts')}
+      const worker = new Worker(\`
+        import { parentPort } from 'node:worker_threads'
+        import { readlinkSync } from 'node:fs'
+        parentPort.postMessage(readlinkSync('/proc/thread-self').split('/').at(-1))
+        setInterval(() => {}, 1000)\`, { eval: true })
+      const tid = await new Promise((resolve) => worker.once('message', resolve))
+      const policy = () => threadPolicy('/proc/self/task/' + tid + '/stat')
+      if (setThreadPolicy(tid, TO_IDLE) !== undefined) throw new Error('could not idle the worker')
+      const watch = yieldToWaitingHelpers([tid], { idleHelpers: [tid] })
+      const end = performance.now() + ${busyMs}
+      await new Promise((resolve) => { const step = () => (performance.now() < end ? setImmediate(step) : resolve()); step() })
+      const whileBusy = policy()
+      await new Promise((resolve) => setTimeout(resolve, 400))
+      const afterCalm = policy()
+      watch.stop()
+      setThreadPolicy(tid, TO_OTHER)
+      console.log(JSON.stringify({ whileBusy, afterCalm, backOffs: watch.backOffs() }))
+      process.exit(0)`)
+  }
+
+  test.runIf(hasChrt && process.getuid?.() === 0)('busy 600 ms: the helper gets the normal class back, and the idle class again once the loop is calm', () => {
+    const run = saturate(600)
+    expect(run.backOffs).toBe(1)
+    expect(run.whileBusy).toBe(0) // SCHED_OTHER
+    expect(run.afterCalm).toBe(5) // SCHED_IDLE
+  })
+
+  test.runIf(hasChrt && process.getuid?.() === 0)('busy 100 ms (a burst, not saturation): nothing moves', () => {
+    const run = saturate(100)
+    expect(run.backOffs).toBe(0)
+    expect(run.whileBusy).toBe(5)
+    expect(run.afterCalm).toBe(5)
+  })
+})
