@@ -676,6 +676,97 @@ export async function measureOpenLoop(url: string, rate: number, durationS: numb
   return { targetRate: rate, durationS, scheduled: run.fired, sent, completed, failed, achievedRate, scheduleLagMs: lag.summary(), eventLoopDelayP99Ms: loop.percentile(99) / 1e6 }
 }
 
+export interface WorkersRun {
+  workers: number
+  requests: number
+  failed: number
+  /** Requests of every round over the rounds' durations. */
+  requestsPerS: number
+  /** CPU of the whole `fluxperf run` process (every thread, start to exit), s; from the parent's cutime + cstime. */
+  cpuS: number
+  /** CPU of the same command for `baseRequests` requests: the fixed cost (start, tokenizer, each worker's start). */
+  fixedCpuS: number
+  /** (cpuS − fixedCpuS) per request beyond the small run's, µs: the marginal client CPU per request. */
+  cpuUsPerRequest: number
+  /** The fixed cost shared out per worker thread, s. */
+  fixedCpuSPerWorker: number
+  /** Output and input tokens over every round. */
+  outputTokens: number
+  inputTokens: number
+}
+
+export interface WorkersResult {
+  requests: number
+  concurrency: number
+  runs: WorkersRun[]
+  /** Every run sent the same requests (count, failures, token totals) as the one-worker run. */
+  totalsMatch: boolean
+}
+
+/**
+ * `fluxperf run --workers n` for each n of `workers`, against bench/timedServer.c answering at once (one-token
+ * answers): requests/s, the client's CPU (fixed and per request) and whether the totals match across n. A dual
+ * round of `requests / 2` one-turn conversations at `concurrency`; each command in a fresh process, its CPU read
+ * from this process's children's times. Measures throughput and cost per worker, not scaling: on a 2-core host
+ * the server takes a core (docs/design/workers.md says how scaling is measured on a bigger one).
+ */
+export async function measureWorkers(requests: number, concurrency = 64, workers: readonly number[] = [1, 2], baseRequests = 200): Promise<WorkersResult> {
+  const dir = mkdtempSync(join(tmpdir(), 'fluxperf-workers-'))
+  const datasetOf = (n: number): string => {
+    const file = join(dir, `prompts-${n}.jsonl`)
+    const rows: string[] = []
+    for (let i = 0; i < n / 2; i++) rows.push(JSON.stringify({ text: `bench prompt ${i}` }))
+    writeFileSync(file, rows.join('\n') + '\n')
+    return file
+  }
+  const childCpuS = (): number => {
+    const fields = readFileSync('/proc/self/stat', 'utf8').split(') ')[1]!.split(' ')
+    // cutime and cstime: fields 16 and 17 of stat (13 and 14 after the name), in clock ticks (100 a second on Linux).
+    return (Number(fields[13]) + Number(fields[14])) / 100
+  }
+  const bin = fileURLToPath(new URL('../bin/fluxperf.mjs', import.meta.url))
+  const once = async (n: number, dataset: string, out: string): Promise<{ cpuS: number; run: { rounds: { total: number; failed: number; succeeded: number; durationS: number; avgInputTokens: number; avgOutputTokens: number }[] } }> => {
+    return withServer(async (server) => {
+      const before = childCpuS()
+      await promisify(execFile)(process.execPath, [
+        ...commandNodeFlags(), bin, 'run', '--endpoint', server.url, '--dataset', dataset, '--concurrency', String(concurrency), '--workers', String(n),
+        '--no-progress', '--no-report', '--output-dir', out, '--seed', '1', '--allow-unverified-cold-round', '--precision', process.env['BENCH_PRECISION'] ?? 'off',
+      ], { maxBuffer: 64 * 1024 * 1024 })
+      const cpuS = childCpuS() - before
+      const run = JSON.parse(readFileSync(join(out, 'run.json'), 'utf8'))
+      rmSync(out, { recursive: true, force: true })
+      return { cpuS, run }
+    })
+  }
+  try {
+    const big = datasetOf(requests)
+    const small = datasetOf(baseRequests)
+    const runs: WorkersRun[] = []
+    for (const n of workers) {
+      const fixed = await once(n, small, join(dir, `small-${n}`))
+      const { cpuS, run } = await once(n, big, join(dir, `big-${n}`))
+      const total = run.rounds.reduce((s, r) => s + r.total, 0)
+      runs.push({
+        workers: n,
+        requests: total,
+        failed: run.rounds.reduce((s, r) => s + r.failed, 0),
+        requestsPerS: total / run.rounds.reduce((s, r) => s + r.durationS, 0),
+        cpuS,
+        fixedCpuS: fixed.cpuS,
+        cpuUsPerRequest: ((cpuS - fixed.cpuS) / (total - baseRequests)) * 1e6,
+        fixedCpuSPerWorker: fixed.cpuS / n,
+        outputTokens: Math.round(run.rounds.reduce((s, r) => s + r.avgOutputTokens * r.succeeded, 0)),
+        inputTokens: Math.round(run.rounds.reduce((s, r) => s + r.avgInputTokens * r.succeeded, 0)),
+      })
+    }
+    const [first] = runs
+    const totalsMatch = runs.every((r) => first !== undefined && r.requests === first.requests && r.failed === first.failed && r.outputTokens === first.outputTokens && r.inputTokens === first.inputTokens)
+    return { requests, concurrency, runs, totalsMatch }
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
+}
+
 async function cli(): Promise<void> {
   const { positionals, values } = parseArgs({
     allowPositionals: true,
@@ -708,6 +799,12 @@ async function cli(): Promise<void> {
   }
   const [ttft, itl, tokens, streams] = [number('ttft'), number('itl'), number('tokens'), number('streams')]
   const scenario = positionals[0] ?? 'chunks'
+  if (scenario === 'workers') {
+    // npx node bench/clientBench.ts workers 1,2 --requests 20000 --concurrency 64   (needs cc)
+    const list = (positionals[1] ?? '1,2').split(',').map(Number)
+    console.log(JSON.stringify(await measureWorkers(Number(values.requests), Number(values.concurrency), list), null, 2))
+    return
+  }
   if (scenario === 'cli-scale') {
     console.log(JSON.stringify(await measureCliScale(Number(values.requests), Number(values.concurrency)), null, 2))
     return

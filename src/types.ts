@@ -534,6 +534,8 @@ export interface ClientSummary {
   precision: PrecisionSummary
   /** Warm-up requests sent before the clock started (`warmup`), not counted in any round. */
   warmupRequests: number
+  /** Worker threads that shared the run (`--workers`), when more than one; the figures above are theirs merged. */
+  workers?: number
 }
 
 /** What precision mode asked for, and what it changed or could not change in the process. */

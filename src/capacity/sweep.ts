@@ -115,6 +115,8 @@ export async function sweep(options: SweepOptions): Promise<CapacityResult> {
       // Each step its own prompts: a server's prefix cache must not answer a step from the one before (a real
       // server is not emptied between steps unless a reset is configured).
       seed: seed + index,
+      // The probe is one stream at a time: one worker (the steps use every worker of `--workers`).
+      ...(phase === 'probe' && (base.workers ?? 1) > 1 ? { workers: 1 } : {}),
       signal,
       hooks: { ...base.hooks, onNotice: options.hooks?.onNotice ?? base.hooks?.onNotice },
       endWhen: phase === 'probe' ? undefined : (snapshot) => {

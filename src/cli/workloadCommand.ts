@@ -73,6 +73,8 @@ export interface CommonFlags extends MockServerFlags, ConnectionFlags, Prometheu
   shards?: number
   startAt?: string
   startIn?: number
+  /** `--workers n`: worker threads sharing the run. */
+  workers?: number
 }
 
 /** What a workload command adds to the reports the skeleton writes, and how it follows the run. */
@@ -155,6 +157,7 @@ export function workloadCommand<F extends CommonFlags, O extends WorkloadSetting
     .option('--shards <n>', 'run one shard of n, the index from JOB_COMPLETION_INDEX (0-based, as a Kubernetes Indexed Job sets it)', wholeNumber(1))
     .option('--start-at <time>', 'start the schedule at this instant, ISO-8601 with a zone (e.g. 2026-12-05T10:00:00Z), after preparing: shards given the same instant start together')
     .option('--start-in <seconds>', 'start the schedule this many seconds after the command starts (it prepares first; a later start is said and recorded)', finiteNumber(0))
+    .option('--workers <n>', 'worker threads sharing the run, each with its own connections (one client core each); their results are merged exactly, as shards are (default: 1)', wholeNumber(1))
     .option('--slo-file <file>', 'SLO YAML: per-request limits for goodput and thresholds (exit 99 when missed)')
     .option('--save-requests', 'write every request to a JSONL file within 0.1 s of its end (and draw the run\'s timeline in report.html)')
     .option('--no-report', 'write no report.html (the self-contained HTML report of the run)')
@@ -291,6 +294,7 @@ export function commonSettings(flags: CommonFlags, endpoint: string, mock: MockS
     precision: flags.precision === false ? 'off' : flags.precision,
     warmup: flags.warmup,
     ...shardSettings(flags),
+    ...(flags.workers !== undefined ? { workers: flags.workers } : {}),
     signal,
     hooks,
   }

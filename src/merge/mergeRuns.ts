@@ -228,7 +228,8 @@ function mergeTurns(parts: readonly TurnStats[][]): TurnStats[] {
   return turns.map((turn) => ({ turn, ...mergeGroups(parts.flat().filter((t) => t.turn === turn)) }))
 }
 
-function mergeOpenLoop(parts: readonly OpenLoopSummary[]): OpenLoopSummary {
+/** One open-loop summary from the shards' (or worker threads'): counts summed, histograms added. */
+export function mergeOpenLoop(parts: readonly OpenLoopSummary[]): OpenLoopSummary {
   const sum = (f: (o: OpenLoopSummary) => number): number => parts.reduce((n, o) => n + f(o), 0)
   const stat = (key: 'scheduleLag' | 'latencyFromScheduled' | 'ttftFromScheduled'): { summary: MetricSummary; histogram: string } => mergeMetric(parts.map((o) => ({ summary: o[key], histogram: o.histograms?.[key] })))
   const lag = stat('scheduleLag')

@@ -14,6 +14,7 @@ import { checkWorkloadOptions, goodputRule } from './options.ts'
 import { shardOf, startAtOf } from './options.ts'
 import type { DebugEntry, RunContext, RunHooks, ShardSpec, WorkloadKeys, WorkloadName, WorkloadSettings } from './options.ts'
 import { openRun } from './run.ts'
+import { runInWorkers } from './workers.ts'
 
 /**
  * A workload, as the engine runs it: its own options and checks, then what it sends and how it groups
@@ -101,6 +102,11 @@ export interface RunExtras {
   slo?: Slo
   /** Where the reports go, saved in the result. */
   outputDir?: string
+  /**
+   * Internal (`--workers`, src/workloads/workerThread.ts): awaited once the run has prepared (endpoint, warm-up,
+   * connections), just before the schedule starts, so that every worker thread starts together.
+   */
+  beforeStart?: (signal: AbortSignal) => Promise<void>
 }
 
 /**
@@ -110,6 +116,8 @@ export interface RunExtras {
  */
 export async function runWorkload<O extends WorkloadSettings, R extends RunResult>(definition: WorkloadDefinition<O, R>, options: O, extras: RunExtras = {}): Promise<R> {
   checkWorkloadOptions(options, definition.name, definition.keys)
+  // `--workers n`: the run's n shards, each in a worker thread of this process, merged exactly (docs/design/workers.md).
+  if ((options.workers ?? 1) > 1) return runInWorkers(definition, options, extras) as Promise<R>
   const hooks: RunHooks = options.hooks ?? {}
   const notice = (message: string): void => hooks.onNotice?.(message)
   const seed = options.seed ?? randomSeed()
@@ -173,6 +181,7 @@ export async function runWorkload<O extends WorkloadSettings, R extends RunResul
         }
       },
     }
+    await extras.beforeStart?.(run.signal)
     // Every shard has prepared (model, warm-up, connections): all start their schedules at the same instant.
     if (startAt !== undefined) {
       const wait = startAt - Date.now()

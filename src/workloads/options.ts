@@ -161,6 +161,13 @@ export interface WorkloadSettings extends EndpointSettings {
    * connections), then waits. @default at once
    */
   startAt?: number | string | Date
+  /**
+   * Worker threads that share the run (`--workers n`): each sends its part of the one run the seed makes (the
+   * run's n shards, with connections, histograms and precision mode of its own), and the results are merged
+   * exactly, as shards are. Not with `shard`; options must be cloneable (hooks and `signal` excepted). A run of
+   * one of fluxperf's workloads only. See docs/design/workers.md. @default 1
+   */
+  workers?: number
   hooks?: RunHooks
 }
 
@@ -207,7 +214,7 @@ const ENDPOINT_SETTING_KEYS: KeysOf<EndpointSettings> = {
 }
 
 const WORKLOAD_SETTING_KEYS: KeysOf<WorkloadSettings> = {
-  ...ENDPOINT_SETTING_KEYS, resetCacheUrl: true, goodputSlo: true, prometheus: true, precision: true, warmup: true, hooks: true, shard: true, startAt: true,
+  ...ENDPOINT_SETTING_KEYS, resetCacheUrl: true, goodputSlo: true, prometheus: true, precision: true, warmup: true, hooks: true, shard: true, startAt: true, workers: true,
 }
 
 const RUN_HOOK_KEYS: KeysOf<RunHooks> = { onRequest: true, onRoundStart: true, onRoundComplete: true, onDebug: true, onNotice: true }
@@ -244,6 +251,21 @@ export function checkWorkloadOptions(options: object, workload: WorkloadName, ow
   if (goodputSlo !== undefined) parsePerRequestSlo(goodputSlo, `${workload}: goodputSlo`)
   shardOf((options as { shard?: unknown }).shard, workload)
   startAtOf((options as { startAt?: unknown }).startAt, workload)
+  workersOf(options as { workers?: unknown; shard?: unknown })
+}
+
+/**
+ * `workers` checked (1 when not given).
+ * @throws InputError naming `--workers` for anything but a whole number ≥ 1, or more than one worker with a `shard`
+ */
+export function workersOf(options: { workers?: unknown; shard?: unknown }): number {
+  const { workers } = options
+  if (workers === undefined) return 1
+  if (typeof workers !== 'number' || !Number.isInteger(workers) || workers < 1) throw new InputError(`expected a whole number ≥ 1, got ${JSON.stringify(workers)}`, '--workers')
+  if (workers > 1 && options.shard !== undefined) {
+    throw new InputError('give either --workers (threads of this process) or --shard (a part of a run split over processes), not both; run each shard with --workers 1', '--workers')
+  }
+  return workers
 }
 
 /** The shard a run is (the whole run, `{ index: 0, count: 1 }`, when none is given), checked. */
