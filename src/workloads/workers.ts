@@ -40,7 +40,7 @@ export type FromWorker =
 /** From the main thread to a worker. */
 export type ToWorker = { t: 'start' } | { t: 'abort' } | { t: 'end' }
 
-/** Periodic snapshots (traffic, QA): merged over the workers' latest, paced by worker 1's. */
+/** Periodic snapshots (traffic, QA): merged over the workers' latest once all have reported, paced by worker 1's. */
 const SNAPSHOT_HOOKS = new Set(['onInterval'])
 /** Hooks the main thread handles itself, merged over the workers. */
 const MERGED_HOOKS = new Set(['onRoundStart', 'onRoundComplete'])
@@ -263,6 +263,8 @@ class HookMerger {
   private readonly notices = new Set<string>()
   /** Each worker's latest periodic snapshot. */
   private readonly snapshots = new Map<number, Snapshot>()
+  /** A merged snapshot has gone out (every worker had reported). */
+  private snapshotsMerged = false
   private chain: Promise<void> = Promise.resolve()
   /** A hook that threw: the run fails with it once the workers have ended. */
   private error: unknown
@@ -341,7 +343,11 @@ class HookMerger {
         if (MERGED_HOOKS.has(event.name)) return
         if (SNAPSHOT_HOOKS.has(event.name)) {
           this.snapshots.set(index, event.args[0] as Snapshot)
-          if (index !== 0) return
+          // Merged only once every worker has reported (or ended): an early one of worker 1's alone was half the run.
+          for (let k = 0; k < this.count; k++) if (!this.snapshots.has(k) && !this.done.has(k)) return
+          // Then paced by worker 1's; the first whole one goes out whichever worker completed it.
+          if (index !== 0 && this.snapshotsMerged) return
+          this.snapshotsMerged = true
           const merged = mergeSnapshots([...this.snapshots.entries()].sort((a, b) => a[0] - b[0]).map(([, s]) => s))
           // traffic's `endWhen`, judged here on the whole run's snapshot: every worker ends its schedule.
           if (this.endWhen?.(merged)) this.onEnd?.()
