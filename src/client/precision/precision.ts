@@ -6,6 +6,7 @@ import type { RequestContext } from '../request.ts'
 import type { PrecisionSummary } from '../../types.ts'
 import { collectGarbageIfGrown, collectGarbageNow, promoteYoungObjects } from './heap.ts'
 import { idleHelperThreads, v8HelperThreads, yieldToWaitingHelpers } from './helperThreads.ts'
+import type { HelperYield } from './helperThreads.ts'
 import { confinedToOneCpu, realtimeEventLoop, setThreadPolicy, TO_OTHER } from './scheduling.ts'
 import { keepCpuAwake } from './spinner.ts'
 import { TURBOFAN_AFTER_CALLS, turbofanThresholdFlags } from './v8Flags.ts'
@@ -139,8 +140,8 @@ async function tune(options: PrecisionOptions, confined: boolean, cpus: number):
   const refused: string[] = []
   /** Each undoes one change and returns what it could not undo. */
   const undos: (() => Promise<string | undefined> | string | undefined | void)[] = []
-  let backOffs = (): number => 0
-  let stopWatch: (() => void) | undefined
+  /** Yields to waiting helpers in short busy stretches, and gives the classes back while the client is saturated. */
+  let watch: HelperYield | undefined
 
   const flags = turbofanThresholdFlags(process.execArgv, process.env['NODE_OPTIONS'])
   if (flags) {
@@ -170,13 +171,7 @@ async function tune(options: PrecisionOptions, confined: boolean, cpus: number):
       refused.push(`V8 helper threads idle-class: ${idle.reason}`)
     }
     const loop = realtimeEventLoop()
-    if (idle.ok || loop.ok) {
-      // Yields to waiting helpers in short busy stretches, and gives the classes back while the client is saturated.
-      const watch = yieldToWaitingHelpers(helpers, { idleHelpers: idle.ok ? idle.value : [], ...(loop.ok ? { realtimeLoop: loop.value } : {}) })
-      backOffs = () => watch.backOffs()
-      // Undone first (undos run last first): nothing moves a thread again once the undoing starts.
-      stopWatch = () => watch.stop()
-    }
+    if (idle.ok || loop.ok) watch = yieldToWaitingHelpers(helpers, { idleHelpers: idle.ok ? idle.value : [], ...(loop.ok ? { realtimeLoop: loop.value } : {}) })
     if (loop.ok) {
       changes.push('event loop SCHED_FIFO 1')
       undos.push(() => backToNormal('event loop', [loop.value]))
@@ -192,11 +187,12 @@ async function tune(options: PrecisionOptions, confined: boolean, cpus: number):
     }
   }
 
-  if (stopWatch) undos.push(stopWatch)
+  // Stopped first (undos run last first): nothing moves a thread again once the undoing starts.
+  if (watch) undos.push(() => watch.stop())
   return {
     changes,
     refused,
-    backOffs: () => backOffs(),
+    backOffs: () => watch?.backOffs() ?? 0,
     async undo() {
       const failed: string[] = []
       for (const undo of undos.reverse()) {
