@@ -290,8 +290,16 @@ export interface FidelityResult {
   lateLastChunks: number
   /** Client CPU (user + system) over the measured streams per content chunk; here one chunk per packet. */
   clientCpuUsPerChunk: number
+  /**
+   * The process's RSS before its connections opened, and at its peak while every stream was open (sampled
+   * every 20 ms, the records held until the end); perStreamKb is their difference over the streams:
+   * connection, request, stream state and record together.
+   */
+  memory: { baselineRssMb: number; peakRssMb: number; perStreamKb: number }
   failed: number
 }
+
+const mb = (bytes: number): number => bytes / 1024 / 1024
 
 /**
  * `streams` concurrent requests against a server that answers with TTFT and ITL of known truth. The
@@ -300,6 +308,8 @@ export interface FidelityResult {
  */
 export async function measureFidelity(url: string, streams: number, ttft = 200, itl = 20, tokens = 64): Promise<FidelityResult> {
   const { ctx, endpoint } = await contextFor(url, streams, { 'x-bench-tokens': String(tokens), 'x-bench-ttft': String(ttft), 'x-bench-itl': String(itl) })
+  globalThis.gc?.()
+  const baselineRss = process.memoryUsage.rss()
   const preconnectMs = await preconnect(ctx, streams)
   // Warm the streaming path (JIT) before the measured burst.
   for (let i = 0; i < 3; i++) await preconnect({ ...ctx, headers: { ...ctx.headers, 'x-bench-ttft': '0', 'x-bench-itl': '0' } }, Math.min(streams, 64), 16)
@@ -311,14 +321,19 @@ export async function measureFidelity(url: string, streams: number, ttft = 200, 
     sendRequest({ ...ctx, headers: { ...ctx.headers, 'x-bench-id': `${runId}-${i}` } }, MESSAGES, meta(streams)))
   // As a round does once its first requests are out (precision mode's afterBurst).
   benchPrecision()?.afterBurst()
+  let peakRss = process.memoryUsage.rss()
+  const sampler = setInterval(() => { peakRss = Math.max(peakRss, process.memoryUsage.rss()) }, 20)
   const records = await Promise.all(sent)
   const cpuUs = cpuSince(cpu0)
+  clearInterval(sampler)
+  peakRss = Math.max(peakRss, process.memoryUsage.rss())
+  const memory = { baselineRssMb: mb(baselineRss), peakRssMb: mb(peakRss), perStreamKb: (peakRss - baselineRss) / 1024 / streams }
   for (let i = 0; i < records.length; i++) {
     const r = records[i] as RequestRecord
     if (errors.add(r, await fetchTruth(url, `${runId}-${i}`)) && r.ttftMs !== null) vsInjected.record(Math.abs(r.ttftMs - ttft))
   }
   await endpoint.close()
-  return { streams, ttftTruthMs: ttft, itlTruthMs: itl, tokens, preconnectMs, ttftErrorVsInjectedMs: vsInjected.summary(), ...errors.summary(), clientCpuUsPerChunk: cpuUs / (streams * tokens) }
+  return { streams, ttftTruthMs: ttft, itlTruthMs: itl, tokens, preconnectMs, ttftErrorVsInjectedMs: vsInjected.summary(), ...errors.summary(), clientCpuUsPerChunk: cpuUs / (streams * tokens), memory }
 }
 
 /** A client's TTFT and ITL errors against the server's truth, over the records of one measurement. */
@@ -529,7 +544,6 @@ export async function measureMemory(url: string, requests: number, concurrency: 
   acc.finish()
   log.close()
   await endpoint.close()
-  const mb = (b: number): number => b / 1024 / 1024
   return { requests, concurrency, seconds, requestsPerS: requests / seconds, rssStartMb: mb(rssStart), rssPeakMb: mb(rssPeak), heapPeakMb: mb(heapPeak), failed }
 }
 
