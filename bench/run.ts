@@ -74,7 +74,7 @@ try {
   // time in 37 ms) showed up as a 30–45 ms ITL error that no fresh client has.
   log('\ntiming fidelity (truth: TTFT 200 ms from the request\'s arrival at the server, ITL 20 ms, 64 tokens; error = |measured − server-stamped|; a fresh process each)')
   for (const streams of [1, 100, 1000]) {
-    const r = JSON.parse(execFileSync(process.execPath, [...commandNodeFlags(), fileURLToPath(new URL('./clientBench.ts', import.meta.url)), 'fidelity', '--streams', String(streams)], { encoding: 'utf8' })) as FidelityResult
+    const r = JSON.parse(execFileSync(process.execPath, [...commandNodeFlags(), '--expose-gc', fileURLToPath(new URL('./clientBench.ts', import.meta.url)), 'fidelity', '--streams', String(streams)], { encoding: 'utf8' })) as FidelityResult
     fidelity.push(r)
     log(`  ${String(streams).padStart(4)} streams: TTFT error p50 ${r.ttftErrorMs.p50.toFixed(2)} / p99 ${r.ttftErrorMs.p99.toFixed(2)} ms, ITL error p50 ${r.itlErrorMs.p50.toFixed(2)} / p99 ${r.itlErrorMs.p99.toFixed(2)} ms (vs injected TTFT: p99 ${r.ttftErrorVsInjectedMs.p99.toFixed(2)} ms), client CPU ${r.clientCpuUsPerChunk.toFixed(1)} µs per one-chunk packet, ${r.memory.perStreamKb.toFixed(1)} KB RSS per open stream, pool warm-up ${r.preconnectMs.toFixed(0)} ms, uncertain truth ${r.uncertainTruthItls} gaps, failed ${r.failed}`)
   }
