@@ -1,5 +1,5 @@
-import { Tiktoken } from 'js-tiktoken/lite'
-import type { TiktokenBPE } from 'js-tiktoken/lite'
+import type { Tiktoken, TiktokenBPE } from 'js-tiktoken/lite'
+import { compactTiktoken } from './compactRanks.ts'
 import { InputError } from '../errors.ts'
 
 /** Encodings fluxperf can count with. `o200k_base` (GPT-4o family) is the default. */
@@ -47,7 +47,7 @@ export function getTokenizer(encoding: EncodingName = 'o200k_base'): Promise<Tok
   }
   let loaded = cache.get(encoding)
   if (!loaded) {
-    loaded = rankLoaders[encoding]().then(({ default: ranks }) => makeTokenizer(encoding, new Tiktoken(ranks)))
+    loaded = rankLoaders[encoding]().then(({ default: ranks }) => makeTokenizer(encoding, compactTiktoken(ranks)))
     cache.set(encoding, loaded)
   }
   return loaded
