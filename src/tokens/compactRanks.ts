@@ -21,9 +21,9 @@ export function compactTiktoken(ranks: TiktokenBPE): Tiktoken {
   if (!(tables.rankMap instanceof Map) || !(tables.textMap instanceof Map)) {
     throw new Error('js-tiktoken changed its internal tables (rankMap, textMap): src/tokens/compactRanks.ts must follow')
   }
-  const rankMap = readRanks(ranks.bpe_ranks)
-  tables.rankMap = rankMap
-  tables.textMap = bytesByRank(rankMap)
+  const read = readRanks(ranks.bpe_ranks)
+  tables.rankMap = read.rankMap
+  tables.textMap = read.textMap
   return bpe
 }
 
@@ -35,38 +35,74 @@ interface InternalTables {
 const BASE64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/'
 const BASE64_VALUE = new Int8Array(128).fill(-1)
 for (let i = 0; i < BASE64.length; i++) BASE64_VALUE[BASE64.charCodeAt(i)] = i
+const SPACE = 0x20
+const NEWLINE = 0x0a
 
 /**
  * The ranks file's lines are `<ignored> <first rank> <base64 token> <base64 token> ...`, ranks rising by
- * one per token (js-tiktoken's compressed format).
+ * one per token (js-tiktoken's compressed format). Read by character codes, without a substring per
+ * token: the only strings kept are the map's keys.
  */
-function readRanks(text: string): Map<string, number> {
+function readRanks(text: string): InternalTables {
   const rankMap = new Map<string, number>()
+  // Base64 decodes to at most 3 bytes per 4 characters.
+  const pool = new Uint8Array(Math.ceil(text.length * 3 / 4))
+  const ranges: number[] = []
+  let used = 0
+  let maxRank = -1
   const bytes: number[] = []
-  for (let lineStart = 0; lineStart < text.length;) {
-    let lineEnd = text.indexOf('\n', lineStart)
+  for (let at = 0; at < text.length;) {
+    // A line: skip its first field, read its first rank, then its tokens.
+    let lineEnd = text.indexOf('\n', at)
     if (lineEnd < 0) lineEnd = text.length
-    const fields = text.slice(lineStart, lineEnd).split(' ')
-    lineStart = lineEnd + 1
-    if (fields.length < 2) continue
-    const first = Number.parseInt(fields[1] as string, 10)
-    for (let i = 2; i < fields.length; i++) {
-      const token = fields[i] as string
-      if (token === '') continue
-      decodeBase64(token, bytes)
-      rankMap.set(bytes.join(','), first + i - 2)
+    const firstSpace = text.indexOf(' ', at)
+    if (firstSpace < 0 || firstSpace >= lineEnd) {
+      at = lineEnd + 1
+      continue
     }
+    let fieldEnd = text.indexOf(' ', firstSpace + 1)
+    if (fieldEnd < 0 || fieldEnd > lineEnd) fieldEnd = lineEnd
+    let rank = Number.parseInt(text.slice(firstSpace + 1, fieldEnd), 10)
+    for (at = fieldEnd; at < lineEnd;) {
+      at++
+      const tokenStart = at
+      while (at < lineEnd && text.charCodeAt(at) !== SPACE && text.charCodeAt(at) !== NEWLINE) at++
+      if (at === tokenStart) continue
+      decodeBase64(text, tokenStart, at, bytes)
+      const key = bytes.join(',')
+      // A token listed again keeps its last rank only (the stock constructor's object keeps the last).
+      const earlier = rankMap.get(key)
+      if (earlier !== undefined) ranges[2 * earlier] = -1
+      rankMap.set(key, rank)
+      ranges[2 * rank] = used
+      for (const b of bytes) pool[used++] = b
+      ranges[2 * rank + 1] = used
+      if (rank > maxRank) maxRank = rank
+      rank++
+    }
+    at = lineEnd + 1
   }
-  return rankMap
+  const bounds = new Int32Array(2 * (maxRank + 1)).fill(-1)
+  for (let i = 0; i < bounds.length; i++) bounds[i] = ranges[i] ?? -1
+  const bytesOf = pool.slice(0, used)
+  return {
+    rankMap,
+    textMap: {
+      get(rank: number): Uint8Array | undefined {
+        if (!Number.isInteger(rank) || rank < 0 || rank > maxRank || (bounds[2 * rank] as number) < 0) return undefined
+        return bytesOf.subarray(bounds[2 * rank], bounds[2 * rank + 1])
+      },
+    },
+  }
 }
 
-/** A base64 token's bytes into `out` (emptied first); stops at padding. */
-function decodeBase64(token: string, out: number[]): void {
+/** The bytes of the base64 text between `from` and `to` into `out` (emptied first); stops at padding. */
+function decodeBase64(text: string, from: number, to: number, out: number[]): void {
   out.length = 0
   let acc = 0
   let bits = 0
-  for (let j = 0; j < token.length; j++) {
-    const code = token.charCodeAt(j)
+  for (let j = from; j < to; j++) {
+    const code = text.charCodeAt(j)
     const value = code < 128 ? BASE64_VALUE[code] as number : -1
     if (value < 0) break
     acc = ((acc << 6) | value) & 0xffffff
@@ -75,34 +111,5 @@ function decodeBase64(token: string, out: number[]): void {
       bits -= 8
       out.push((acc >> bits) & 0xff)
     }
-  }
-}
-
-/** Every rank's bytes in one array; get() answers a view of them, as the stock Map answers its own array. */
-function bytesByRank(rankMap: Map<string, number>): InternalTables['textMap'] {
-  let size = 0
-  let maxRank = -1
-  const keys: string[][] = []
-  for (const [key, rank] of rankMap) {
-    const parts = key.split(',')
-    keys.push(parts)
-    size += parts.length
-    if (rank > maxRank) maxRank = rank
-  }
-  const pool = new Uint8Array(size)
-  const start = new Int32Array(maxRank + 1).fill(-1)
-  const end = new Int32Array(maxRank + 1)
-  let at = 0
-  let k = 0
-  for (const rank of rankMap.values()) {
-    start[rank] = at
-    for (const b of keys[k++] as string[]) pool[at++] = Number(b)
-    end[rank] = at
-  }
-  return {
-    get(rank: number): Uint8Array | undefined {
-      if (!Number.isInteger(rank) || rank < 0 || rank > maxRank || (start[rank] as number) < 0) return undefined
-      return pool.subarray(start[rank], end[rank])
-    },
   }
 }
