@@ -1,4 +1,5 @@
-import { sampleConversations, loadDataset } from '../data/index.ts'
+import { listOf, loadConversationList, pickConversations, sampleIndexes } from '../data/index.ts'
+import type { ConversationList } from '../data/index.ts'
 import { InputError } from '../errors.ts'
 import { dualRoundSpeedups } from '../metrics/index.ts'
 import { createRandom } from '../random.ts'
@@ -53,8 +54,9 @@ export const DUAL_ROUND: WorkloadDefinition<DualRoundOptions, DualRoundResult> =
     if (options.samples !== undefined && (!Number.isInteger(options.samples) || options.samples < 1)) {
       throw new InputError(`expected a whole number ≥ 1, got ${options.samples}`, '--num-samples')
     }
-    const all: Conversation[] = typeof options.dataset === 'string' ? await loadDataset(options.dataset) : options.dataset
-    const conversations = sampleConversations(all, options.samples, seed)
+    // A file's rows are kept compactly (a 500,000-row file held 127 MB as objects): see ConversationList.
+    const all = typeof options.dataset === 'string' ? await loadConversationList(options.dataset) : listOf(options.dataset)
+    const conversations = pickConversations(all, sampleIndexes(all.length, options.samples, seed))
     const shard = shardOf(options.shard, 'dualRound')
     if (shard.count > 1) {
       if (conversations.length < shard.count) throw new InputError(`${shard.count} shards for ${conversations.length} conversations: a shard would have nothing to send`, '--shard')
@@ -72,28 +74,29 @@ export const DUAL_ROUND: WorkloadDefinition<DualRoundOptions, DualRoundResult> =
   },
 }
 
-async function execute(run: WorkloadRun, options: DualRoundOptions, levels: number[], conversations: Conversation[]): Promise<WorkloadOutcome<DualRoundResult>> {
+async function execute(run: WorkloadRun, options: DualRoundOptions, levels: number[], conversations: ConversationList): Promise<WorkloadOutcome<DualRoundResult>> {
   const limits = { maxContextTokens: options.maxContextTokens, maxInputTokens: options.maxInputLength }
   // A shard sends its conversations (index mod n) with its share of each level's workers.
-  const mine = conversations.map((_, i) => i).filter((i) => ownedBy(i, run.shard))
-  const total = mine.reduce((n, i) => n + (conversations[i] as Conversation).userMessages.length, 0)
+  const everyIndex = (): number[] => Array.from({ length: conversations.length }, (_, i) => i)
+  const mine = everyIndex().filter((i) => ownedBy(i, run.shard))
+  const total = mine.reduce((n, i) => n + conversations.at(i).userMessages.length, 0)
   const rounds: RoundResult[] = []
   for (const [level, concurrency] of levels.entries()) {
     if (run.signal.aborted) break
     // The cache is emptied before the first round 1, and before every one with resetCacheBetweenRounds.
     const reset: CacheResetOutcome = level === 0 || options.resetCacheBetweenRounds ? await run.resetCache() : NO_RESET
-    const plans: (Plan | undefined)[] = conversations.map(() => undefined)
+    const plans: (Plan | undefined)[] = Array.from({ length: conversations.length }, () => undefined)
     for (const round of [1, 2]) {
       if (run.signal.aborted) break
       const order = (round === 2 && options.shuffleRound2
-        ? createRandom(run.seed + concurrency).shuffle(conversations.map((_, i) => i))
-        : conversations.map((_, i) => i)).filter((i) => ownedBy(i, run.shard))
+        ? createRandom(run.seed + concurrency).shuffle(everyIndex())
+        : everyIndex()).filter((i) => ownedBy(i, run.shard))
       const label = `Concurrency${concurrency}-Round${round}`
       const group = run.group({ label, concurrency, round }, total)
       let seq = 0
       await run.phase(label, async () => {
         const loop = runClosedLoop(order, shardWorkers(concurrency, run.shard, '--concurrency'), async (convIndex) => {
-          const conv = conversations[convIndex] as Conversation
+          const conv = conversations.at(convIndex)
           const session = round === 1 ? new Session(conv.sessionId, run.tokenizer, limits, conv.system) : undefined
           for (let turn = 0; turn < conv.userMessages.length; turn++) {
             if (run.signal.aborted) return
