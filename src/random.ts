@@ -11,6 +11,8 @@ export interface Random {
   between(min: number, max: number): number
   /** A new array with the items in a seeded random order (Fisher–Yates). */
   shuffle<T>(items: readonly T[]): T[]
+  /** A typed array's items in the same seeded order as the plain array's overload gives them. */
+  shuffle(items: Int32Array): Int32Array
   /** Exponential with the given mean (Poisson inter-arrival gaps). */
   exponential(mean: number): number
   /** An independent generator derived from this one (for sub-streams such as per-user choices). */
@@ -36,8 +38,8 @@ export function createRandom(seed: number): Random {
     next,
     int: (n) => Math.floor(next() * n),
     between: (min, max) => min + next() * (max - min),
-    shuffle(items) {
-      const out = items.slice()
+    shuffle<T>(items: readonly T[] | Int32Array): T[] & Int32Array {
+      const out = items.slice() as T[] & Int32Array
       for (let i = out.length - 1; i > 0; i--) {
         const j = Math.floor(next() * (i + 1))
         const tmp = out[i] as (typeof out)[number]

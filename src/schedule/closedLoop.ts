@@ -4,7 +4,7 @@
  * `signal` aborts, and lets the ones in flight finish.
  */
 export async function runClosedLoop<T>(
-  items: readonly T[],
+  items: ArrayLike<T>,
   concurrency: number,
   work: (item: T, index: number) => Promise<void>,
   signal?: AbortSignal,

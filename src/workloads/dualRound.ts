@@ -77,20 +77,25 @@ export const DUAL_ROUND: WorkloadDefinition<DualRoundOptions, DualRoundResult> =
 async function execute(run: WorkloadRun, options: DualRoundOptions, levels: number[], conversations: ConversationList): Promise<WorkloadOutcome<DualRoundResult>> {
   const limits = { maxContextTokens: options.maxContextTokens, maxInputTokens: options.maxInputLength }
   // A shard sends its conversations (index mod n) with its share of each level's workers.
-  const everyIndex = (): number[] => Array.from({ length: conversations.length }, (_, i) => i)
+  // Indexes and plans are typed arrays, off the heap: with a million conversations, V8 would grow its heap
+  // to a multiple of them (docs/performance.md, "The dataset in memory").
+  const everyIndex = (): Int32Array => Int32Array.from({ length: conversations.length }, (_, i) => i)
   const mine = everyIndex().filter((i) => ownedBy(i, run.shard))
-  const total = mine.reduce((n, i) => n + conversations.at(i).userMessages.length, 0)
+  let total = 0
+  for (const i of mine) total += conversations.at(i).userMessages.length
   const rounds: RoundResult[] = []
   for (const [level, concurrency] of levels.entries()) {
     if (run.signal.aborted) break
     // The cache is emptied before the first round 1, and before every one with resetCacheBetweenRounds.
     const reset: CacheResetOutcome = level === 0 || options.resetCacheBetweenRounds ? await run.resetCache() : NO_RESET
-    const plans: (Plan | undefined)[] = Array.from({ length: conversations.length }, () => undefined)
+    // A one-turn conversation's plan is a flag (ONLY_FIRST_TURN); any other is kept in the map.
+    const onlyFirstTurn = new Uint8Array(conversations.length)
+    const plans = new Map<number, Plan>()
+    const planOf = (convIndex: number): Plan | undefined => (onlyFirstTurn[convIndex] === 1 ? ONLY_FIRST_TURN : plans.get(convIndex))
     for (const round of [1, 2]) {
       if (run.signal.aborted) break
-      const order = (round === 2 && options.shuffleRound2
-        ? createRandom(run.seed + concurrency).shuffle(everyIndex())
-        : everyIndex()).filter((i) => ownedBy(i, run.shard))
+      // Shuffled whole, then a shard's own taken: each shard keeps its place in the one seeded order.
+      const order = round === 2 && options.shuffleRound2 ? createRandom(run.seed + concurrency).shuffle(everyIndex()).filter((i) => ownedBy(i, run.shard)) : mine
       const label = `Concurrency${concurrency}-Round${round}`
       const group = run.group({ label, concurrency, round }, total)
       let seq = 0
@@ -106,10 +111,14 @@ async function execute(run: WorkloadRun, options: DualRoundOptions, levels: numb
               built = session.next(conv.userMessages[turn] as string)
               messages = built.messages
               const asFirstBuilt = turn === 0 && (messages.at(-1) as ChatMessage).content === conv.userMessages[0]
-              if (asFirstBuilt && conv.userMessages.length === 1) plans[convIndex] = ONLY_FIRST_TURN
-              else (plans[convIndex] ??= [])[turn] = asFirstBuilt ? AS_FIRST_BUILT : messages
+              if (asFirstBuilt && conv.userMessages.length === 1) onlyFirstTurn[convIndex] = 1
+              else {
+                const plan = plans.get(convIndex) ?? []
+                plan[turn] = asFirstBuilt ? AS_FIRST_BUILT : messages
+                plans.set(convIndex, plan)
+              }
             } else {
-              const planned = plans[convIndex]?.[turn]
+              const planned = planOf(convIndex)?.[turn]
               if (planned === undefined) continue // round 1 never sent it (interrupted)
               messages = planned === AS_FIRST_BUILT ? firstTurn(conv) : planned
             }

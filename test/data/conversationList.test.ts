@@ -40,9 +40,14 @@ describe('loadConversationList', () => {
       '{"messages": [{"role": "system", "content": "sys"}, {"role": "user", "content": "four"}]}',
       JSON.stringify({ text: 'five', tools: [weather], tool_choice: 'auto' }),
       '{"text": "six, with \\"quotes\\" and é"}',
+      // A lone surrogate has no UTF-8 form; a pair (an emoji) has.
+      '{"text": "seven \\ud800 alone"}',
+      '{"text": "eight \\ud83d\\ude00 paired"}',
     ].join('\n'))
     const list = await loadConversationList(jsonl)
-    expect(list.length).toBe(7)
+    expect(list.length).toBe(9)
+    expect(list.at(7).userMessages[0]).toBe('seven \ud800 alone')
+    expect(list.at(8).userMessages[0]).toBe('eight 😀 paired')
     expect(whole(list)).toEqual(await loadDataset(jsonl))
     expect(list.at(2)).toEqual({ sessionId: 'row-4', userMessages: ['three'], source: `${jsonl}:4` })
     // A one-turn row is kept as its text and made on each access; any other row is kept as it was read.
