@@ -38,6 +38,11 @@ for (const encoding of ['o200k_base', 'cl100k_base'] as const) {
       if (bytes === undefined || bytes.join(',') !== key) differing++
     }
     expect(differing).toBe(0)
+    // Strings that are no token's comma-joined bytes are no key, as in the stock Map.
+    const longest = Array.from({ length: 300 }, () => 32).join(',')
+    for (const key of ['', '0', '97,', ',97', '097', '97,098', '256', '97,,98', 'a', '-1', '97 ', ' 97', '9\u0660', longest]) {
+      expect(b.rankMap.get(key), JSON.stringify(key)).toBe(a.rankMap.get(key))
+    }
     // A rank no token has, and things that are no rank, decode to nothing in both.
     for (const rank of [-1, 1.5, 10_000_000]) expect(b.textMap.get(rank)).toBe(a.textMap.get(rank))
     for (const text of corpus()) {
