@@ -11,8 +11,8 @@ import type { TiktokenBPE } from 'js-tiktoken/lite'
  *
  * Encoding and decoding stay js-tiktoken's own code; only its two tables are filled differently, with the
  * same contents: `rankMap` (the bytes of a token, comma-joined, to its rank, answered as its Map would;
- * a token listed twice keeps its last rank, as the stock constructor's object does) and `textMap` (a rank to its bytes; only get()
- * is used, by decode). Both are internal fields, so test/tokens/compactRanks.test.ts compares every
+ * a token listed twice keeps its last rank, as the stock constructor's object does) and `textMap` (a
+ * rank to its bytes; only get() is used, by decode). Both are internal fields, so test/tokens/compactRanks.test.ts compares every
  * rank and a corpus's encodings with the stock constructor's: an upgrade that renames them fails there.
  */
 export function compactTiktoken(ranks: TiktokenBPE): Tiktoken {
