@@ -1,8 +1,10 @@
 import { decodeHistogram } from '../../metrics/index.ts'
 import { evaluateSlo, parseSlo } from '../../slo/index.ts'
-import type { CapacityResult, MetricSummary, RequestRecord, RunResult } from '../../types.ts'
+import type { CapacityResult, MetricSummary, RunResult } from '../../types.ts'
 import { VERSION } from '../../version.ts'
 import { DATA_PLACEHOLDER, REPORT_DATA_VERSION } from './data.ts'
+import { TimedRequestLog } from './timedRequests.ts'
+import type { TimedRequest } from './timedRequests.ts'
 import type { ReportCapacity, ReportComparison, ReportData, ReportMetric, ReportRound, ReportRun, ReportTimeline, ReportVerdict } from './data.ts'
 
 /** One run to draw: its result, a legend name, and its saved requests when there are any. */
@@ -12,9 +14,6 @@ export interface ReportInput {
   /** The run's per-request records (`--save-requests`), in any order; only the timing fields are read. */
   requests?: Iterable<TimedRequest>
 }
-
-/** The fields of a `RequestRecord` the timeline needs (a JSONL line may carry more). */
-export type TimedRequest = Pick<RequestRecord, 'startedAt' | 'latencyMs' | 'ttftMs' | 'ok'> & Partial<Pick<RequestRecord, 'scheduledAt' | 'error'>>
 
 /** How many points a drawn series may hold before it is down-sampled (numbers shown are never down-sampled). */
 export const MAX_DRAWN_POINTS = 20_000
@@ -182,89 +181,67 @@ function cdfOf(encoded: string, min: number, max: number): { ms: number[]; share
 }
 
 /**
- * Requests over time: in flight, TTFT, schedule lag and errors, down-sampled for drawing only. The times are
- * gathered in typed arrays: a million requests' as number[] (with their sort's index array) made a 1,000,000-request
- * `fluxperf run --save-requests` peak 80-130 MB higher while it wrote its report (docs/performance.md, "The report's timeline").
+ * Requests over time: in flight, TTFT, schedule lag and errors, down-sampled for drawing only. Read from a
+ * `TimedRequestLog` in two passes (the span, then the series) so that a run of a million requests costs the
+ * report 8 bytes a request beyond the log, not a copy of every time (docs/performance.md, "The report's timeline").
  */
-export function timelineOf(requests: Iterable<TimedRequest> & { readonly size?: number }, maxPoints = MAX_DRAWN_POINTS): ReportTimeline | undefined {
-  const expected = requests.size ?? 1024
-  const starts = new Column(expected)
-  const ends = new Column(expected)
-  const ttftAt = new Column(expected)
-  const ttftMs = new Column(expected)
-  const lagAt = new Column(16)
-  const lagMs = new Column(16)
-  const errorAt = new Column(16)
-  const errorKind: string[] = []
-  for (const r of requests) {
-    if (!Number.isFinite(r.startedAt)) continue
-    starts.push(r.startedAt)
-    ends.push(r.startedAt + (Number.isFinite(r.latencyMs) ? r.latencyMs : 0))
-    if (r.ttftMs !== null && Number.isFinite(r.ttftMs)) {
-      ttftAt.push(r.startedAt)
-      ttftMs.push(r.ttftMs)
-    }
-    if (r.scheduledAt !== undefined) {
-      lagAt.push(r.scheduledAt)
-      lagMs.push(r.startedAt - r.scheduledAt)
-    }
-    if (!r.ok) {
-      errorAt.push(r.startedAt)
-      errorKind.push(r.error?.kind ?? 'unknown')
-    }
-  }
-  if (starts.length === 0) return undefined
+export function timelineOf(requests: Iterable<TimedRequest>, maxPoints = MAX_DRAWN_POINTS): ReportTimeline | undefined {
+  const log = requests instanceof TimedRequestLog ? requests : TimedRequestLog.from(requests)
+  let count = 0
+  let ttftCount = 0
+  let lagCount = 0
   let t0 = Infinity
   let t1 = -Infinity
-  const startValues = starts.values()
-  const endValues = ends.values()
-  for (let i = 0; i < startValues.length; i++) {
-    if ((startValues[i] as number) < t0) t0 = startValues[i] as number
-    if ((endValues[i] as number) > t1) t1 = endValues[i] as number
-  }
+  log.forEach((startedAt, latencyMs, ttftMs, scheduledAt) => {
+    if (!Number.isFinite(startedAt)) return
+    count++
+    if (startedAt < t0) t0 = startedAt
+    const end = startedAt + (Number.isFinite(latencyMs) ? latencyMs : 0)
+    if (end > t1) t1 = end
+    if (Number.isFinite(ttftMs)) ttftCount++
+    if (!Number.isNaN(scheduledAt)) lagCount++
+  })
+  if (count === 0) return undefined
   const span = Math.max(t1 - t0, 1)
-  const downsampled = starts.length > maxPoints
+  const downsampled = count > maxPoints
+  // Times from t0; past maxPoints only bucket peaks are drawn, so float32 (under 8 µs off in a 2-minute run) does.
+  const bucketed = count * 2 > maxPoints
+  const starts = bucketed ? new Float32Array(count) : new Float64Array(count)
+  const ends = bucketed ? new Float32Array(count) : new Float64Array(count)
+  const ttft = new Envelope(ttftCount, t0, span, maxPoints)
+  const lag = new Envelope(lagCount, t0, span, maxPoints)
+  const errorAt: number[] = []
+  const errorKind: string[] = []
+  let i = 0
+  log.forEach((startedAt, latencyMs, ttftMs, scheduledAt, failure) => {
+    if (!Number.isFinite(startedAt)) return
+    starts[i] = startedAt - t0
+    ends[i++] = startedAt + (Number.isFinite(latencyMs) ? latencyMs : 0) - t0
+    if (Number.isFinite(ttftMs)) ttft.add(startedAt, ttftMs)
+    if (!Number.isNaN(scheduledAt)) lag.add(scheduledAt, startedAt - scheduledAt)
+    if (failure !== undefined) {
+      errorAt.push(startedAt)
+      errorKind.push(failure)
+    }
+  })
   const timeline: ReportTimeline = {
-    requests: starts.length,
-    inFlight: inFlightOf(startValues, endValues, t0, span, maxPoints),
-    ttft: envelope(ttftAt.values(), ttftMs.values(), t0, span, maxPoints),
-    errors: errorsOf(errorAt.values(), errorKind, t0, span),
+    requests: count,
+    inFlight: inFlightOf(starts, ends, span, maxPoints),
+    ttft: ttft.points(),
+    errors: errorsOf(errorAt, errorKind, t0, span),
     maxPoints,
     downsampled,
   }
-  if (lagAt.length > 0) timeline.lag = envelope(lagAt.values(), lagMs.values(), t0, span, maxPoints)
+  if (lagCount > 0) timeline.lag = lag.points()
   return timeline
-}
-
-/** Numbers gathered in a Float64Array that doubles as it fills. */
-class Column {
-  private data: Float64Array
-  length = 0
-
-  constructor(capacity: number) {
-    this.data = new Float64Array(Math.max(16, capacity))
-  }
-
-  push(value: number): void {
-    if (this.length === this.data.length) {
-      const bigger = new Float64Array(this.data.length * 2)
-      bigger.set(this.data)
-      this.data = bigger
-    }
-    this.data[this.length++] = value
-  }
-
-  /** The numbers pushed (a view: sorting it sorts them). */
-  values(): Float64Array {
-    return this.data.subarray(0, this.length)
-  }
 }
 
 /**
  * Requests in flight after every start and end, or, past `maxPoints` events, the highest count in each
- * of `maxPoints / 2` time buckets (the peaks are what a reader looks for). Sorts both arrays in place.
+ * of `maxPoints / 2` time buckets (the peaks are what a reader looks for). Times are from the first start;
+ * sorts both arrays in place.
  */
-function inFlightOf(starts: Float64Array, ends: Float64Array, t0: number, span: number, maxPoints: number): { t: number[]; n: number[] } {
+function inFlightOf(starts: Float64Array | Float32Array, ends: Float64Array | Float32Array, span: number, maxPoints: number): { t: number[]; n: number[] } {
   // Typed-array sorts are native and numeric: a million requests sort in well under a second.
   starts.sort()
   ends.sort()
@@ -282,11 +259,11 @@ function inFlightOf(starts: Float64Array, ends: Float64Array, t0: number, span: 
     const time = isEnd ? (ends[j++] as number) : (starts[i++] as number)
     current += isEnd ? -1 : 1
     if (!bucketed) {
-      t.push((time - t0) / 1000)
+      t.push(time / 1000)
       n.push(current)
       continue
     }
-    const b = Math.min(buckets - 1, Math.floor(((time - t0) / span) * buckets))
+    const b = Math.min(buckets - 1, Math.floor((time / span) * buckets))
     if (b !== bucket) {
       bucket = b
       t.push((b * span) / buckets / 1000)
@@ -299,40 +276,68 @@ function inFlightOf(starts: Float64Array, ends: Float64Array, t0: number, span: 
 }
 
 /**
- * Points (time, value); past `maxPoints`, the lowest and highest value in each of `maxPoints / 2` time
- * buckets, so the cloud keeps its outline (every outlier bucket still shows its extreme).
+ * Points (time, value) of one series; past `maxPoints`, the lowest and highest value in each of `maxPoints / 2`
+ * time buckets, so the cloud keeps its outline (every outlier bucket still shows its extreme). Told its size
+ * up front, it keeps the points only when it will draw them all.
  */
-function envelope(at: Float64Array, values: Float64Array, t0: number, span: number, maxPoints: number): { t: number[]; ms: number[] } {
-  if (at.length <= maxPoints) {
-    const order = Array.from({ length: at.length }, (_, i) => i).sort((a, b) => (at[a] as number) - (at[b] as number))
-    return { t: order.map((i) => ((at[i] as number) - t0) / 1000), ms: order.map((i) => values[i] as number) }
+class Envelope {
+  private readonly at: Float64Array | null
+  private readonly values: Float64Array | null
+  private length = 0
+  private readonly buckets: number
+  private readonly low: Float64Array
+  private readonly high: Float64Array
+  private readonly t0: number
+  private readonly span: number
+
+  constructor(count: number, t0: number, span: number, maxPoints: number) {
+    this.t0 = t0
+    this.span = span
+    const every = count <= maxPoints
+    this.at = every ? new Float64Array(count) : null
+    this.values = every ? new Float64Array(count) : null
+    this.buckets = every ? 0 : Math.floor(maxPoints / 2)
+    this.low = new Float64Array(this.buckets).fill(Infinity)
+    this.high = new Float64Array(this.buckets).fill(-Infinity)
   }
-  const buckets = Math.floor(maxPoints / 2)
-  const low = new Array<number>(buckets).fill(Infinity)
-  const high = new Array<number>(buckets).fill(-Infinity)
-  for (let i = 0; i < at.length; i++) {
-    const b = Math.min(buckets - 1, Math.max(0, Math.floor((((at[i] as number) - t0) / span) * buckets)))
-    const v = values[i] as number
-    if (v < (low[b] as number)) low[b] = v
-    if (v > (high[b] as number)) high[b] = v
-  }
-  const t: number[] = []
-  const ms: number[] = []
-  for (let b = 0; b < buckets; b++) {
-    if (low[b] === Infinity) continue
-    const at0 = (b * span) / buckets / 1000
-    t.push(at0)
-    ms.push(low[b] as number)
-    if (high[b] !== low[b]) {
-      t.push(at0)
-      ms.push(high[b] as number)
+
+  add(at: number, value: number): void {
+    if (this.at && this.values) {
+      this.at[this.length] = at
+      this.values[this.length++] = value
+      return
     }
+    const b = Math.min(this.buckets - 1, Math.max(0, Math.floor(((at - this.t0) / this.span) * this.buckets)))
+    if (value < (this.low[b] as number)) this.low[b] = value
+    if (value > (this.high[b] as number)) this.high[b] = value
   }
-  return { t, ms }
+
+  points(): { t: number[]; ms: number[] } {
+    const { at, values, t0 } = this
+    if (at && values) {
+      const order = Array.from({ length: this.length }, (_, i) => i).sort((a, b) => (at[a] as number) - (at[b] as number))
+      return { t: order.map((i) => ((at[i] as number) - t0) / 1000), ms: order.map((i) => values[i] as number) }
+    }
+    const t: number[] = []
+    const ms: number[] = []
+    for (let b = 0; b < this.buckets; b++) {
+      const low = this.low[b] as number
+      const high = this.high[b] as number
+      if (low === Infinity) continue
+      const at0 = (b * this.span) / this.buckets / 1000
+      t.push(at0)
+      ms.push(low)
+      if (high !== low) {
+        t.push(at0)
+        ms.push(high)
+      }
+    }
+    return { t, ms }
+  }
 }
 
 /** Failed requests per kind in 100 time buckets (counts are exact; the buckets are the drawing). */
-function errorsOf(at: Float64Array, kinds: string[], t0: number, span: number): ReportTimeline['errors'] {
+function errorsOf(at: number[], kinds: string[], t0: number, span: number): ReportTimeline['errors'] {
   const buckets = 100
   const t = Array.from({ length: buckets }, (_, b) => (b * span) / buckets / 1000)
   const byKind: Record<string, number[]> = {}

@@ -4,7 +4,9 @@ import { createInterface } from 'node:readline'
 import { readBaseline } from '../../baseline/index.ts'
 import { InputError } from '../../errors.ts'
 import type { CapacityResult } from '../../types.ts'
-import type { ReportInput, TimedRequest } from './build.ts'
+import type { ReportInput } from './build.ts'
+import { TimedRequestLog } from './timedRequests.ts'
+import type { TimedRequest } from './timedRequests.ts'
 
 /**
  * A run to report on, from what `fluxperf run` & co. wrote: a run directory (its `run.json`, and the
@@ -55,9 +57,9 @@ function requestLogs(dir: string): string[] {
   return readdirSync(dir).filter((f) => /^requests.*\.jsonl$/.test(f)).sort().map((f) => join(dir, f))
 }
 
-/** The timing fields of every request in the logs; lines that are not records are skipped. */
-async function readRequests(files: string[]): Promise<TimedRequest[]> {
-  const requests: TimedRequest[] = []
+/** The timing fields of every request in the logs, held as the CLI holds them; lines that are not records are skipped. */
+async function readRequests(files: string[]): Promise<TimedRequestLog> {
+  const requests = new TimedRequestLog()
   for (const file of files) {
     const lines = createInterface({ input: createReadStream(file), crlfDelay: Infinity })
     for await (const line of lines) {
@@ -69,7 +71,7 @@ async function readRequests(files: string[]): Promise<TimedRequest[]> {
         continue // a line cut short by an interrupted run
       }
       if (typeof record.startedAt !== 'number' || typeof record.latencyMs !== 'number') continue
-      requests.push({
+      requests.add({
         startedAt: record.startedAt, latencyMs: record.latencyMs, ttftMs: record.ttftMs ?? null, ok: record.ok === true,
         ...(record.scheduledAt !== undefined ? { scheduledAt: record.scheduledAt } : {}),
         ...(record.error ? { error: record.error } : {}),
