@@ -80,19 +80,26 @@ export const RUN: WorkloadCommandSpec<RunFlags, DualRoundOptions, DualRoundResul
   reports(flags, progress, out) {
     const dir = flags.outputDir
     const files = new Map<string, RoundFileWriter>()
+    // The round being written, found without building its label for every request (a million of them).
+    let current: { concurrency: number; round: number; file: RoundFileWriter } | undefined
     const hooks: RunHooks = {
       onRoundStart(info) {
         progress.start(info.label, info.total)
-        files.set(info.label, new RoundFileWriter(dir, info.concurrency, info.round))
+        const file = new RoundFileWriter(dir, info.concurrency, info.round)
+        files.set(info.label, file)
+        current = { concurrency: info.concurrency, round: info.round, file }
       },
       onRequest(record) {
         progress.tick(record)
-        files.get(`Concurrency${record.concurrency}-Round${record.round}`)?.write(record)
+        const file = current?.concurrency === record.concurrency && current.round === record.round ? current.file : files.get(`Concurrency${record.concurrency}-Round${record.round}`)
+        file?.write(record)
       },
       onRoundComplete(round, context) {
         progress.stop()
-        files.get(round.label)?.end(context, round)
+        const file = files.get(round.label)
+        file?.end(context, round)
         files.delete(round.label)
+        if (current?.file === file) current = undefined
         out.write(`\n${formatRound(round)}\n`)
       },
     }
