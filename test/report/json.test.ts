@@ -2,7 +2,9 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, test } from 'vitest'
+import { entryJson } from '../../src/report/json.ts'
 import { requestEntry, roundHead, roundJson, RoundFileWriter } from '../../src/report/index.ts'
+import type { RequestRecord } from '../../src/types.ts'
 import { dualRoundRun, METRICS, requestRecord, roundResult } from './fixtures.ts'
 
 const STATS = ['avg', 'p50', 'p90', 'p95', 'p99', 'min', 'max', 'stddev'] as const
@@ -68,6 +70,34 @@ describe('a request entry', () => {
     const { outputText: _t, promptPreview: _p, index: _i, ...rest } = r
     expect(Object.keys(entry).slice(8)).toEqual(Object.keys(rest))
     expect(entry['chunkOffsetsMs']).toEqual([100, 105])
+  })
+})
+
+describe('entryJson: an entry\'s text without the rest and spread', () => {
+  // Every optional field a record can carry, values JSON writes in its own ways, and shapes that take the general path.
+  const records: [string, RequestRecord][] = [
+    ['an ordinary record', requestRecord()],
+    ['a failure', requestRecord({ ok: false, ttftMs: null, tpotMs: null, status: null, error: { kind: 'timeout', message: 'no "answer"\n' } })],
+    ['every optional field', requestRecord({
+      scheduledAt: 1.5, queuedMs: 0.25, ttfatMs: 120, reasoning: { firstMs: 50, timeMs: 70, tokens: 3, tokenSource: 'usage', chunks: 2 }, toolCalls: { count: 2, firstMs: 80 },
+      chunkTokens: [1, 2], cachedTokenSource: 'llamacpp_timings', retries: 1, resent: true, usageRejected: true, noDoneMarker: true, streamed: false,
+    })],
+    ['numbers JSON writes as null or 0', requestRecord({ ttftMs: Number.NaN, tpotMs: Infinity, latencyMs: -0, inputTokens: -Infinity, chunkOffsetsMs: [Number.NaN, 1e21, 5e-7] })],
+    ['text JSON escapes', requestRecord({ promptPreview: 'a "quote", a \\ and \u2028 \ud800 \u0007 é', id: '\ud83d\ude00', outputText: '\ud800' })],
+    ['a key set to undefined', requestRecord({ scheduledAt: undefined, error: undefined })],
+    ['no preview (general path)', requestRecord({ promptPreview: undefined as unknown as string })],
+    ['a fractional index (general path)', requestRecord({ index: Number.NaN })],
+    ['a key of the entry\'s own (general path)', { ...requestRecord(), ttft: 'kept in its place' } as RequestRecord],
+    ['a TTFT of another type (general path)', requestRecord({ ttftMs: '5' as unknown as number })],
+    ['the keys in another order', Object.assign({ promptPreview: 'p', ok: true }, requestRecord(), { index: 3 })],
+  ]
+  test.each(records)('%s: the same text as JSON.stringify(requestEntry(r))', (_, r) => {
+    expect(entryJson(r)).toBe(JSON.stringify(requestEntry(r)))
+  })
+
+  test('a record with nothing but the entry\'s sources closes its object', () => {
+    const r = { index: 1, promptPreview: 'p', ttftMs: null, tpotMs: null, latencyMs: 2, inputTokens: 3, outputTokens: 4, ok: true } as unknown as RequestRecord
+    expect(entryJson(r)).toBe('{"index":1,"prompt":"p","ttft":null,"itl":null,"latency":2,"input_tokens":3,"output_tokens":4,"success":true,"ttftMs":null,"tpotMs":null,"latencyMs":2,"inputTokens":3,"outputTokens":4,"ok":true}')
   })
 })
 
