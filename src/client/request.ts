@@ -6,6 +6,7 @@ import type { Tokenizer } from '../tokens/index.ts'
 import type { ChatMessage, ErrorKind, RequestRecord } from '../types.ts'
 import { turnTime } from './turnClock.ts'
 import { listenForAbort, sleep, stopListening } from './abortFanOut.ts'
+import type { AbortSubscription } from './abortFanOut.ts'
 import { deferPastIo } from './deferPastIo.ts'
 import { printable } from '../printable.ts'
 import { redactSecrets } from './endpoint.ts'
@@ -150,6 +151,8 @@ class Exchange implements BytesHandler, SseSink, DecodedSink {
   private bodyEndedAt = 0
   private controller: Dispatcher.DispatchController | null = null
   private timer: ReturnType<typeof setTimeout> | undefined = undefined
+  /** Its place on the run signal's list of requests to abort. */
+  private subscription: AbortSubscription | null = null
   /** The request body, kept until the response begins in case it must be re-sent (see resend). */
   private body: string | undefined = undefined
   /** Re-sent once on a fresh connection after its reused one closed before answering. */
@@ -190,7 +193,7 @@ class Exchange implements BytesHandler, SseSink, DecodedSink {
     this.timer = setTimeout(timeOut, ctx.timeoutMs, this)
     if (body === undefined) return this.finish(classifyError(unbuildable, ctx.url))
     if (ctx.signal?.aborted) return this.handleEvent()
-    if (ctx.signal) listenForAbort(ctx.signal, this)
+    if (ctx.signal) this.subscription = listenForAbort(ctx.signal, this)
     this.body = body
     this.dispatch(false)
   }
@@ -416,7 +419,7 @@ class Exchange implements BytesHandler, SseSink, DecodedSink {
     // A server may echo request headers in an error body, or put terminal escapes in it: neither gets through.
     const failure = failed && { kind: failed.kind, message: printable(ctx.secrets?.length ? redactSecrets(failed.message, ctx.secrets) : failed.message) }
     clearTimeout(this.timer)
-    if (ctx.signal) stopListening(ctx.signal, this)
+    if (this.subscription) stopListening(this.subscription)
     if (failure?.kind === 'rate_limited' && this.retries < (ctx.retries ?? 0) && !ctx.signal?.aborted) {
       const attempt = this.retries + 1
       // Never longer than 60 s, nor than the request's own --timeout.

@@ -20,16 +20,50 @@ describe('listenForAbort', () => {
   test('a listener that stopped listening is not called; the others still are', () => {
     const controller = new AbortController()
     const [gone, kept] = [counter(), counter()]
-    listenForAbort(controller.signal, gone)
+    const subscription = listenForAbort(controller.signal, gone)
     listenForAbort(controller.signal, kept)
-    stopListening(controller.signal, gone)
+    stopListening(subscription)
+    stopListening(subscription)
     controller.abort()
     expect([gone.calls, kept.calls]).toEqual([0, 1])
   })
 
+  test('the first, a middle and the last may leave; the rest are called oldest first', () => {
+    const controller = new AbortController()
+    const order: number[] = []
+    const subscriptions = Array.from({ length: 5 }, (_, i) => listenForAbort(controller.signal, { handleEvent: () => order.push(i) }))
+    for (const i of [0, 2, 4]) stopListening(subscriptions[i]!)
+    listenForAbort(controller.signal, { handleEvent: () => order.push(5) })
+    controller.abort()
+    expect(order).toEqual([1, 3, 5])
+  })
+
+  test('one that leaves while the abort is being delivered is not called', () => {
+    const controller = new AbortController()
+    const later = counter()
+    let laterSubscription: ReturnType<typeof listenForAbort> | undefined
+    listenForAbort(controller.signal, { handleEvent: () => stopListening(laterSubscription!) })
+    laterSubscription = listenForAbort(controller.signal, later)
+    controller.abort()
+    expect(later.calls).toBe(0)
+  })
+
+  test('every listener that stopped leaves the list empty: a new one is still reached', () => {
+    const controller = new AbortController()
+    const subscriptions = Array.from({ length: 100 }, () => listenForAbort(controller.signal, counter()))
+    for (const s of subscriptions) stopListening(s)
+    expect(subscriptions.every((s) => s.listener === null)).toBe(true)
+    const last = counter()
+    listenForAbort(controller.signal, last)
+    controller.abort()
+    expect(last.calls).toBe(1)
+  })
+
   test('on a signal that has already aborted the listener is called at once', () => {
     const member = counter()
-    listenForAbort(AbortSignal.abort(), member)
+    const subscription = listenForAbort(AbortSignal.abort(), member)
+    expect(member.calls).toBe(1)
+    stopListening(subscription)
     expect(member.calls).toBe(1)
   })
 
