@@ -95,8 +95,8 @@ export class Http1Pool implements RequestDispatcher {
   private whenDrained: (() => void) | null = null
   /** See ConnectionStats.learnedIdleLimitMs. */
   private idleLimitMs = Infinity
-  /** Connections whose response just ended, back in the pool after the ready I/O (see settleSoon). */
-  private readonly settling = new Set<Connection>()
+  /** Connections whose response just ended, back in the pool after the ready I/O (see settleSoon): a count and a flag on each, not a Set (see abortFanOut.ts). */
+  private settlingCount = 0
   readonly stats: ConnectionStats = { opened: 0, reused: 0, closedByServerWhileIdle: 0 }
 
   constructor(origin: string | URL, options: Http1PoolOptions) {
@@ -179,14 +179,14 @@ export class Http1Pool implements RequestDispatcher {
         continue
       }
       // A connection about to be back (see settleSoon) serves it, rather than a new one.
-      if (!exchange.fresh && this.settling.size > 0) break
+      if (!exchange.fresh && this.settlingCount > 0) break
       // At the limit, a fresh request makes room by closing an idle connection.
       if (this.open.size >= this.options.connections && this.idle.length > 0) this.retire(this.idle.shift() as Connection)
       if (this.open.size >= this.options.connections) break
       this.queue.shift()
       this.open.add(new Connection(this, exchange))
     }
-    if (this.closing && this.queue.length === 0 && this.settling.size === 0 && this.idle.length === this.open.size) {
+    if (this.closing && this.queue.length === 0 && this.settlingCount === 0 && this.idle.length === this.open.size) {
       for (const connection of this.idle) connection.socket.destroy()
       if (this.open.size === 0) this.whenDrained?.()
     }
@@ -198,20 +198,29 @@ export class Http1Pool implements RequestDispatcher {
    * often sends its FIN with the last bytes, and a request written in this same turn would be lost.
    */
   settleSoon(connection: Connection): void {
-    this.settling.add(connection)
+    if (!connection.settling) this.settlingCount++
+    connection.settling = true
     setImmediate(settle, this, connection)
   }
 
   /** Back to the pool, unless the server closed it meanwhile (then `closedWhileSettling` took it out). */
   settle(connection: Connection): void {
-    if (!this.settling.delete(connection)) return
+    if (!this.unsettle(connection)) return
     if (!connection.socket.destroyed && connection.socket.readable) this.release(connection)
     else this.drain()
   }
 
   /** The server closed a connection right after its response: true when it was settling. */
   closedWhileSettling(connection: Connection): boolean {
-    return this.settling.delete(connection)
+    return this.unsettle(connection)
+  }
+
+  /** Takes a connection off the settling ones: true when it was one. */
+  private unsettle(connection: Connection): boolean {
+    if (!connection.settling) return false
+    connection.settling = false
+    this.settlingCount--
+    return true
   }
 
   /**
@@ -252,7 +261,7 @@ export class Http1Pool implements RequestDispatcher {
   /** A connection is gone (closed by either side or failed). */
   forget(connection: Connection): void {
     this.open.delete(connection)
-    this.settling.delete(connection)
+    this.unsettle(connection)
     const at = this.idle.indexOf(connection)
     if (at !== -1) this.idle.splice(at, 1)
     this.drain()
@@ -349,6 +358,8 @@ class Connection {
   readonly reader: ResponseReader
   /** The request on this connection, if any. */
   exchange: PooledRequest | null = null
+  /** Answered and reusable, waiting for the end of the I/O ready now before it goes back to the pool (settleSoon). */
+  settling = false
   /** The server's keep-alive hint, shortened by KEEP_ALIVE_MARGIN_MS. */
   keepAliveMs: number | undefined
   /** When it last became idle (performance.now()). */
