@@ -183,7 +183,7 @@ function cdfOf(encoded: string, min: number, max: number): { ms: number[]; share
 /**
  * Requests over time: in flight, TTFT, schedule lag and errors, down-sampled for drawing only. Read from a
  * `TimedRequestLog` in two passes (the span, then the series) so that a run of a million requests costs the
- * report 8 bytes a request beyond the log, not a copy of every time (docs/performance.md, "The report's timeline").
+ * report 8 bytes a request beyond the log, not a copy of every time (docs/performance.md, "The timeline's log").
  */
 export function timelineOf(requests: Iterable<TimedRequest>, maxPoints = MAX_DRAWN_POINTS): ReportTimeline | undefined {
   const log = requests instanceof TimedRequestLog ? requests : TimedRequestLog.from(requests)
