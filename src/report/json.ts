@@ -38,6 +38,7 @@ export function entryJson(r: RequestRecord): string {
   const head = `{"index":${r.index},"prompt":${JSON.stringify(r.promptPreview)},"ttft":${numberJson(r.ttftMs)},"itl":${numberJson(r.tpotMs)},"latency":${numberJson(r.latencyMs)},"input_tokens":${numberJson(r.inputTokens)},"output_tokens":${numberJson(r.outputTokens)},"success":${r.ok}`
   // Keys set to undefined keep their place and are left out by JSON.stringify, as the rest pattern leaves them out.
   const rest = JSON.stringify({ ...r, ...LEFT_OUT })
+  // Empty when every field was inherited (the spread copies own keys only, as the rest pattern does).
   return rest === '{}' ? `${head}}` : `${head},${rest.slice(1)}`
 }
 

@@ -86,7 +86,7 @@ describe('entryJson: an entry\'s text without the rest and spread', () => {
     ['text JSON escapes', requestRecord({ promptPreview: 'a "quote", a \\ and \u2028 \ud800 \u0007 é', id: '\ud83d\ude00', outputText: '\ud800' })],
     ['a key set to undefined', requestRecord({ scheduledAt: undefined, error: undefined })],
     ['no preview (general path)', requestRecord({ promptPreview: undefined as unknown as string })],
-    ['a fractional index (general path)', requestRecord({ index: Number.NaN })],
+    ['an index that is not a number (general path)', requestRecord({ index: Number.NaN })],
     ['a key of the entry\'s own (general path)', { ...requestRecord(), ttft: 'kept in its place' } as RequestRecord],
     ['a TTFT of another type (general path)', requestRecord({ ttftMs: '5' as unknown as number })],
     ['the keys in another order', Object.assign({ promptPreview: 'p', ok: true }, requestRecord(), { index: 3 })],
@@ -95,7 +95,13 @@ describe('entryJson: an entry\'s text without the rest and spread', () => {
     expect(entryJson(r)).toBe(JSON.stringify(requestEntry(r)))
   })
 
-  test('a record with nothing but the entry\'s sources closes its object', () => {
+  test('a record whose fields are all inherited: the seed\'s fields only, as the rest pattern copies own keys', () => {
+    const r = Object.create(requestRecord()) as RequestRecord
+    expect(entryJson(r)).toBe(JSON.stringify(requestEntry(r)))
+    expect(JSON.parse(entryJson(r))).toEqual({ index: 0, prompt: 'What is a prefix cache?', ttft: 100, itl: 100, latency: 400, input_tokens: 120, output_tokens: 4, success: true })
+  })
+
+  test('a minimal record: the seed\'s fields, then the record\'s own', () => {
     const r = { index: 1, promptPreview: 'p', ttftMs: null, tpotMs: null, latencyMs: 2, inputTokens: 3, outputTokens: 4, ok: true } as unknown as RequestRecord
     expect(entryJson(r)).toBe('{"index":1,"prompt":"p","ttft":null,"itl":null,"latency":2,"input_tokens":3,"output_tokens":4,"success":true,"ttftMs":null,"tpotMs":null,"latencyMs":2,"inputTokens":3,"outputTokens":4,"ok":true}')
   })
