@@ -9,15 +9,19 @@
  *   npx node bench/clientBench.ts fidelity-cli --streams 1000 --server c   # against bench/timedServer.c (needs cc)
  *   npx node bench/clientBench.ts fidelity-cli --streams 1000 --ttft 50 --itl 10 --tokens 128   # another truth
  *   npx node bench/clientBench.ts floor --streams 1000            # the same by a minimal C client (needs cc)
+ *   npx node bench/clientBench.ts node-floor --streams 1000       # the same by a minimal Node client (reads only)
  *   npx node bench/clientBench.ts memory --requests 1000000
  *   npx node bench/clientBench.ts cli-scale --requests 1000000      # through `fluxperf run`, beside the library path (needs cc)
  *   npx node bench/clientBench.ts openloop --rate 1000 --duration 60
  *
  * Pin the two sides to separate cores: `SERVER_CPU=1 taskset -c 0 npx node bench/clientBench.ts ...`.
- * Each process measures in precision mode 'on' (enterBenchPrecision), and says on stderr what it changed.
+ * Each process measures in precision mode 'on' (enterBenchPrecision; BENCH_PRECISION=off measures without it),
+ * and says on stderr what it changed.
  */
 import { execFile, spawn } from 'node:child_process'
 import type { ChildProcess } from 'node:child_process'
+import { connect } from 'node:net'
+import type { Socket } from 'node:net'
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -140,16 +144,23 @@ let precision: Promise<Precision> | undefined
 let entered: Precision | undefined
 
 /**
- * Precision mode `on`, entered once per process with the first measurement's context (its warm-up copies
- * that shape): the bench measures the client at its best. Says what it changed on stderr (stdout carries
- * a scenario's JSON). leaveBenchPrecision() undoes it.
+ * Precision mode `on` (or BENCH_PRECISION's), entered once per process with the first measurement's context
+ * (its warm-up copies that shape): the bench measures the client at its best. Says what it changed on stderr
+ * (stdout carries a scenario's JSON). leaveBenchPrecision() undoes it.
  */
 async function enterBenchPrecision(kind: ApiKind, ctx: RequestContext): Promise<Precision> {
-  precision ??= enterPrecision({ mode: 'on', context: ctx, kind, notice: (m) => void (entered && process.stderr.write(`bench: ${m}\n`)) }).then((p) => {
+  precision ??= enterPrecision({ mode: benchPrecisionMode(), context: ctx, kind, notice: (m) => void (entered && process.stderr.write(`bench: ${m}\n`)) }).then((p) => {
     process.stderr.write(`bench: ${p.describe()}\n`)
     return (entered = p)
   })
   return precision
+}
+
+/** The precision mode an in-process scenario measures in: `on`, unless BENCH_PRECISION says `off` or `auto`. */
+function benchPrecisionMode(): 'on' | 'off' | 'auto' {
+  const mode = process.env['BENCH_PRECISION'] ?? 'on'
+  if (mode !== 'on' && mode !== 'off' && mode !== 'auto') throw new Error(`BENCH_PRECISION: expected on, off or auto, got ${JSON.stringify(mode)}`)
+  return mode
 }
 
 /** The precision mode this process measures in, once a measurement has entered it. */
@@ -308,7 +319,10 @@ const mb = (bytes: number): number => bytes / 1024 / 1024
  */
 export async function measureFidelity(url: string, streams: number, ttft = 200, itl = 20, tokens = 64): Promise<FidelityResult> {
   const { ctx, endpoint } = await contextFor(url, streams, { 'x-bench-tokens': String(tokens), 'x-bench-ttft': String(ttft), 'x-bench-itl': String(itl) })
-  globalThis.gc?.()
+  // No collection forced here: a full collection after precision mode's warm-up threw its optimised code away
+  // (~95 functions, "embedded weak objects cleared" in --trace-deopt), so the measured burst ran half cold:
+  // client CPU per packet up by a fifth, and in about half the runs an ITL error p99 of 20-50 ms.
+  // Precision mode collected before its warm-up. Why: docs/performance.md (2026-12-06, a collection after the warm-up).
   const baselineRss = process.memoryUsage.rss()
   const preconnectMs = await preconnect(ctx, streams)
   // Warm the streaming path (JIT) before the measured burst.
@@ -455,6 +469,8 @@ export interface FloorFidelityResult {
   uncertainTruthItls: number
   lateLastChunks: number
   failed: number
+  /** The client's CPU (user + system) from its first send to its last [DONE], per content chunk: here one chunk per packet. */
+  clientCpuUsPerChunk: number
 }
 
 /**
@@ -472,15 +488,84 @@ export async function measureFloorFidelity(url: string, streams: number, ttft = 
       throw new Error(`the floor scenario compiles bench/floorClient.c with cc, which failed: ${(error as Error).message.split('\n')[0]}`)
     }
     const runId = `floor${Date.now()}`
-    const { stdout } = await promisify(execFile)(binary, [String(streams), new URL(url).port, runId, String(tokens), String(ttft), String(itl)], { maxBuffer: 256 * 1024 * 1024 })
+    const { stdout, stderr } = await promisify(execFile)(binary, [String(streams), new URL(url).port, runId, String(tokens), String(ttft), String(itl)], { maxBuffer: 256 * 1024 * 1024 })
     const errors = new TruthErrors()
     for (const line of stdout.split('\n').filter(Boolean)) {
       const r = JSON.parse(line) as { id: string; ok: boolean; startedAt: number; ttftMs: number; chunkOffsetsMs: number[] }
       errors.add(r, await fetchTruth(url, r.id))
     }
-    return { streams, ttftTruthMs: ttft, itlTruthMs: itl, tokens, ...errors.summary() }
+    const cpuUs = Number(/"cpuUs":([0-9.]+)/.exec(stderr)?.[1] ?? NaN)
+    return { streams, ttftTruthMs: ttft, itlTruthMs: itl, tokens, ...errors.summary(), clientCpuUsPerChunk: cpuUs / (streams * tokens) }
   } finally {
     rmSync(dir, { recursive: true, force: true })
+  }
+}
+
+export interface NodeFloorResult extends FloorFidelityResult {
+  /** Reads that returned bytes, over the measured streams (one per packet when the client keeps up). */
+  reads: number
+}
+
+/** The content event of bench/streamServer.ts, as bench/floorClient.c finds it; the role event carries "content":"". */
+const CONTENT_MARK = Buffer.from('"content":" tok"')
+const DONE_MARK = Buffer.from('[DONE]')
+
+/**
+ * The runtime's floor: the same streams read by the least a Node client can do, in this process's precision
+ * mode (as the `fidelity` scenario): one net.Socket per stream reading into one shared buffer (`onread`, as
+ * fluxperf's pool does), each read stamped and its content events found by a byte search; no HTTP or JSON
+ * parsing, no records. Its CPU per packet is what Node, libuv and the kernel take before fluxperf's own work.
+ */
+export async function measureNodeFloor(url: string, streams: number, ttft = 200, itl = 20, tokens = 64): Promise<NodeFloorResult> {
+  // Only for precision mode (entered with fluxperf's warm-up, as the fidelity scenario is); its pool is not used.
+  const { endpoint } = await contextFor(url, streams)
+  await endpoint.close()
+  const { hostname, port } = new URL(url)
+  const shared = Buffer.allocUnsafe(64 * 1024)
+  interface FloorStream { socket: Socket; t0: number; stamps: number[]; done: (() => void) | null }
+  let reads = 0
+  const onRead = (s: FloorStream, n: number): void => {
+    const now = performance.now()
+    reads++
+    // A view of this read's bytes: indexOf on the shared buffer would search past them (up to 64 KB).
+    const bytes = shared.subarray(0, n)
+    for (let at = bytes.indexOf(CONTENT_MARK); at !== -1; at = bytes.indexOf(CONTENT_MARK, at + CONTENT_MARK.length)) s.stamps.push(now - s.t0)
+    if (s.done && bytes.indexOf(DONE_MARK) !== -1) {
+      s.done()
+      s.done = null
+    }
+  }
+  const open = (): Promise<FloorStream> => new Promise((resolve, reject) => {
+    const s: FloorStream = { socket: undefined as unknown as Socket, t0: 0, stamps: [], done: null }
+    s.socket = connect({ host: hostname, port: Number(port), noDelay: true, onread: { buffer: shared, callback: (n: number) => { onRead(s, n); return true } } })
+    s.socket.once('connect', () => resolve(s)).once('error', reject)
+  })
+  const list = await Promise.all(Array.from({ length: streams }, open))
+  const body = JSON.stringify({ model: 'bench', stream: true, messages: MESSAGES })
+  const exchange = (s: FloorStream, headers: string): Promise<void> => new Promise((resolve) => {
+    s.stamps = []
+    s.done = resolve
+    s.t0 = performance.now()
+    s.socket.write(`POST /v1/chat/completions HTTP/1.1\r\nhost: ${hostname}\r\ncontent-type: application/json\r\n${headers}content-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`)
+  })
+  try {
+    // Warm the callback (JIT) as the fidelity scenario does, on 64 of the connections.
+    for (let i = 0; i < 3; i++) await Promise.all(list.slice(0, 64).map((s) => exchange(s, 'x-bench-tokens: 16\r\nx-bench-ttft: 0\r\nx-bench-itl: 0\r\n')))
+    reads = 0
+    const runId = `n${Date.now()}`
+    const cpu0 = cpuStart()
+    const sent = list.map((s, i) => exchange(s, `x-bench-id: ${runId}-${i}\r\nx-bench-tokens: ${tokens}\r\nx-bench-ttft: ${ttft}\r\nx-bench-itl: ${itl}\r\n`))
+    await Promise.all(sent)
+    const cpuUs = cpuSince(cpu0)
+    const errors = new TruthErrors()
+    for (let i = 0; i < list.length; i++) {
+      const s = list[i] as FloorStream
+      const r = { ok: true, ttftMs: s.stamps[0] ?? null, startedAt: performance.timeOrigin + s.t0, chunkOffsetsMs: s.stamps }
+      errors.add(r, await fetchTruth(url, `${runId}-${i}`))
+    }
+    return { streams, ttftTruthMs: ttft, itlTruthMs: itl, tokens, ...errors.summary(), clientCpuUsPerChunk: cpuUs / (streams * tokens), reads }
+  } finally {
+    for (const s of list) s.socket.destroy()
   }
 }
 
@@ -829,7 +914,7 @@ async function cli(): Promise<void> {
     await leaveBenchPrecision()
     return
   }
-  const mode = scenario.startsWith('fidelity') || scenario === 'floor' ? 'timed' : 'fast'
+  const mode = scenario.startsWith('fidelity') || scenario === 'floor' || scenario === 'node-floor' ? 'timed' : 'fast'
   noUsage = values['no-usage'] ?? false
   if (values.server !== 'node' && (values.server !== 'c' || scenario !== 'fidelity-cli' || values['no-usage'])) {
     throw new Error(`--server ${values.server}: expected node, or c with fidelity-cli (bench/timedServer.c always reports usage)`)
@@ -844,6 +929,8 @@ async function cli(): Promise<void> {
       ? await measureCliFidelity(server, streams, ttft, itl, tokens, Number(values['prompt-words']))
       : scenario === 'floor'
       ? await measureFloorFidelity(server.url, streams, ttft, itl, tokens)
+      : scenario === 'node-floor'
+      ? await measureNodeFloor(server.url, streams, ttft, itl, tokens)
       : scenario === 'memory'
         ? await measureMemory(server.url, Number(values.requests), Number(values.concurrency), '/dev/null')
         : await measureChunks(server.url, Number(values.concurrency), Number(values.duration), Number(values.tokens))

@@ -9,7 +9,8 @@
  * allocation while streaming. Like fluxperf's event loop on a client confined to one CPU, it moves
  * itself to SCHED_FIFO 1 where permitted.
  *
- * Prints one JSON line per request: {"id", "ok", "startedAt", "ttftMs", "chunkOffsetsMs"}.
+ * Prints one JSON line per request: {"id", "ok", "startedAt", "ttftMs", "chunkOffsetsMs"}; on stderr, its CPU
+ * (user + system) from the first send to the last [DONE]: {"cpuUs": N}.
  *
  *   cc -O2 -o floorClient bench/floorClient.c
  *   ./floorClient <streams> <port> <id-prefix> <tokens> <ttft-ms> <itl-ms>
@@ -24,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -83,6 +85,8 @@ int main(int argc, char **argv) {
 
   static const char body[] = "{\"model\":\"bench\",\"stream\":true,\"messages\":[{\"role\":\"user\",\"content\":\"floor\"}]}";
   char request[1024];
+  struct rusage before, after;
+  getrusage(RUSAGE_SELF, &before);
   for (int i = 0; i < n; i++) {
     int length = snprintf(request, sizeof request,
       "POST /v1/chat/completions HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-type: application/json\r\n"
@@ -124,6 +128,11 @@ int main(int argc, char **argv) {
       }
     }
   }
+
+  getrusage(RUSAGE_SELF, &after);
+  double cpuUs = (after.ru_utime.tv_sec - before.ru_utime.tv_sec + after.ru_stime.tv_sec - before.ru_stime.tv_sec) * 1e6
+    + (after.ru_utime.tv_usec - before.ru_utime.tv_usec + after.ru_stime.tv_usec - before.ru_stime.tv_usec);
+  fprintf(stderr, "{\"cpuUs\":%.0f}\n", cpuUs);
 
   for (int i = 0; i < n; i++) {
     Stream *s = &streams[i];

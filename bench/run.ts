@@ -18,7 +18,7 @@ import { cpus } from 'node:os'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { benchPrecision, commandNodeFlags, leaveBenchPrecision, measureChunks, measureCliFidelity, measureFloorFidelity, measureOpenLoop, startStreamServer, startTimedServerC } from './clientBench.ts'
-import type { ChunkResult, CliFidelityResult, CliScaleResult, FidelityResult, FloorFidelityResult, MemoryResult, OpenLoopResult } from './clientBench.ts'
+import type { ChunkResult, CliFidelityResult, CliScaleResult, FidelityResult, FloorFidelityResult, MemoryResult, NodeFloorResult, OpenLoopResult } from './clientBench.ts'
 import { measureVitestFidelity } from './vitestFidelity.ts'
 import { runMicro } from './micro.ts'
 import type { ReportBenchResult } from './reportBench.ts'
@@ -67,6 +67,7 @@ const cliFidelityC: CliFidelityResult[] = []
 const cliRound = (x: CliFidelityResult['rounds'][number]): string =>
   `round ${x.round}: TTFT error p99 ${x.ttftErrorMs.p99.toFixed(2)}, ITL error p50 ${x.itlErrorMs.p50.toFixed(2)} / p99 ${x.itlErrorMs.p99.toFixed(2)} ms, last chunk > 1 ms late ${x.lateLastChunks} (failed ${x.failed})`
 const floor: FloorFidelityResult[] = []
+const nodeFloor: NodeFloorResult[] = []
 const vitestFidelity: CliFidelityResult[] = []
 try {
   // Each in a fresh process, as a user's run is: after the saturated throughput phases, this process's
@@ -117,11 +118,19 @@ try {
     try {
       const r = await measureFloorFidelity(timed.url, streams)
       floor.push(r)
-      log(`  ${String(streams).padStart(4)} streams: TTFT error p99 ${r.ttftErrorMs.p99.toFixed(2)}, ITL error p50 ${r.itlErrorMs.p50.toFixed(2)} / p99 ${r.itlErrorMs.p99.toFixed(2)} ms (failed ${r.failed})`)
+      log(`  ${String(streams).padStart(4)} streams: TTFT error p99 ${r.ttftErrorMs.p99.toFixed(2)}, ITL error p50 ${r.itlErrorMs.p50.toFixed(2)} / p99 ${r.itlErrorMs.p99.toFixed(2)} ms, client CPU ${r.clientCpuUsPerChunk.toFixed(1)} µs per one-chunk packet (failed ${r.failed})`)
     } catch (error) {
       log(`  skipped: ${(error as Error).message}`)
       break
     }
+  }
+  // What Node itself costs per packet, in the same precision mode and a fresh process as `fidelity`: the floor
+  // under fluxperf's CPU figure (bench/clientBench.ts node-floor).
+  log('\nthe runtime\'s floor: the same truth read by a Node client that only reads (net.Socket onread, one stamp per read, no parsing; a fresh process)')
+  for (const streams of [1000]) {
+    const r = JSON.parse(execFileSync(process.execPath, [...commandNodeFlags(), '--expose-gc', fileURLToPath(new URL('./clientBench.ts', import.meta.url)), 'node-floor', '--streams', String(streams)], { encoding: 'utf8' })) as NodeFloorResult
+    nodeFloor.push(r)
+    log(`  ${String(streams).padStart(4)} streams: TTFT error p99 ${r.ttftErrorMs.p99.toFixed(2)}, ITL error p50 ${r.itlErrorMs.p50.toFixed(2)} / p99 ${r.itlErrorMs.p99.toFixed(2)} ms, client CPU ${r.clientCpuUsPerChunk.toFixed(1)} µs per one-chunk packet, ${r.reads} reads (failed ${r.failed})`)
   }
 } finally {
   await timed.stop()
@@ -130,6 +139,7 @@ results['fidelity'] = fidelity
 results['fidelityCli'] = cliFidelity
 results['fidelityCliTimedServerC'] = cliFidelityC
 results['floor'] = floor
+results['nodeFloor'] = nodeFloor
 results['fidelityVitest'] = vitestFidelity
 
 const openServer = await startStreamServer(['--mode', 'fast'])
