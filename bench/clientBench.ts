@@ -522,7 +522,7 @@ export async function measureNodeFloor(url: string, streams: number, ttft = 200,
   await endpoint.close()
   const { hostname, port } = new URL(url)
   const shared = Buffer.allocUnsafe(64 * 1024)
-  interface FloorStream { socket: Socket; t0: number; stamps: number[]; done: (() => void) | null }
+  interface FloorStream { socket: Socket; t0: number; stamps: number[]; ended: boolean; done: (() => void) | null }
   let reads = 0
   const onRead = (s: FloorStream, n: number): void => {
     const now = performance.now()
@@ -531,23 +531,34 @@ export async function measureNodeFloor(url: string, streams: number, ttft = 200,
     const bytes = shared.subarray(0, n)
     for (let at = bytes.indexOf(CONTENT_MARK); at !== -1; at = bytes.indexOf(CONTENT_MARK, at + CONTENT_MARK.length)) s.stamps.push(now - s.t0)
     if (s.done && bytes.indexOf(DONE_MARK) !== -1) {
+      s.ended = true
       s.done()
       s.done = null
     }
   }
   const open = (): Promise<FloorStream> => new Promise((resolve, reject) => {
-    const s: FloorStream = { socket: undefined as unknown as Socket, t0: 0, stamps: [], done: null }
+    const s: FloorStream = { socket: undefined as unknown as Socket, t0: 0, stamps: [], ended: false, done: null }
     s.socket = connect({ host: hostname, port: Number(port), noDelay: true, onread: { buffer: shared, callback: (n: number) => { onRead(s, n); return true } } })
     s.socket.once('connect', () => resolve(s)).once('error', reject)
+    // A connection that closes before its [DONE] ends its exchange, counted as failed.
+    s.socket.once('close', () => {
+      s.done?.()
+      s.done = null
+    })
   })
   const list = await Promise.all(Array.from({ length: streams }, open))
   const body = JSON.stringify({ model: 'bench', stream: true, messages: MESSAGES })
   const exchange = (s: FloorStream, headers: string): Promise<void> => new Promise((resolve) => {
     s.stamps = []
+    s.ended = false
     s.done = resolve
     s.t0 = performance.now()
     s.socket.write(`POST /v1/chat/completions HTTP/1.1\r\nhost: ${hostname}\r\ncontent-type: application/json\r\n${headers}content-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`)
   })
+  // A server that stops answering ends the scenario (its streams failed) instead of hanging it, as the C floor's 30 s wait does.
+  const watchdog = setTimeout(() => {
+    for (const s of list) s.socket.destroy()
+  }, 120_000)
   try {
     // Warm the callback (JIT) as the fidelity scenario does, on 64 of the connections.
     for (let i = 0; i < 3; i++) await Promise.all(list.slice(0, 64).map((s) => exchange(s, 'x-bench-tokens: 16\r\nx-bench-ttft: 0\r\nx-bench-itl: 0\r\n')))
@@ -560,11 +571,12 @@ export async function measureNodeFloor(url: string, streams: number, ttft = 200,
     const errors = new TruthErrors()
     for (let i = 0; i < list.length; i++) {
       const s = list[i] as FloorStream
-      const r = { ok: true, ttftMs: s.stamps[0] ?? null, startedAt: performance.timeOrigin + s.t0, chunkOffsetsMs: s.stamps }
+      const r = { ok: s.ended, ttftMs: s.stamps[0] ?? null, startedAt: performance.timeOrigin + s.t0, chunkOffsetsMs: s.stamps }
       errors.add(r, await fetchTruth(url, `${runId}-${i}`))
     }
     return { streams, ttftTruthMs: ttft, itlTruthMs: itl, tokens, ...errors.summary(), clientCpuUsPerChunk: cpuUs / (streams * tokens), reads }
   } finally {
+    clearTimeout(watchdog)
     for (const s of list) s.socket.destroy()
   }
 }
