@@ -239,7 +239,7 @@ export async function measureChunks(url: string, concurrency: number, durationS:
   const { ctx, endpoint } = await contextFor(url, concurrency, { 'x-bench-tokens': String(tokens) })
   await preconnect(ctx, concurrency)
   // As a run does just before its clock starts.
-  benchPrecision()?.beforeClock()
+  await benchPrecision()?.beforeClock()
   const loop = monitorEventLoopDelay({ resolution: 5 })
   const acc = new RoundAccumulator({ label: 'bench', concurrency, round: 1 })
   let chunks = 0
@@ -753,7 +753,7 @@ export interface OpenLoopResult {
 export async function measureOpenLoop(url: string, rate: number, durationS: number): Promise<OpenLoopResult> {
   const { ctx, endpoint } = await contextFor(url, 256, { 'x-bench-tokens': '8' })
   await preconnect(ctx, 256, 8)
-  benchPrecision()?.beforeClock()
+  await benchPrecision()?.beforeClock()
   const lag = new MetricRecorder()
   const loop = monitorEventLoopDelay({ resolution: 5 })
   const inFlight: Promise<void>[] = []

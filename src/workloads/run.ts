@@ -98,7 +98,7 @@ export async function openRun(settings: WorkloadSettings, seed: number, wanted: 
     const open = await endpoint.preconnect(connections)
     if (open > 0 && open < connections) notice?.(`the server accepted ${open} of ${connections} connections before the run; the others open as requests need them`)
   }
-  precision.beforeClock()
+  await precision.beforeClock()
   const startedAt = new Date()
   const health = monitorClientHealth()
   let closed: Promise<ClientSummary> | undefined

@@ -83,6 +83,12 @@ export interface HelperYield {
   stop(): void
   /** How many times the classes were given back because the loop stayed saturated. */
   backOffs(): number
+  /**
+   * Runs `work` with the threads it watches in their normal classes, as before precision mode moved them (a
+   * warm-up needs V8's compiler threads while the loop is busy), then moves them back and watches afresh. Not
+   * counted as a back-off.
+   */
+  withNormalClasses<T>(work: () => Promise<T>): Promise<T>
 }
 
 /**
@@ -103,6 +109,7 @@ export function yieldToWaitingHelpers(helpers: readonly string[] = v8HelperThrea
   let calmWindows = 0
   let backedOff = false
   let backOffs = 0
+  let held = false
   const waiting = (): boolean => statPaths.some((path) => {
     try {
       return threadState(path) === 'R'
@@ -115,6 +122,7 @@ export function yieldToWaitingHelpers(helpers: readonly string[] = v8HelperThrea
     if (backOff?.realtimeLoop) setThreadPolicy(backOff.realtimeLoop, loopPolicy)
   }
   const timer = setInterval(() => {
+    if (held) return
     const now = performance.eventLoopUtilization()
     const utilisation = performance.eventLoopUtilization(now, last).utilization
     last = now
@@ -141,5 +149,21 @@ export function yieldToWaitingHelpers(helpers: readonly string[] = v8HelperThrea
     const realtime = backOff === undefined || backOff.realtimeLoop !== undefined
     if (realtime && busyWindows >= BUSY_WINDOWS_BEFORE_YIELD && waiting()) Atomics.wait(cell, 0, 0, YIELD_MS)
   }, YIELD_CHECK_MS).unref()
-  return { stop: () => clearInterval(timer), backOffs: () => backOffs }
+  return {
+    stop: () => clearInterval(timer),
+    backOffs: () => backOffs,
+    async withNormalClasses(work) {
+      held = true
+      if (!backedOff) move(backOff?.idleHelpers ?? [], TO_OTHER, TO_OTHER)
+      try {
+        return await work()
+      } finally {
+        move(backOff?.idleHelpers ?? [], TO_IDLE, TO_FIFO)
+        backedOff = false
+        busyWindows = 0
+        last = performance.eventLoopUtilization()
+        held = false
+      }
+    },
+  }
 }

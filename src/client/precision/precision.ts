@@ -40,8 +40,12 @@ export interface Precision {
   readonly changes: readonly string[]
   /** What it tried and could not, with the reason ('event loop SCHED_FIFO: chrt refused (needs CAP_SYS_NICE)'); also what dispose() could not undo. */
   readonly refused: readonly string[]
-  /** Just before the clock starts (when active): a full collection if the heap grew by 32 MB or more since enterPrecision() collected. */
-  beforeClock(): void
+  /**
+   * Just before the clock starts (when active): a full collection if the heap grew by 32 MB or more since
+   * enterPrecision() collected, and then the warm-up again, because that collection throws away the code the
+   * warm-up optimised (docs/design/precision.md, "A collection throws the warm-up away").
+   */
+  beforeClock(): Promise<void>
   /** Right after a burst of sends: young objects promoted (when active). */
   afterBurst(): void
   /** One line for the CLI: 'precision on (confined to 1 CPU): changed …; could not: …', or 'precision off'. */
@@ -58,6 +62,8 @@ interface Tuning {
   refused: string[]
   /** How many times the thread classes were given back while the loop was saturated. */
   backOffs(): number
+  /** The client's warm-up again (after a collection), with the threads precision moved in their normal classes meanwhile. */
+  warmAgain(options: PrecisionOptions): Promise<WarmOutcome>
   /** Undoes the changes, last first; returns what could not be undone. */
   undo(): Promise<string[]>
 }
@@ -99,7 +105,15 @@ export async function enterPrecision(options: PrecisionOptions): Promise<Precisi
     active: true,
     changes,
     refused,
-    beforeClock: () => void (disposed || collectGarbageIfGrown()),
+    async beforeClock() {
+      if (disposed || !collectGarbageIfGrown()) return
+      const warm = await tuning.warmAgain(options)
+      if (warm.ok) changes.push(`client warmed up again after a collection before the clock (${warm.seconds.toFixed(2)} s)`)
+      else {
+        refused.push(`warm-up after a collection before the clock failed: ${warm.reason}`)
+        notice?.(`precision: ${refused.at(-1)}`)
+      }
+    },
     afterBurst: () => void (disposed || promoteYoungObjects()),
     describe: () => `precision on (${where}): changed ${changes.join(', ') || 'nothing'}${refused.length > 0 ? `; could not: ${refused.join('; ')}` : ''}`,
     summary: () => {
@@ -126,7 +140,7 @@ function inactive(mode: PrecisionMode, cpus: number): Precision {
     active: false,
     changes: [],
     refused: [],
-    beforeClock: () => {},
+    beforeClock: async () => {},
     afterBurst: () => {},
     describe: () => line,
     summary: () => ({ mode, active: false, changes: [], refused: [] }),
@@ -149,15 +163,14 @@ async function tune(options: PrecisionOptions, confined: boolean, cpus: number):
     changes.push(`V8 optimises after ${TURBOFAN_AFTER_CALLS} calls`)
     undos.push(() => void setFlagsFromString(flags.restore))
   }
-  // The caller's garbage (the tokenizer's) collected now, before the warm-up, not among the first tokens.
+  // The caller's garbage (the tokenizer's, an earlier run's) collected now, before the warm-up, not among the
+  // first tokens. The warm-up runs after every such collection, in every run of the process: a full collection
+  // throws away optimised code that embeds objects which died since it was compiled (docs/design/precision.md).
   if (collectGarbageNow()) changes.push('collections forced before the warm-up and after bursts')
   else refused.push('forced collections: the runtime refused --expose-gc')
-  try {
-    const warm = await warmUpClient(options.kind ?? 'chat', options.context)
-    changes.push(warm.earlier ? 'client warmed up (earlier in this process)' : `client warmed up (${warm.seconds.toFixed(2)} s)`)
-  } catch (error) {
-    refused.push(`warm-up failed: ${(error as Error).message}`)
-  }
+  const warm = await warmAfterCollection(options)
+  if (warm.ok) changes.push(`client warmed up (${warm.seconds.toFixed(2)} s)`)
+  else refused.push(`warm-up failed: ${warm.reason}`)
 
   if (!confined) {
     refused.push(`thread scheduling: left alone, the process may use ${cpus} CPUs (confine it to one, e.g. taskset -c 0)`)
@@ -193,6 +206,8 @@ async function tune(options: PrecisionOptions, confined: boolean, cpus: number):
     changes,
     refused,
     backOffs: () => watch?.backOffs() ?? 0,
+    // As the first warm-up ran: before V8's helpers and the loop changed class.
+    warmAgain: (again) => (watch ? watch.withNormalClasses(() => warmAfterCollection(again)) : warmAfterCollection(again)),
     async undo() {
       const failed: string[] = []
       for (const undo of undos.reverse()) {
@@ -201,6 +216,17 @@ async function tune(options: PrecisionOptions, confined: boolean, cpus: number):
       }
       return failed
     },
+  }
+}
+
+/** The client's warm-up (warmUp.ts) with the run's context; a failure is a reason, never a throw. */
+type WarmOutcome = { ok: true; seconds: number } | { ok: false; reason: string }
+
+async function warmAfterCollection(options: PrecisionOptions): Promise<WarmOutcome> {
+  try {
+    return { ok: true, seconds: (await warmUpClient(options.kind ?? 'chat', options.context)).seconds }
+  } catch (error) {
+    return { ok: false, reason: (error as Error).message }
   }
 }
 

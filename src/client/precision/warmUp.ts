@@ -35,33 +35,31 @@ const NO_USAGE_ROUNDS = 2
 export interface WarmUp {
   /** How long the warm-up took, s. */
   seconds: number
-  /** True when an earlier call in this process warmed the client (this one only waited for it). */
-  earlier: boolean
+  /** True when the call joined a warm-up another caller had started (and only waited for it). */
+  joined: boolean
 }
 
-let warmed: Promise<number> | undefined
+let underWay: Promise<number> | undefined
 
 /**
- * Warms the client once per process (later calls wait for the first one's warm-up; after a failure, the
- * next call tries again). Rejects when the warm-up fails.
+ * Warms the client. Every call warms (precision mode calls it after each full collection it forces, which
+ * throws the optimised code away); calls while a warm-up is under way wait for that one. Rejects when the
+ * warm-up fails.
  * @param run the run's request context. The warm-up's requests are copies of it, so they have its shape:
  *   warmed on another shape, V8's optimised request code met the run's first requests with "wrong map"
  *   and was thrown away. Its tokenizer counts the warm-up answers that report no usage, so that path is
  *   compiled too.
  */
 export async function warmUpClient(kind: ApiKind = 'chat', run?: RequestContext): Promise<WarmUp> {
-  const earlier = warmed !== undefined
-  if (!warmed) {
-    const t0 = performance.now()
-    warmed = warm(run?.kind ?? kind, run).then(
-      () => (performance.now() - t0) / 1000,
-      (error: unknown) => {
-        warmed = undefined
-        throw error
-      },
-    )
+  if (underWay) return { seconds: await underWay, joined: true }
+  const t0 = performance.now()
+  const warming = warm(run?.kind ?? kind, run).then(() => (performance.now() - t0) / 1000)
+  underWay = warming
+  try {
+    return { seconds: await warming, joined: false }
+  } finally {
+    underWay = undefined
   }
-  return { seconds: await warmed, earlier }
 }
 
 async function warm(kind: ApiKind, run: RequestContext | undefined): Promise<void> {

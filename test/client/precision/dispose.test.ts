@@ -98,7 +98,7 @@ describe("precision 'on', then dispose()", () => {
     const during = tasks()
     expect(precision.active).toBe(true)
     expect(precision.changes.some((c) => c.startsWith('client warmed up'))).toBe(true)
-    precision.beforeClock()
+    await precision.beforeClock()
     precision.afterBurst()
     await precision.dispose()
     await precision.dispose() // idempotent

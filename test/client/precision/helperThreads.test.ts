@@ -127,6 +127,36 @@ describe('yieldToWaitingHelpers: backing off while the client is saturated', () 
     expect(run.afterCalm).toBe(5) // SCHED_IDLE
   })
 
+  test.runIf(hasChrt && process.getuid?.() === 0)('withNormalClasses: the helper is in the normal class while the work runs (busy 1,200 ms), idle again at once after, and no back-off is counted', () => {
+    const run = runNode<{ before: number; during: number; after: number; backOffs: number; result: string }>(`
+      import { Worker } from 'node:worker_threads'
+      import { yieldToWaitingHelpers } from ${srcModule('client/precision/helperThreads.ts')}
+      import { setThreadPolicy, threadPolicy, TO_IDLE, TO_OTHER } from ${srcModule('client/precision/scheduling.ts')}
+      const worker = new Worker(\`
+        import { parentPort } from 'node:worker_threads'
+        import { readlinkSync } from 'node:fs'
+        parentPort.postMessage(readlinkSync('/proc/thread-self').split('/').at(-1))
+        setInterval(() => {}, 1000)\`, { eval: true })
+      const tid = await new Promise((resolve) => worker.once('message', resolve))
+      const policy = () => threadPolicy('/proc/self/task/' + tid + '/stat')
+      if (setThreadPolicy(tid, TO_IDLE) !== undefined) throw new Error('could not idle the worker')
+      const watch = yieldToWaitingHelpers([tid], { idleHelpers: [tid] })
+      const before = policy()
+      let during = -1
+      const result = await watch.withNormalClasses(async () => {
+        const end = performance.now() + 1200
+        await new Promise((resolve) => { const step = () => (performance.now() < end ? setImmediate(step) : resolve()); step() })
+        during = policy()
+        return 'done'
+      })
+      const after = policy()
+      watch.stop()
+      setThreadPolicy(tid, TO_OTHER)
+      console.log(JSON.stringify({ before, during, after, backOffs: watch.backOffs(), result }))
+      process.exit(0)`)
+    expect(run).toEqual({ before: 5, during: 0, after: 5, backOffs: 0, result: 'done' })
+  })
+
   test.runIf(hasChrt && process.getuid?.() === 0)('busy 100 ms (a burst, not saturation): nothing moves', () => {
     const run = saturate(100)
     expect(run.backOffs).toBe(0)

@@ -33,7 +33,7 @@ describe("precision 'off'", () => {
     const resources = process.getActiveResourcesInfo()
     const notices: string[] = []
     const precision = await enterPrecision({ mode: 'off', notice: (m) => notices.push(m) })
-    precision.beforeClock()
+    await precision.beforeClock()
     precision.afterBurst()
     expect(process.getActiveResourcesInfo()).toEqual(resources)
     await precision.dispose()

@@ -43,7 +43,7 @@ describe('warmUpClient', () => {
     expect(await tcpSettled(before)).toBe(before)
   })
 
-  test('streams over loopback once per process and leaves no server or socket open', async () => {
+  test('streams over loopback, a call during a warm-up waits for it, and it leaves no server or socket open', async () => {
     const before = tcp()
     const counted: string[] = []
     const tokenizer = { ...(await getTokenizer()) }
@@ -52,9 +52,13 @@ describe('warmUpClient', () => {
     const run = runContext({ tokenizer })
     const first = warmUpClient('chat', run)
     const second = warmUpClient('chat')
-    expect(await first).toMatchObject({ earlier: false })
+    expect(await first).toMatchObject({ joined: false })
     expect((await first).seconds).toBeGreaterThan(0)
-    expect(await second).toEqual({ seconds: (await first).seconds, earlier: true })
+    expect(await second).toEqual({ seconds: (await first).seconds, joined: true })
+    // Once it is over, the next call warms again (precision mode calls it after each collection it forces).
+    const third = await warmUpClient('chat', run)
+    expect(third.joined).toBe(false)
+    expect(third.seconds).toBeGreaterThan(0)
     await run.dispatcher.close()
     expect(tcp()).toBe(before)
     // Some answers came without usage, so the run's tokenizer counted prompts and answers.
