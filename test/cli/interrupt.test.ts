@@ -65,3 +65,22 @@ describe('interruption', () => {
     for (const line of complete) expect(JSON.parse(line)).toHaveProperty('ttftMs')
   })
 })
+
+describe('request logs', () => {
+  test('--save-requests opens a round\'s request log as the round starts, before its first request ends', async () => {
+    // Opened at the first request's end instead, the file (and its timestamp) took the loop's time just as the
+    // other streams' last chunks arrived, and stamped them late (docs/performance.md).
+    const out = join(dir, 'opened')
+    let seen: { completed: number; text: string } | undefined
+    const r = await runSlow(out, () => {
+      const log = existsSync(out) ? readdirSync(out).find((f) => f.startsWith('requests_round1_conc2_')) : undefined
+      if (log) seen ??= { completed: mock.stats().completed, text: readFileSync(join(out, log), 'utf8') }
+      return seen !== undefined
+    }, 'SIGINT')
+    expect(r.code).toBe(130)
+    // Each request streams for about a second: none had ended when the log appeared, and it held nothing yet.
+    expect(seen).toEqual({ completed: 0, text: '' })
+    // Interrupted, the requests in flight finished and were written to it.
+    expect(savedLines(out)).toBeGreaterThanOrEqual(2)
+  })
+})

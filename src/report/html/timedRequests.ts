@@ -9,8 +9,14 @@ export type TimedRequest = Pick<RequestRecord, 'startedAt' | 'latencyMs' | 'ttft
  */
 export type TimingVisitor = (startedAt: number, latencyMs: number, ttftMs: number, scheduledAt: number, failure: string | undefined) => void
 
-/** Requests per block: blocks are added, never copied, as the run goes on. */
+/** Requests per block at most: blocks are added, never copied, as the run goes on. */
 const BLOCK = 65_536
+/**
+ * Requests in the first block; each later one is twice the one before, up to BLOCK. The first record arrives when
+ * a round's first request ends, as the other streams' last chunks arrive: a whole 1.1 MB block allocated there took
+ * 3.7 ms of the loop and stamped those chunks 3.7 ms late (docs/performance.md, 2026-12-06, the first request's end).
+ */
+const FIRST_BLOCK = 1_024
 
 /** One block's columns; `scheduledAt` is made only when a request of the block has a schedule (open loops). */
 interface Block {
@@ -35,6 +41,8 @@ export class TimedRequestLog implements Iterable<TimedRequest> {
   private readonly blocks: Block[] = []
   private readonly kinds: ErrorKind[] = []
   private count = 0
+  /** Requests in the last block. */
+  private used = 0
 
   /** A log of the given requests (any iterable, read once). */
   static from(requests: Iterable<TimedRequest>): TimedRequestLog {
@@ -49,15 +57,18 @@ export class TimedRequestLog implements Iterable<TimedRequest> {
   }
 
   add(record: TimedRequest): void {
-    const at = this.count % BLOCK
-    if (at === 0) {
-      this.blocks.push({ startedAt: new Float64Array(BLOCK), latencyMs: new Float32Array(BLOCK), ttftMs: new Float32Array(BLOCK), scheduledAt: null, outcome: new Uint8Array(BLOCK) })
+    let block = this.blocks[this.blocks.length - 1]
+    if (block === undefined || this.used === block.outcome.length) {
+      const size = Math.min(BLOCK, FIRST_BLOCK * 2 ** this.blocks.length)
+      block = { startedAt: new Float64Array(size), latencyMs: new Float32Array(size), ttftMs: new Float32Array(size), scheduledAt: null, outcome: new Uint8Array(size) }
+      this.blocks.push(block)
+      this.used = 0
     }
-    const block = this.blocks[this.blocks.length - 1] as Block
+    const at = this.used++
     block.startedAt[at] = record.startedAt
     block.latencyMs[at] = record.latencyMs
     block.ttftMs[at] = record.ttftMs ?? NaN
-    if (record.scheduledAt !== undefined) (block.scheduledAt ??= new Float64Array(BLOCK).fill(NaN))[at] = record.scheduledAt
+    if (record.scheduledAt !== undefined) (block.scheduledAt ??= new Float64Array(block.outcome.length).fill(NaN))[at] = record.scheduledAt
     block.outcome[at] = record.ok ? 0 : record.error ? 2 + this.kindIndex(record.error.kind) : 1
     this.count++
   }
@@ -66,7 +77,7 @@ export class TimedRequestLog implements Iterable<TimedRequest> {
   forEach(visit: TimingVisitor): void {
     for (let b = 0; b < this.blocks.length; b++) {
       const { startedAt, latencyMs, ttftMs, scheduledAt, outcome } = this.blocks[b] as Block
-      const n = Math.min(BLOCK, this.count - b * BLOCK)
+      const n = b === this.blocks.length - 1 ? this.used : outcome.length
       for (let i = 0; i < n; i++) {
         const o = outcome[i] as number
         visit(startedAt[i] as number, latencyMs[i] as number, ttftMs[i] as number, scheduledAt ? (scheduledAt[i] as number) : NaN, o === 0 ? undefined : o === 1 ? 'unknown' : (this.kinds[o - 2] as string))
@@ -77,7 +88,7 @@ export class TimedRequestLog implements Iterable<TimedRequest> {
   *[Symbol.iterator](): Iterator<TimedRequest> {
     for (let b = 0; b < this.blocks.length; b++) {
       const { startedAt, latencyMs, ttftMs, scheduledAt, outcome } = this.blocks[b] as Block
-      const n = Math.min(BLOCK, this.count - b * BLOCK)
+      const n = b === this.blocks.length - 1 ? this.used : outcome.length
       for (let i = 0; i < n; i++) {
         const o = outcome[i] as number
         const ttft = ttftMs[i] as number
