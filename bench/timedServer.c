@@ -24,6 +24,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,13 +40,13 @@
 typedef struct {
   int fd;
   int streaming;
-  char buf[65536];
   int len;
   double due; /* CLOCK_MONOTONIC ms of the next token */
   int sent;
   char id[ID_LEN];
   double arrived;
   double *stamps; /* before/after each content write */
+  char buf[65536]; /* last: a new connection zeroes only the fields above it (see new_conn) */
 } Conn;
 
 typedef struct {
@@ -164,6 +165,17 @@ static void answer(Conn *c, const char *head, const char *body, long length) {
   streaming++;
 }
 
+/*
+ * A connection's state, its 64 KB buffer left untouched: zeroing it (calloc) faulted in 16 pages, 150-200 us a
+ * connection on this repository's VM, so a client's 100 preconnected connections were still being accepted 15 ms
+ * later, and the first requests of its burst were read (and stamped as arrived) that late.
+ */
+static Conn *new_conn(void) {
+  Conn *c = malloc(sizeof(Conn));
+  memset(c, 0, offsetof(Conn, buf));
+  return c;
+}
+
 /* Reads what arrived; answers every whole request (head, then Content-Length bytes of body). */
 static void on_readable(Conn *c) {
   for (;;) {
@@ -236,7 +248,7 @@ int main(int argc, char **argv) {
           continue;
         }
         setsockopt(c, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-        conns[c] = calloc(1, sizeof(Conn));
+        conns[c] = new_conn();
         conns[c]->fd = c;
         struct epoll_event cev = {.events = EPOLLIN, .data.fd = c};
         epoll_ctl(ep, EPOLL_CTL_ADD, c, &cev);
