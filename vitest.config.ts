@@ -20,5 +20,9 @@ export default defineConfig({
     benchmark: { exclude: ['**/node_modules/**', 'fixtures/**'] },
     testTimeout: 60_000,
     hookTimeout: 60_000,
+    // Hundreds of short runs against the mock: without the client's warm-up before each (about 0.5 s), the
+    // suite takes minutes less. The tests of the warm-up itself set it back (test/workloads/api.test.ts,
+    // test/cli/crossCuttingFlags.test.ts); precision mode's tests warm regardless.
+    env: { FLUXPERF_NO_WARM_CLIENT: '1' },
   },
 })

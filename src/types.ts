@@ -532,6 +532,11 @@ export interface ClientSummary {
   saturated: boolean
   /** `off` (library and Vitest default), `auto` (CLI default: on when confined to one CPU) or `on`; what it changed. */
   precision: PrecisionSummary
+  /**
+   * fluxperf's own request path was warmed before the clock (`warmClient`, or precision mode's own warm-up); false
+   * when turned off or when it failed (a notice said why). Absent in results written before fluxperf 0.2.
+   */
+  warmedUp?: boolean
   /** Warm-up requests sent before the clock started (`warmup`), not counted in any round. */
   warmupRequests: number
   /** Worker threads that shared the run (`--workers`), when more than one; the figures above are theirs merged. */

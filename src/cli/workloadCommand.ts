@@ -12,7 +12,7 @@ import { isEncodingName } from '../tokens/index.ts'
 import type { EncodingName } from '../tokens/index.ts'
 import type { RequestRecord, RunResult } from '../types.ts'
 import { runWorkload } from '../workloads/index.ts'
-import { startAtOf } from '../workloads/index.ts'
+import { startAtOf, wantsWarmClient } from '../workloads/index.ts'
 import type { DebugEntry, RunHooks, WorkloadDefinition, WorkloadSettings } from '../workloads/index.ts'
 import { addConnectionOptions, connectionSettings } from './endpointFlags.ts'
 import type { ConnectionFlags } from './endpointFlags.ts'
@@ -66,6 +66,8 @@ export interface CommonFlags extends MockServerFlags, ConnectionFlags, Prometheu
   recipe?: string
   /** `--precision <mode>`; `--no-precision` gives false. */
   precision: 'off' | 'auto' | 'on' | false
+  /** `--no-warm-client` gives false. */
+  warmClient: boolean
   warmup: number
   /** `--shard i/n`. */
   shard?: string
@@ -155,6 +157,7 @@ export function workloadCommand<F extends CommonFlags, O extends WorkloadSetting
     .option('--warmup <n>', 'requests sent before the clock starts and counted nowhere (prompts of their own, disjoint from the workload\'s)', wholeNumber(0), 0)
     .addOption(new Option('--precision <mode>', 'process tuning for exact timestamps (V8 warm-up, thread scheduling), undone at exit: auto = on when confined to one CPU (e.g. taskset -c 0)').choices(['auto', 'on', 'off']).default('auto'))
     .option('--no-precision', 'change nothing in the process (same as --precision off)')
+    .option('--no-warm-client', 'skip the client\'s warm-up before the clock (about 0.5 s of loopback streams to a server of its own, never the endpoint): the first round is then read by code not yet compiled')
     .option('--output-dir <dir>', 'where reports are written', spec.defaults.outputDir)
     .option('--shard <i/n>', 'run shard i (1-based) of n: its share of the sessions, users or arrivals of the one run the same --seed makes; merge the shards with fluxperf merge')
     .option('--shards <n>', 'run one shard of n, the index from JOB_COMPLETION_INDEX (0-based, as a Kubernetes Indexed Job sets it)', wholeNumber(1))
@@ -260,7 +263,7 @@ export async function executeWorkload<F extends CommonFlags, O extends WorkloadS
     }
     const settings = commonSettings(flags, endpoint, mock, slo, interrupts.signal, hooks)
     const options = spec.workloadOptions(flags, settings)
-    announceStart(flags, progress)
+    announceStart({ ...flags, warmClient: wantsWarmClient(flags.warmClient === false ? false : undefined) }, progress)
     const run = await runWorkload(spec.definition, options, { slo: slo?.source, outputDir: dir })
     progress.stop()
     const files = reports.finish(run, writeRunFiles(dir, run))
@@ -302,6 +305,8 @@ export function commonSettings(flags: CommonFlags, endpoint: string, mock: MockS
     goodputSlo: slo && Object.keys(slo.perRequest).length > 0 ? slo.perRequest : undefined,
     prometheus: prometheusRunOptions(flags, endpoint),
     precision: flags.precision === false ? 'off' : flags.precision,
+    // Given only when turned off: otherwise the library's default (FLUXPERF_NO_WARM_CLIENT=1 may turn it off).
+    ...(flags.warmClient === false ? { warmClient: false } : {}),
     warmup: flags.warmup,
     ...shardSettings(flags),
     ...(flags.workers !== undefined ? { workers: flags.workers } : {}),

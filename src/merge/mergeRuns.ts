@@ -79,6 +79,8 @@ export function mergeRuns(shards: readonly ShardRun[], maxStartSpreadMs = MAX_ST
     eventLoopDelayP99Ms: Math.max(...runs.map((r) => r.client.eventLoopDelayP99Ms)),
     eventLoopDelayMaxMs: Math.max(...runs.map((r) => r.client.eventLoopDelayMaxMs)),
     warmupRequests: runs.reduce((n, r) => n + (r.client.warmupRequests ?? 0), 0),
+    // Warmed only if every part was (absent where no part said).
+    ...(runs.some((r) => r.client.warmedUp !== undefined) ? { warmedUp: runs.every((r) => r.client.warmedUp === true) } : {}),
   }
   const { shard: _shard, prometheus: _prometheus, ...common } = base
   const merged = {

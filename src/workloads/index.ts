@@ -16,4 +16,4 @@ export type { DebugEntry, DualRoundOptions, EndpointSettings, RunContext, RunHoo
 export { configureWorkloadDefaults, workloadDefaults } from './defaults.ts'
 export type { WorkloadDefaults } from './defaults.ts'
 export { FOLLOW_UP_PROMPTS, INITIAL_PROMPTS } from './multiTurnPrompts.ts'
-export { connectionCap } from './run.ts'
+export { connectionCap, wantsWarmClient } from './run.ts'

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs'
 import { InputError } from '../errors.ts'
-import { apiEndpointUrl, enterPrecision, firstModelId, openEndpoint, redactUrl, requestContext, sendRequest } from '../client/index.ts'
-import type { Endpoint, RequestMeta } from '../client/index.ts'
+import { apiEndpointUrl, enterPrecision, firstModelId, openEndpoint, redactUrl, requestContext, sendRequest, warmUpClient } from '../client/index.ts'
+import type { ApiKind, Endpoint, RequestContext, RequestMeta } from '../client/index.ts'
 import { monitorClientHealth } from '../metrics/index.ts'
 import { getTokenizer } from '../tokens/index.ts'
 import type { Tokenizer } from '../tokens/index.ts'
@@ -91,6 +91,8 @@ export async function openRun(settings: WorkloadSettings, seed: number, wanted: 
   const precision = await enterPrecision({ mode: settings.precision ?? 'off', context: ctx, kind: endpoint.kind, notice })
   // One line says what precision mode changed in the process, or what it could not: silent when it changed nothing.
   if (precision.active || precision.summary().refused.length > 0) notice?.(precision.describe())
+  // The client's own code compiled before the clock (precision mode does this itself, under its V8 flags).
+  const warmedUp = precision.active ? precision.changes.some((c) => c.startsWith('client warmed up')) : wantsWarmClient(settings.warmClient) && (await warmClient(ctx, endpoint.kind, notice))
   const warmupRequests = await warmUp(settings.warmup ?? 0, (messages, meta) => sendRequest(ctx, messages, meta), signal, notice)
   // TCP set-up for every stream now rather than among the first measured responses; TTFT never
   // included it (a request's clock starts on its connection), but a burst of connects delays reads.
@@ -135,7 +137,7 @@ export async function openRun(settings: WorkloadSettings, seed: number, wanted: 
         const client = health.stop()
         await endpoint.close().catch(() => undefined)
         await precision.dispose()
-        return { ...client, precision: precision.summary(), warmupRequests }
+        return { ...client, precision: precision.summary(), warmedUp, warmupRequests }
       })())
     },
   }
@@ -163,12 +165,31 @@ async function warmUp(n: number, send: (messages: ChatMessage[], meta: RequestMe
   return sent
 }
 
+/** `warmClient` as given, else true unless FLUXPERF_NO_WARM_CLIENT=1 (a test suite's many short runs). */
+export function wantsWarmClient(given: boolean | undefined): boolean {
+  return given ?? process.env['FLUXPERF_NO_WARM_CLIENT'] !== '1'
+}
+
+/**
+ * warmUpClient() with the run's request context; true when it went through. A failure is a notice, never the run's
+ * end: the run is measured as it would have been without the warm-up.
+ */
+async function warmClient(ctx: RequestContext, kind: ApiKind, notice: ((message: string) => void) | undefined): Promise<boolean> {
+  try {
+    await warmUpClient(kind, ctx)
+    return true
+  } catch (error) {
+    notice?.(`the client warm-up over loopback failed (${(error as Error).message}): the first round's first tokens may be read by code not yet compiled`)
+    return false
+  }
+}
+
 /** Settings as saved in results: no API key, header values replaced, no live objects. */
 export function publicConfig(settings: object): Record<string, unknown> {
   const out: Record<string, unknown> = {}
   for (const [key, value] of Object.entries(settings)) {
     // Precision and warm-up are recorded with their outcome under `client`, not twice.
-    if (key === 'apiKey' || key === 'signal' || key === 'hooks' || key === 'precision' || key === 'warmup' || typeof value === 'function') continue
+    if (key === 'apiKey' || key === 'signal' || key === 'hooks' || key === 'precision' || key === 'warmClient' || key === 'warmup' || typeof value === 'function') continue
     if (key === 'headers' && value && typeof value === 'object') {
       out[key] = Object.fromEntries(Object.keys(value).map((h) => [h, '[redacted]']))
     } else if (typeof value === 'string' && /^https?:\/\/[^/?#]*@/i.test(value)) {

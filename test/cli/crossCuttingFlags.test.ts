@@ -2,7 +2,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSy
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { afterAll, beforeAll, describe, expect, test } from 'vitest'
+import { afterAll, afterEach, beforeAll, describe, expect, test, vi } from 'vitest'
 import { startMockServer } from '../../src/mock/index.ts'
 import type { MockServer } from '../../src/mock/index.ts'
 import type { RunResult } from '../../src/types.ts'
@@ -71,6 +71,8 @@ function allText(dir: string): string {
 }
 
 const total = (run: RunResult): number => run.rounds.reduce((s, r) => s + r.total, 0)
+
+afterEach(() => vi.unstubAllEnvs())
 
 describe.each(COMMANDS)('$name', (command) => {
   test('--endpoint: a server of the user\'s own', async () => {
@@ -184,6 +186,27 @@ describe.each(COMMANDS)('$name', (command) => {
     expect(r.code, r.stderr).toBe(0)
     expect(runJson(dir).client.precision).toEqual({ mode: 'off', active: false, changes: [], refused: [] })
     expect(r.stderr).not.toContain('precision')
+  })
+
+  test('the client warms up before the clock by default, never at the endpoint; --no-warm-client skips it', async () => {
+    // The suite's vitest.config.ts turns the default off (FLUXPERF_NO_WARM_CLIENT=1); a user's shell has no such variable.
+    vi.stubEnv('FLUXPERF_NO_WARM_CLIENT', undefined)
+    const warmed = outDir()
+    const own = await startMockServer({ port: 0 })
+    try {
+      const r = await runMain([...command.args(warmed, `${own.url}/v1/chat/completions`), '--no-precision'])
+      expect(r.code, r.stderr).toBe(0)
+      // The warm-up streams from a server of its own: the endpoint answered only the workload's requests.
+      expect(own.stats().completed).toBe(total(runJson(warmed)))
+    } finally {
+      await own.close()
+    }
+    expect(runJson(warmed).client.warmedUp).toBe(true)
+    const cold = outDir()
+    const skipped = await runMain([...command.args(cold), '--no-precision', '--no-warm-client'])
+    expect(skipped.code, skipped.stderr).toBe(0)
+    expect(runJson(cold).client.warmedUp).toBe(false)
+    expect(runJson(cold).config).not.toHaveProperty('warmClient')
   })
 
   test('--reset-cache-url: POSTed before the cold round, its failure recorded and reported', async () => {

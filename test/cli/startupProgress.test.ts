@@ -50,14 +50,18 @@ describe('announceStart', () => {
     return lines
   }
 
-  test('the tokenizer, the precision warm-up when precision is on, and the --warmup requests', () => {
-    expect(said({ tokenizer: 'cl100k_base', precision: 'off', warmup: 0 })).toEqual(['loading tokenizer (cl100k_base)…'])
-    expect(said({ tokenizer: 'o200k_base', precision: 'on', warmup: 3 })).toEqual([
+  test('the tokenizer, the client warm-up (precision\'s when on), and the --warmup requests', () => {
+    expect(said({ tokenizer: 'cl100k_base', precision: 'off', warmClient: false, warmup: 0 })).toEqual(['loading tokenizer (cl100k_base)…'])
+    expect(said({ tokenizer: 'cl100k_base', precision: 'off', warmClient: true, warmup: 0 })).toEqual([
+      'loading tokenizer (cl100k_base)…',
+      'the client warms up before the clock starts (about 0.5 s over loopback; --no-warm-client skips it)…',
+    ])
+    expect(said({ tokenizer: 'o200k_base', precision: 'on', warmClient: true, warmup: 3 })).toEqual([
       'loading tokenizer (o200k_base)…',
       'precision on: the client warms up before the clock starts (about 1 s; --no-precision skips it)…',
       '3 warm-up requests before the clock starts…',
     ])
-    expect(said({ tokenizer: 'o200k_base', precision: false, warmup: 1 })).toEqual(['loading tokenizer (o200k_base)…', '1 warm-up request before the clock starts…'])
+    expect(said({ tokenizer: 'o200k_base', precision: false, warmClient: false, warmup: 1 })).toEqual(['loading tokenizer (o200k_base)…', '1 warm-up request before the clock starts…'])
   })
 })
 

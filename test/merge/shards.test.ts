@@ -52,6 +52,10 @@ describe('the shards of a run send exactly the whole run\'s requests, and merge 
       expect(merged.rounds.map((r) => [r.label, r.total])).toEqual(whole.run.rounds.map((r) => [r.label, r.total]))
       expect(merged.mergedFrom).toMatchObject({ shards: n, names: ['shard-0', 'shard-1', 'shard-2'] })
       expect(merged.shard).toBeUndefined()
+      // Warmed only if every shard warmed its client.
+      const warmed = (cold: number) => mergeRuns(parts.map((p, i) => ({ name: `shard-${i}`, run: { ...p.run, client: { ...p.run.client, warmedUp: i !== cold } } }))).run.client.warmedUp
+      expect(warmed(-1)).toBe(true)
+      expect(warmed(1)).toBe(false)
       // The merged histograms are the histograms of every shard's requests together, exactly.
       for (const round of merged.rounds) {
         const records = parts.flatMap((p) => p.records).filter((r) => `${r.round}` === `${round.round}` && (round.concurrency === 0 || r.concurrency === round.concurrency))
@@ -120,10 +124,11 @@ describe('an open loop split over shards keeps the one schedule', () => {
 })
 
 describe('fluxperf merge', () => {
-  // The Kubernetes manifest's command: the index from JOB_COMPLETION_INDEX, a common --start-at.
+  // The Kubernetes manifest's command: the index from JOB_COMPLETION_INDEX, a common --start-at. Without the
+  // client's warm-up: four processes preparing at once on two cores must be ready before the start instant.
   async function shardRun(index: number, count: number, out: string, startAt: string, seed = '3'): Promise<void> {
     const r = await runCli(['traffic', '--endpoint', endpoint, '--rate', '20', '--duration', '1', '--input-tokens', '8', '--max-output-tokens', '2', '--seed', seed,
-      '--shards', String(count), '--start-at', startAt, '--save-requests', '--no-report', '--no-progress', '--output-dir', out], { env: { JOB_COMPLETION_INDEX: String(index) } })
+      '--shards', String(count), '--start-at', startAt, '--no-warm-client', '--save-requests', '--no-report', '--no-progress', '--output-dir', out], { env: { JOB_COMPLETION_INDEX: String(index) } })
     expect(r.stderr).toMatch(/waiting [\d.]+ s to start at/)
     expect(r.code).toBe(0)
   }

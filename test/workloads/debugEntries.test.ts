@@ -33,7 +33,9 @@ describe('debug entries are built only when something listens', () => {
       endpoint: `${mock.url}/v1/chat/completions`, dataset: conversations, concurrency: [3], maxOutputTokens: 4, seed: 1,
       hooks: listen ? { onDebug: (e) => debug.push(e) } : {},
     })
-    return { result, debug, counted: count.mock.calls.length }
+    // Counts of the run's prompts only: the client's warm-up, before the clock, counts answers of its own.
+    const prompts = count.mock.calls.filter(([text]) => conversations.some((c) => c.userMessages.some((m) => String(text).includes(m))))
+    return { result, debug, counted: prompts.length }
   }
 
   test('without onDebug, no prompt is counted (the server reports usage)', async () => {

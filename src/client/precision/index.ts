@@ -1,3 +1,5 @@
 export { enterPrecision } from './precision.ts'
 export type { Precision, PrecisionMode, PrecisionOptions } from './precision.ts'
 export { confinedToOneCpu } from './scheduling.ts'
+export { warmUpClient } from './warmUp.ts'
+export type { WarmUp } from './warmUp.ts'
