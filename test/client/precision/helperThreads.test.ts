@@ -90,13 +90,11 @@ describe('yieldToWaitingHelpers', () => {
 
 describe('yieldToWaitingHelpers: backing off while the client is saturated', () => {
   /**
-   * In a fresh Node: a worker thread stands for a V8 helper moved to SCHED_IDLE. The loop is kept busy
-   * `busyMs` without an idle moment, then left idle 400 ms; the worker's policy is read at the end of each.
+   * The start of a script: a worker thread moved to SCHED_IDLE (its id in `tid`, its class read by `policy()`)
+   * and a saturation watch on it (`watch`), as precision mode sets one up for V8's helpers.
    */
-  function saturate(busyMs: number): { whileBusy: number; afterCalm: number; backOffs: number } {
-    return runNode(`
+  const WATCHED_IDLE_WORKER = `
       import { Worker } from 'node:worker_threads'
-      import { readFileSync } from 'node:fs'
       import { yieldToWaitingHelpers } from ${srcModule('client/precision/helperThreads.ts')}
       import { setThreadPolicy, threadPolicy, TO_IDLE, TO_OTHER } from ${srcModule('client/precision/scheduling.ts')}
       const worker = new Worker(\`
@@ -107,7 +105,14 @@ describe('yieldToWaitingHelpers: backing off while the client is saturated', () 
       const tid = await new Promise((resolve) => worker.once('message', resolve))
       const policy = () => threadPolicy('/proc/self/task/' + tid + '/stat')
       if (setThreadPolicy(tid, TO_IDLE) !== undefined) throw new Error('could not idle the worker')
-      const watch = yieldToWaitingHelpers([tid], { idleHelpers: [tid] })
+      const watch = yieldToWaitingHelpers([tid], { idleHelpers: [tid] })`
+
+  /**
+   * In a fresh Node: a worker thread stands for a V8 helper moved to SCHED_IDLE. The loop is kept busy
+   * `busyMs` without an idle moment, then left idle 400 ms; the worker's policy is read at the end of each.
+   */
+  function saturate(busyMs: number): { whileBusy: number; afterCalm: number; backOffs: number } {
+    return runNode(`${WATCHED_IDLE_WORKER}
       const end = performance.now() + ${busyMs}
       await new Promise((resolve) => { const step = () => (performance.now() < end ? setImmediate(step) : resolve()); step() })
       const whileBusy = policy()
@@ -128,19 +133,7 @@ describe('yieldToWaitingHelpers: backing off while the client is saturated', () 
   })
 
   test.runIf(hasChrt && process.getuid?.() === 0)('withNormalClasses: the helper is in the normal class while the work runs (busy 1,200 ms), idle again at once after, and no back-off is counted', () => {
-    const run = runNode<{ before: number; during: number; after: number; backOffs: number; result: string }>(`
-      import { Worker } from 'node:worker_threads'
-      import { yieldToWaitingHelpers } from ${srcModule('client/precision/helperThreads.ts')}
-      import { setThreadPolicy, threadPolicy, TO_IDLE, TO_OTHER } from ${srcModule('client/precision/scheduling.ts')}
-      const worker = new Worker(\`
-        import { parentPort } from 'node:worker_threads'
-        import { readlinkSync } from 'node:fs'
-        parentPort.postMessage(readlinkSync('/proc/thread-self').split('/').at(-1))
-        setInterval(() => {}, 1000)\`, { eval: true })
-      const tid = await new Promise((resolve) => worker.once('message', resolve))
-      const policy = () => threadPolicy('/proc/self/task/' + tid + '/stat')
-      if (setThreadPolicy(tid, TO_IDLE) !== undefined) throw new Error('could not idle the worker')
-      const watch = yieldToWaitingHelpers([tid], { idleHelpers: [tid] })
+    const run = runNode<{ before: number; during: number; after: number; backOffs: number; result: string }>(`${WATCHED_IDLE_WORKER}
       const before = policy()
       let during = -1
       const result = await watch.withNormalClasses(async () => {
