@@ -263,7 +263,7 @@ export async function executeWorkload<F extends CommonFlags, O extends WorkloadS
     }
     const settings = commonSettings(flags, endpoint, mock, slo, interrupts.signal, hooks)
     const options = spec.workloadOptions(flags, settings)
-    announceStart({ ...flags, warmClient: wantsWarmClient(flags.warmClient === false ? false : undefined) }, progress)
+    announceStart({ ...flags, warmClient: wantsWarmClient(settings.warmClient) }, progress)
     const run = await runWorkload(spec.definition, options, { slo: slo?.source, outputDir: dir })
     progress.stop()
     const files = reports.finish(run, writeRunFiles(dir, run))
@@ -306,7 +306,7 @@ export function commonSettings(flags: CommonFlags, endpoint: string, mock: MockS
     prometheus: prometheusRunOptions(flags, endpoint),
     precision: flags.precision === false ? 'off' : flags.precision,
     // Given only when turned off: otherwise the library's default (FLUXPERF_NO_WARM_CLIENT=1 may turn it off).
-    ...(flags.warmClient === false ? { warmClient: false } : {}),
+    warmClient: flags.warmClient === false ? false : undefined,
     warmup: flags.warmup,
     ...shardSettings(flags),
     ...(flags.workers !== undefined ? { workers: flags.workers } : {}),

@@ -92,7 +92,7 @@ export async function openRun(settings: WorkloadSettings, seed: number, wanted: 
   // One line says what precision mode changed in the process, or what it could not: silent when it changed nothing.
   if (precision.active || precision.summary().refused.length > 0) notice?.(precision.describe())
   // The client's own code compiled before the clock (precision mode does this itself, under its V8 flags).
-  const warmedUp = precision.active ? precision.changes.some((c) => c.startsWith('client warmed up')) : wantsWarmClient(settings.warmClient) && (await warmClient(ctx, endpoint.kind, notice))
+  const warmedHere = !precision.active && wantsWarmClient(settings.warmClient) && (await warmClient(ctx, endpoint.kind, notice))
   const warmupRequests = await warmUp(settings.warmup ?? 0, (messages, meta) => sendRequest(ctx, messages, meta), signal, notice)
   // TCP set-up for every stream now rather than among the first measured responses; TTFT never
   // included it (a request's clock starts on its connection), but a burst of connects delays reads.
@@ -137,7 +137,7 @@ export async function openRun(settings: WorkloadSettings, seed: number, wanted: 
         const client = health.stop()
         await endpoint.close().catch(() => undefined)
         await precision.dispose()
-        return { ...client, precision: precision.summary(), warmedUp, warmupRequests }
+        return { ...client, precision: precision.summary(), warmedUp: precision.active ? precision.warmedUp : warmedHere, warmupRequests }
       })())
     },
   }

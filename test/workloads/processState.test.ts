@@ -12,6 +12,7 @@ interface Outcome {
   before: { tid: string; comm: string; policy: number }[]
   after: { tid: string; comm: string; policy: number }[]
   precision: { mode: string; active: boolean; changes: string[]; refused: string[] }
+  warmedUp: boolean
   gc: string
   requests: number
 }
@@ -29,7 +30,7 @@ function libraryCall(precision?: 'on'): Outcome {
     // A thread that ends (the spinner) may take a moment to leave /proc.
     for (let i = 0; i < 50 && tasks().some((t) => t.comm === 'fluxperf-spin'); i++) await new Promise((r) => setTimeout(r, 20))
     const after = tasks()
-    console.log(JSON.stringify({ before, after, precision: run.client.precision, gc: typeof globalThis.gc, requests: run.rounds.reduce((n, r) => n + r.total, 0) }))
+    console.log(JSON.stringify({ before, after, precision: run.client.precision, warmedUp: run.client.warmedUp, gc: typeof globalThis.gc, requests: run.rounds.reduce((n, r) => n + r.total, 0) }))
   `, hasTaskset ? ON_CPU_0 : [])
 }
 
@@ -57,6 +58,8 @@ describe.skipIf(!linux)('a library call leaves the process as it found it', () =
     expect(outcome.precision.active).toBe(true)
     // The warm-up and V8 tuning are changes wherever it runs; scheduling ones need CAP_SYS_NICE (or are refused, and said so).
     expect(outcome.precision.changes.length).toBeGreaterThan(0)
+    // Precision's own warm-up is the run's (FLUXPERF_NO_WARM_CLIENT, set for this suite, does not turn it off).
+    expect(outcome.warmedUp).toBe(true)
     expect(survivors(outcome)).toEqual(outcome.before)
     expect(outcome.after.filter((t) => t.comm === 'fluxperf-spin')).toEqual([])
   })

@@ -40,6 +40,8 @@ export interface Precision {
   readonly changes: readonly string[]
   /** What it tried and could not, with the reason ('event loop SCHED_FIFO: chrt refused (needs CAP_SYS_NICE)'); also what dispose() could not undo. */
   readonly refused: readonly string[]
+  /** True when its warm-up of the client went through (false when off, or when the warm-up failed). */
+  readonly warmedUp: boolean
   /**
    * Just before the clock starts (when active): a full collection if the heap grew by 32 MB or more since
    * enterPrecision() collected, and then the warm-up again, because that collection throws away the code the
@@ -60,6 +62,8 @@ export interface Precision {
 interface Tuning {
   changes: string[]
   refused: string[]
+  /** Its warm-up of the client went through. */
+  warmedUp: boolean
   /** How many times the thread classes were given back while the loop was saturated. */
   backOffs(): number
   /** The client's warm-up again (after a collection), with the threads precision moved in their normal classes meanwhile. */
@@ -99,15 +103,20 @@ export async function enterPrecision(options: PrecisionOptions): Promise<Precisi
   const refused = [...tuning.refused]
   for (const reason of refused) notice?.(`precision: ${reason}`)
   let disposed: Promise<void> | undefined
+  let warmedUp = tuning.warmedUp
   const where = `${mode === 'auto' ? 'auto: ' : ''}${confined ? 'confined to 1 CPU' : `${cpus} CPUs`}`
   return {
     mode,
     active: true,
     changes,
     refused,
+    get warmedUp() {
+      return warmedUp
+    },
     async beforeClock() {
       if (disposed || !collectGarbageIfGrown()) return
       const warm = await tuning.warmAgain(options)
+      warmedUp = warm.ok
       if (warm.ok) changes.push(`client warmed up again after a collection before the clock (${warm.seconds.toFixed(2)} s)`)
       else {
         refused.push(`warm-up after a collection before the clock failed: ${warm.reason}`)
@@ -140,6 +149,7 @@ function inactive(mode: PrecisionMode, cpus: number): Precision {
     active: false,
     changes: [],
     refused: [],
+    warmedUp: false,
     beforeClock: async () => {},
     afterBurst: () => {},
     describe: () => line,
@@ -205,6 +215,7 @@ async function tune(options: PrecisionOptions, confined: boolean, cpus: number):
   return {
     changes,
     refused,
+    warmedUp: warm.ok,
     backOffs: () => watch?.backOffs() ?? 0,
     // As the first warm-up ran: before V8's helpers and the loop changed class.
     warmAgain: (again) => (watch ? watch.withNormalClasses(() => warmAfterCollection(again)) : warmAfterCollection(again)),

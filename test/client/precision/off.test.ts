@@ -49,7 +49,7 @@ describe("precision 'off'", () => {
 
   test('is inactive and says so', async () => {
     const precision = await enterPrecision({ mode: 'off' })
-    expect(precision).toMatchObject({ mode: 'off', active: false, changes: [], refused: [] })
+    expect(precision).toMatchObject({ mode: 'off', active: false, changes: [], refused: [], warmedUp: false })
     expect(precision.describe()).toBe('precision off')
     expect(precision.summary()).toEqual({ mode: 'off', active: false, changes: [], refused: [] })
   })

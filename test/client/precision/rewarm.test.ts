@@ -12,6 +12,8 @@ interface TwoRuns {
   refused: string[]
   /** Run 1's summary: a warm-up is not a saturated client, so no back-off is counted. */
   saturationBackOffs: number
+  /** Run 1's and run 2's `warmedUp` at the end. */
+  warmedUp: boolean[]
 }
 
 // A full collection throws away optimised code that embeds objects which died since it was compiled: 88
@@ -35,12 +37,14 @@ test.each(placements)("precision 'on' warms the client after every full collecti
     await first.beforeClock()
     const grown = [...first.changes]
     const saturationBackOffs = first.summary().saturationBackOffs ?? 0
+    const warmedUp = [first.warmedUp]
     await first.dispose()
     held.length = 0
     const second = await enterPrecision({ mode: 'on' })
     const again = [...second.changes]
+    warmedUp.push(second.warmedUp)
     await second.dispose()
-    console.log(JSON.stringify({ quiet, grown, second: again, refused: [...first.refused, ...second.refused], saturationBackOffs }))`, prefix)
+    console.log(JSON.stringify({ quiet, grown, second: again, refused: [...first.refused, ...second.refused], saturationBackOffs, warmedUp }))`, prefix)
   const warmUps = (changes: string[]): string[] => changes.filter((c) => c.startsWith('client warmed up'))
   expect(runs.refused.filter((r) => r.includes('warm-up'))).toEqual([])
   expect(warmUps(runs.quiet)).toEqual([expect.stringMatching(/^client warmed up \(\d+\.\d\d s\)$/)])
@@ -52,4 +56,5 @@ test.each(placements)("precision 'on' warms the client after every full collecti
   expect(runs.second).toContain('collections forced before the warm-up and after bursts')
   expect(warmUps(runs.second)).toEqual([expect.stringMatching(/^client warmed up \(\d+\.\d\d s\)$/)])
   expect(runs.saturationBackOffs).toBe(0)
+  expect(runs.warmedUp).toEqual([true, true])
 })
