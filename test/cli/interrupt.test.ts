@@ -16,11 +16,11 @@ beforeEach(async () => {
 })
 afterEach(() => mock.close())
 
-function runSlow(outputDir: string, until: () => boolean, signal: NodeJS.Signals) {
+function runSlow(outputDir: string, until: () => boolean, signal: NodeJS.Signals, tokens = 50) {
   let sent = false
   let pid = 0
   const child = runCli(['run', '--endpoint', `${mock.url}/v1/chat/completions`, '--dataset', 'datasets/example.jsonl', '--concurrency', '2',
-    '--max-output-tokens', '50', '--save-requests', '--no-progress', '--output-dir', outputDir], { onSpawn: (c) => (pid = c.pid ?? 0) })
+    '--max-output-tokens', String(tokens), '--save-requests', '--no-progress', '--output-dir', outputDir], { onSpawn: (c) => (pid = c.pid ?? 0) })
   // Signal once the run has made the progress we want (polling progress, not the clock).
   const poll = setInterval(() => {
     if (!sent && pid && until()) {
@@ -76,9 +76,10 @@ describe('request logs', () => {
       const log = existsSync(out) ? readdirSync(out).find((f) => f.startsWith('requests_round1_conc2_')) : undefined
       if (log) seen ??= { completed: mock.stats().completed, text: readFileSync(join(out, log), 'utf8') }
       return seen !== undefined
-    }, 'SIGINT')
+    }, 'SIGINT', 150)
     expect(r.code).toBe(130)
-    // Each request streams for about a second: none had ended when the log appeared, and it held nothing yet.
+    // Each request streams for about three seconds (150 tokens, 20 ms apart), far longer than a poll's 20 ms even on
+    // a loaded machine: none had ended when the log appeared, and it held nothing yet.
     expect(seen).toEqual({ completed: 0, text: '' })
     // Interrupted, the requests in flight finished and were written to it.
     expect(savedLines(out)).toBeGreaterThanOrEqual(2)
