@@ -9,12 +9,15 @@ export type TimedRequest = Pick<RequestRecord, 'startedAt' | 'latencyMs' | 'ttft
  */
 export type TimingVisitor = (startedAt: number, latencyMs: number, ttftMs: number, scheduledAt: number, failure: string | undefined) => void
 
-/** Requests per block at most: blocks are added, never copied, as the run goes on. */
-const BLOCK = 65_536
 /**
- * Requests in the first block; each later one is twice the one before, up to BLOCK. The first record arrives when
- * a round's first request ends, as the other streams' last chunks arrive: a whole 1.1 MB block allocated there took
- * 3.7 ms of the loop and stamped those chunks 3.7 ms late (docs/performance.md, 2026-12-06, the first request's end).
+ * Requests per block at most: blocks are added, never copied, as the run goes on. A block is allocated on the loop
+ * while streams are read, zeroed and faulted in: 65,536 requests (1.1 MB) took 3.7 ms on this repository's VM, and
+ * every chunk that arrived meanwhile was stamped that late; 8,192 (140 KB) take 0.4–0.7 ms.
+ */
+const BLOCK = 8_192
+/**
+ * Requests in the first block; each later one is twice the one before, up to BLOCK. The first record arrives when a
+ * round's first request ends, as the other streams' last chunks arrive (docs/performance.md, 2026-12-06, night).
  */
 const FIRST_BLOCK = 1_024
 
