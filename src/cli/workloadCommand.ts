@@ -246,7 +246,7 @@ export async function executeWorkload<F extends CommonFlags, O extends WorkloadS
       onRoundStart(info) {
         // The round's log opened (a file, its timestamp) before the round's clock, not at its first request's end,
         // which comes as the other streams' last chunks arrive: that took 1.2 ms of the loop there, and the chunks
-        // read after it were stamped late (docs/performance.md, 2026-12-06, the first request's end).
+        // read after it were stamped late (docs/performance.md, 2026-12-06, night: a round's first end).
         if (flags.saveRequests) logOf(logs, dir, spec.requestLog(info))
         own.onRoundStart?.(info)
       },

@@ -150,7 +150,7 @@ export interface WorkloadSettings extends EndpointSettings {
    * and last tokens are not read by code V8 has yet to compile. Cold, a first round at 100 streams read its first
    * tokens 5–6 ms late (TTFT error p99 through `vitest bench`); warmed, 0.5–0.6 ms. Changes nothing in the
    * process; precision mode `on` always warms (with its own V8 flags). Recorded as `client.warmedUp`.
-   * See docs/design/precision.md ("Warm before the clock"). @default true, unless the environment has
+   * See docs/design/precision.md ("The client warmed up"). @default true, unless the environment has
    * FLUXPERF_NO_WARM_CLIENT=1 (for a test suite of many short runs against a mock)
    */
   warmClient?: boolean

@@ -1,4 +1,5 @@
-// The workload functions accept a base URL as the CLI's --endpoint does: a server root or a /v1 path.
+// The workload functions accept a base URL as the CLI's --endpoint does (a server root or a /v1 path), and warm the
+// client before the clock unless told not to.
 import { afterAll, afterEach, beforeAll, expect, test, vi } from 'vitest'
 import { dualRound, startMockServer } from '../../src/index.ts'
 import type { MockServer } from '../../src/index.ts'

@@ -13,7 +13,7 @@ import { EVENTS_PER_PACKET, SERVER_STYLES, syntheticResponse } from './synthetic
  * before the first measured token: otherwise a background compile took a pinned core 3–5 ms at a moment
  * set by the call count (ITL error p99 3–5 ms instead of under 1 at 100 streams). The first round runs
  * on a pool of its own that is then closed (closing connections deoptimises Node's read path once).
- * Why and how it was found: docs/design/precision.md ("Warm before the clock").
+ * Why and how it was found: docs/design/precision.md ("The client warmed up").
  */
 
 /**
