@@ -65,7 +65,10 @@ export interface RequestRecord {
   concurrency: number
   /** Start, epoch ms with sub-ms precision (just before the request is written). */
   startedAt: number
-  /** Open loop only: the intended send time, epoch ms. */
+  /**
+   * Open loop only: the intended send time, epoch ms on `startedAt`'s clock (`performance.timeOrigin` based, not
+   * `Date.now()`), so `startedAt − scheduledAt` is the request's schedule lag.
+   */
   scheduledAt?: number
   /**
    * Time from handing the request to the connection pool to writing it: waiting for a free connection

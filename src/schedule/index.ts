@@ -1,5 +1,5 @@
 export { runClosedLoop } from './closedLoop.ts'
-export { arrivalOffsets, ARRIVAL_PROCESSES, gammaSample, runOpenLoop, systemClock, addClientWait } from './openLoop.ts'
+export { arrivalOffsets, ARRIVAL_PROCESSES, gammaSample, runOpenLoop, systemClock, lagUntilStarted, epochTie } from './openLoop.ts'
 export type { Arrival, ArrivalOptions, ArrivalProcess, Clock, OpenLoopOptions, OpenLoopRun, ScheduledSend } from './openLoop.ts'
 export { parseStages, stagedOffsets, stagesDuration } from './stages.ts'
 export type { RateStage, StagedOffset } from './stages.ts'

@@ -78,11 +78,31 @@ export interface Clock {
   now(): number
   /** Resolves at (or after) monotonic time `at`, or at once when `signal` aborts. */
   sleepUntil(at: number, signal?: AbortSignal): Promise<void>
+  /**
+   * Epoch ms of clock time `at`, on the basis the client stamps a request's `startedAt` with
+   * (`performance.timeOrigin` + `performance.now()`), so that `startedAt − scheduledAt` is the true wait.
+   * A clock without it (a virtual one) is tied to `Date.now()` once by {@link epochTie}.
+   */
+  epochAt?(at: number): number
+}
+
+/**
+ * Maps the clock's timeline to epoch ms for the records' `scheduledAt` and a send's `sentAt`. The system
+ * clock maps exactly; `Date.now()` would not do: it is truncated to the ms and drifts from
+ * `performance.timeOrigin` as the wall clock is slewed, so a lag read off the records was up to a millisecond
+ * or more off.
+ */
+export function epochTie(clock: Clock): (at: number) => number {
+  if (clock.epochAt) return clock.epochAt.bind(clock)
+  const startAt = clock.now()
+  const epochAtStart = Date.now()
+  return (at) => epochAtStart + (at - startAt)
 }
 
 /** The real clock: `performance.now()` and timers, each sleep aimed at an absolute time. */
 export const systemClock: Clock = {
   now: () => performance.now(),
+  epochAt: (at) => performance.timeOrigin + at,
   sleepUntil(at, signal) {
     return new Promise((resolve) => {
       if (signal?.aborted) return resolve()
@@ -201,10 +221,17 @@ export interface ScheduledSend {
 }
 
 /**
- * Adds the time a request spent inside the client before it was written (the record's `queuedMs`: a wait
- * for a free connection) to its send's lag, so that lag runs from the intended time to the request's
- * write, as open-loop accounting requires: coordinated omission would otherwise hide the wait.
+ * Runs a send's lag from its intended time to the moment its request started, as open-loop accounting
+ * requires (coordinated omission would otherwise hide the client's own time): the record's `startedAt`, after
+ * the prompt was built, the body serialised and a free connection found. `startedAt` is on the schedule's
+ * timeline only on a clock with `epochAt` (the system clock), and marks the first attempt only when there was
+ * one (a 429 retried is the server's wait, not the schedule's); otherwise the record's wait for a connection
+ * (`queuedMs`) is added to the timer's lag. Never shortens the lag; `sentAt` moves with it.
  */
-export function addClientWait(send: ScheduledSend, queuedMs: number | undefined): void {
-  if (send.lagMs !== null && queuedMs !== undefined) send.lagMs += queuedMs
+export function lagUntilStarted(send: ScheduledSend, record: { startedAt: number; queuedMs?: number; retries?: number }, clock: Clock): void {
+  if (send.lagMs === null || send.sentAt === null) return
+  const extra = clock.epochAt && !record.retries ? record.startedAt - send.sentAt : (record.queuedMs ?? 0)
+  if (!(extra > 0)) return
+  send.sentAt += extra
+  send.lagMs += extra
 }

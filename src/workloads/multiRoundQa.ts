@@ -3,7 +3,7 @@ import { InputError } from '../errors.ts'
 import { MetricRecorder } from '../metrics/index.ts'
 import { createRandom } from '../random.ts'
 import type { Random } from '../random.ts'
-import { addClientWait, ARRIVAL_PROCESSES, arrivalOffsets, runOpenLoop, systemClock } from '../schedule/index.ts'
+import { ARRIVAL_PROCESSES, arrivalOffsets, epochTie, lagUntilStarted, runOpenLoop, systemClock } from '../schedule/index.ts'
 import type { ArrivalProcess, Clock, ScheduledSend } from '../schedule/index.ts'
 import type { Conversation, MultiRoundQaResult, OpenLoopSummary, RequestRecord, RoundResult } from '../types.ts'
 import { runWorkload } from './engine.ts'
@@ -234,8 +234,7 @@ async function execute(run: WorkloadRun, o: QaPlan): Promise<WorkloadOutcome<Mul
 
   // The clock's timeline and the wall clock, tied once, so intended times are exact epoch ms.
   const startAt = clock.now()
-  const epochAtStart = Date.now()
-  const toEpoch = (t: number): number => epochAtStart + (t - startAt)
+  const toEpoch = epochTie(clock)
 
   let lastSendAt = startAt
   const start = (user: User, send: ScheduledSend): void => {
@@ -243,7 +242,7 @@ async function execute(run: WorkloadRun, o: QaPlan): Promise<WorkloadOutcome<Mul
     const now = clock.now()
     lastSendAt = Math.max(lastSendAt, now)
     send.sentAt = toEpoch(now)
-    send.lagMs = now - (send.intendedAt - epochAtStart + startAt)
+    send.lagMs = send.sentAt - send.intendedAt
     tally.sent(send)
     const id = `u${user.id}-q${send.question + 1}`
     send.requestId = id
@@ -253,7 +252,7 @@ async function execute(run: WorkloadRun, o: QaPlan): Promise<WorkloadOutcome<Mul
       .then((record) => {
         // A replacement user's first request can wait for a connection while the old user's last answer
         // still streams: that wait is the send's lag too.
-        addClientWait(send, record.queuedMs)
+        lagUntilStarted(send, record, clock)
         tally.settled(send, record)
         byTurn.add(send.question + 1, record)
         if (record.ok) user.session.reply(record.outputText)
@@ -359,8 +358,8 @@ async function execute(run: WorkloadRun, o: QaPlan): Promise<WorkloadOutcome<Mul
 /**
  * The open-loop accounting, kept as sends settle (in constant memory: no record is kept): sends made,
  * late and dropped, schedule lag, and TTFT and latency measured from the intended send time. The lag of a
- * send runs from its intended time to the moment its request was written (addClientWait), so it includes
- * any wait for a connection inside the client.
+ * send runs from its intended time to the moment its request started (lagUntilStarted), so it includes
+ * the client's own time: building the prompt, serialising it, waiting for a connection.
  */
 export class OpenLoopTally {
   private made = 0

@@ -5,7 +5,7 @@ import { SaturationWatch } from '../metrics/index.ts'
 import type { SaturationAssessment } from '../metrics/index.ts'
 import { createRandom } from '../random.ts'
 import type { Random } from '../random.ts'
-import { addClientWait, ARRIVAL_PROCESSES, parseStages, runClosedLoop, runOpenLoop, stagedOffsets, stagesDuration, systemClock } from '../schedule/index.ts'
+import { ARRIVAL_PROCESSES, epochTie, lagUntilStarted, parseStages, runClosedLoop, runOpenLoop, stagedOffsets, stagesDuration, systemClock } from '../schedule/index.ts'
 import type { ArrivalProcess, Clock, RateStage, ScheduledSend } from '../schedule/index.ts'
 import type { RequestMeta } from '../client/index.ts'
 import type { ChatMessage, Conversation, RequestRecord, RoundResult, TrafficResult, TrafficSchedule } from '../types.ts'
@@ -369,7 +369,7 @@ async function execute(run: WorkloadRun, plan: TrafficPlan, poolSize: number): P
   run.signal.addEventListener('abort', onAbort, { once: true })
   if (run.signal.aborted) onAbort()
   const startAt = clock.now()
-  const epochAtStart = Date.now()
+  const toEpoch = epochTie(clock)
   let sent = 0
   let settled = 0
   let scheduled = 0
@@ -397,9 +397,9 @@ async function execute(run: WorkloadRun, plan: TrafficPlan, poolSize: number): P
     lastSendAt = Math.max(lastSendAt, now)
     const id = `r${index + 1}`
     const { messages, tools } = prompt(index, entry)
-    const intendedEpoch = intendedAt === undefined ? undefined : epochAtStart + (intendedAt - startAt)
+    const intendedEpoch = intendedAt === undefined ? undefined : toEpoch(intendedAt)
     const scheduledSend: ScheduledSend | undefined = intendedAt === undefined ? undefined : {
-      index, userId: 0, question: 0, intendedAt: intendedEpoch as number, sentAt: epochAtStart + (now - startAt), lagMs: now - intendedAt, late: false, dropped: false, requestId: id,
+      index, userId: 0, question: 0, intendedAt: intendedEpoch as number, sentAt: toEpoch(now), lagMs: now - intendedAt, late: false, dropped: false, requestId: id,
     }
     if (scheduledSend) {
       tally.sent(scheduledSend)
@@ -417,7 +417,7 @@ async function execute(run: WorkloadRun, plan: TrafficPlan, poolSize: number): P
       ...(tools ? { tools } : {}),
     }).then((record: RequestRecord) => {
       if (scheduledSend) {
-        addClientWait(scheduledSend, record.queuedMs)
+        lagUntilStarted(scheduledSend, record, clock)
         tally.settled(scheduledSend, record)
         if (record.ok && record.ttftMs !== null && scheduledSend.lagMs !== null) watch.add(intendedAt as number, scheduledSend.lagMs + record.ttftMs, record.latencyMs - record.ttftMs)
       }

@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'vitest'
 import { createRandom } from '../../src/random.ts'
-import { arrivalOffsets, gammaSample, runOpenLoop } from '../../src/schedule/index.ts'
+import { arrivalOffsets, epochTie, gammaSample, runOpenLoop, systemClock } from '../../src/schedule/index.ts'
 import type { Arrival, Clock } from '../../src/schedule/index.ts'
 import { manualClock } from '../helpers/clock.ts'
 
@@ -115,3 +115,22 @@ function cv(values: number[]): number {
   const variance = values.reduce((a, b) => a + (b - mean) ** 2, 0) / values.length
   return Math.sqrt(variance) / mean
 }
+
+describe('epochTie', () => {
+  test('the system clock maps to epoch ms on the basis request records are stamped with, not the wall clock', () => {
+    const toEpoch = epochTie(systemClock)
+    const at = performance.now()
+    expect(toEpoch(at)).toBe(performance.timeOrigin + at)
+    expect(toEpoch(at + 250) - toEpoch(at)).toBe(250)
+  })
+
+  test('a clock without epochAt is tied to the wall clock once, at its present time', () => {
+    const clock = virtualClock()
+    const before = Date.now()
+    const toEpoch = epochTie(clock)
+    const after = Date.now()
+    expect(toEpoch(0)).toBeGreaterThanOrEqual(before)
+    expect(toEpoch(0)).toBeLessThanOrEqual(after)
+    expect(toEpoch(1_500) - toEpoch(0)).toBe(1_500)
+  })
+})

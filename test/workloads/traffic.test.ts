@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, test } from 'vitest'
+import { afterAll, beforeAll, describe, expect, test, vi } from 'vitest'
 import { parseTrace } from '../../src/data/index.ts'
 import { startMockServer } from '../../src/mock/index.ts'
 import type { MockServer } from '../../src/mock/index.ts'
@@ -73,6 +73,26 @@ describe('traffic', () => {
     expect(run.rounds[0]!.total).toBe(3)
     expect(run.schedule.elapsedS).toBeLessThan(10)
     expect(run.openLoop!.targetRate).toBeCloseTo(3 / 0.2, 0)
+  })
+
+  test('a record\'s scheduledAt is on the clock its startedAt is stamped with, and the schedule lag runs to startedAt', async () => {
+    // The wall clock an hour behind the process's own (a slewed or stepped clock): the records' times must not follow it.
+    const wall = Date.now
+    const skewed = vi.spyOn(Date, 'now').mockImplementation(() => wall() - 3_600_000)
+    const records: RequestRecord[] = []
+    try {
+      const run = await runTraffic({ ...base(), rate: 40, duration: 0.5, hooks: { onRequest: (r) => void records.push(r) } })
+      expect(records).toHaveLength(20)
+      const waits = records.map((r) => r.startedAt - (r.scheduledAt as number))
+      for (const wait of waits) expect(wait).toBeGreaterThanOrEqual(0)
+      // Generous: a loaded machine may start a request late, never by the wall clock's hour.
+      expect(Math.max(...waits)).toBeLessThan(5_000)
+      // The lag includes the client's time from the timer to the request's start (tens of µs at least); the
+      // recorder keeps its max to a fraction of a µs.
+      expect(run.openLoop!.scheduleLag.max).toBeGreaterThanOrEqual(Math.max(...waits) - 0.001)
+    } finally {
+      skewed.mockRestore()
+    }
   })
 
   test('a hook that throws ends the run with its error once the requests in flight end, not an unhandled rejection', async () => {
