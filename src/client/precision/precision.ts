@@ -114,19 +114,14 @@ export async function enterPrecision(options: PrecisionOptions): Promise<Precisi
       return warmedUp
     },
     async beforeClock() {
-      if (disposed) return
-      if (collectGarbageIfGrown()) {
-        const warm = await tuning.warmAgain(options)
-        warmedUp = warm.ok
-        if (warm.ok) changes.push(`client warmed up again after a collection before the clock (${warm.seconds.toFixed(2)} s)`)
-        else {
-          refused.push(`warm-up after a collection before the clock failed: ${warm.reason}`)
-          notice?.(`precision: ${refused.at(-1)}`)
-        }
+      if (disposed || !collectGarbageIfGrown()) return
+      const warm = await tuning.warmAgain(options)
+      warmedUp = warm.ok
+      if (warm.ok) changes.push(`client warmed up again after a collection before the clock (${warm.seconds.toFixed(2)} s)`)
+      else {
+        refused.push(`warm-up after a collection before the clock failed: ${warm.reason}`)
+        notice?.(`precision: ${refused.at(-1)}`)
       }
-      // What preparing left in the young generation (the warm-up's, the dataset's): promoted now, it is not
-      // copied by the run's first two scavenges (6–10 ms each at the start of a 1,000 requests/s schedule).
-      promoteYoungObjects()
     },
     afterBurst: () => void (disposed || promoteYoungObjects()),
     describe: () => `precision on (${where}): changed ${changes.join(', ') || 'nothing'}${refused.length > 0 ? `; could not: ${refused.join('; ')}` : ''}`,

@@ -3,7 +3,6 @@ import { runInNewContext } from 'node:vm'
 import { expect, test } from 'vitest'
 import { collectGarbageIfGrown, collectGarbageNow, GARBAGE_WORTH_COLLECTING, promoteYoungObjects } from '../../../src/client/precision/heap.ts'
 import { exposeGcFlags } from '../../../src/client/precision/v8Flags.ts'
-import { runNode, srcModule } from './processState.ts'
 
 test('collectGarbageNow frees unreachable objects at once, without a gc global now or in contexts made later', async () => {
   const gcBefore = typeof (globalThis as { gc?: unknown }).gc
@@ -37,23 +36,4 @@ test('collectGarbageIfGrown collects only once the heap has grown by GARBAGE_WOR
   expect(collectGarbageIfGrown()).toBe(true)
   expect(collectGarbageIfGrown()).toBe(false)
   expect(held.length).toBeGreaterThan(0)
-})
-
-test("precision 'on' promotes, just before the clock, what preparing left in the young generation", () => {
-  const result = runNode<{ before: number; after: number; intact: boolean }>(`
-    import { getHeapSpaceStatistics } from 'node:v8'
-    import { enterPrecision } from ${srcModule('client/precision/index.ts')}
-    const newSpace = () => getHeapSpaceStatistics().find((s) => s.space_name === 'new_space')?.space_used_size ?? 0
-    const precision = await enterPrecision({ mode: 'on' })
-    // What a run prepares after entering: its dataset, its prompts.
-    const alive = Array.from({ length: 20_000 }, (_, i) => ({ i, text: 'item ' + i }))
-    const before = newSpace()
-    await precision.beforeClock()
-    const after = newSpace()
-    const intact = alive[19_999].text === 'item 19999'
-    await precision.dispose()
-    console.log(JSON.stringify({ before, after, intact }))`)
-  expect(result.before).toBeGreaterThan(500_000)
-  expect(result.after).toBeLessThan(100_000)
-  expect(result.intact).toBe(true)
 })
