@@ -521,7 +521,7 @@ async function execute(run: WorkloadRun, plan: TrafficPlan, poolSize: number): P
           const promise = send(index, p.stage, arrival.intendedAt, p.entry).finally(() => inFlight.delete(promise))
           inFlight.add(promise)
           // No afterBurst() here: an open loop sends no burst, and the two collections it forces in precision
-          // mode, every 64 sends, delayed the sends due next (docs/performance.md, 2026-12-06 evening).
+          // mode, every 64 sends, delayed the sends due next (docs/design/precision.md, "afterBurst()").
         },
       })
       sending = false
