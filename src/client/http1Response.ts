@@ -32,6 +32,9 @@ export interface ResponseEvents {
 }
 
 /** A response the reader cannot make sense of (the connection is unusable afterwards). */
+/** The headers of no response: what the reader holds between heads (never written: a status line makes new ones). */
+const NO_HEADERS: Record<string, string | string[]> = Object.freeze(Object.create(null) as Record<string, string | string[]>)
+
 export class ResponseFormatError extends Error {
   override readonly name = 'ResponseFormatError'
 }
@@ -107,7 +110,7 @@ export class ResponseReader {
   private statusText = ''
   /** HTTP/1.1: persistent unless `Connection: close`; any other version only with `keep-alive`. */
   private persistentByDefault = true
-  private headers: Record<string, string | string[]> = Object.create(null) as Record<string, string | string[]>
+  private headers: Record<string, string | string[]> = NO_HEADERS
   /** Header names and values so far in this head or trailer section (see MAX_HEADER_BYTES). */
   private headerBytes = 0
   /** Content-Length of the head being read; -1 when it has none. */
@@ -352,6 +355,12 @@ export class ResponseReader {
     this.keepAlive = this.persistentByDefault ? !/(?:^|,)[\t ]*close[\t ]*(?:,|$)/i.test(connection) : /(?:^|,)[\t ]*keep-alive[\t ]*(?:,|$)/i.test(connection)
     this.events.onHead(status, this.statusText, headers)
     const transferEncoding = headers['transfer-encoding']
+    // Let go of the head: its header values are slices of its text, which would otherwise live as long as the
+    // body. Made as the first token arrives, after a round's burst was promoted, about 1 KB a stream was copied
+    // and then promoted by the young collections while 1,000 streams streamed: 5 ms pauses, each an ITL error
+    // (docs/performance.md, "A response's head, let go").
+    this.headers = NO_HEADERS
+    this.statusText = ''
     if (this.noBody || status === 204 || status === 304) {
       // A 204 or 304 that announces a body may have sent one: its connection is not reused (as undici).
       this.complete(this.keepAlive && (this.noBody || (!this.hasTransferEncoding && this.contentLength <= 0)))

@@ -1,6 +1,7 @@
 import fc from 'fast-check'
 import { describe, expect, test } from 'vitest'
 import { ResponseFormatError, ResponseReader } from '../../src/client/http1Response.ts'
+import { v8Gc } from '../../src/client/precision/heap.ts'
 
 interface Read {
   status: number | null
@@ -111,4 +112,26 @@ describe('ResponseReader', () => {
     expect(String(bad('HTTP/1.1 200 OK\r\ncontent-length: 1, 2\r\n\r\nx'))).toMatch(/invalid content-length/)
     expect(String(bad(`HTTP/1.1 200 OK\r\nx: ${'a'.repeat(20_000)}`))).toMatch(/response head longer than/)
   })
+})
+
+test('the reader lets go of a head once it has been handed on: its strings do not live as long as the body', async () => {
+  const gc = v8Gc()
+  if (gc === undefined) throw new Error('V8 refused its gc function here')
+  let seen: WeakRef<object> | undefined
+  const reader = new ResponseReader({
+    onHead: (_status, _text, headers) => void (seen = new WeakRef(headers)),
+    onBody: () => undefined,
+    onComplete: () => undefined,
+  })
+  reader.expect()
+  const head = 'HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nServer: uvicorn\r\nDate: Sun, 06 Dec 2026 20:30:00 GMT\r\nTransfer-Encoding: chunked\r\n\r\n'
+  const first = 'data: {"choices":[{"delta":{"content":"hi"}}]}\n\n'
+  const bytes = Buffer.from(`${head}${first.length.toString(16)}\r\n${first}\r\n`, 'latin1')
+  reader.feed(bytes, 0, bytes.length)
+  // The stream goes on (the body is open), and a WeakRef's target lives until the job that made it ends.
+  expect(reader.busy).toBe(true)
+  await new Promise((resolve) => setImmediate(resolve))
+  gc()
+  expect(seen).toBeDefined()
+  expect(seen?.deref()).toBeUndefined()
 })
