@@ -31,10 +31,10 @@ export interface ResponseEvents {
   onComplete(reusable: boolean): void
 }
 
-/** A response the reader cannot make sense of (the connection is unusable afterwards). */
 /** The headers of no response: what the reader holds between heads (never written: a status line makes new ones). */
 const NO_HEADERS: Record<string, string | string[]> = Object.freeze(Object.create(null) as Record<string, string | string[]>)
 
+/** A response the reader cannot make sense of (the connection is unusable afterwards). */
 export class ResponseFormatError extends Error {
   override readonly name = 'ResponseFormatError'
 }

@@ -208,7 +208,7 @@ export interface ScheduledSend {
   question: number
   /** Intended send time, epoch ms. */
   intendedAt: number
-  /** Actual send time, epoch ms; null when dropped. */
+  /** Actual send time, epoch ms: the request's start once it settled (lagUntilStarted); null when dropped. */
   sentAt: number | null
   /** sentAt − intendedAt in ms (from the monotonic clock); null when dropped. */
   lagMs: number | null

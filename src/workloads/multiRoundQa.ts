@@ -232,7 +232,7 @@ async function execute(run: WorkloadRun, o: QaPlan): Promise<WorkloadOutcome<Mul
     return { id, session: new Session(`user-${id}`, run.tokenizer, {}, system || undefined), questions, scheduled: 0, busy: false, waiting: [] }
   }
 
-  // The clock's timeline and the wall clock, tied once, so intended times are exact epoch ms.
+  // The clock's timeline in epoch ms on the clock of the records' startedAt (epochTie), so lags read off them are exact.
   const startAt = clock.now()
   const toEpoch = epochTie(clock)
 
