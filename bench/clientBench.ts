@@ -9,6 +9,7 @@
  *   npx node bench/clientBench.ts fidelity-cli --streams 1000 --server c   # against bench/timedServer.c (needs cc)
  *   npx node bench/clientBench.ts fidelity-cli --streams 1000 --ttft 50 --itl 10 --tokens 128   # another truth
  *   npx node bench/clientBench.ts floor --streams 1000            # the same by a minimal C client (needs cc)
+ *   npx node bench/clientBench.ts floor --streams 1000 --busy-poll   # that client never sleeping: a packet's cost without the wake-up
  *   npx node bench/clientBench.ts node-floor --streams 1000       # the same by a minimal Node client (reads only)
  *   npx node bench/clientBench.ts memory --requests 1000000
  *   npx node bench/clientBench.ts cli-scale --requests 1000000      # through `fluxperf run`, beside the library path (needs cc)
@@ -471,6 +472,15 @@ export interface FloorFidelityResult {
   failed: number
   /** The client's CPU (user + system) from its first send to its last [DONE], per content chunk: here one chunk per packet. */
   clientCpuUsPerChunk: number
+  /**
+   * Only from bench/floorClient.c: its time from each poll that found data to the end of those reads, per
+   * content chunk. What a packet costs without the wake-up (clientCpuUsPerChunk less the sleeping and waking).
+   */
+  readUsPerChunk?: number
+  /** Only from bench/floorClient.c: ready sockets per poll that found any (1.0: every packet woke the client). */
+  readyPerPoll?: number
+  /** Only from bench/floorClient.c: it polled without sleeping (`floor --busy-poll`), so its CPU is its wall time. */
+  busyPoll?: boolean
 }
 
 /**
@@ -478,7 +488,7 @@ export interface FloorFidelityResult {
  * parsing), compiled with the machine's `cc`: what any client could do on this machine and these
  * cores, so fluxperf's figures can be read against the machine's own noise.
  */
-export async function measureFloorFidelity(url: string, streams: number, ttft = 200, itl = 20, tokens = 64): Promise<FloorFidelityResult> {
+export async function measureFloorFidelity(url: string, streams: number, ttft = 200, itl = 20, tokens = 64, busyPoll = false): Promise<FloorFidelityResult> {
   const dir = mkdtempSync(join(tmpdir(), 'fluxperf-floor-'))
   try {
     const binary = join(dir, 'floorClient')
@@ -488,14 +498,18 @@ export async function measureFloorFidelity(url: string, streams: number, ttft = 
       throw new Error(`the floor scenario compiles bench/floorClient.c with cc, which failed: ${(error as Error).message.split('\n')[0]}`)
     }
     const runId = `floor${Date.now()}`
-    const { stdout, stderr } = await promisify(execFile)(binary, [String(streams), new URL(url).port, runId, String(tokens), String(ttft), String(itl)], { maxBuffer: 256 * 1024 * 1024 })
+    const { stdout, stderr } = await promisify(execFile)(binary, [String(streams), new URL(url).port, runId, String(tokens), String(ttft), String(itl), ...(busyPoll ? ['busy'] : [])], { maxBuffer: 256 * 1024 * 1024 })
     const errors = new TruthErrors()
     for (const line of stdout.split('\n').filter(Boolean)) {
       const r = JSON.parse(line) as { id: string; ok: boolean; startedAt: number; ttftMs: number; chunkOffsetsMs: number[] }
       errors.add(r, await fetchTruth(url, r.id))
     }
-    const cpuUs = Number(/"cpuUs":([0-9.]+)/.exec(stderr)?.[1] ?? NaN)
-    return { streams, ttftTruthMs: ttft, itlTruthMs: itl, tokens, ...errors.summary(), clientCpuUsPerChunk: cpuUs / (streams * tokens) }
+    const cost = JSON.parse(stderr.trim().split('\n').at(-1) ?? '{}') as { cpuUs: number; workUs: number; polls: number; ready: number }
+    const chunks = streams * tokens
+    return {
+      streams, ttftTruthMs: ttft, itlTruthMs: itl, tokens, ...errors.summary(),
+      clientCpuUsPerChunk: cost.cpuUs / chunks, readUsPerChunk: cost.workUs / chunks, readyPerPoll: cost.ready / cost.polls, busyPoll,
+    }
   } finally {
     rmSync(dir, { recursive: true, force: true })
   }
@@ -899,6 +913,8 @@ async function cli(): Promise<void> {
       // Words of filler in each fidelity-cli prompt.
       'prompt-words': { type: 'string', default: String(PROMPT_WORDS) },
       itl: { type: 'string', default: '20' },
+      // floor: bench/floorClient.c polls without sleeping.
+      'busy-poll': { type: 'boolean', default: false },
     },
   })
   const number = (flag: 'ttft' | 'itl' | 'tokens' | 'streams'): number => {
@@ -910,6 +926,7 @@ async function cli(): Promise<void> {
   }
   const [ttft, itl, tokens, streams] = [number('ttft'), number('itl'), number('tokens'), number('streams')]
   const scenario = positionals[0] ?? 'chunks'
+  if (values['busy-poll'] && scenario !== 'floor') throw new Error('--busy-poll: only with floor')
   if (scenario === 'workers') {
     // npx node bench/clientBench.ts workers 1,2 --requests 20000 --concurrency 64   (needs cc)
     const list = (positionals[1] ?? '1,2').split(',').map(Number)
@@ -940,7 +957,7 @@ async function cli(): Promise<void> {
       : scenario === 'fidelity-cli'
       ? await measureCliFidelity(server, streams, ttft, itl, tokens, Number(values['prompt-words']))
       : scenario === 'floor'
-      ? await measureFloorFidelity(server.url, streams, ttft, itl, tokens)
+      ? await measureFloorFidelity(server.url, streams, ttft, itl, tokens, values['busy-poll'])
       : scenario === 'node-floor'
       ? await measureNodeFloor(server.url, streams, ttft, itl, tokens)
       : scenario === 'memory'

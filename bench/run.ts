@@ -118,11 +118,18 @@ try {
     try {
       const r = await measureFloorFidelity(timed.url, streams)
       floor.push(r)
-      log(`  ${String(streams).padStart(4)} streams: TTFT error p99 ${r.ttftErrorMs.p99.toFixed(2)}, ITL error p50 ${r.itlErrorMs.p50.toFixed(2)} / p99 ${r.itlErrorMs.p99.toFixed(2)} ms, client CPU ${r.clientCpuUsPerChunk.toFixed(1)} µs per one-chunk packet (failed ${r.failed})`)
+      log(`  ${String(streams).padStart(4)} streams: TTFT error p99 ${r.ttftErrorMs.p99.toFixed(2)}, ITL error p50 ${r.itlErrorMs.p50.toFixed(2)} / p99 ${r.itlErrorMs.p99.toFixed(2)} ms, client CPU ${r.clientCpuUsPerChunk.toFixed(1)} µs per one-chunk packet, ${r.readUsPerChunk?.toFixed(1)} µs of it reading, ${r.readyPerPoll?.toFixed(2)} ready sockets per poll (failed ${r.failed})`)
     } catch (error) {
       log(`  skipped: ${(error as Error).message}`)
       break
     }
+  }
+  // The same client never sleeping: what a packet costs this VM with no wake-up at all, the floor under
+  // issue 24's per-packet target (bench/clientBench.ts floor --busy-poll).
+  if (floor.length > 0) {
+    const r = await measureFloorFidelity(timed.url, 1000, 200, 20, 64, true)
+    floor.push(r)
+    log(`  1000 streams, never sleeping: ${r.readUsPerChunk?.toFixed(1)} µs reading per one-chunk packet (its CPU is its wall time), ${r.readyPerPoll?.toFixed(2)} ready sockets per poll, ITL error p99 ${r.itlErrorMs.p99.toFixed(2)} ms (failed ${r.failed})`)
   }
   // What Node itself costs per packet, in the same precision mode and a fresh process as `fidelity`: the floor
   // under fluxperf's CPU figure (bench/clientBench.ts node-floor).
