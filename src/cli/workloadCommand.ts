@@ -250,6 +250,13 @@ export async function executeWorkload<F extends CommonFlags, O extends WorkloadS
         if (flags.saveRequests) logOf(logs, dir, spec.requestLog(info))
         own.onRoundStart?.(info)
       },
+      onRoundComplete(round, context) {
+        // The round's last lines are written now, not in the next round's first 100 ms: serialising a thousand of
+        // them there brought that round's first young collection into its streaming (docs/performance.md,
+        // 2026-12-06, 21:30: a round's request log, written when the round ends).
+        if (flags.saveRequests) logs.get(spec.requestLog(round))?.flush()
+        return own.onRoundComplete?.(round, context)
+      },
       onRequest(record) {
         if (flags.saveRequests) {
           logOf(logs, dir, spec.requestLog(record)).write(record)

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, test } from 'vitest'
 import { hasStackTrace, runCli } from '../helpers/cli.ts'
+import { sseServer } from '../helpers/sseServer.ts'
 
 const dir = mkdtempSync(join(tmpdir(), 'fluxperf-cli-'))
 afterAll(() => rmSync(dir, { recursive: true, force: true }))
@@ -37,6 +38,31 @@ describe('fluxperf run', () => {
     expect(round.configuration).toMatchObject({ concurrency: 2, round: 1, seed: 7 })
     expect(round.requests.length).toBe(round.summary.total_requests)
     expect(round.requests[0]).toHaveProperty('ttft')
+  })
+
+  test('--save-requests: a round\'s request log is whole on disk before the next round sends its first request', async () => {
+    // Written later, a thousand lines were serialised while the next round's first tokens streamed.
+    const saved = out('round-log')
+    const linesOnDisk = (): number => {
+      const file = readdirSync(saved).find((name) => name.startsWith('requests_round1_'))
+      return file === undefined ? -1 : readFileSync(join(saved, file), 'utf8').split('\n').filter(Boolean).length
+    }
+    const seen: number[] = []
+    // Called as each request arrives (it drops none): what round 1's log held at that moment.
+    const server = await sseServer({ drop: () => (seen.push(linesOnDisk()), false) })
+    try {
+      const r = await runCli(['run', '--endpoint', server.url, '--model', 'm', '--allow-unverified-cold-round', '--dataset', 'datasets/formats/text.jsonl', '--concurrency', '1', '--save-requests', '--no-progress', '--output-dir', saved],
+        { env: { HTTP_PROXY: '', http_proxy: '', NO_PROXY: '', no_proxy: '' } })
+      expect(r.code).toBe(0)
+    } finally {
+      await server.close()
+    }
+    // The last six requests are the two rounds' of the dataset's three prompts, one at a time: round 1's log was
+    // empty while round 1 ran, and round 2's first request found its three lines.
+    const rounds = seen.slice(-6)
+    expect(rounds.slice(0, 3)).toEqual([0, 0, 0])
+    expect(rounds[3]).toBe(3)
+    expect(linesOnDisk()).toBe(3)
   })
 
   test('a dataset broken on line 3 exits 2 naming line 3, without a stack trace', async () => {
