@@ -68,3 +68,36 @@ test('a backlog of 1,024 records is written at once, without waiting for a timer
   expect(lines(path)).toHaveLength(1024)
   writer.close()
 })
+
+test('lines across many writes come out whole and in order: multi-byte text, and a line longer than a write', () => {
+  vi.useFakeTimers()
+  const path = join(dir, 'f.jsonl')
+  const writer = new JsonlWriter(path)
+  // About 3 MB in all: many of the writer's writes, each ending between two lines. Mostly 3-byte characters
+  // (with 2- and 4-byte ones), so a line has about three times as many bytes as its length: a writer that
+  // counted the length would cut the last line of most writes. Every 100th line alone is larger than a write.
+  const values = Array.from({ length: 400 }, (_, i) => ({ i, text: `${`${'€'.repeat(900)}é𝄞`.repeat(1 + (i % 5))}${i % 100 === 0 ? 'x'.repeat(400_000) : ''}` }))
+  for (const value of values) writer.write(value)
+  writer.close()
+  expect(readFileSync(path, 'utf8').endsWith('\n')).toBe(true)
+  expect(lines(path)).toEqual(values)
+})
+
+test('a value that cannot be serialised: the lines written before it stay written once, the rest stay queued', () => {
+  vi.useFakeTimers()
+  const path = join(dir, 'g.jsonl')
+  let refuse = true
+  // Lines of 40 KB: several go to disk in one write before the value it cannot serialise, one waits unwritten.
+  const writer = new JsonlWriter(path, (value) => {
+    if ((value as { i: number }).i === 7 && refuse) throw new Error('not serialisable')
+    return `${JSON.stringify({ ...(value as object), pad: 'p'.repeat(40_000) })}\n`
+  })
+  for (let i = 0; i < 10; i++) writer.write({ i })
+  expect(() => writer.flush()).toThrow('not serialisable')
+  // Whatever reached the file is a prefix, in order; nothing after it is lost or written twice once it can be.
+  const before = lines(path).map((v) => (v as { i: number }).i)
+  expect(before).toEqual(Array.from({ length: before.length }, (_, k) => k))
+  refuse = false
+  writer.close()
+  expect(lines(path).map((v) => (v as { i: number }).i)).toEqual(Array.from({ length: 10 }, (_, k) => k))
+})
