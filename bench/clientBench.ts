@@ -504,11 +504,11 @@ export async function measureFloorFidelity(url: string, streams: number, ttft = 
       const r = JSON.parse(line) as { id: string; ok: boolean; startedAt: number; ttftMs: number; chunkOffsetsMs: number[] }
       errors.add(r, await fetchTruth(url, r.id))
     }
-    const cost = JSON.parse(stderr.trim().split('\n').at(-1) ?? '{}') as { cpuUs: number; workUs: number; polls: number; ready: number }
+    const cost = JSON.parse(stderr.trim().split('\n').at(-1) ?? '{}') as { cpuUs: number; readUs: number; polls: number; ready: number }
     const chunks = streams * tokens
     return {
       streams, ttftTruthMs: ttft, itlTruthMs: itl, tokens, ...errors.summary(),
-      clientCpuUsPerChunk: cost.cpuUs / chunks, readUsPerChunk: cost.workUs / chunks, readyPerPoll: cost.ready / cost.polls, busyPoll,
+      clientCpuUsPerChunk: cost.cpuUs / chunks, readUsPerChunk: cost.readUs / chunks, readyPerPoll: cost.ready / cost.polls, busyPoll,
     }
   } finally {
     rmSync(dir, { recursive: true, force: true })

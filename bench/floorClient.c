@@ -11,12 +11,12 @@
  *
  * With a seventh argument `busy` it never sleeps: it polls epoll without a timeout, in the normal class
  * (a real-time thread that never sleeps would be throttled). Its CPU is then the whole wall time, and
- * what a packet costs without the wake-up shows in workUs: the time from each poll that returned ready
+ * what a packet costs without the wake-up shows in readUs: the time from each poll that returned ready
  * sockets to the end of their reads.
  *
  * Prints one JSON line per request: {"id", "ok", "startedAt", "ttftMs", "chunkOffsetsMs"}; on stderr, from
  * the first send to the last [DONE], its CPU (user + system), the time spent reading after polls that
- * found data, those polls and the ready sockets they returned: {"cpuUs", "workUs", "polls", "ready"}.
+ * found data, those polls and the ready sockets they returned: {"cpuUs", "readUs", "polls", "ready"}.
  *
  *   cc -O2 -o floorClient bench/floorClient.c
  *   ./floorClient <streams> <port> <id-prefix> <tokens> <ttft-ms> <itl-ms> [busy]
@@ -113,7 +113,7 @@ int main(int argc, char **argv) {
   static char buffer[65536 + MARK_LEN + 1];
   struct epoll_event ready[1024];
   int open = n;
-  long workNs = 0, polls = 0, readySockets = 0;
+  long readNs = 0, polls = 0, readySockets = 0;
   struct timespec polled, drained;
   while (open > 0) {
     int count;
@@ -157,13 +157,13 @@ int main(int argc, char **argv) {
       }
     }
     clock_gettime(CLOCK_MONOTONIC, &drained);
-    workNs += elapsedNs(&polled, &drained);
+    readNs += elapsedNs(&polled, &drained);
   }
 
   getrusage(RUSAGE_SELF, &after);
   double cpuUs = (after.ru_utime.tv_sec - before.ru_utime.tv_sec + after.ru_stime.tv_sec - before.ru_stime.tv_sec) * 1e6
     + (after.ru_utime.tv_usec - before.ru_utime.tv_usec + after.ru_stime.tv_usec - before.ru_stime.tv_usec);
-  fprintf(stderr, "{\"cpuUs\":%.0f,\"workUs\":%.0f,\"polls\":%ld,\"ready\":%ld}\n", cpuUs, workNs / 1e3, polls, readySockets);
+  fprintf(stderr, "{\"cpuUs\":%.0f,\"readUs\":%.0f,\"polls\":%ld,\"ready\":%ld}\n", cpuUs, readNs / 1e3, polls, readySockets);
 
   for (int i = 0; i < n; i++) {
     Stream *s = &streams[i];

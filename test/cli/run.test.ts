@@ -41,7 +41,7 @@ describe('fluxperf run', () => {
   })
 
   test('--save-requests: a round\'s request log is whole on disk before the next round sends its first request', async () => {
-    // Written later, a thousand lines were serialised while the next round's first tokens streamed.
+    // Written later, a round's last lines were serialised in the next round's first 100 ms, as its requests streamed.
     const saved = out('round-log')
     const linesOnDisk = (): number => {
       const file = readdirSync(saved).find((name) => name.startsWith('requests_round1_'))
