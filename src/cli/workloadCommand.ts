@@ -232,6 +232,15 @@ export async function executeWorkload<F extends CommonFlags, O extends WorkloadS
   const interrupts = handleInterrupts()
   let mock: MockServer | undefined
   const logs = new Map<string, JsonlWriter>()
+  // The log a record goes to, remembered for its round and concurrency: building its name and looking it up for
+  // every record cost ~1.5 µs a request (docs/performance.md, 2026-12-07: the CLI's cost per request).
+  let lastLog: { round: number; concurrency: number; log: JsonlWriter } | undefined
+  const requestLogOf = (r: Pick<RequestRecord, 'round' | 'concurrency'>): JsonlWriter => {
+    if (lastLog !== undefined && lastLog.round === r.round && lastLog.concurrency === r.concurrency) return lastLog.log
+    const log = logOf(logs, dir, spec.requestLog(r))
+    lastLog = { round: r.round, concurrency: r.concurrency, log }
+    return log
+  }
   const timed = new TimedRequestLog()
   try {
     mock = await startFlaggedMock(flags, out, spec.mockOptions?.(flags))
@@ -247,7 +256,7 @@ export async function executeWorkload<F extends CommonFlags, O extends WorkloadS
         // The round's log opened (a file, its timestamp) before the round's clock, not at its first request's end,
         // which comes as the other streams' last chunks arrive: that took 1.2 ms of the loop there, and the chunks
         // read after it were stamped late (docs/performance.md, 2026-12-06, night: a round's first end).
-        if (flags.saveRequests) logOf(logs, dir, spec.requestLog(info))
+        if (flags.saveRequests) requestLogOf(info)
         own.onRoundStart?.(info)
       },
       onRoundComplete(round, context) {
@@ -259,7 +268,7 @@ export async function executeWorkload<F extends CommonFlags, O extends WorkloadS
       },
       onRequest(record) {
         if (flags.saveRequests) {
-          logOf(logs, dir, spec.requestLog(record)).write(record)
+          requestLogOf(record).write(record)
           // The report's timeline: only the timing fields, as the JSONL holds the rest.
           if (flags.report) timed.add(record)
         }
