@@ -12,7 +12,7 @@
  *   npx node bench/clientBench.ts floor --streams 1000 --busy-poll   # that client never sleeping: a packet's cost without the wake-up
  *   npx node bench/clientBench.ts node-floor --streams 1000       # the same by a minimal Node client (reads only)
  *   npx node bench/clientBench.ts memory --requests 1000000
- *   npx node bench/clientBench.ts cli-scale --requests 1000000      # through `fluxperf run`, beside the library path (needs cc)
+ *   npx node bench/clientBench.ts cli-scale --requests 1000000      # through `fluxperf run`, between two runs of the library path (needs cc)
  *   npx node bench/clientBench.ts openloop --rate 1000 --duration 60
  *
  * Pin the two sides to separate cores: `SERVER_CPU=1 taskset -c 0 npx node bench/clientBench.ts ...`.
@@ -674,8 +674,12 @@ export interface CliScaleRun {
 export interface CliScaleResult {
   requests: number
   concurrency: number
-  /** The library path (sendRequest → histograms, records to JSONL) against the same server, in a process of its own. */
+  /** The library path (sendRequest → histograms, records to JSONL) against the same server, in a process of its own, before the CLI runs. */
   library: MemoryResult
+  /** The same, after them: the host's speed moved by up to a third within the hour, so the CLI is compared with both. */
+  libraryAfter: MemoryResult
+  /** The mean of the two library runs' requests/s, which each CLI round's share is taken of. */
+  libraryRequestsPerS: number
   cli: CliScaleRun[]
 }
 
@@ -692,16 +696,20 @@ export async function measureCliScale(requests: number, concurrency = 64): Promi
     for (let i = 0; i < requests / 2; i++) rows.push(JSON.stringify({ text: `bench prompt ${i}` }))
     writeFileSync(dataset, rows.join('\n') + '\n')
     rows.length = 0
-    const library = await withServer(async (server) => {
+    const libraryRun = (): Promise<MemoryResult> => withServer(async (server) => {
       const { stdout } = await promisify(execFile)(process.execPath, [...commandNodeFlags(), fileURLToPath(import.meta.url), 'memory', '--server-url', server.url, '--requests', String(requests), '--concurrency', String(concurrency)], { maxBuffer: 16 * 1024 * 1024 })
       return JSON.parse(stdout) as MemoryResult
     })
+    // The CLI runs between two library runs: compared with one run minutes apart, the share measured the hour
+    // (62–136 % on one day: docs/performance.md, 2026-12-07).
+    const library = await libraryRun()
     const cli: CliScaleRun[] = []
     for (const saveRequests of [false, true]) {
       cli.push(await withServer((server) => cliRun(server.url, dataset, join(dir, `out-${saveRequests}`), concurrency, saveRequests)))
       rmSync(join(dir, `out-${saveRequests}`), { recursive: true, force: true })
     }
-    return { requests, concurrency, library, cli }
+    const libraryAfter = await libraryRun()
+    return { requests, concurrency, library, libraryAfter, libraryRequestsPerS: (library.requestsPerS + libraryAfter.requestsPerS) / 2, cli }
   } finally {
     rmSync(dir, { recursive: true, force: true })
   }

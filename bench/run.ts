@@ -182,9 +182,10 @@ const scaleRequests = quick ? 200_000 : 1_000_000
 log(`\nthe CLI at scale: ${scaleRequests.toLocaleString('en-US')} one-token requests through \`fluxperf run --concurrency 64\` (a dual round), beside the library path against the same server (bench/clientBench.ts cli-scale)`)
 try {
   const scale = JSON.parse(execFileSync(process.execPath, [fileURLToPath(new URL('./clientBench.ts', import.meta.url)), 'cli-scale', '--requests', String(scaleRequests)], { encoding: 'utf8', maxBuffer: 16 * 1024 * 1024 })) as CliScaleResult
-  log(`  library path: ${Math.round(scale.library.requestsPerS).toLocaleString('en-US')} req/s, RSS peak ${scale.library.rssPeakMb.toFixed(0)} MB`)
+  const rate = (x: number): string => Math.round(x).toLocaleString('en-US')
+  log(`  library path, before and after the CLI runs: ${rate(scale.library.requestsPerS)} and ${rate(scale.libraryAfter.requestsPerS)} req/s (shares below are of their mean), RSS peak ${scale.library.rssPeakMb.toFixed(0)} and ${scale.libraryAfter.rssPeakMb.toFixed(0)} MB`)
   for (const c of scale.cli) {
-    const share = c.roundRequestsPerS.map((x) => `${Math.round(x).toLocaleString('en-US')} (${((x / scale.library.requestsPerS) * 100).toFixed(0)} %)`).join(' / ')
+    const share = c.roundRequestsPerS.map((x) => `${rate(x)} (${((x / scale.libraryRequestsPerS) * 100).toFixed(0)} %)`).join(' / ')
     log(`  fluxperf run${c.saveRequests ? ' --save-requests' : ''}: rounds ${share} req/s, RSS peak ${c.rssPeakMb.toFixed(0)} MB, reports done ${c.reportsS.toFixed(2)} s after the last request, ${c.wallS.toFixed(1)} s in all, failed ${c.failed}`)
   }
   results['cliScale'] = scale
