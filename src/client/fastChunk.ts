@@ -10,6 +10,9 @@
  * each JSON.parse there delays the other streams' last chunks: the same choice with `finish_reason`
  * "stop" or "length" (vLLM's finish chunk), and vLLM's usage chunk, `"choices":[]` then only the three
  * token counts. A usage chunk with anything more (`prompt_tokens_details`) still goes to JSON.parse.
+ * So is the chunk that opens every vLLM chat stream, a delta of `"role":"assistant"` then `content`,
+ * which comes in the same write as the first token: 1,000 of them were parsed in the first-token burst.
+ * The role is not read (JSON.parse's path ignores it too).
  *
  * Why: docs/design/timing.md#the-fast-chunk-path
  */
@@ -36,6 +39,7 @@ const bytes = (s: string): Buffer => Buffer.from(s, 'latin1')
 const CHOICES_KEY = bytes('"choices":')
 const FIRST_CHOICE = bytes('[{"index":0,')
 const DELTA_CONTENT = bytes('"delta":{"content":"')
+const DELTA_ROLE_CONTENT = bytes('"delta":{"role":"assistant","content":"')
 const TEXT = bytes('"text":"')
 const LOGPROBS_NULL = bytes(',"logprobs":null')
 const FINISH_NULL = bytes(',"finish_reason":null')
@@ -63,10 +67,13 @@ export function readFastChunk(buf: Buffer, start: number, end: number, out: Fast
   let at = findChoices(buf, start, end)
   if (at === USAGE_ONLY) return readUsage(buf, usageAt, end, out, true)
   if (at < 0) return false
-  const chat = matches(buf, at, end, DELTA_CONTENT)
-  if (chat) at += DELTA_CONTENT.length
-  else if (matches(buf, at, end, TEXT)) at += TEXT.length
-  else return false
+  let chat = true
+  if (matches(buf, at, end, DELTA_CONTENT)) at += DELTA_CONTENT.length
+  else if (matches(buf, at, end, DELTA_ROLE_CONTENT)) at += DELTA_ROLE_CONTENT.length
+  else if (matches(buf, at, end, TEXT)) {
+    at += TEXT.length
+    chat = false
+  } else return false
   // The string value: up to the first quote not escaped by an odd run of backslashes. UTF-8 bytes of
   // other characters are all >= 0x80, so they can never be taken for a quote or a backslash.
   const textStart = at
@@ -92,7 +99,7 @@ export function readFastChunk(buf: Buffer, start: number, end: number, out: Fast
   }
   out.textStart = textStart
   out.escaped = escaped
-  // A chat delta must close right after its content (no role, reasoning or tool calls beside it).
+  // A chat delta must close right after its content (no reasoning or tool calls beside it).
   if (chat) {
     if (buf[at] !== 0x7d) return false
     at++

@@ -112,9 +112,20 @@ describe('readFastChunk', () => {
       .toEqual({ text: '', hasContent: false, finishReason: null, promptTokens: 12, completionTokens: 64, cachedTokens: null, promptEvaluated: null, errorMessage: null, ...NOTHING_ELSE })
   })
 
-  test('declines role chunks, reasoning, tool calls, other finish reasons, usage with details, errors and broken JSON', () => {
+  test("takes the fast path for the chunk that opens vLLM's chat streams (the role, then empty content)", () => {
+    expect(fastChunk('{"id":"chatcmpl-1","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{"role":"assistant","content":""},"logprobs":null,"finish_reason":null}]}'))
+      .toEqual({ text: '', hasContent: false, finishReason: null, promptTokens: null, completionTokens: null, cachedTokens: null, promptEvaluated: null, errorMessage: null, ...NOTHING_ELSE })
+    // With text, it is a token, as JSON.parse's path counts it.
+    expect(fastChunk('{"choices":[{"index":0,"delta":{"role":"assistant","content":"Hi"},"finish_reason":null}]}'))
+      .toMatchObject({ text: 'Hi', hasContent: true })
+  })
+
+  test('declines other roles, a role after the content, reasoning, tool calls, other finish reasons, usage with details, errors and broken JSON', () => {
     for (const json of [
-      '{"choices":[{"index":0,"delta":{"role":"assistant","content":""},"finish_reason":null}]}',
+      '{"choices":[{"index":0,"delta":{"role":"tool","content":""},"finish_reason":null}]}',
+      '{"choices":[{"index":0,"delta":{"content":"","role":"assistant"},"finish_reason":null}]}',
+      '{"choices":[{"index":0,"delta":{"role":"assistant","content":"","reasoning_content":null},"finish_reason":null}]}',
+      '{"choices":[{"index":0,"delta":{"role":"assistant","content":null},"finish_reason":null}]}',
       '{"choices":[{"index":0,"delta":{"reasoning_content":"r"},"finish_reason":null}]}',
       '{"choices":[{"index":0,"delta":{"content":"a","tool_calls":[]},"finish_reason":null}]}',
       '{"id":"x","choices":[{"index":0,"delta":{"content":"a"},"finish_reason":"tool_calls"}]}',
