@@ -1,7 +1,8 @@
 /**
  * A fast path for the one chunk shape that makes up almost every streamed token: a single choice whose
- * delta carries only `content` (or a completion's `text`), written compactly as vLLM, SGLang, OpenAI and
- * the mock write it, optionally followed by `usage` (continuous usage stats, or OpenAI's `null`). It
+ * delta carries only `content` (or a completion's `text`), written compactly as vLLM, SGLang (with its
+ * `"matched_stop":null`), OpenAI and the mock write it, optionally followed by `usage` (continuous usage
+ * stats, or OpenAI's `null`). It
  * reads a handful of fields at known places in the raw bytes, without decoding the event to a string or
  * allocating anything; any other shape returns false and goes to JSON.parse. Only exact byte patterns are accepted, so a field name inside
  * a string value can never be mistaken for a key: when in doubt, it declines.
@@ -47,6 +48,7 @@ const FINISH_STOP = bytes(',"finish_reason":"stop"')
 const FINISH_LENGTH = bytes(',"finish_reason":"length"')
 const NO_CHOICES = bytes('[]')
 const STOP_REASON_NULL = bytes(',"stop_reason":null')
+const MATCHED_STOP_NULL = bytes(',"matched_stop":null')
 const CHOICE_END = bytes('}]')
 const USAGE_PROMPT = bytes(',"usage":{"prompt_tokens":')
 const TOTAL = bytes(',"total_tokens":')
@@ -119,6 +121,8 @@ export function readFastChunk(buf: Buffer, start: number, end: number, out: Fast
     return false
   }
   if (matches(buf, at, end, STOP_REASON_NULL)) at += STOP_REASON_NULL.length
+  // SGLang writes it in every choice.
+  if (matches(buf, at, end, MATCHED_STOP_NULL)) at += MATCHED_STOP_NULL.length
   if (!matches(buf, at, end, CHOICE_END)) return false
   return readUsage(buf, at + CHOICE_END.length, end, out, false)
 }

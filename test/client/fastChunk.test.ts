@@ -48,6 +48,7 @@ const chunk = fc.record({
   logprobs: fc.boolean(),
   finish: fc.option(fc.constantFrom('stop', 'length', 'tool_calls'), { nil: null }),
   stopReason: fc.boolean(),
+  matchedStop: fc.option(fc.constantFrom(2, '</s>'), { nil: null }),
   usage,
   vllmOrder: fc.boolean(),
   usageNull: fc.boolean(),
@@ -62,6 +63,8 @@ const chunk = fc.record({
   if (c.logprobs) choice['logprobs'] = null
   choice['finish_reason'] = c.finish
   if (c.stopReason) choice['stop_reason'] = null
+  // SGLang: null, or the stop token or string that ended the answer.
+  if (c.matchedStop !== null || c.stopReason) choice['matched_stop'] = c.matchedStop
   const choices = c.noChoices ? [] : c.secondChoice ? [choice, { ...choice, index: 1 }] : [choice]
   const u: Record<string, unknown> | undefined = c.usage && (c.vllmOrder
     ? { prompt_tokens: c.usage.prompt_tokens, total_tokens: c.usage.prompt_tokens + c.usage.completion_tokens, completion_tokens: c.usage.completion_tokens }
@@ -118,6 +121,15 @@ describe('readFastChunk', () => {
     // With text, it is a token, as JSON.parse's path counts it.
     expect(fastChunk('{"choices":[{"index":0,"delta":{"role":"assistant","content":"Hi"},"finish_reason":null}]}'))
       .toMatchObject({ text: 'Hi', hasContent: true })
+  })
+
+  test("takes the fast path for SGLang's chunks (`\"matched_stop\":null` in the choice)", () => {
+    expect(fastChunk('{"id":"a1","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{"content":" the"},"logprobs":null,"finish_reason":null,"matched_stop":null}]}'))
+      .toEqual({ text: ' the', hasContent: true, finishReason: null, promptTokens: null, completionTokens: null, cachedTokens: null, promptEvaluated: null, errorMessage: null, ...NOTHING_ELSE })
+    expect(fastChunk('{"id":"a1","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{"content":""},"logprobs":null,"finish_reason":"length","matched_stop":null}]}'))
+      .toMatchObject({ text: '', hasContent: false, finishReason: 'length' })
+    // A stop token or string that matched is not read here.
+    expect(fastChunk('{"id":"a1","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{"content":""},"logprobs":null,"finish_reason":"stop","matched_stop":151645}]}')).toBeNull()
   })
 
   test('declines other roles, a role after the content, reasoning, tool calls, other finish reasons, usage with details, errors and broken JSON', () => {
