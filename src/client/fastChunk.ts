@@ -2,10 +2,10 @@
  * A fast path for the one chunk shape that makes up almost every streamed token: a single choice whose
  * delta carries only `content` (or a completion's `text`), written compactly as vLLM, SGLang (with its
  * `"matched_stop":null`), OpenAI and the mock write it, optionally followed by `usage` (continuous usage
- * stats, or OpenAI's `null`). It
- * reads a handful of fields at known places in the raw bytes, without decoding the event to a string or
- * allocating anything; any other shape returns false and goes to JSON.parse. Only exact byte patterns are accepted, so a field name inside
- * a string value can never be mistaken for a key: when in doubt, it declines.
+ * stats, or OpenAI's `null`). It reads a handful of fields at known places in the raw bytes, without
+ * decoding the event to a string or allocating anything; any other shape returns false and goes to
+ * JSON.parse. Only exact byte patterns are accepted, so a field name inside a string value can never be
+ * mistaken for a key: when in doubt, it declines.
  *
  * Two shapes that end every stream are read too, since at 1,000 streams the ends come together and
  * each JSON.parse there delays the other streams' last chunks: the same choice with `finish_reason`
