@@ -96,6 +96,7 @@ test('a value that cannot be serialised: the lines written before it stay writte
   expect(() => writer.flush()).toThrow('not serialisable')
   // Whatever reached the file is a prefix, in order; nothing after it is lost or written twice once it can be.
   const before = lines(path).map((v) => (v as { i: number }).i)
+  expect(before.length).toBeGreaterThan(0)
   expect(before).toEqual(Array.from({ length: before.length }, (_, k) => k))
   refuse = false
   writer.close()
