@@ -134,22 +134,38 @@ export class Http1Pool implements RequestDispatcher {
    */
   async preconnect(count: number): Promise<number> {
     const wanted = Math.min(count, this.options.connections) - this.open.size
-    const pending = new Set<Promise<void>>()
+    // Attempts not yet connected or failed, and the loop's wake-up when one is. A count rather than
+    // Promise.race over the wave: racing the wave's 128 promises for each new connection left about 15 KB of
+    // reactions per connection, 15 MB at 1,000 streams just before the clock, where heap growth of 32 MB makes
+    // precision mode collect (heap.ts).
+    let connecting = 0
+    let wake: (() => void) | null = null
+    const oneSettled = (): void => {
+      connecting--
+      const resume = wake
+      wake = null
+      resume?.()
+    }
+    const someSettle = (): Promise<void> => new Promise<void>((resolve) => {
+      wake = resolve
+    })
     for (let i = 0; i < wanted && this.closing === null; i++) {
       const connection = new Connection(this, null)
       this.open.add(connection)
-      const settled: Promise<void> = new Promise<void>((resolve) => {
-        connection.socket.once('connect', () => resolve())
-        connection.socket.once('close', () => resolve())
-      }).then(() => {
-        pending.delete(settled)
-      })
-      pending.add(settled)
+      connecting++
+      let settled = false
+      const settle = (): void => {
+        if (settled) return
+        settled = true
+        oneSettled()
+      }
+      connection.socket.once('connect', settle)
+      connection.socket.once('close', settle)
       // A wave at a time: a thousand SYNs at once overflow a listen backlog (Node's default is 511), and
       // a dropped handshake is retried a second later, with the connection half-open on the server.
-      if (pending.size >= PRECONNECT_WAVE) await Promise.race(pending)
+      while (connecting >= PRECONNECT_WAVE) await someSettle()
     }
-    await Promise.all(pending)
+    while (connecting > 0) await someSettle()
     return this.open.size
   }
 

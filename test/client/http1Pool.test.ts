@@ -174,6 +174,22 @@ describe('Http1Pool', () => {
     expect(outcome.error && classifyError(outcome.error, origin).kind).toBe('connection_refused')
   })
 
+  test('preconnect past one wave (128 at a time) waits for each wave and opens every connection', async () => {
+    const server = await rawServer((socket) => socket.write(ok('done')))
+    const p = pool(server.origin, 300)
+    expect(await p.preconnect(300)).toBe(300)
+    await vi.waitFor(() => expect(server.accepted).toBe(300))
+    expect(server.peakOpen).toBe(300)
+  })
+
+  test('preconnect past one wave to a closed port resolves with 0 open once every attempt has failed', async () => {
+    const server = await rawServer(() => undefined)
+    const origin = server.origin
+    await new Promise((resolve) => server.server.close(resolve))
+    const p = pool(origin, 300)
+    expect(await p.preconnect(300)).toBe(0)
+  })
+
   test('streams a chunked body as it arrives, one callback per packet', async () => {
     // The server sends each packet only once the client has handed on the previous one, so no two share a read.
     let next: (() => void) | undefined
