@@ -164,12 +164,13 @@ describe('Http1Pool', () => {
     expect(server.accepted).toBe(3)
   })
 
-  test('preconnect to a closed port resolves with 0 open, and requests still fail with a clear error', async () => {
+  // 300 is more than one wave (128 at a time): every wave's attempts must fail before the next is opened.
+  test.each([2, 300])('preconnect of %i connections to a closed port resolves with 0 open, and requests still fail with a clear error', async (n) => {
     const server = await rawServer(() => undefined)
     const origin = server.origin
     await new Promise((resolve) => server.server.close(resolve))
-    const p = pool(origin, 2)
-    expect(await p.preconnect(2)).toBe(0)
+    const p = pool(origin, n)
+    expect(await p.preconnect(n)).toBe(0)
     const outcome = await request(p)
     expect(outcome.error && classifyError(outcome.error, origin).kind).toBe('connection_refused')
   })
@@ -180,14 +181,6 @@ describe('Http1Pool', () => {
     expect(await p.preconnect(300)).toBe(300)
     await vi.waitFor(() => expect(server.accepted).toBe(300))
     expect(server.peakOpen).toBe(300)
-  })
-
-  test('preconnect past one wave to a closed port resolves with 0 open once every attempt has failed', async () => {
-    const server = await rawServer(() => undefined)
-    const origin = server.origin
-    await new Promise((resolve) => server.server.close(resolve))
-    const p = pool(origin, 300)
-    expect(await p.preconnect(300)).toBe(0)
   })
 
   test('streams a chunked body as it arrives, one callback per packet', async () => {
