@@ -1,5 +1,5 @@
-import { createServer } from 'node:net'
-import type { AddressInfo, Server, Socket } from 'node:net'
+import { createServer, Socket } from 'node:net'
+import type { AddressInfo, Server } from 'node:net'
 import type { Dispatcher } from 'undici'
 import { afterEach, describe, expect, test, vi } from 'vitest'
 import { classifyError } from '../../src/client/errors.ts'
@@ -283,6 +283,20 @@ describe('Http1Pool', () => {
     expect((await running).body).toBe('late')
     await closing
     expect((await request(p)).error?.message).toMatch(/pool is closed/)
+  })
+
+  test('close() of many idle connections destroys each socket once, not once per close event', async () => {
+    const server = await rawServer((socket) => socket.write(ok('done')))
+    const p = pool(server.origin, 200)
+    expect(await p.preconnect(200)).toBe(200)
+    const destroy = vi.spyOn(Socket.prototype, 'destroy')
+    try {
+      await p.close()
+      // Client sockets only: the server's own are destroyed by afterEach, after the spy is gone.
+      expect(destroy.mock.calls.length).toBe(200)
+    } finally {
+      destroy.mockRestore()
+    }
   })
 
   test('a header value with a line break is refused before anything is sent', async () => {
