@@ -42,7 +42,8 @@ async function run(mockOptions: MockServerOptions, options: Partial<MultiTurnOpt
 }
 
 describe('multi-turn against the mock', () => {
-  test('prefix cache on: every later turn is faster than turn 1, and the speedup is > 1', async () => {
+  // toMeetSlo refuses a saturated client: one stall of a loaded machine can be this short run's p99, and a retry measures again.
+  test('prefix cache on: every later turn is faster than turn 1, and the speedup is > 1', { retry: 2 }, async () => {
     const { result, debug, records, stats } = await run(SLOW_PREFILL)
     expect(result.workload).toBe('multi-turn')
     expect(result.seed).toBe(5)

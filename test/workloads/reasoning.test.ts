@@ -36,7 +36,12 @@ async function dual(api: 'chat' | 'responses'): Promise<{ run: DualRoundResult; 
 describe('reasoning against the mock', () => {
   let chat: { run: DualRoundResult; records: RequestRecord[] }
   beforeAll(async () => {
-    chat = await dual('chat')
+    // toMeetSlo below rightly refuses a run whose client was saturated; one stall of a loaded 2-core machine
+    // can be the p99 of this short run, so a saturated measurement is taken again (twice at most).
+    for (let attempt = 0; attempt < 3; attempt++) {
+      chat = await dual('chat')
+      if (!chat.run.client.saturated) break
+    }
   }, 120_000)
 
   test('time to first answer token − TTFT ≈ R·i, reasoning and answer tokens exact', () => {
