@@ -2,7 +2,9 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, test } from 'vitest'
-import { entryJson } from '../../src/report/json.ts'
+import { contextFor, send } from '../helpers/client.ts'
+import { startMockServer } from '../../src/mock/index.ts'
+import { entryJson, writtenFieldByField } from '../../src/report/json.ts'
 import { requestEntry, roundHead, roundJson, RoundFileWriter } from '../../src/report/index.ts'
 import type { RequestRecord } from '../../src/types.ts'
 import { dualRoundRun, METRICS, requestRecord, roundResult } from './fixtures.ts'
@@ -104,6 +106,65 @@ describe('entryJson: an entry\'s text without the rest and spread', () => {
   test('a minimal record: the seed\'s fields, then the record\'s own', () => {
     const r = { index: 1, promptPreview: 'p', ttftMs: null, tpotMs: null, latencyMs: 2, inputTokens: 3, outputTokens: 4, ok: true } as unknown as RequestRecord
     expect(entryJson(r)).toBe('{"index":1,"prompt":"p","ttft":null,"itl":null,"latency":2,"input_tokens":3,"output_tokens":4,"success":true,"ttftMs":null,"tpotMs":null,"latencyMs":2,"inputTokens":3,"outputTokens":4,"ok":true}')
+  })
+})
+
+/** A record with the client's keys in toRecord()'s order (`fields` already there keep their place, others follow). */
+function clientRecord(fields: Partial<RequestRecord> = {}): RequestRecord {
+  const r = requestRecord()
+  return {
+    id: r.id, index: r.index, sessionId: r.sessionId, turnIndex: r.turnIndex, round: r.round, concurrency: r.concurrency, startedAt: r.startedAt,
+    ttftMs: r.ttftMs, ttfatMs: r.ttftMs, latencyMs: r.latencyMs, chunkOffsetsMs: r.chunkOffsetsMs, tpotMs: r.tpotMs, inputTokens: r.inputTokens,
+    inputTokenSource: r.inputTokenSource, outputTokens: r.outputTokens, outputTokenSource: r.outputTokenSource, cachedTokens: r.cachedTokens,
+    status: r.status, finishReason: r.finishReason, ok: r.ok, outputText: r.outputText, promptPreview: r.promptPreview,
+    ...fields,
+  }
+}
+
+describe('entryJson of a record of the client\'s shape: written field by field', () => {
+  const fieldByField: [string, RequestRecord][] = [
+    ['an ordinary record', clientRecord()],
+    ['a failure', clientRecord({ ok: false, ttftMs: null, ttfatMs: null, tpotMs: null, status: null, finishReason: null, error: { kind: 'timeout', message: 'no "answer"\n' } })],
+    ['every optional field', clientRecord({
+      scheduledAt: 1.5, queuedMs: 0.25, reasoning: { firstMs: 50, timeMs: 70, tokens: 3, tokenSource: 'usage', chunks: 2 }, toolCalls: { count: 2, firstMs: 80 },
+      chunkTokens: [1, 2], cachedTokenSource: 'llamacpp_timings', retries: 1, resent: true, usageRejected: true, noDoneMarker: true, streamed: false,
+    })],
+    ['a first answer token after the first token', clientRecord({ ttfatMs: 150.25 })],
+    ['numbers JSON writes as null or 0', clientRecord({ ttftMs: Number.NaN, ttfatMs: Infinity, tpotMs: Infinity, latencyMs: -0, inputTokens: -Infinity, startedAt: 1e21, chunkOffsetsMs: [Number.NaN, 1e21, 5e-7] })],
+    ['text JSON escapes', clientRecord({ promptPreview: 'a "quote", a \\ and \u2028 \ud800 \u0007 é', id: '\ud83d\ude00', sessionId: '\n', finishReason: '"', outputText: '\ud800' })],
+    ['optional keys set to undefined', clientRecord({ scheduledAt: undefined, error: undefined })],
+    ['an optional field whose toJSON reads its key', clientRecord({ scheduledAt: { toJSON: (key: string) => `at ${key}` } as unknown as number })],
+    ['offsets cut short (holes write as null)', clientRecord({ chunkOffsetsMs: Object.assign(new Array<number>(3), { 0: 1.5 }) })],
+  ]
+  test.each(fieldByField)('%s: the same text as JSON.stringify(requestEntry(r))', (_, r) => {
+    expect(writtenFieldByField(r)).toBe(true)
+    expect(entryJson(r)).toBe(JSON.stringify(requestEntry(r)))
+  })
+
+  const general: [string, RequestRecord][] = [
+    ['offsets with a toJSON', clientRecord({ chunkOffsetsMs: Object.assign([1, 2], { toJSON: (key: string) => key }) })],
+    ['a key of the entry\'s own after the client\'s', { ...clientRecord(), ttft: 'kept in its place' } as RequestRecord],
+    ['a field of another type', clientRecord({ round: '1' as unknown as number })],
+    ['no TTFAT key', requestRecord()],
+  ]
+  test.each(general)('%s: another shape, the general path, the same text', (_, r) => {
+    expect(writtenFieldByField(r)).toBe(false)
+    expect(entryJson(r)).toBe(JSON.stringify(requestEntry(r)))
+  })
+
+  test('a record the client makes has this shape (the fast path is not left for the general one unnoticed)', async () => {
+    const mock = await startMockServer({ jitter: 0, itlMs: 1 })
+    const { ctx, endpoint } = contextFor(`${mock.url}/v1/chat/completions`)
+    try {
+      const r = await send(ctx, 'hello')
+      expect(r.ok).toBe(true)
+      expect(Object.keys(r).slice(0, 22)).toEqual(Object.keys(clientRecord()))
+      expect(writtenFieldByField(r)).toBe(true)
+      expect(entryJson(r)).toBe(JSON.stringify(requestEntry(r)))
+    } finally {
+      await endpoint.close()
+      await mock.close()
+    }
   })
 })
 
