@@ -1,6 +1,7 @@
 import { listOf, loadConversationList, pickConversations, sampleIndexes } from '../data/index.ts'
 import type { ConversationList } from '../data/index.ts'
 import { InputError } from '../errors.ts'
+import type { RequestMeta } from '../client/index.ts'
 import { dualRoundSpeedups } from '../metrics/index.ts'
 import { createRandom } from '../random.ts'
 import { runClosedLoop } from '../schedule/index.ts'
@@ -126,7 +127,9 @@ async function execute(run: WorkloadRun, options: DualRoundOptions, levels: numb
             const id = run.shard.count > 1 ? `c${concurrency}-r${round}-s${convIndex}-t${turn}` : `c${concurrency}-r${round}-${seq++}`
             // The context is counted only for the debug log (counting every prompt slowed dispatch).
             run.debug(() => ({ id, session_id: conv.sessionId, turn_index: turn, round, concurrency, messages, context_tokens: built?.contextTokens ?? -1, truncated_turns: built?.truncatedTurns ?? 0 }))
-            const record = await group.send(messages, { id, index: convIndex, sessionId: conv.sessionId, turnIndex: turn, round, concurrency, ...conversationTools(conv) })
+            const meta: RequestMeta = { id, index: convIndex, sessionId: conv.sessionId, turnIndex: turn, round, concurrency }
+            if (conv.tools !== undefined) meta.tools = conversationTools(conv).tools
+            const record = await group.send(messages, meta)
             if (session && record.ok) session.reply(record.outputText)
           }
         }, run.signal)

@@ -154,13 +154,14 @@ export async function runWorkload<O extends WorkloadSettings, R extends RunResul
         hooks.onRoundStart?.({ ...id, total })
         const accumulator = new DeferredRound(id, meets)
         return {
-          async send(messages, meta) {
-            const before = perRequest ? await perRequest.beforeRequest() : undefined
-            const record = await run.send(messages, meta)
-            if (perRequest) await perRequest.afterRequest(before)
-            accumulator.add(record)
-            hooks.onRequest?.(record)
-            return record
+          send(messages, meta) {
+            // One promise a request, not an async function's: every request of every workload passes here.
+            const sent = perRequest ? betweenSamples(perRequest, () => run.send(messages, meta)) : run.send(messages, meta)
+            return sent.then((record) => {
+              accumulator.add(record)
+              hooks.onRequest?.(record)
+              return record
+            })
           },
           snapshot: () => accumulator.finish(),
           async end(cacheReset) {
@@ -227,4 +228,12 @@ export async function runWorkload<O extends WorkloadSettings, R extends RunResul
     ...(shardInfo ? { shard: shardInfo } : {}),
   }
   return { ...common, ...outcome.section } as R
+}
+
+/** A request between two scrapes of the server's metrics (`prometheus.mode: 'request'`). */
+async function betweenSamples(sampler: PrometheusSampler, send: () => Promise<RequestRecord>): Promise<RequestRecord> {
+  const before = await sampler.beforeRequest()
+  const record = await send()
+  await sampler.afterRequest(before)
+  return record
 }

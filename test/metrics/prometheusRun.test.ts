@@ -53,6 +53,23 @@ describe('run --prometheus-url against the mock /metrics', () => {
     expect(r.stdout).toMatch(/ {2}Hit Rate +0 +0\.9\d{3}/)
   })
 
+  test('--prometheus-mode request: each request\'s own counter delta (one at a time, 8 tokens each)', async () => {
+    mock = await startMockServer({ port: 0, timeScale: 0.1 })
+    const out = join(dir, 'per-request')
+    const r = await runMain([
+      'run', '--endpoint', `${mock.url}/v1/chat/completions`, '--dataset', dataset, '--concurrency', '1', '--max-output-tokens', '8',
+      '--seed', '3', '--no-progress', '--output-dir', out, '--allow-unverified-cold-round',
+      '--prometheus-url', `${mock.url}/metrics`, '--prometheus-metrics', 'vllm:generation_tokens_total{model_name="mock-llm"}', '--prometheus-mode', 'request',
+    ])
+    expect(r.stderr).toBe('')
+    expect(r.code).toBe(0)
+    const run = JSON.parse(readFileSync(join(out, 'run.json'), 'utf8')) as RunResult
+    for (const label of ['Concurrency1-Round1', 'Concurrency1-Round2']) {
+      expect(run.prometheus?.[label]?.perRequest?.['vllm:generation_tokens_total{model_name="mock-llm"}']).toMatchObject({ count: 6, min: 8, max: 8 })
+    }
+    expect(run.rounds.map((round) => round.succeeded)).toEqual([6, 6])
+  })
+
   test('an unreachable --prometheus-url never stops the run: failed scrapes are reported', async () => {
     mock = await startMockServer({ port: 0, timeScale: 0.1 })
     const out = join(dir, 'unreachable')
