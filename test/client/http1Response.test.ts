@@ -63,6 +63,30 @@ describe('ResponseReader', () => {
     expect(read('HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n3;name=value\r\nabc\r\n0\r\n\r\n').body).toBe('abc')
   })
 
+  test('any header line: refused, or read as the rule says (name lower-cased, leading whitespace dropped, the rest kept)', () => {
+    // The rule is undici's (test/conformance/framing.test.ts compares the two on named cases); here it is
+    // checked on random lines, the parser's byte loops against the expressions they replaced.
+    const TCHAR = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/
+    const VCHAR = /^[\t\x20-\x7e\x80-\xff]*$/
+    const byte = fc.integer({ min: 0, max: 255 }).filter((b) => b !== 0x0a && b !== 0x0d).map((b) => String.fromCharCode(b))
+    const text = (chars: fc.Arbitrary<string>) => fc.array(chars, { maxLength: 12 }).map((a) => a.join(''))
+    const nameChar = fc.oneof(fc.constantFrom(...'aZzA-_.~!Xx09'), byte.filter((c) => c !== ':'))
+    const valueChar = fc.oneof(fc.constantFrom(' ', '\t', 'a', 'Z', '\xe9', '\x7f', '\x00'), byte)
+    fc.assert(fc.property(text(nameChar), text(valueChar), (name, value) => {
+      const wire = `HTTP/1.1 200 OK\r\n${name}:${value}\r\ncontent-length: 0\r\n\r\n`
+      const trimmed = value.replace(/^[\t ]+/, '')
+      const valid = TCHAR.test(name) && VCHAR.test(trimmed) && name.toLowerCase() !== 'content-length'
+      let headers: Record<string, string | string[]> | null = null
+      try {
+        headers = read(wire).headers
+      } catch (error) {
+        expect(error).toBeInstanceOf(ResponseFormatError)
+      }
+      if (!valid) expect(headers).toBeNull()
+      else expect(headers?.[name.toLowerCase()]).toBe(trimmed)
+    }), { numRuns: 2000, seed: 5 })
+  })
+
   test('a body without length or chunking ends with the connection, which is then not reused', () => {
     const r = read('HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\n\r\ndata: a\n\n', [30])
     expect(r).toMatchObject({ body: 'data: a\n\n', completions: [false] })

@@ -91,6 +91,7 @@ const cases: Case[] = [
   refuse('bare LF as the blank line', `${H}content-length: 2\r\n\nhi`),
   refuse('bare CR inside the head', `${H}content-length: 2\rx-a: b\r\n\r\nhi`),
   // Header lines.
+  accept('header names in any case, repeated, values with trailing tabs and spaces', `${H}X-Mixed-Case: v\t \r\nx-mixed-case: w\r\nSERVER: uvicorn\r\nDate: Wed, 02 Dec 2026 00:00:00 GMT\r\nAge: 1\r\nx-Zone: z\r\nx-all-space: \t \r\n${CL2}`),
   accept('header values: tab inside, trailing spaces, tab before, no space, empty, latin1', `${H}x-a: b\tc  \r\nx-b:\t b\r\nx-c:d\r\nx-e:\r\nx-f: caf\xe9\r\n${CL2}`),
   refuse('obsolete line folding (space)', `${H}x-a: b\r\n c\r\n${CL2}`),
   refuse('obsolete line folding (tab)', `${H}x-a: b\r\n\tc\r\n${CL2}`),
@@ -185,6 +186,8 @@ const cases: Case[] = [
 
 interface Outcome {
   status: number | null
+  /** The final response's headers as the handler got them (a null-prototype object copied to a plain one). */
+  headers: Record<string, unknown>
   body: string
   error: string | null
 }
@@ -223,7 +226,7 @@ afterAll(async () => {
 /** One request through `dispatcher`, with a plain dispatch handler collecting what it saw. */
 function send(dispatcher: Dispatcher | Http1Pool, index: number): Promise<Outcome> {
   return new Promise((resolve) => {
-    const out: Outcome = { status: null, body: '', error: null }
+    const out: Outcome = { status: null, headers: {}, body: '', error: null }
     const timer = setTimeout(() => {
       out.error = 'no outcome within 5 s'
       resolve(out)
@@ -234,8 +237,9 @@ function send(dispatcher: Dispatcher | Http1Pool, index: number): Promise<Outcom
     }
     dispatcher.dispatch({ path: `/${index}`, method: 'POST', body: '{}', headers: { 'content-type': 'application/json' } }, {
       onRequestStart: () => undefined,
-      onResponseStart: (_c, status) => {
+      onResponseStart: (_c, status, headers) => {
         out.status = status
+        out.headers = { ...headers }
       },
       onResponseData: (_c, chunk) => {
         out.body += chunk.toString('latin1')
@@ -271,6 +275,7 @@ describe('Http1Pool and undici agree on framing and header limits', () => {
     if (c.undici === 'accept') {
       expect(http1.body).toBe(undici.body)
       expect(http1.status).toBe(undici.status)
+      expect(http1.headers).toEqual(undici.headers)
     }
   })
 })
