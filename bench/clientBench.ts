@@ -8,6 +8,7 @@
  *   npx node bench/clientBench.ts fidelity-cli --streams 1000 --no-usage   # a server that reports no usage
  *   npx node bench/clientBench.ts fidelity-cli --streams 1000 --server c   # against bench/timedServer.c (needs cc)
  *   npx node bench/clientBench.ts fidelity-cli --streams 1000 --ttft 50 --itl 10 --tokens 128   # another truth
+ *   npx node bench/clientBench.ts fidelity-cli --streams 1000 --server c --max-output-tokens 1024   # as users ask: max_tokens far above the answer
  *   npx node bench/clientBench.ts floor --streams 1000            # the same by a minimal C client (needs cc)
  *   npx node bench/clientBench.ts floor --streams 1000 --busy-poll   # that client never sleeping: a packet's cost without the wake-up
  *   npx node bench/clientBench.ts node-floor --streams 1000       # the same by a minimal Node client (reads only)
@@ -404,6 +405,8 @@ export interface CliFidelityResult {
   ttftTruthMs: number
   itlTruthMs: number
   tokens: number
+  /** `--max-output-tokens` passed to `fluxperf run`, if any (the client sizes each stream's arrays by it). */
+  maxOutputTokens?: number
   /** Round 1 and round 2 of `fluxperf run` (round 2 replays round 1 on warm connections). */
   rounds: CliFidelityRound[]
   /** Times precision mode backed off because the client stayed saturated (run.json → client.precision); 0 in a run it measures well. */
@@ -416,7 +419,7 @@ export interface CliFidelityResult {
  * concurrency. Each prompt carries its truth id (`bench-id:...`, which the server reads from the body);
  * the records come from the command's request JSONL.
  */
-export async function measureCliFidelity(server: ServerHandle, streams: number, ttft = 200, itl = 20, tokens = 64, promptWords = PROMPT_WORDS): Promise<CliFidelityResult> {
+export async function measureCliFidelity(server: ServerHandle, streams: number, ttft = 200, itl = 20, tokens = 64, promptWords = PROMPT_WORDS, maxOutputTokens?: number): Promise<CliFidelityResult> {
   const { url } = server
   const dir = mkdtempSync(join(tmpdir(), 'fluxperf-fidelity-'))
   try {
@@ -430,6 +433,7 @@ export async function measureCliFidelity(server: ServerHandle, streams: number, 
       // The bench servers keep no cache and report no cached tokens: the cold round is cold by construction.
       '--allow-unverified-cold-round',
       '--header', `x-bench-tokens: ${tokens}`, '--header', `x-bench-ttft: ${ttft}`, '--header', `x-bench-itl: ${itl}`,
+      ...(maxOutputTokens === undefined ? [] : ['--max-output-tokens', String(maxOutputTokens)]),
     ], { maxBuffer: 64 * 1024 * 1024 })
     const truthOf = await server.truthAfterRun()
     const rounds: CliFidelityRound[] = []
@@ -441,7 +445,7 @@ export async function measureCliFidelity(server: ServerHandle, streams: number, 
       rounds.push({ round, ...errors.summary() })
     }
     const precision = (JSON.parse(readFileSync(join(dir, 'run.json'), 'utf8')) as { client?: { precision?: { saturationBackOffs?: number } } }).client?.precision
-    return { streams, ttftTruthMs: ttft, itlTruthMs: itl, tokens, rounds, saturationBackOffs: precision?.saturationBackOffs ?? 0 }
+    return { streams, ttftTruthMs: ttft, itlTruthMs: itl, tokens, ...(maxOutputTokens === undefined ? {} : { maxOutputTokens }), rounds, saturationBackOffs: precision?.saturationBackOffs ?? 0 }
   } finally {
     rmSync(dir, { recursive: true, force: true })
   }
@@ -921,6 +925,8 @@ async function cli(): Promise<void> {
       // Words of filler in each fidelity-cli prompt.
       'prompt-words': { type: 'string', default: String(PROMPT_WORDS) },
       itl: { type: 'string', default: '20' },
+      // fidelity-cli: the max_tokens each request asks for (the server still sends --tokens).
+      'max-output-tokens': { type: 'string' },
       // floor: bench/floorClient.c polls without sleeping.
       'busy-poll': { type: 'boolean', default: false },
     },
@@ -935,6 +941,11 @@ async function cli(): Promise<void> {
   const [ttft, itl, tokens, streams] = [number('ttft'), number('itl'), number('tokens'), number('streams')]
   const scenario = positionals[0] ?? 'chunks'
   if (values['busy-poll'] && scenario !== 'floor') throw new Error('--busy-poll: only with floor')
+  const maxOutputTokens = values['max-output-tokens'] === undefined ? undefined : Number(values['max-output-tokens'])
+  if (maxOutputTokens !== undefined) {
+    if (scenario !== 'fidelity-cli') throw new Error('--max-output-tokens: only with fidelity-cli')
+    if (!Number.isInteger(maxOutputTokens) || maxOutputTokens <= 0) throw new Error(`--max-output-tokens: expected a positive whole number, got "${values['max-output-tokens']}"`)
+  }
   if (scenario === 'workers') {
     // npx node bench/clientBench.ts workers 1,2 --requests 20000 --concurrency 64   (needs cc)
     const list = (positionals[1] ?? '1,2').split(',').map(Number)
@@ -963,7 +974,7 @@ async function cli(): Promise<void> {
       : scenario === 'fidelity'
       ? await measureFidelity(server.url, streams, ttft, itl, tokens)
       : scenario === 'fidelity-cli'
-      ? await measureCliFidelity(server, streams, ttft, itl, tokens, Number(values['prompt-words']))
+      ? await measureCliFidelity(server, streams, ttft, itl, tokens, Number(values['prompt-words']), maxOutputTokens)
       : scenario === 'floor'
       ? await measureFloorFidelity(server.url, streams, ttft, itl, tokens, values['busy-poll'])
       : scenario === 'node-floor'

@@ -499,6 +499,20 @@ function chunkCapacity(maxTokens: number | undefined): number {
   return maxTokens === undefined ? 64 : Math.max(1, Math.min(1024, Math.floor(maxTokens)))
 }
 
+/** The values twice as many fit in (a stream longer than its max_tokens, or than 64 chunks when none was set). */
+function doubled(values: Float64Array): Float64Array {
+  const more = new Float64Array(values.length * 2)
+  more.set(values)
+  return more
+}
+
+/** The first `n` values, as the plain array a record holds. */
+function leading(values: Float64Array, n: number): number[] {
+  const out: number[] = []
+  for (let i = 0; i < n; i++) out.push(values[i] as number)
+  return out
+}
+
 /** Which part of the output a content chunk belongs to. */
 const ANSWER = 0
 const REASONING = 1
@@ -526,12 +540,14 @@ class ResponseState {
   private toolCallIndices: number[] | null = null
   private firstToolCallMs = 0
   /**
-   * Chunk offsets and tokens in arrays allocated whole when the request starts, filled up to
-   * `chunks` / `tokenChunks` and cut to length in the record: grown by push, they were reallocated
-   * mid-stream, young, and copied by every collection (docs/design/timing.md#the-per-chunk-path).
+   * Chunk offsets and tokens in typed arrays over bytes off the JS heap, allocated whole when the request
+   * starts and copied to plain arrays of their length in the record. As JS arrays (grown by push, later
+   * allocated whole for max_tokens) they were young, copied by the collections while the streams ran, then
+   * promoted: 12 KB a stream at max_tokens 1,024, and the heap grew 21 MB in round 1's burst of 1,000
+   * streams, 4 MB now (docs/design/timing.md#the-per-chunk-path).
    */
-  private readonly offsets: number[]
-  private readonly chunkTokens: number[]
+  private offsets: Float64Array
+  private chunkTokens: Float64Array
   private chunks = 0
   private tokenChunks = 0
   /** Continuous usage stats seen on every content chunk so far. */
@@ -564,9 +580,10 @@ class ResponseState {
 
   constructor(maxTokens: number | undefined, reasoningTags: boolean) {
     const capacity = chunkCapacity(maxTokens)
-    // Filled with a fraction and an integer so each array starts in the representation it keeps.
-    this.offsets = new Array<number>(capacity).fill(0.5)
-    this.chunkTokens = new Array<number>(capacity).fill(0)
+    // Both arrays in one allocation; up to 255 chunks it is a slice of Node's shared buffer pool.
+    const bytes = Buffer.allocUnsafe(capacity * 16)
+    this.offsets = new Float64Array(bytes.buffer, bytes.byteOffset, capacity)
+    this.chunkTokens = new Float64Array(bytes.buffer, bytes.byteOffset + capacity * 8, capacity)
     this.thinkTags = reasoningTags ? { pending: '', held: new TextBytes(), firstMs: null, firstChunk: 0 } : null
   }
 
@@ -639,9 +656,8 @@ class ResponseState {
     this.addOffset(offsetMs)
     if (completionTokens !== null) {
       const tokens = Math.max(1, completionTokens - this.lastCompletionTokens)
-      if (this.tokenChunks < this.chunkTokens.length) this.chunkTokens[this.tokenChunks] = tokens
-      else this.chunkTokens.push(tokens)
-      this.tokenChunks++
+      if (this.tokenChunks === this.chunkTokens.length) this.chunkTokens = doubled(this.chunkTokens)
+      this.chunkTokens[this.tokenChunks++] = tokens
       this.lastCompletionTokens = completionTokens
     } else {
       this.perChunkUsage = false
@@ -682,9 +698,8 @@ class ResponseState {
   }
 
   private addOffset(offsetMs: number): void {
-    if (this.chunks < this.offsets.length) this.offsets[this.chunks] = offsetMs
-    else this.offsets.push(offsetMs)
-    this.chunks++
+    if (this.chunks === this.offsets.length) this.offsets = doubled(this.offsets)
+    this.offsets[this.chunks++] = offsetMs
   }
 
   /** Takes in a decoded chunk's text and counts; returns its phase: reasoning when it carries reasoning and no answer. */
@@ -883,9 +898,6 @@ class ResponseState {
     }
     const ok = end.failure === undefined
     const ttft = this.ttftMs
-    // Cut to what arrived (the arrays were allocated for max_tokens).
-    this.offsets.length = this.chunks
-    this.chunkTokens.length = this.tokenChunks
     const tpotMs = ok && ttft !== null && outputTokens > 1 && this.chunks > 1
       ? (end.latencyMs - ttft) / (outputTokens - 1)
       : null
@@ -901,7 +913,7 @@ class ResponseState {
       ttftMs: ttft,
       ttfatMs: this.ttfatMs,
       latencyMs: end.latencyMs,
-      chunkOffsetsMs: this.offsets,
+      chunkOffsetsMs: leading(this.offsets, this.chunks),
       tpotMs,
       inputTokens,
       inputTokenSource: inputFromUsage ? 'usage' : 'tokenizer',
@@ -931,7 +943,7 @@ class ResponseState {
     if (this.toolCallIndices !== null) record.toolCalls = { count: this.toolCallIndices.length, firstMs: this.firstToolCallMs }
     if (meta.scheduledAt !== undefined) record.scheduledAt = meta.scheduledAt
     if (end.queuedMs >= 0.05) record.queuedMs = end.queuedMs
-    if (this.perChunkUsage && this.tokenChunks === this.chunks && this.chunks > 0) record.chunkTokens = this.chunkTokens
+    if (this.perChunkUsage && this.tokenChunks === this.chunks && this.chunks > 0) record.chunkTokens = leading(this.chunkTokens, this.tokenChunks)
     if (cachedTokenSource) record.cachedTokenSource = cachedTokenSource
     if (usageRejected) record.usageRejected = true
     if (this.noDoneMarker) record.noDoneMarker = true
