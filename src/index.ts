@@ -40,7 +40,7 @@ export type { ChangeVerdict, ConfigDifference, RegressionCheck, RegressionOption
 export { apiEndpointUrl, firstModelId, openEndpoint, requestContext, sendRequest, SseParser } from './client/index.ts'
 export type { Endpoint, EndpointOptions, GenerationOptions, RequestContext, RequestMeta } from './client/index.ts'
 export { mergeEncoded, MetricRecorder, percentileOfEncoded, summariseRound } from './metrics/index.ts'
-export { formatRound, metricsSummaryCsv, QaFiles, qaFinalSummary, RoundFileWriter } from './report/index.ts'
+export { formatRound, metricsSummaryCsv, QaFiles, qaFinalSummary, RequestTexts, RoundFileWriter } from './report/index.ts'
 export { getTokenizer } from './tokens/index.ts'
 export type { EncodingName, Tokenizer } from './tokens/index.ts'
 export { InputError } from './errors.ts'

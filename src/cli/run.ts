@@ -1,7 +1,7 @@
 import type { Command } from 'commander'
 import { InputError } from '../errors.ts'
-import { formatRound, formatSpeedups, RoundFileWriter } from '../report/index.ts'
-import type { DualRoundResult } from '../types.ts'
+import { formatRound, formatSpeedups, RequestTexts, RoundFileWriter } from '../report/index.ts'
+import type { DualRoundResult, RequestRecord } from '../types.ts'
 import { DUAL_ROUND } from '../workloads/index.ts'
 import type { DualRoundOptions, RunHooks } from '../workloads/index.ts'
 import { wholeNumber, wholeNumberList } from './flags.ts'
@@ -79,13 +79,15 @@ export const RUN: WorkloadCommandSpec<RunFlags, DualRoundOptions, DualRoundResul
   requestLog: (record) => `requests_round${record.round}_conc${record.concurrency}`,
   reports(flags, progress, out) {
     const dir = flags.outputDir
+    // With --save-requests a record goes to the request log and to its round file, formatted once for both.
+    const texts = flags.saveRequests ? new RequestTexts() : undefined
     const files = new Map<string, RoundFileWriter>()
     // The round being written, found without building its label for every request (a million of them).
     let current: { concurrency: number; round: number; file: RoundFileWriter } | undefined
     const hooks: RunHooks = {
       onRoundStart(info) {
         progress.start(info.label, info.total)
-        const file = new RoundFileWriter(dir, info.concurrency, info.round)
+        const file = new RoundFileWriter(dir, info.concurrency, info.round, texts)
         files.set(info.label, file)
         current = { concurrency: info.concurrency, round: info.round, file }
       },
@@ -110,6 +112,7 @@ export const RUN: WorkloadCommandSpec<RunFlags, DualRoundOptions, DualRoundResul
         return written
       },
       where: () => `reports in ${dir}/ (metrics_summary.csv, run.json, concurrency_*_round_*.json)`,
+      ...(texts ? { requestLine: (record: RequestRecord) => texts.line(record) } : {}),
     }
   },
 }

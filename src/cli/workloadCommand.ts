@@ -91,6 +91,11 @@ export interface CommandReports<R extends RunResult, H extends RunHooks> {
   passedDetail?(run: R): string
   /** Printed before the verdict (e.g. late sends). */
   beforeVerdict?(run: R, out: NodeJS.WritableStream): void
+  /**
+   * A record's line in the `--save-requests` log (`JSON.stringify(record)` and a newline), when the command's own
+   * files take the record too and format it once for both (`RequestTexts`).
+   */
+  requestLine?: (record: RequestRecord) => string
 }
 
 /** One workload command: its own flags, how they become workload options, and its reports. */
@@ -235,9 +240,11 @@ export async function executeWorkload<F extends CommonFlags, O extends WorkloadS
   // The log a record goes to, remembered for its round and concurrency: building its name and looking it up for
   // every record cost ~1.5 µs a request (docs/performance.md, 2026-12-07: the CLI's cost per request).
   let lastLog: { round: number; concurrency: number; log: JsonlWriter } | undefined
+  // The command's line for a record, when its reports format the record for their own files too (set below).
+  let requestLine: ((record: RequestRecord) => string) | undefined
   const requestLogOf = (r: Pick<RequestRecord, 'round' | 'concurrency'>): JsonlWriter => {
     if (lastLog !== undefined && lastLog.round === r.round && lastLog.concurrency === r.concurrency) return lastLog.log
-    const log = logOf(logs, dir, spec.requestLog(r))
+    const log = logOf(logs, dir, spec.requestLog(r), true, requestLine)
     lastLog = { round: r.round, concurrency: r.concurrency, log }
     return log
   }
@@ -249,6 +256,7 @@ export async function executeWorkload<F extends CommonFlags, O extends WorkloadS
     const debugDir = flags.debug ? (flags.debugLogDir ?? join(dir, 'debug')) : undefined
     if (debugDir) ensureOutputDir(debugDir, flags.debugLogDir ? '--debug-log-dir' : '--output-dir')
     const reports = spec.reports(flags, progress, out)
+    requestLine = reports.requestLine
     const own = reports.hooks
     const hooks: RunHooks = {
       ...own,
@@ -358,9 +366,9 @@ export function shardSettings(flags: Pick<CommonFlags, 'shard' | 'shards' | 'sta
 }
 
 /** The JSONL writer for `name` (with a timestamp unless `stamped` is false), opened on first use. */
-function logOf(logs: Map<string, JsonlWriter>, dir: string, name: string, stamped = true): JsonlWriter {
+function logOf(logs: Map<string, JsonlWriter>, dir: string, name: string, stamped = true, line?: (record: RequestRecord) => string): JsonlWriter {
   let log = logs.get(name)
-  if (!log) logs.set(name, (log = new JsonlWriter(join(dir, stamped ? `${name}_${fileStamp()}.jsonl` : `${name}.jsonl`))))
+  if (!log) logs.set(name, (log = new JsonlWriter(join(dir, stamped ? `${name}_${fileStamp()}.jsonl` : `${name}.jsonl`), line as ((value: unknown) => string) | undefined)))
   return log
 }
 

@@ -1,8 +1,9 @@
 import { closeSync, openSync, readSync, rmSync, writeSync } from 'node:fs'
 import { join } from 'node:path'
 import type { RequestRecord, RoundResult, RunResult } from '../types.ts'
-import { entryLine, roundFileClosing, roundFileOpening } from './json.ts'
+import { entryLine, placedEntry, roundFileClosing, roundFileOpening } from './json.ts'
 import { JsonlWriter } from './jsonl.ts'
+import type { RequestTexts } from './requestTexts.ts'
 
 /**
  * `concurrency_{c}_round_{r}.json` in the Python tools' layout (configuration, summary, then one entry per
@@ -19,11 +20,15 @@ export class RoundFileWriter {
   private readonly spool: JsonlWriter
   private entries = 0
 
-  constructor(dir: string, concurrency: number, round: number) {
+  /**
+   * @param texts where the entries come from when the requests are also written to a JSONL log (the log's writer
+   *   takes its lines from the same object, so each record is formatted once for both files).
+   */
+  constructor(dir: string, concurrency: number, round: number, texts?: RequestTexts) {
     this.path = join(dir, `concurrency_${concurrency}_round_${round}.json`)
     this.spoolPath = join(dir, `.concurrency_${concurrency}_round_${round}.requests.part`)
     rmSync(this.spoolPath, { force: true })
-    this.spool = new JsonlWriter(this.spoolPath, entryText)
+    this.spool = new JsonlWriter(this.spoolPath, texts ? (record) => placedEntry(texts.entry(record as RequestRecord), false) : entryText)
   }
 
   /** A request of the round ended: its entry is spooled (formatted off the streams' time, within 0.1 s). */

@@ -4,6 +4,7 @@ import { join } from 'node:path'
 import { afterAll, describe, expect, test } from 'vitest'
 import { hasStackTrace, runCli } from '../helpers/cli.ts'
 import { sseServer } from '../helpers/sseServer.ts'
+import { requestEntry } from '../../src/report/index.ts'
 
 const dir = mkdtempSync(join(tmpdir(), 'fluxperf-cli-'))
 afterAll(() => rmSync(dir, { recursive: true, force: true }))
@@ -126,6 +127,22 @@ describe('fluxperf run', () => {
     const met = await runCli([...mockRun, '--num-samples', '3', '--seed', '4', '--max-output-tokens', '16', '--slo-file', loose, '--output-dir', out('slo2')])
     expect(met.code).toBe(0)
     expect(met.stdout).toContain('Requests Meeting SLO')
+  })
+
+  test('--save-requests: each round file\'s entries are the request log\'s records, in the same order', async () => {
+    // The two files take their texts from one formatting of each record (RequestTexts): a record paired with another's text shows here.
+    const r = await runCli([...mockRun, '--concurrency', '3', '--num-samples', '8', '--seed', '4', '--max-output-tokens', '8', '--save-requests', '--output-dir', out('paired')])
+    expect(r.code).toBe(0)
+    const files = readdirSync(out('paired'))
+    for (const round of [1, 2]) {
+      const log = files.find((f) => f.startsWith(`requests_round${round}_conc3_`)) as string
+      const records = readFileSync(join(out('paired'), log), 'utf8').trim().split('\n').map((line) => JSON.parse(line))
+      const file = JSON.parse(readFileSync(join(out('paired'), `concurrency_3_round_${round}.json`), 'utf8'))
+      const entries = file.requests
+      expect(records.length).toBe(file.summary.total_requests)
+      expect(new Set(records.map((x: { id: string }) => x.id)).size).toBeGreaterThan(1)
+      expect(entries).toEqual(records.map((x) => JSON.parse(JSON.stringify(requestEntry(x)))))
+    }
   })
 
   test('--save-requests and --debug write parseable JSONL; the API key appears nowhere', async () => {

@@ -4,8 +4,8 @@ import { join } from 'node:path'
 import { describe, expect, test } from 'vitest'
 import { contextFor, send } from '../helpers/client.ts'
 import { startMockServer } from '../../src/mock/index.ts'
-import { entryJson, writtenFieldByField } from '../../src/report/json.ts'
-import { requestEntry, roundHead, roundJson, RoundFileWriter } from '../../src/report/index.ts'
+import { entryJson, requestTexts, writtenFieldByField } from '../../src/report/json.ts'
+import { JsonlWriter, RequestTexts, requestEntry, roundHead, roundJson, RoundFileWriter } from '../../src/report/index.ts'
 import type { RequestRecord } from '../../src/types.ts'
 import { dualRoundRun, METRICS, requestRecord, roundResult } from './fixtures.ts'
 
@@ -168,6 +168,56 @@ describe('entryJson of a record of the client\'s shape: written field by field',
   })
 })
 
+describe('requestTexts: a record\'s JSONL line and its entry, formatted once for both', () => {
+  // The client's shape (field by field) and the others (general paths), with what the line alone must get right.
+  const records: [string, RequestRecord][] = [
+    ['an ordinary record', clientRecord()],
+    ['a one-token answer (latency and the single offset are the TTFT)', clientRecord({ ttftMs: 3.1145140000003266, ttfatMs: 3.1145140000003266, latencyMs: 3.1145140000003266, chunkOffsetsMs: [3.1145140000003266], tpotMs: null })],
+    ['one offset that is not the TTFT', clientRecord({ ttftMs: 5, latencyMs: 5, chunkOffsetsMs: [6] })],
+    ['a TTFT that is not a number, with one offset', clientRecord({ ttftMs: Number.NaN, ttfatMs: Number.NaN, latencyMs: Number.NaN, chunkOffsetsMs: [Number.NaN] })],
+    ['a failure without a first token', clientRecord({ ok: false, ttftMs: null, ttfatMs: null, tpotMs: null, status: null, finishReason: null, chunkOffsetsMs: [], error: { kind: 'timeout', message: 'no "answer"\n' } })],
+    ['every optional field', clientRecord({
+      scheduledAt: 1.5, queuedMs: 0.25, reasoning: { firstMs: 50, timeMs: 70, tokens: 3, tokenSource: 'usage', chunks: 2 }, toolCalls: { count: 2, firstMs: 80 },
+      chunkTokens: [1, 2], cachedTokenSource: 'llamacpp_timings', retries: 1, resent: true, usageRejected: true, noDoneMarker: true, streamed: false,
+    })],
+    ['numbers JSON writes as null or 0', clientRecord({ ttftMs: Number.NaN, ttfatMs: Infinity, tpotMs: Infinity, latencyMs: -0, inputTokens: -Infinity, startedAt: 1e21, chunkOffsetsMs: [Number.NaN, 1e21, 5e-7] })],
+    ['text JSON escapes', clientRecord({ promptPreview: 'a "quote", a \\ and \u2028 \ud800 \u0007 é', id: '\ud83d\ude00', sessionId: '\n', finishReason: '"', outputText: '\ud800 "out"\n' })],
+    ['optional keys set to undefined', clientRecord({ scheduledAt: undefined, error: undefined })],
+    ['an optional field whose toJSON reads its key', clientRecord({ scheduledAt: { toJSON: (key: string) => `at ${key}` } as unknown as number })],
+    ['no output text (the line leaves the key out)', clientRecord({ outputText: undefined as unknown as string })],
+    ['output text that is not a string', clientRecord({ outputText: { toJSON: (key: string) => `text at ${key}` } as unknown as string })],
+    ['a record with an inherited toJSON', Object.setPrototypeOf(clientRecord(), { toJSON: () => ({ replaced: true }) }) as RequestRecord],
+    ['offsets with a toJSON', clientRecord({ chunkOffsetsMs: Object.assign([1, 2], { toJSON: (key: string) => key }) })],
+    ['a key of the entry\'s own after the client\'s', { ...clientRecord(), ttft: 'kept in its place' } as RequestRecord],
+    ['a record without the client\'s TTFAT', requestRecord()],
+    ['the keys in another order', Object.assign({ promptPreview: 'p', ok: true }, requestRecord(), { index: 3 })],
+  ]
+  test.each(records)('%s: JSON.stringify(r) and a newline; JSON.stringify(requestEntry(r))', (_, r) => {
+    const { line, entry } = requestTexts(r)
+    expect(line).toBe(`${JSON.stringify(r)}\n`)
+    expect(entry).toBe(JSON.stringify(requestEntry(r)))
+    expect(entry).toBe(entryJson(r))
+  })
+
+  test('RequestTexts: either file may ask first; the other gets the text made with it, once', () => {
+    const texts = new RequestTexts()
+    const a = clientRecord({ id: 'a' })
+    const b = clientRecord({ id: 'b' })
+    const line = texts.line(a)
+    const entry = texts.entry(b)
+    expect(line).toBe(`${JSON.stringify(a)}\n`)
+    expect(entry).toBe(JSON.stringify(requestEntry(b)))
+    // Changed after its first text was made, a record's other text is still the one formatted with it: one formatting.
+    a.ttftMs = 1
+    b.ttftMs = 1
+    expect(texts.entry(a)).toBe(entryJson(clientRecord({ id: 'a' })))
+    expect(texts.line(b)).toBe(`${JSON.stringify(clientRecord({ id: 'b' }))}\n`)
+    // Once handed over, a text is not held: asked again, it is formatted again.
+    expect(texts.entry(a)).toBe(entryJson(a))
+    expect(texts.line(b)).toBe(`${JSON.stringify(b)}\n`)
+  })
+})
+
 describe('RoundFileWriter: the round file written as requests end', () => {
   const run = dualRoundRun([], { config: { samples: 10, seed: 7, maxOutputTokens: 32 } })
   const round = roundResult({ round: 1 })
@@ -191,6 +241,25 @@ describe('RoundFileWriter: the round file written as requests end', () => {
     const { text, left } = written(records)
     expect(text).toBe(roundJson(run, round, records))
     expect(left).toEqual(['concurrency_4_round_1.json'])
+  })
+
+  test('with the request log\'s RequestTexts: the same round file, and the log the records\' JSON lines', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'fluxperf-roundfile-'))
+    try {
+      const records = Array.from({ length: 1500 }, (_, i) => clientRecord({ id: `c4-r1-${i}`, index: i, promptPreview: `prompt ${i}: café "quoted"\n` }))
+      const texts = new RequestTexts()
+      const writer = new RoundFileWriter(dir, 4, 1, texts)
+      const log = new JsonlWriter(join(dir, 'requests.jsonl'), (value) => texts.line(value as RequestRecord))
+      for (const r of records) {
+        log.write(r)
+        writer.write(r)
+      }
+      log.close()
+      expect(readFileSync(writer.end(run, round), 'utf8')).toBe(roundJson(run, round, records))
+      expect(readFileSync(join(dir, 'requests.jsonl'), 'utf8')).toBe(records.map((r) => `${JSON.stringify(r)}\n`).join(''))
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
   })
 
   test('a round without requests has an empty array', () => {
