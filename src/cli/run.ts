@@ -2,7 +2,7 @@ import type { Command } from 'commander'
 import { InputError } from '../errors.ts'
 import { formatRound, formatSpeedups, RequestTexts, RoundFileWriter } from '../report/index.ts'
 import type { DualRoundResult, RequestRecord } from '../types.ts'
-import { DUAL_ROUND } from '../workloads/index.ts'
+import { backlogFor, DUAL_ROUND } from '../workloads/index.ts'
 import type { DualRoundOptions, RunHooks } from '../workloads/index.ts'
 import { wholeNumber, wholeNumberList } from './flags.ts'
 import { workloadHelp } from './help.ts'
@@ -87,7 +87,7 @@ export const RUN: WorkloadCommandSpec<RunFlags, DualRoundOptions, DualRoundResul
     const hooks: RunHooks = {
       onRoundStart(info) {
         progress.start(info.label, info.total)
-        const file = new RoundFileWriter(dir, info.concurrency, info.round, texts)
+        const file = new RoundFileWriter(dir, info.concurrency, info.round, { texts, backlog: backlogFor(info.concurrency) })
         files.set(info.label, file)
         current = { concurrency: info.concurrency, round: info.round, file }
       },

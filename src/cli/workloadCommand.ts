@@ -11,7 +11,7 @@ import type { SloSpec } from '../slo/index.ts'
 import { isEncodingName } from '../tokens/index.ts'
 import type { EncodingName } from '../tokens/index.ts'
 import type { RequestRecord, RunResult } from '../types.ts'
-import { runWorkload } from '../workloads/index.ts'
+import { backlogFor, runWorkload } from '../workloads/index.ts'
 import { startAtOf, wantsWarmClient } from '../workloads/index.ts'
 import type { DebugEntry, RunHooks, WorkloadDefinition, WorkloadSettings } from '../workloads/index.ts'
 import { addConnectionOptions, connectionSettings } from './endpointFlags.ts'
@@ -244,7 +244,7 @@ export async function executeWorkload<F extends CommonFlags, O extends WorkloadS
   let requestLine: ((record: RequestRecord) => string) | undefined
   const requestLogOf = (r: Pick<RequestRecord, 'round' | 'concurrency'>): JsonlWriter => {
     if (lastLog !== undefined && lastLog.round === r.round && lastLog.concurrency === r.concurrency) return lastLog.log
-    const log = logOf(logs, dir, spec.requestLog(r), true, requestLine)
+    const log = logOf(logs, dir, spec.requestLog(r), true, requestLine, backlogFor(r.concurrency))
     lastLog = { round: r.round, concurrency: r.concurrency, log }
     return log
   }
@@ -366,9 +366,9 @@ export function shardSettings(flags: Pick<CommonFlags, 'shard' | 'shards' | 'sta
 }
 
 /** The JSONL writer for `name` (with a timestamp unless `stamped` is false), opened on first use. */
-function logOf(logs: Map<string, JsonlWriter>, dir: string, name: string, stamped = true, line?: (record: RequestRecord) => string): JsonlWriter {
+function logOf(logs: Map<string, JsonlWriter>, dir: string, name: string, stamped = true, line?: (record: RequestRecord) => string, backlog?: number): JsonlWriter {
   let log = logs.get(name)
-  if (!log) logs.set(name, (log = new JsonlWriter(join(dir, stamped ? `${name}_${fileStamp()}.jsonl` : `${name}.jsonl`), line as ((value: unknown) => string) | undefined)))
+  if (!log) logs.set(name, (log = new JsonlWriter(join(dir, stamped ? `${name}_${fileStamp()}.jsonl` : `${name}.jsonl`), line as ((value: unknown) => string) | undefined, backlog)))
   return log
 }
 

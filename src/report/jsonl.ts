@@ -18,7 +18,8 @@ const MAX_PENDING = 1024
  * Lines are written within FLUSH_DELAY_MS, a few dozen per event-loop turn (all at once past
  * MAX_PENDING), rather than the moment a request ends: when a thousand streams end together,
  * serialising each record as it ends (7–10 µs with its write) kept the loop from reading the last
- * chunks of the others, whose stamps came late (ITL error at 1,000 streams). Writes are whole lines
+ * chunks of the others, whose stamps came late (ITL error at 1,000 streams). A request log of a closed
+ * loop waits for fewer (backlogFor: no more streams can end together than are in flight). Writes are whole lines
  * with `writeSync`, so a killed run leaves only complete lines, and whatever is still buffered is
  * written on close and when the process exits.
  */
@@ -29,14 +30,18 @@ export class JsonlWriter {
   private timer: NodeJS.Timeout | null = null
   private nextTurn: NodeJS.Immediate | null = null
   private readonly serialize: (value: unknown) => string
+  private readonly backlog: number
 
   /**
    * @param serialize the text written for one value, its terminator included (default: its JSON and a
    *   newline); RoundFileWriter writes pretty-printed entries this way.
+   * @param backlog values that may wait before they are written at once (default MAX_PENDING; a closed loop's
+   *   request log passes `backlogFor(concurrency)`).
    */
-  constructor(path: string, serialize: (value: unknown) => string = jsonLine) {
+  constructor(path: string, serialize: (value: unknown) => string = jsonLine, backlog = MAX_PENDING) {
     this.path = path
     this.serialize = serialize
+    this.backlog = backlog
     this.fd = openSync(path, 'a')
     if (open.size === 0) process.once('exit', flushOpenWriters)
     open.add(this)
@@ -45,7 +50,7 @@ export class JsonlWriter {
   write(value: unknown): void {
     if (this.fd === null) return
     this.pending.push(value)
-    if (this.pending.length >= MAX_PENDING) this.flush()
+    if (this.pending.length >= this.backlog) this.flush()
     else if (this.timer === null && this.nextTurn === null) this.timer = setTimeout(this.writeSome, FLUSH_DELAY_MS).unref()
   }
 

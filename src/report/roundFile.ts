@@ -21,14 +21,16 @@ export class RoundFileWriter {
   private entries = 0
 
   /**
-   * @param texts where the entries come from when the requests are also written to a JSONL log (the log's writer
-   *   takes its lines from the same object, so each record is formatted once for both files).
+   * @param options.texts where the entries come from when the requests are also written to a JSONL log (the
+   *   log's writer takes its lines from the same object, so each record is formatted once for both files).
+   * @param options.backlog entries that may wait before they are spooled at once (JsonlWriter's `backlog`).
    */
-  constructor(dir: string, concurrency: number, round: number, texts?: RequestTexts) {
+  constructor(dir: string, concurrency: number, round: number, options: { texts?: RequestTexts; backlog?: number } = {}) {
+    const { texts, backlog } = options
     this.path = join(dir, `concurrency_${concurrency}_round_${round}.json`)
     this.spoolPath = join(dir, `.concurrency_${concurrency}_round_${round}.requests.part`)
     rmSync(this.spoolPath, { force: true })
-    this.spool = new JsonlWriter(this.spoolPath, texts ? (record) => placedEntry(texts.entry(record as RequestRecord), false) : entryText)
+    this.spool = new JsonlWriter(this.spoolPath, texts ? (record) => placedEntry(texts.entry(record as RequestRecord), false) : entryText, backlog)
   }
 
   /** A request of the round ended: its entry is spooled (formatted off the streams' time, within 0.1 s). */

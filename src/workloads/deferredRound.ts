@@ -8,6 +8,21 @@ const DELAY_MS = 100
 const PER_TURN = 64
 /** A backlog this long is summarised at once: memory stays bounded however long the round. */
 const MAX_PENDING = 1024
+/** The least backlog a closed loop waits for, whatever its concurrency. */
+const MIN_PENDING = 128
+
+/**
+ * How many finished records may wait (here, and in the CLI's writers) before they are taken at once, for a closed
+ * loop of `concurrency` workers (0: an open loop, whose in-flight count has no bound). The wait keeps the work
+ * off a burst of streams ending together, and no more of them can end together than are in flight: twice the
+ * concurrency, 128 at least and 1,024 at most. A lower bound than 1,024 matters at high request rates: 64
+ * workers of one-token requests filled 1,024 in about 30 ms, two young collections, so every record
+ * reached the old generation, 665 bytes a request, which grew the heap to its limit again and again
+ * (docs/performance.md, "Records that waited into the old generation").
+ */
+export function backlogFor(concurrency: number): number {
+  return concurrency > 0 ? Math.min(MAX_PENDING, Math.max(MIN_PENDING, 2 * concurrency)) : MAX_PENDING
+}
 
 /**
  * A round's summary (RoundAccumulator), fed as requests end but not in the same turn: summarising a
@@ -22,13 +37,17 @@ export class DeferredRound {
   private timer: NodeJS.Timeout | null = null
   private nextTurn: NodeJS.Immediate | null = null
 
-  constructor(id: RoundIdentity, meetsSlo?: (r: RequestRecord) => boolean) {
+  private readonly backlog: number
+
+  /** @param backlog records that may wait before they are summarised at once (default: `backlogFor(id.concurrency)`). */
+  constructor(id: RoundIdentity, meetsSlo?: (r: RequestRecord) => boolean, backlog = backlogFor(id.concurrency)) {
     this.accumulator = new RoundAccumulator(id, meetsSlo)
+    this.backlog = backlog
   }
 
   add(record: RequestRecord): void {
     this.pending.push(record)
-    if (this.pending.length >= MAX_PENDING) this.take(this.pending.length)
+    if (this.pending.length >= this.backlog) this.take(this.pending.length)
     else if (this.timer === null && this.nextTurn === null) this.timer = setTimeout(this.takeSome, DELAY_MS).unref()
   }
 

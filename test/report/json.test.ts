@@ -248,7 +248,7 @@ describe('RoundFileWriter: the round file written as requests end', () => {
     try {
       const records = Array.from({ length: 1500 }, (_, i) => clientRecord({ id: `c4-r1-${i}`, index: i, promptPreview: `prompt ${i}: café "quoted"\n` }))
       const texts = new RequestTexts()
-      const writer = new RoundFileWriter(dir, 4, 1, texts)
+      const writer = new RoundFileWriter(dir, 4, 1, { texts })
       const log = new JsonlWriter(join(dir, 'requests.jsonl'), (value) => texts.line(value as RequestRecord))
       for (const r of records) {
         log.write(r)

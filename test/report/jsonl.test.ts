@@ -69,6 +69,17 @@ test('a backlog of 1,024 records is written at once, without waiting for a timer
   writer.close()
 })
 
+test('a smaller backlog (a closed loop\'s request log) is written at once when it fills', () => {
+  vi.useFakeTimers()
+  const path = join(dir, 'e2.jsonl')
+  const writer = new JsonlWriter(path, undefined, 128)
+  for (let i = 0; i < 127; i++) writer.write({ i })
+  expect(lines(path)).toHaveLength(0)
+  writer.write({ i: 127 })
+  expect(lines(path)).toHaveLength(128)
+  writer.close()
+})
+
 test('lines across many writes come out whole and in order: multi-byte text, and a line longer than a write', () => {
   vi.useFakeTimers()
   const path = join(dir, 'f.jsonl')
