@@ -71,6 +71,11 @@ export interface WorkloadRun {
    * first answers by over 100 ms at 1,000 streams.
    */
   debug(entry: () => DebugEntry): void
+  /**
+   * Whether `debug` entries are listened to. A workload checks it before making the entry's function: a closure
+   * in a request's loop makes V8 allocate a context for every request, listened to or not.
+   */
+  readonly debugging: boolean
   /** Empties the server's prefix cache (`resetCacheUrl`, else the engine's way with `resetCache`; otherwise nothing). */
   resetCache(): Promise<CacheResetOutcome>
   /**
@@ -147,6 +152,7 @@ export async function runWorkload<O extends WorkloadSettings, R extends RunResul
       debug: (entry) => {
         if (hooks.onDebug) hooks.onDebug(entry())
       },
+      debugging: hooks.onDebug !== undefined,
       resetCache: () => run.resetCache(),
       afterBurst: () => run.afterBurst(),
       shard,

@@ -247,7 +247,7 @@ async function execute(run: WorkloadRun, o: QaPlan): Promise<WorkloadOutcome<Mul
     const id = `u${user.id}-q${send.question + 1}`
     send.requestId = id
     const built = user.session.next(user.questions(send.question))
-    run.debug(() => ({ id, session_id: user.session.id, turn_index: send.question, round: 1, concurrency: 0, messages: built.messages, context_tokens: built.contextTokens, truncated_turns: built.truncatedTurns }))
+    if (run.debugging) run.debug(() => ({ id, session_id: user.session.id, turn_index: send.question, round: 1, concurrency: 0, messages: built.messages, context_tokens: built.contextTokens, truncated_turns: built.truncatedTurns }))
     const p = group.send(built.messages, { id, index: send.index, sessionId: user.session.id, turnIndex: send.question, round: 1, concurrency: 0, scheduledAt: send.intendedAt })
       .then((record) => {
         // A replacement user's first request can wait for a connection while the old user's last answer

@@ -231,7 +231,7 @@ async function execute(run: WorkloadRun, shape: Shape, plans: ConversationPlan[]
       const built = session.next(user)
       const id = `c${plan.index + 1}-t${turn + 1}`
       const round = turn === 0 ? 1 : 2
-      run.debug(() => ({ id, session_id: sessionId, turn_index: turn, round, concurrency: parallel, messages: built.messages, context_tokens: built.contextTokens, truncated_turns: built.truncatedTurns }))
+      if (run.debugging) run.debug(() => ({ id, session_id: sessionId, turn_index: turn, round, concurrency: parallel, messages: built.messages, context_tokens: built.contextTokens, truncated_turns: built.truncatedTurns }))
       const record = await (turn === 0 ? first : later).send(built.messages, { id, index: plan.index, sessionId, turnIndex: turn, round, concurrency: parallel })
       byTurn.add(turn + 1, record)
       byType.add(plan.document.type, record)

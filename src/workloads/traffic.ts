@@ -409,7 +409,7 @@ async function execute(run: WorkloadRun, plan: TrafficPlan, poolSize: number): P
     }
     sent++
     const sessionId = entry?.sessionId ?? id
-    run.debug(() => ({ id, session_id: sessionId, turn_index: 0, round: 1, concurrency: plan.concurrency, messages: messages.map((m) => ({ role: m.role, content: m.content })), context_tokens: 0, truncated_turns: 0 }))
+    if (run.debugging) run.debug(() => ({ id, session_id: sessionId, turn_index: 0, round: 1, concurrency: plan.concurrency, messages: messages.map((m) => ({ role: m.role, content: m.content })), context_tokens: 0, truncated_turns: 0 }))
     return group.send(messages, {
       id, index, sessionId, turnIndex: 0, round: 1, concurrency: plan.concurrency,
       ...(intendedEpoch !== undefined ? { scheduledAt: intendedEpoch } : {}),

@@ -3,8 +3,9 @@ import { startMockServer } from '../../src/mock/index.ts'
 import type { MockServer } from '../../src/mock/index.ts'
 import { getTokenizer } from '../../src/tokens/index.ts'
 import type { Conversation } from '../../src/types.ts'
-import { runDualRound } from '../../src/workloads/index.ts'
-import type { DebugEntry } from '../../src/workloads/index.ts'
+import { DUAL_ROUND, runDualRound, runWorkload } from '../../src/workloads/index.ts'
+import type { DebugEntry, DualRoundOptions, WorkloadDefinition } from '../../src/workloads/index.ts'
+import type { DualRoundResult } from '../../src/types.ts'
 
 let mock: MockServer | undefined
 afterEach(async () => {
@@ -51,5 +52,22 @@ describe('debug entries are built only when something listens', () => {
     const round1 = debug.filter((e) => e.round === 1)
     expect(round1.every((e) => e.context_tokens > 0)).toBe(true)
     expect(counted).toBeGreaterThan(0)
+  })
+
+  test('run.debugging tells a workload whether to make an entry at all: false without onDebug, true with it', async () => {
+    mock = await startMockServer({ port: 0, itlMs: 0, jitter: 0 })
+    const seen: boolean[] = []
+    // The dual round, with its run's flag noted: the workloads make no entry function unless it is set.
+    const noting: WorkloadDefinition<DualRoundOptions, DualRoundResult> = {
+      ...DUAL_ROUND,
+      async prepare(options, seed, notice) {
+        const prepared = await DUAL_ROUND.prepare(options, seed, notice)
+        return { ...prepared, execute: (run) => (seen.push(run.debugging), prepared.execute(run)) }
+      },
+    }
+    for (const listen of [false, true]) {
+      await runWorkload(noting, { endpoint: `${mock.url}/v1/chat/completions`, dataset: conversations, concurrency: [2], maxOutputTokens: 4, seed: 1, hooks: listen ? { onDebug: () => {} } : {} })
+    }
+    expect(seen).toEqual([false, true])
   })
 })
