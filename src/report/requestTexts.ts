@@ -14,25 +14,23 @@ export class RequestTexts {
 
   /** The record's JSONL line, its newline included: `JSON.stringify(record)` and `\n`. */
   line(record: RequestRecord): string {
-    const held = this.lines.get(record)
-    if (held !== undefined) {
-      this.lines.delete(record)
-      return held
-    }
-    const { line, entry } = requestTexts(record)
-    this.entries.set(record, entry)
-    return line
+    return this.take(record, 'line', this.lines, this.entries)
   }
 
   /** The record's round-file entry: `entryJson(record)`. */
   entry(record: RequestRecord): string {
-    const held = this.entries.get(record)
-    if (held !== undefined) {
-      this.entries.delete(record)
-      return held
+    return this.take(record, 'entry', this.entries, this.lines)
+  }
+
+  /** The text held for `record` if the other file asked first; else both are made and the other one held. */
+  private take(record: RequestRecord, which: 'line' | 'entry', held: WeakMap<RequestRecord, string>, other: WeakMap<RequestRecord, string>): string {
+    const text = held.get(record)
+    if (text !== undefined) {
+      held.delete(record)
+      return text
     }
-    const { line, entry } = requestTexts(record)
-    this.lines.set(record, line)
-    return entry
+    const texts = requestTexts(record)
+    other.set(record, which === 'line' ? texts.entry : texts.line)
+    return texts[which]
   }
 }
