@@ -237,17 +237,6 @@ export async function executeWorkload<F extends CommonFlags, O extends WorkloadS
   const interrupts = handleInterrupts()
   let mock: MockServer | undefined
   const logs = new Map<string, JsonlWriter>()
-  // The log a record goes to, remembered for its round and concurrency: building its name and looking it up for
-  // every record cost ~1.5 µs a request (docs/performance.md, 2026-12-07: the CLI's cost per request).
-  let lastLog: { round: number; concurrency: number; log: JsonlWriter } | undefined
-  // The command's line for a record, when its reports format the record for their own files too (set below).
-  let requestLine: ((record: RequestRecord) => string) | undefined
-  const requestLogOf = (r: Pick<RequestRecord, 'round' | 'concurrency'>): JsonlWriter => {
-    if (lastLog !== undefined && lastLog.round === r.round && lastLog.concurrency === r.concurrency) return lastLog.log
-    const log = logOf(logs, dir, spec.requestLog(r), true, requestLine, backlogFor(r.concurrency))
-    lastLog = { round: r.round, concurrency: r.concurrency, log }
-    return log
-  }
   const timed = new TimedRequestLog()
   try {
     mock = await startFlaggedMock(flags, out, spec.mockOptions?.(flags))
@@ -256,7 +245,16 @@ export async function executeWorkload<F extends CommonFlags, O extends WorkloadS
     const debugDir = flags.debug ? (flags.debugLogDir ?? join(dir, 'debug')) : undefined
     if (debugDir) ensureOutputDir(debugDir, flags.debugLogDir ? '--debug-log-dir' : '--output-dir')
     const reports = spec.reports(flags, progress, out)
-    requestLine = reports.requestLine
+    // The log a record goes to, remembered for its round and concurrency: building its name and looking it up for
+    // every record cost ~1.5 µs a request (docs/performance.md, 2026-12-07: the CLI's cost per request). Its lines
+    // come from the command's reports when they format the record for their own files too.
+    let lastLog: { round: number; concurrency: number; log: JsonlWriter } | undefined
+    const requestLogOf = (r: Pick<RequestRecord, 'round' | 'concurrency'>): JsonlWriter => {
+      if (lastLog !== undefined && lastLog.round === r.round && lastLog.concurrency === r.concurrency) return lastLog.log
+      const log = logOf(logs, dir, spec.requestLog(r), true, reports.requestLine, backlogFor(r.concurrency))
+      lastLog = { round: r.round, concurrency: r.concurrency, log }
+      return log
+    }
     const own = reports.hooks
     const hooks: RunHooks = {
       ...own,

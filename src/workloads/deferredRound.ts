@@ -16,8 +16,8 @@ const MIN_PENDING = 128
  * loop of `concurrency` workers (0: an open loop, whose in-flight count has no bound). The wait keeps the work
  * off a burst of streams ending together, and no more of them can end together than are in flight: twice the
  * concurrency, 128 at least and 1,024 at most. A lower bound than 1,024 matters at high request rates: 64
- * workers of one-token requests filled 1,024 in about 30 ms, two young collections, so every record
- * reached the old generation, 665 bytes a request, which grew the heap to its limit again and again
+ * workers of one-token requests filled 1,024 in about 30 ms, two young collections, so the records that
+ * waited reached the old generation, 665 bytes a request, which grew the heap to its limit again and again
  * (docs/performance.md, "Records that waited into the old generation").
  */
 export function backlogFor(concurrency: number): number {
