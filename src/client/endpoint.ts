@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs'
-import { EnvHttpProxyAgent, Pool } from 'undici'
 import type { Dispatcher } from 'undici'
 import { InputError } from '../errors.ts'
+import { undici } from '../lazyRequire.ts'
 import { printable } from '../printable.ts'
 import type { TransportSummary } from '../types.ts'
 import { Http1Pool } from './http1Pool.ts'
@@ -136,6 +136,7 @@ export function openEndpoint(options: EndpointOptions): Endpoint {
   let dispatcher: RequestDispatcher
   let client: TransportSummary['client']
   if (proxy) {
+    const { EnvHttpProxyAgent } = undici()
     const agent = new EnvHttpProxyAgent({ ...undiciOptions, ...proxy.agent, requestTls: tls })
     dispatcher = withOrigin(agent, parsed.origin)
     client = 'undici-proxy'
@@ -143,6 +144,7 @@ export function openEndpoint(options: EndpointOptions): Endpoint {
     dispatcher = new Http1Pool(parsed.origin, { connections, keepAliveTimeoutMs: keepAliveTimeout, connectTimeoutMs })
     client = 'fluxperf-http1'
   } else {
+    const { Pool } = undici()
     dispatcher = new Pool(parsed.origin, undiciOptions)
     client = 'undici'
   }

@@ -11,7 +11,7 @@ import { createWriteStream, mkdirSync } from 'node:fs'
 import type { WriteStream } from 'node:fs'
 import { dirname } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { request } from 'undici'
+import { undici } from '../lazyRequire.ts'
 import { resolveProgram } from './argv.ts'
 import type { ServerSpec } from './recipe.ts'
 
@@ -159,7 +159,7 @@ export class ManagedServer {
 /** `HTTP <status>` when something answers, `refused` when nothing listens, or the error code. */
 async function probe(url: string): Promise<string> {
   try {
-    const res = await request(url, { method: 'GET', headersTimeout: 2000, bodyTimeout: 2000, signal: AbortSignal.timeout(3000) })
+    const res = await undici().request(url, { method: 'GET', headersTimeout: 2000, bodyTimeout: 2000, signal: AbortSignal.timeout(3000) })
     await res.body.dump()
     return `HTTP ${res.statusCode}`
   } catch (error) {

@@ -4,7 +4,7 @@
  */
 
 import { performance } from 'node:perf_hooks'
-import { request } from 'undici'
+import { undici } from '../lazyRequire.ts'
 import { printable } from '../printable.ts'
 import type { PrometheusRoundSummary } from '../types.ts'
 import { DEFAULT_METRICS, increase, readSelected, summariseSamples } from './prometheus.ts'
@@ -30,7 +30,7 @@ export async function scrape(url: string, timeoutMs = 5000): Promise<ScrapeResul
   const failed = (kind: ScrapeFailureKind, error: string): ScrapeResult => ({ ok: false, at: performance.now(), kind, error })
   let res
   try {
-    res = await request(url, { method: 'GET', headers: { accept: ACCEPT }, headersTimeout: timeoutMs, bodyTimeout: timeoutMs, signal: AbortSignal.timeout(timeoutMs) })
+    res = await undici().request(url, { method: 'GET', headers: { accept: ACCEPT }, headersTimeout: timeoutMs, bodyTimeout: timeoutMs, signal: AbortSignal.timeout(timeoutMs) })
   } catch (error) {
     return connectionFailure(url, error, timeoutMs)
   }

@@ -4,10 +4,11 @@
  * one): tests start several mocks in one process.
  *
  * Counters and gauges are read from the engine's plain counters at scrape time (`collect`), so the
- * per-token path never touches prom-client.
+ * per-token path never touches prom-client. prom-client is loaded when the first mock starts (lazyRequire.ts).
  */
 
-import { Counter, Gauge, Histogram, Registry } from 'prom-client'
+import type { Counter, Histogram, Registry } from 'prom-client'
+import { promClient } from '../lazyRequire.ts'
 import type { EngineStats } from './engine.ts'
 
 /** vLLM's TTFT buckets, in seconds. */
@@ -16,12 +17,14 @@ const TTFT_BUCKETS = [
 ]
 
 export class MockMetrics {
-  readonly registry = new Registry()
+  readonly registry: Registry
   readonly #labels: { model_name: string }
   readonly #ttft: Histogram<'model_name'>
   readonly #success: Counter<'model_name' | 'finished_reason'>
 
   constructor(model: string, stats: () => EngineStats) {
+    const { Counter, Gauge, Histogram, Registry } = promClient()
+    this.registry = new Registry()
     const registers = [this.registry]
     const labels = { model_name: model }
     this.#labels = labels

@@ -1,4 +1,4 @@
-import { request as undiciRequest } from 'undici'
+import { undici } from '../lazyRequire.ts'
 import type { CacheResetOutcome } from '../types.ts'
 
 /** What a cold round records when nothing emptied the cache before it. */
@@ -12,7 +12,7 @@ export const NO_RESET: CacheResetOutcome = { attempted: false, ok: false }
 export async function resetPrefixCache(url: string, notice?: (message: string) => void): Promise<CacheResetOutcome> {
   let message: string
   try {
-    const res = await undiciRequest(url, { method: 'POST', headersTimeout: 10_000, bodyTimeout: 10_000 })
+    const res = await undici().request(url, { method: 'POST', headersTimeout: 10_000, bodyTimeout: 10_000 })
     await res.body.dump()
     if (res.statusCode < 300) return { attempted: true, ok: true, url }
     message = `HTTP ${res.statusCode}`

@@ -12,7 +12,7 @@ const src = fileURLToPath(new URL('../../src', import.meta.url))
 
 /** Layers, lowest first; a module may import its own layer's modules and lower layers only. */
 const LAYERS: string[][] = [
-  ['types.ts', 'errors.ts', 'random.ts', 'printable.ts', 'version.ts', 'didYouMean.ts', 'nodeVersion.ts', 'tokens'],
+  ['types.ts', 'errors.ts', 'lazyRequire.ts', 'random.ts', 'printable.ts', 'version.ts', 'didYouMean.ts', 'nodeVersion.ts', 'tokens'],
   ['data', 'client', 'mock', 'schedule'],
   ['engines', 'metrics', 'slo'],
   ['workloads', 'baseline', 'merge'],

@@ -7,8 +7,8 @@
  */
 
 import { setTimeout as sleep } from 'node:timers/promises'
-import { request } from 'undici'
 import { InputError } from '../../errors.ts'
+import { undici } from '../../lazyRequire.ts'
 
 export const HF_DATASETS_SERVER = 'https://datasets-server.huggingface.co'
 
@@ -93,7 +93,7 @@ async function fetchPage(options: HfRowsOptions, offset: number, length: number)
     let problem: string
     let retryAfterMs: number | undefined
     try {
-      const res = await request(url, { method: 'GET', headers, headersTimeout: timeoutMs, bodyTimeout: timeoutMs })
+      const res = await undici().request(url, { method: 'GET', headers, headersTimeout: timeoutMs, bodyTimeout: timeoutMs })
       const text = await res.body.text()
       if (res.statusCode === 200) return parsePage(text, url)
       const said = serverMessage(text)
