@@ -14,7 +14,7 @@ const require = createRequire(import.meta.url)
 let undiciModule: typeof import('undici') | undefined
 let promClientModule: typeof import('prom-client') | undefined
 
-/** undici, loaded the first time a request needs it (TLS, a proxy, a scrape, a server's health check). */
+/** undici, loaded the first time a request needs it (TLS, a proxy, a scrape, a cache reset, a health check, Hugging Face). */
 export function undici(): typeof import('undici') {
   return (undiciModule ??= require('undici') as typeof import('undici'))
 }
